@@ -1,0 +1,22 @@
+"""Stage 1: checklist YAML -> validated model. Imports nothing else from the package."""
+
+from .errors import ChecklistError, Location, Problem
+from .loader import load_checklist
+from .model import App, Check, CheckInstance, Checklist, Retry, Step
+from .schema import KindSchema, builtin_kind_schema, compose
+
+__all__ = [
+    "App",
+    "Check",
+    "CheckInstance",
+    "Checklist",
+    "ChecklistError",
+    "KindSchema",
+    "Location",
+    "Problem",
+    "Retry",
+    "Step",
+    "builtin_kind_schema",
+    "compose",
+    "load_checklist",
+]

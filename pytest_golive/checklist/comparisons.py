@@ -1,0 +1,137 @@
+"""The one comparison language every ``expect`` uses.
+
+A literal means equality; ``"<= 200"``, ``">= 1"``, ``"!= 0"`` compare;
+``{match: REGEX}``, ``{contains: TEXT}``, ``{one_of: [...]}`` and
+``{equals: VALUE}`` cover the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+import re
+from collections.abc import Callable
+from typing import Any
+
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    ">": operator.gt,
+}
+_OPERATOR_STRING = re.compile(r"^\s*(<=|>=|==|!=|<|>)\s*(\S.*?)\s*$")
+
+
+def parse_operator_string(text: str) -> tuple[str, float | str] | None:
+    """``"<= 200"`` -> ``("<=", 200.0)``; None for a plain literal string.
+
+    Raises ValueError for a string that starts like a comparison but is not one.
+    """
+    if not text.lstrip().startswith(("<", ">", "=", "!")):
+        return None
+    match = _OPERATOR_STRING.match(text)
+    if match is None:
+        raise ValueError(f"expected a comparison like '<= 200' or '!= 0', got {text!r}")
+    op, operand = match.group(1), match.group(2)
+    number = _as_number(operand)
+    if number is not None:
+        return op, number
+    if op in ("==", "!="):
+        return op, operand
+    raise ValueError(f"expected a number after {op!r}, got {operand!r}")
+
+
+def describe(expected: Any) -> str:
+    """How an expectation reads in a failure report."""
+    if isinstance(expected, str):
+        parsed = parse_operator_string(expected)
+        if parsed is not None:
+            return f"{parsed[0]} {_short(parsed[1])}"
+    if isinstance(expected, dict) and len(expected) == 1:
+        ((key, value),) = expected.items()
+        if key == "match":
+            return f"matching /{value}/"
+        if key == "contains":
+            return f"containing {_short(value)}"
+        if key == "one_of":
+            return "one of " + ", ".join(_short(v) for v in value)
+        if key == "equals":
+            return _short(value)
+    return _short(expected)
+
+
+def satisfies(actual: Any, expected: Any) -> bool:
+    """Whether ``actual`` meets the expectation ``expected``."""
+    if isinstance(expected, str):
+        parsed = parse_operator_string(expected)
+        if parsed is not None:
+            return _compare(actual, *parsed)
+        return _equal(actual, expected)
+    if isinstance(expected, dict) and len(expected) == 1:
+        ((key, value),) = expected.items()
+        if key == "match":
+            return re.search(value, _as_text(actual)) is not None
+        if key == "contains":
+            needles = value if isinstance(value, list) else [value]
+            return all(_contains(actual, needle) for needle in needles)
+        if key == "one_of":
+            return any(_equal(actual, option) for option in value)
+        if key == "equals":
+            return _equal(actual, value)
+    return _equal(actual, expected)
+
+
+def _compare(actual: Any, op: str, operand: float | str) -> bool:
+    if isinstance(operand, str):
+        return bool(_OPERATORS[op](_as_text(actual), operand))
+    number = actual if _is_number(actual) else _as_number(actual) if isinstance(actual, str) else None
+    if number is None or (isinstance(number, float) and math.isnan(number)):
+        return False
+    return bool(_OPERATORS[op](number, operand))
+
+
+def _equal(actual: Any, expected: Any) -> bool:
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return type(actual) is type(expected) and actual == expected
+    if isinstance(actual, str) and _is_number(expected):
+        return bool(_as_number(actual) == expected)
+    if _is_number(actual) and isinstance(expected, str):
+        return bool(_as_number(expected) == actual)
+    return bool(actual == expected)
+
+
+def _contains(actual: Any, needle: str) -> bool:
+    if isinstance(actual, (list, tuple)):
+        return any(_equal(item, needle) for item in actual)
+    if isinstance(actual, dict):
+        return needle in actual
+    return needle in _as_text(actual)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _as_number(text: Any) -> float | None:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return json.dumps(value, default=str)
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,59 @@
+"""Errors in a checklist, always located at a file, line and column."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Location:
+    """A position in a checklist file (1-based line and column)."""
+
+    path: Path
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{display_path(self.path)}:{self.line}:{self.col}"
+
+
+def display_path(path: Path) -> str:
+    """The path relative to the working directory when it lies below it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def format_doc_path(parts: tuple[str | int, ...]) -> str:
+    """``("checks", 3, "expect", "status")`` -> ``checks[3].expect.status``."""
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+class ChecklistError(Exception):
+    """One or more problems found in a checklist, one line each."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A single located problem: ``file:line:col: path: message``."""
+
+    location: Location
+    doc_path: tuple[str | int, ...]
+    message: str
+
+    def __str__(self) -> str:
+        where = format_doc_path(self.doc_path)
+        return f"{self.location}: {where}: {self.message}" if where else f"{self.location}: {self.message}"

@@ -1,0 +1,140 @@
+"""YAML file -> validated Checklist model, or a ChecklistError with located lines."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .durations import parse_duration
+from .errors import ChecklistError, Location, Problem, display_path
+from .model import DEFAULT_SEVERITY, DEFAULT_TIMEOUT_S, App, Check, Checklist, Retry, Step
+from .schema import FLOW_KEY, KindSchema, compose, validate
+from .suites import resolve_include
+from .templating import GLOBAL_NAMES, TemplateProblem, check_templates
+from .yamlsource import SourceMap, load_yaml
+
+_NOT_TEMPLATED = frozenset(
+    {"id", "title", "description", "stage", "severity", "tags", "params", "retry", "timeout", "skip", "xfail", "save"}
+)
+
+
+def load_checklist(path: Path, kinds: Mapping[str, KindSchema]) -> Checklist:
+    """Load, validate and resolve includes of the checklist at ``path``."""
+    return _ChecklistLoader(kinds).load(path.resolve(), ())
+
+
+class _ChecklistLoader:
+    def __init__(self, kinds: Mapping[str, KindSchema]) -> None:
+        self.kinds = kinds
+        self.schema = compose(kinds)
+
+    def load(self, path: Path, including: tuple[Path, ...]) -> Checklist:
+        document, source = load_yaml(path)
+        self._check_document(document, source)
+        problems = validate(document, self.schema, source)
+        if problems:
+            raise ChecklistError(problems)
+        included = [
+            self._include(entry, index, source, including) for index, entry in enumerate(document.get("include", []))
+        ]
+        variables: dict[str, Any] = {}
+        for child in included:
+            variables.update(child.vars)
+        variables.update(document.get("vars", {}))
+        _check_templates_or_raise(document.get("vars", {}), ("vars",), ["env"], source)
+        checks = [check for child in included for check in child.checks]
+        checks += [self._check(raw, ("checks", index), source) for index, raw in enumerate(document.get("checks", []))]
+        _reject_duplicate_ids(checks)
+        app = document.get("app")
+        return Checklist(
+            path=path,
+            name=document.get("name", path.stem),
+            vars=variables,
+            app=App(base_url=app.get("base_url")) if app else None,
+            checks=tuple(checks),
+            source=source,
+        )
+
+    def _check_document(self, document: Any, source: SourceMap) -> None:
+        if document is None:
+            raise ChecklistError(
+                [source.problem((), "empty file: expected a checklist mapping starting with 'golive: 1'")]
+            )
+        if not isinstance(document, dict):
+            raise ChecklistError([source.problem((), "expected a mapping at the top level starting with 'golive: 1'")])
+        if "golive" not in document:
+            raise ChecklistError([source.problem((), "not a checklist: the top level needs 'golive: 1'")])
+
+    def _include(self, entry: str, index: int, source: SourceMap, including: tuple[Path, ...]) -> Checklist:
+        doc_path = ("include", index)
+        try:
+            target = resolve_include(entry, source.path.parent)
+        except LookupError as exc:
+            raise ChecklistError([source.problem(doc_path, str(exc))]) from None
+        if target == source.path or target in including:
+            raise ChecklistError([source.problem(doc_path, f"include cycle: {display_path(target)} includes itself")])
+        return self.load(target, (*including, source.path))
+
+    def _check(self, raw: dict[str, Any], doc_path: tuple[str | int, ...], source: SourceMap) -> Check:
+        params = raw.get("params", {})
+        known = GLOBAL_NAMES | set(params)
+        if FLOW_KEY in raw:
+            steps = []
+            for index, raw_step in enumerate(raw[FLOW_KEY]):
+                step = self._step(raw_step, (*doc_path, FLOW_KEY, index), source, known)
+                steps.append(step)
+                known = known | set(step.save)
+            kind = FLOW_KEY
+        else:
+            steps = [self._step(raw, doc_path, source, known)]
+            kind = steps[0].kind
+        retry = raw.get("retry")
+        return Check(
+            id=raw["id"],
+            title=raw.get("title", raw["id"]),
+            kind=kind,
+            steps=tuple(steps),
+            stage=raw.get("stage"),
+            severity=raw.get("severity", DEFAULT_SEVERITY),
+            tags=tuple(raw.get("tags", ())),
+            params=params,
+            retry=Retry(parse_duration(retry["until"]), parse_duration(retry.get("every", "1s"))) if retry else None,
+            timeout_s=parse_duration(raw["timeout"]) if "timeout" in raw else DEFAULT_TIMEOUT_S,
+            skip=raw.get("skip"),
+            xfail=raw.get("xfail"),
+            source=source,
+            doc_path=doc_path,
+        )
+
+    def _step(self, raw: dict[str, Any], doc_path: tuple[str | int, ...], source: SourceMap, known: frozenset[str]) -> Step:
+        kind = next(name for name in self.kinds if name in raw)
+        templated = {key: value for key, value in raw.items() if key not in _NOT_TEMPLATED}
+        _check_templates_or_raise(templated, doc_path, known, source)
+        return Step(
+            kind=kind,
+            spec=raw[kind],
+            expect=raw.get("expect", {}),
+            save=raw.get("save", {}),
+            title=raw.get("title"),
+            doc_path=doc_path,
+        )
+
+
+def _check_templates_or_raise(value: Any, doc_path: tuple[str | int, ...], known: Iterable[str], source: SourceMap) -> None:
+    try:
+        check_templates(value, doc_path, known)
+    except TemplateProblem as problem:
+        raise ChecklistError([source.problem(problem.doc_path, problem.message)]) from None
+
+
+def _reject_duplicate_ids(checks: list[Check]) -> None:
+    first: dict[str, Location] = {}
+    for check in checks:
+        if check.id in first:
+            where = first[check.id]
+            message = f"duplicate check id {check.id!r} (first defined at {where})"
+            raise ChecklistError(
+                [Problem(check.source.locate((*check.doc_path, "id")), (*check.doc_path, "id"), message)]
+            )
+        first[check.id] = check.source.locate((*check.doc_path, "id"))

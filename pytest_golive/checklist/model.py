@@ -1,0 +1,98 @@
+"""The validated checklist: plain data that the later stages read, never YAML."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import Location
+from .yamlsource import DocPath, SourceMap
+
+DEFAULT_SEVERITY = "P1"
+DEFAULT_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Retry:
+    until_s: float
+    every_s: float
+
+
+@dataclass(frozen=True)
+class Step:
+    """One action and its expectations; a plain check is a flow of one step."""
+
+    kind: str
+    spec: Any
+    expect: dict[str, Any]
+    save: dict[str, str]
+    title: str | None
+    doc_path: DocPath
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    title: str
+    kind: str
+    steps: tuple[Step, ...]
+    stage: str | None
+    severity: str
+    tags: tuple[str, ...]
+    params: dict[str, list[Any]]
+    retry: Retry | None
+    timeout_s: float
+    skip: str | None
+    xfail: str | None
+    source: SourceMap = field(repr=False, compare=False)
+    doc_path: DocPath = ()
+
+    @property
+    def location(self) -> Location:
+        return self.source.locate(self.doc_path)
+
+    def instances(self) -> list[CheckInstance]:
+        """One instance per combination of parameter values (cartesian product)."""
+        if not self.params:
+            return [CheckInstance(self, {}, None)]
+        names = list(self.params)
+        return [
+            CheckInstance(self, dict(zip(names, values, strict=True)), "-".join(_param_id(v) for v in values))
+            for values in itertools.product(*(self.params[name] for name in names))
+        ]
+
+
+@dataclass(frozen=True)
+class CheckInstance:
+    """A check with its parameter values bound: what one pytest item runs."""
+
+    check: Check
+    params: dict[str, Any]
+    param_id: str | None
+
+    @property
+    def name(self) -> str:
+        return f"{self.check.id}[{self.param_id}]" if self.param_id is not None else self.check.id
+
+
+@dataclass(frozen=True)
+class App:
+    base_url: str | None
+
+
+@dataclass(frozen=True)
+class Checklist:
+    path: Path
+    name: str
+    vars: dict[str, Any]
+    app: App | None
+    checks: tuple[Check, ...]
+    source: SourceMap = field(repr=False, compare=False)
+
+
+def _param_id(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

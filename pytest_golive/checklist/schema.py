@@ -1,0 +1,263 @@
+"""The checklist JSON Schema (schema.json is the single source of truth).
+
+``compose`` wires the registered check kinds into the ``check`` and ``step``
+definitions; ``validate`` turns schema errors into one located line each.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jmespath
+import jmespath.exceptions
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from .comparisons import parse_operator_string
+from .errors import Problem
+from .templating import is_template
+from .yamlsource import SourceMap
+
+SCHEMA_FILE = Path(__file__).with_name("schema.json")
+FLOW_KEY = "steps"
+MAX_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class KindSchema:
+    """The JSON Schemas of a check kind's own key and of its ``expect``."""
+
+    spec: Mapping[str, Any]
+    expect: Mapping[str, Any]
+
+
+@functools.cache
+def base_schema() -> dict[str, Any]:
+    with SCHEMA_FILE.open(encoding="utf-8") as handle:
+        schema: dict[str, Any] = json.load(handle)
+    return schema
+
+
+def builtin_kind_schema(name: str) -> KindSchema:
+    """The schemas of a built-in kind, as written in schema.json."""
+    defs = base_schema()["$defs"]
+    return KindSchema(spec=defs[name], expect=defs[f"{name}.expect"])
+
+
+def compose(kinds: Mapping[str, KindSchema]) -> dict[str, Any]:
+    """The complete schema: schema.json plus the ``check``/``step`` wiring of ``kinds``."""
+    schema = copy.deepcopy(base_schema())
+    defs = schema["$defs"]
+    for name, kind in kinds.items():
+        defs[name] = dict(kind.spec)
+        defs[f"{name}.expect"] = dict(kind.expect)
+    defs["check"] = _item_schema(defs["check"], defs["check_common"], kinds, flow=True)
+    defs["step"] = _item_schema(defs["step"], defs["step_common"], kinds, flow=False)
+    return schema
+
+
+def _item_schema(
+    stub: Mapping[str, Any], common: Mapping[str, Any], kinds: Mapping[str, KindSchema], *, flow: bool
+) -> dict[str, Any]:
+    properties = dict(common["properties"])
+    properties["expect"] = {"description": "what the kind's result must satisfy", "type": "object"}
+    choices = [*kinds, FLOW_KEY] if flow else list(kinds)
+    for name in kinds:
+        properties[name] = {"$ref": f"#/$defs/{name}"}
+    item: dict[str, Any] = {
+        "description": stub["description"],
+        "type": "object",
+        "additionalProperties": False,
+        "properties": properties,
+        "oneOf": [{"required": [name]} for name in choices],
+        "allOf": [
+            {"if": {"required": [name]}, "then": {"properties": {"expect": {"$ref": f"#/$defs/{name}.expect"}}}}
+            for name in kinds
+        ],
+    }
+    if flow:
+        item["required"] = ["id"]
+    return item
+
+
+_FORMATS = FormatChecker(formats=())
+
+
+@_FORMATS.checks("regex", raises=re.error)
+def _is_regex(value: object) -> bool:
+    if isinstance(value, str):
+        re.compile(value)
+    return True
+
+
+@_FORMATS.checks("jmespath", raises=jmespath.exceptions.JMESPathError)
+def _is_jmespath(value: object) -> bool:
+    if isinstance(value, str) and not is_template(value):
+        jmespath.compile(value)
+    return True
+
+
+@_FORMATS.checks("golive-comparison", raises=ValueError)
+def _is_comparison(value: object) -> bool:
+    if isinstance(value, str) and not is_template(value):
+        parse_operator_string(value)
+    return True
+
+
+@functools.lru_cache(maxsize=8)
+def _validator(schema_text: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_text), format_checker=_FORMATS)
+
+
+def validate(document: Any, schema: Mapping[str, Any], source: SourceMap) -> list[Problem]:
+    """All schema problems in ``document``, one located Problem each, in file order."""
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    problems: dict[tuple[Any, ...], Problem] = {}
+    for error in validator.iter_errors(document):
+        for problem in _explain(error, source, schema):
+            problems.setdefault((problem.doc_path, problem.message), problem)
+    ordered = sorted(problems.values(), key=lambda p: (p.location.line, p.location.col))
+    return _drop_redundant(ordered)[:MAX_PROBLEMS]
+
+
+def _drop_redundant(problems: list[Problem]) -> list[Problem]:
+    """An unknown key that is a misspelt kind already explains the missing kind."""
+    unknown_at = {p.doc_path[:-1] for p in problems if p.message.startswith("unknown check kind")}
+    return [p for p in problems if not (p.doc_path in unknown_at and p.message.startswith("no check kind"))]
+
+
+def _explain(error: ValidationError, source: SourceMap, schema: Mapping[str, Any]) -> list[Problem]:
+    path = tuple(error.absolute_path)
+    instance, sub = error.instance, error.schema
+    kind = error.validator
+    if kind == "additionalProperties" and isinstance(instance, dict) and isinstance(sub, dict):
+        return _unknown_keys(instance, sub, path, source)
+    if kind == "oneOf" and isinstance(sub, dict) and _is_kind_choice(sub):
+        return [source.problem(path, _kind_choice_message(instance, sub))]
+    if kind == "required" and isinstance(instance, dict) and isinstance(sub, dict):
+        missing = [key for key in sub["required"] if key not in instance]
+        return [source.problem(path, f"missing required key {missing[0]!r}")]
+    if kind == "propertyNames":
+        bad_key = str(instance)
+        return [source.problem((*path, bad_key), _best_context_message(error, f"invalid key {bad_key!r}"), key=True)]
+    return [source.problem(path, _message(error))]
+
+
+def _unknown_keys(
+    instance: dict[str, Any], sub: dict[str, Any], path: tuple[Any, ...], source: SourceMap
+) -> list[Problem]:
+    known = list(sub.get("properties", {}))
+    choice = sub.get("oneOf", [])
+    kinds = [c["required"][0] for c in choice if _is_required_one(c)]
+    has_kind = any(k in instance for k in kinds)
+    problems = []
+    for key in instance:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        if kinds and not has_kind:
+            message = f"unknown check kind {key!r}{hint}; expected one of: {', '.join(kinds)}"
+        else:
+            message = f"unknown key {key!r}{hint}; expected one of: {', '.join(known)}"
+        problems.append(source.problem((*path, key), message, key=True))
+    return problems
+
+
+def _is_required_one(branch: Any) -> bool:
+    return isinstance(branch, dict) and list(branch) == ["required"] and len(branch["required"]) == 1
+
+
+def _is_kind_choice(sub: Mapping[str, Any]) -> bool:
+    return all(_is_required_one(branch) for branch in sub["oneOf"])
+
+
+def _kind_choice_message(instance: Any, sub: Mapping[str, Any]) -> str:
+    kinds = [branch["required"][0] for branch in sub["oneOf"]]
+    present = [k for k in kinds if isinstance(instance, dict) and k in instance]
+    if not present:
+        return f"no check kind: expected exactly one of {', '.join(kinds)}"
+    return f"more than one check kind ({' and '.join(present)}): a check or step has exactly one"
+
+
+def _best_context_message(error: ValidationError, fallback: str) -> str:
+    for sub_error in error.context or []:
+        if sub_error.validator == "format" and sub_error.cause is not None:
+            return _format_message(sub_error)
+    return fallback
+
+
+def _message(error: ValidationError) -> str:
+    sub = error.schema if isinstance(error.schema, dict) else {}
+    instance = error.instance
+    described = sub.get("description")
+    got = _describe_value(instance)
+    kind = error.validator
+    if kind == "format":
+        return _format_message(error)
+    if kind in ("anyOf", "oneOf"):
+        for sub_error in error.context or []:
+            if sub_error.validator == "format" and sub_error.cause is not None:
+                return _format_message(sub_error)
+        return f"expected {described or 'a different value'}, got {got}"
+    if kind == "type":
+        expected = described or " or ".join(_type_names(sub.get("type")))
+        return f"expected {expected}, got {got}"
+    if kind == "enum":
+        return f"expected one of {', '.join(map(str, sub['enum']))}, got {got}"
+    if kind == "const":
+        if error.absolute_path and list(error.absolute_path) == ["golive"]:
+            return f"unsupported format version {instance!r}; this pytest-golive reads version {sub['const']}"
+        return f"expected {sub['const']!r}, got {got}"
+    if kind == "pattern":
+        return f"expected {described or 'a string matching ' + sub['pattern']}, got {got}"
+    if kind in ("minItems", "minProperties", "minLength"):
+        return f"expected {described or 'a non-empty value'}, got {got}"
+    if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        return f"expected {described or 'a number in range'}, got {got}"
+    return f"{error.message}"
+
+
+def _format_message(error: ValidationError) -> str:
+    cause = error.cause
+    fmt = error.validator_value
+    if fmt == "regex":
+        return f"invalid regular expression {error.instance!r}: {cause}"
+    if fmt == "jmespath":
+        return f"invalid JMESPath expression {error.instance!r}: {getattr(cause, 'msg', cause)}"
+    return str(cause)
+
+
+_TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def _type_names(types: Any) -> list[str]:
+    names = types if isinstance(types, list) else [types]
+    return [_TYPE_NAMES.get(str(name), str(name)) for name in names]
+
+
+def _describe_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

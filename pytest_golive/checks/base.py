@@ -1,0 +1,124 @@
+"""The small interface every check kind implements, and what running one yields."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import jmespath
+
+from ..checklist.comparisons import describe, satisfies
+
+
+class StepError(Exception):
+    """The action itself could not be carried out (refused connection, missing program...)."""
+
+
+class StepTimeout(StepError):
+    """The check's ``timeout`` ran out while the action was under way."""
+
+
+@dataclass
+class StepContext:
+    """What a kind may use while it runs one step."""
+
+    base_dir: Path
+    base_url: str | None
+    deadline: float
+    timeout_s: float
+    #: Closed when the check's attempt ends; kinds keep shared resources here
+    #: (e.g. one HTTP session for all steps of a flow, so cookies carry over).
+    resources: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline; raises StepTimeout when none are."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise StepTimeout(f"timed out after {self.timeout_s:g}s")
+        return left
+
+
+@dataclass
+class Observation:
+    """What a step saw.
+
+    ``result`` is the document that ``expect`` and ``save`` read (e.g.
+    ``{status, headers, json, body, elapsed_ms}`` for http); ``measurements``
+    become JUnit properties; ``summary`` and ``evidence`` go into reports.
+    """
+
+    summary: str
+    result: dict[str, Any]
+    measurements: dict[str, float | int | str] = field(default_factory=dict)
+    evidence: str | None = None
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One expectation that did not hold."""
+
+    what: str
+    expected: str
+    actual: str
+
+    def __str__(self) -> str:
+        return f"{self.what}: expected {self.expected}, got {self.actual}"
+
+
+class Kind(ABC):
+    """A check kind: a key in the checklist, its schemas, and how it runs.
+
+    Third-party kinds subclass this and register it under the entry-point
+    group ``pytest_golive.checks``.
+    """
+
+    name: ClassVar[str]
+    spec_schema: ClassVar[Mapping[str, Any]]
+    expect_schema: ClassVar[Mapping[str, Any]]
+    #: Expectations that apply unless the checklist states its own for that key.
+    default_expect: ClassVar[Mapping[str, Any]] = {}
+
+    @abstractmethod
+    def run(self, spec: Any, ctx: StepContext) -> Observation:
+        """Carry out the action; raise StepError when it cannot be done."""
+
+    def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
+        """Compare each expected key with the same key of the result document."""
+        mismatches = []
+        for key, expected in expect.items():
+            mismatch = compare(key, observation.result.get(key), expected)
+            if mismatch:
+                mismatches.append(mismatch)
+        return mismatches
+
+
+def compare(what: str, actual: Any, expected: Any) -> Mismatch | None:
+    if satisfies(actual, expected):
+        return None
+    return Mismatch(what, describe(expected), describe(actual))
+
+
+def compare_max_ms(elapsed_ms: float, limit: float) -> Mismatch | None:
+    if elapsed_ms <= limit:
+        return None
+    return Mismatch("max_ms", f"<= {limit:g} ms", f"{elapsed_ms:.1f} ms")
+
+
+def compare_paths(what: str, document: Any, expectations: Mapping[str, Any]) -> list[Mismatch]:
+    """``{JMESPath: comparison}`` over a parsed document."""
+    mismatches = []
+    for expression, expected in expectations.items():
+        mismatch = compare(f"{what}.{expression}", jmespath.search(expression, document), expected)
+        if mismatch:
+            mismatches.append(mismatch)
+    return mismatches
+
+
+def elapsed_ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0

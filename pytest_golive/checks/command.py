@@ -1,0 +1,86 @@
+"""``command``: run a program or a shell line (scanners, linters, helm lint...)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import signal
+import subprocess
+import time
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from ..checklist import builtin_kind_schema
+from .base import Kind, Mismatch, Observation, StepContext, StepError, StepTimeout, compare_max_ms, elapsed_ms_since
+
+_SCHEMA = builtin_kind_schema("command")
+_EVIDENCE_CHARS = 800
+
+
+class CommandKind(Kind):
+    """Runs a program or a shell line and judges its exit status and output."""
+
+    name = "command"
+    spec_schema = _SCHEMA.spec
+    expect_schema = _SCHEMA.expect
+    default_expect: ClassVar[Mapping[str, Any]] = {"exit": 0}
+
+    def run(self, spec: Any, ctx: StepContext) -> Observation:
+        options = spec if isinstance(spec, dict) else {"run": spec}
+        run = options["run"]
+        shell = isinstance(run, str)
+        cwd = ctx.base_dir / options.get("cwd", ".")
+        env = {**os.environ, **options.get("env", {})}
+        shown = run if shell else shlex.join(run)
+        start = time.perf_counter()
+        try:
+            process = subprocess.Popen(
+                run,
+                shell=shell,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,  # its own process group, so a timeout stops all of it
+            )
+        except FileNotFoundError:
+            raise StepError(f"command not found: {run[0] if not shell else shown}") from None
+        except OSError as exc:
+            raise StepError(f"cannot start {shown!r}: {exc.strerror}") from None
+        try:
+            stdout, stderr = process.communicate(options.get("stdin"), timeout=ctx.remaining())
+        except subprocess.TimeoutExpired:
+            raise StepTimeout(f"{shown!r} still running after {ctx.timeout_s:g}s; stopped it") from None
+        finally:
+            _stop_group(process)
+        elapsed = elapsed_ms_since(start)
+        return Observation(
+            summary=f"$ {shown} -> exit {process.returncode} in {elapsed:.0f} ms",
+            result={"exit": process.returncode, "stdout": stdout, "stderr": stderr, "elapsed_ms": elapsed},
+            measurements={"exit": process.returncode, "duration_ms": round(elapsed, 3)},
+            evidence=_tail("stdout", stdout) + _tail("stderr", stderr),
+        )
+
+    def judge(self, expect: Any, observation: Observation, ctx: StepContext) -> list[Mismatch]:
+        limit = expect.get("max_ms")
+        others = {k: v for k, v in expect.items() if k != "max_ms"}
+        mismatches = super().judge(others, observation, ctx)
+        found = compare_max_ms(observation.result["elapsed_ms"], limit) if limit is not None else None
+        return [*mismatches, found] if found else mismatches
+
+
+def _stop_group(process: subprocess.Popen[str]) -> None:
+    """Kill whatever the command left running in its process group."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _tail(name: str, text: str) -> str:
+    if not text.strip():
+        return ""
+    tail = text[-_EVIDENCE_CHARS:]
+    return f"{name} (last {len(tail)} chars):\n{tail.rstrip()}\n"

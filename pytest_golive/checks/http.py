@@ -1,0 +1,136 @@
+"""``http``: one request to the app or an absolute URL."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import jsonschema
+import requests
+
+from ..checklist import builtin_kind_schema
+from .base import (
+    Kind,
+    Mismatch,
+    Observation,
+    StepContext,
+    StepError,
+    compare,
+    compare_max_ms,
+    compare_paths,
+    elapsed_ms_since,
+)
+
+METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
+_EVIDENCE_CHARS = 500
+_SCHEMA = builtin_kind_schema("http")
+
+
+class HttpKind(Kind):
+    """One HTTP request to the app or an absolute URL."""
+
+    name = "http"
+    spec_schema = _SCHEMA.spec
+    expect_schema = _SCHEMA.expect
+    default_expect: ClassVar[Mapping[str, Any]] = {"status": "< 400"}
+
+    def run(self, spec: Any, ctx: StepContext) -> Observation:
+        method = next(m for m in METHODS if m in spec)
+        url = _absolute_url(spec[method], ctx.base_url)
+        session = ctx.shared.get("http.session")
+        if session is None:
+            session = ctx.resources.enter_context(requests.Session())
+            ctx.shared["http.session"] = session
+        start = time.perf_counter()
+        try:
+            response = session.request(
+                method.upper(),
+                url,
+                headers={k: str(v) for k, v in spec.get("headers", {}).items()},
+                params=spec.get("query"),
+                json=spec.get("json"),
+                data=spec.get("form", spec.get("body")),
+                allow_redirects=spec.get("follow_redirects", True),
+                verify=spec.get("verify_tls", True),
+                timeout=ctx.remaining(),
+            )
+        except requests.Timeout:
+            raise StepError(f"{method.upper()} {url}: no answer within {ctx.timeout_s:g}s") from None
+        except requests.RequestException as exc:
+            raise StepError(f"{method.upper()} {url}: {_reason(exc)}") from None
+        elapsed = elapsed_ms_since(start)
+        body = response.text
+        return Observation(
+            summary=f"{method.upper()} {url} -> {response.status_code} in {elapsed:.0f} ms",
+            result={
+                "status": response.status_code,
+                "headers": {k.lower(): v for k, v in response.headers.items()},
+                "json": _json_or_none(body),
+                "body": body,
+                "elapsed_ms": elapsed,
+                "url": response.url,
+            },
+            measurements={"latency_ms": round(elapsed, 3), "status": response.status_code},
+            evidence=body[:_EVIDENCE_CHARS] + ("..." if len(body) > _EVIDENCE_CHARS else ""),
+        )
+
+    def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
+        result = observation.result
+        mismatches: list[Mismatch] = []
+        for key, expected in expect.items():
+            if key == "max_ms":
+                found = compare_max_ms(result["elapsed_ms"], expected)
+                mismatches += [found] if found else []
+            elif key == "headers":
+                for name, wanted in expected.items():
+                    found = compare(f"headers.{name}", result["headers"].get(name.lower()), wanted)
+                    mismatches += [found] if found else []
+            elif key in ("json", "schema") and result["json"] is None:
+                mismatches.append(
+                    Mismatch(key, "a JSON body", f"{result['headers'].get('content-type', 'no content type')} body")
+                )
+            elif key == "json":
+                mismatches += compare_paths("json", result["json"], expected)
+            elif key == "schema":
+                mismatches += _schema_mismatches(expected, result["json"], ctx.base_dir)
+            else:
+                found = compare(key, result.get(key), expected)
+                mismatches += [found] if found else []
+        return mismatches
+
+
+def _absolute_url(url: str, base_url: str | None) -> str:
+    if url.startswith(("http://", "https://")):
+        return url
+    if not base_url:
+        raise StepError(f"relative URL {url!r} needs app.base_url in the checklist or --golive-base-url")
+    return base_url.rstrip("/") + "/" + url.lstrip("/")
+
+
+def _json_or_none(body: str) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None
+
+
+def _reason(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.ConnectionError):
+        return "connection failed (nothing answered at that address)"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _schema_mismatches(schema: Any, document: Any, base_dir: Path) -> list[Mismatch]:
+    if isinstance(schema, str):
+        try:
+            schema = json.loads((base_dir / schema).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            return [Mismatch("schema", f"a readable JSON Schema file at {schema}", str(exc))]
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(document))
+    if error is None:
+        return []
+    where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+    return [Mismatch("schema", "a body matching the JSON Schema", f"at {where}: {error.message}")]

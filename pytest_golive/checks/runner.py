@@ -1,0 +1,140 @@
+"""Run one check instance: render templates, run its steps, judge, save, retry."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jmespath
+
+from ..checklist import CheckInstance, Checklist, Problem, Step
+from ..checklist.templating import TemplateProblem, render
+from ..checklist.yamlsource import SourceMap
+from .base import Kind, Mismatch, StepContext, StepError
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What every check of one checklist shares while it runs."""
+
+    base_dir: Path
+    base_url: str | None
+    variables: dict[str, Any]
+    environ: Mapping[str, str]
+
+
+def prepare(checklist: Checklist, environ: Mapping[str, str], base_url: str | None = None) -> RunSettings:
+    """Render the checklist's vars once; a template problem is reported with its location."""
+    try:
+        variables = render(checklist.vars, {"env": dict(environ)}, ("vars",))
+    except TemplateProblem as problem:
+        raise CheckProblem(checklist.source.problem(problem.doc_path, problem.message)) from None
+    app_url = checklist.app.base_url if checklist.app else None
+    return RunSettings(checklist.path.parent, base_url or app_url, variables, environ)
+
+
+class CheckProblem(Exception):
+    """The checklist cannot be run as written (e.g. a template names a missing value)."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        super().__init__(str(problem))
+
+
+@dataclass
+class StepOutcome:
+    label: str
+    summary: str | None = None
+    mismatches: list[Mismatch] = field(default_factory=list)
+    error: str | None = None
+    evidence: str | None = None
+    measurements: dict[str, float | int | str] = field(default_factory=dict)
+    ran: bool = True
+
+    @property
+    def passed(self) -> bool:
+        return self.ran and self.error is None and not self.mismatches
+
+
+@dataclass
+class CheckResult:
+    outcomes: list[StepOutcome]
+    attempts: int
+    elapsed_s: float
+    measurements: dict[str, float | int | str]
+
+    @property
+    def passed(self) -> bool:
+        return all(outcome.passed for outcome in self.outcomes)
+
+
+def run_check(instance: CheckInstance, settings: RunSettings, kinds: Mapping[str, Kind]) -> CheckResult:
+    """Run ``instance``; with ``retry``, run it again until it passes or time is up."""
+    check = instance.check
+    started = time.monotonic()
+    attempts = 0
+    while True:
+        attempts += 1
+        outcomes, measurements = _attempt(instance, settings, kinds)
+        result = CheckResult(outcomes, attempts, time.monotonic() - started, measurements)
+        retry = check.retry
+        if result.passed or retry is None or time.monotonic() - started + retry.every_s > retry.until_s:
+            return result
+        time.sleep(retry.every_s)
+
+
+def _attempt(
+    instance: CheckInstance, settings: RunSettings, kinds: Mapping[str, Kind]
+) -> tuple[list[StepOutcome], dict[str, float | int | str]]:
+    check = instance.check
+    context: dict[str, Any] = {
+        "env": dict(settings.environ),
+        "vars": settings.variables,
+        "app": {"base_url": settings.base_url},
+        **instance.params,
+    }
+    ctx = StepContext(settings.base_dir, settings.base_url, time.monotonic() + check.timeout_s, check.timeout_s)
+    outcomes: list[StepOutcome] = []
+    measurements: dict[str, float | int | str] = {}
+    many = len(check.steps) > 1
+    with ctx.resources:
+        for index, step in enumerate(check.steps):
+            label = f"step {index + 1}/{len(check.steps)} {step.title or step.kind}" if many else step.kind
+            if outcomes and not outcomes[-1].passed:
+                outcomes.append(StepOutcome(label, ran=False))
+                continue
+            outcome = _run_step(step, kind=kinds[step.kind], context=context, ctx=ctx, source=check.source, label=label)
+            outcomes.append(outcome)
+            prefix = f"step{index + 1}." if many else ""
+            measurements.update({prefix + key: value for key, value in outcome.measurements.items()})
+    return outcomes, measurements
+
+
+def _run_step(
+    step: Step, *, kind: Kind, context: dict[str, Any], ctx: StepContext, source: SourceMap, label: str
+) -> StepOutcome:
+    try:
+        spec = render(step.spec, context, (*step.doc_path, step.kind))
+        expect = {**kind.default_expect, **render(step.expect, context, (*step.doc_path, "expect"))}
+    except TemplateProblem as problem:
+        raise CheckProblem(source.problem(problem.doc_path, problem.message)) from None
+    try:
+        observation = kind.run(spec, ctx)
+    except StepError as exc:
+        return StepOutcome(label, error=str(exc))
+    outcome = StepOutcome(
+        label,
+        observation.summary,
+        kind.judge(expect, observation, ctx),
+        evidence=observation.evidence,
+        measurements=observation.measurements,
+    )
+    for name, expression in step.save.items():
+        value = jmespath.search(expression, observation.result)
+        if value is None:
+            outcome.mismatches.append(Mismatch(f"save {name}", f"a value at {expression}", "nothing"))
+        context[name] = value
+    return outcome

@@ -1,0 +1,92 @@
+"""``golive``: validate checklists, print the schema, list the check kinds.
+
+Exit codes: 0 success, 1 a failing verdict, 2 bad usage or invalid input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from .. import __version__
+from ..checklist import ChecklistError, compose, load_checklist
+from ..checks import KindRegistryError, kind_schemas, load_kinds
+from ..plugin.hooks import is_checklist_path
+
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except KindRegistryError as exc:
+        print(f"golive: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("golive: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="golive", description="Executable go-live checklists for pytest.")
+    parser.add_argument("--version", action="version", version=f"pytest-golive {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check checklists without running them (exit 2 when invalid)")
+    validate.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="checklist files or folders to search")
+    validate.set_defaults(handler=_validate)
+
+    schema = commands.add_parser("schema", help="print the checklist JSON Schema, with installed plugin kinds")
+    schema.set_defaults(handler=_schema)
+
+    kinds = commands.add_parser("kinds", help="list the available check kinds")
+    kinds.set_defaults(handler=_kinds)
+    return parser
+
+
+def _validate(args: argparse.Namespace) -> int:
+    schemas = kind_schemas(load_kinds())
+    files = list(_checklist_files(args.paths))
+    if not files:
+        print(f"golive: no checklist found in {', '.join(map(str, args.paths))}", file=sys.stderr)
+        return EXIT_USAGE
+    failed = False
+    for path in files:
+        try:
+            checklist = load_checklist(path, schemas)
+        except ChecklistError as exc:
+            print(exc, file=sys.stderr)
+            failed = True
+            continue
+        items = sum(len(check.instances()) for check in checklist.checks)
+        print(f"ok {path}: {len(checklist.checks)} checks, {items} items")
+    return EXIT_USAGE if failed else EXIT_OK
+
+
+def _checklist_files(paths: Iterable[Path]) -> Iterable[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and is_checklist_path(p))
+        else:
+            yield path  # a missing file is reported by the loader, with its name
+
+
+def _schema(args: argparse.Namespace) -> int:
+    print(json.dumps(compose(kind_schemas(load_kinds())), indent=2))
+    return EXIT_OK
+
+
+def _kinds(args: argparse.Namespace) -> int:
+    for name, kind in load_kinds().items():
+        doc = (type(kind).__doc__ or "").strip().splitlines()
+        print(f"{name:10} {doc[0] if doc else ''}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
