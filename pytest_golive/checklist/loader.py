@@ -107,7 +107,9 @@ class _ChecklistLoader:
             doc_path=doc_path,
         )
 
-    def _step(self, raw: dict[str, Any], doc_path: tuple[str | int, ...], source: SourceMap, known: frozenset[str]) -> Step:
+    def _step(
+        self, raw: dict[str, Any], doc_path: tuple[str | int, ...], source: SourceMap, known: frozenset[str]
+    ) -> Step:
         kind = next(name for name in self.kinds if name in raw)
         templated = {key: value for key, value in raw.items() if key not in _NOT_TEMPLATED}
         _check_templates_or_raise(templated, doc_path, known, source)
@@ -121,7 +123,9 @@ class _ChecklistLoader:
         )
 
 
-def _check_templates_or_raise(value: Any, doc_path: tuple[str | int, ...], known: Iterable[str], source: SourceMap) -> None:
+def _check_templates_or_raise(
+    value: Any, doc_path: tuple[str | int, ...], known: Iterable[str], source: SourceMap
+) -> None:
     try:
         check_templates(value, doc_path, known)
     except TemplateProblem as problem:

@@ -119,10 +119,10 @@ def _validator(schema_text: str) -> Draft202012Validator:
 
 def validate(document: Any, schema: Mapping[str, Any], source: SourceMap) -> list[Problem]:
     """All schema problems in ``document``, one located Problem each, in file order."""
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    validator = _validator(json.dumps(schema))
     problems: dict[tuple[Any, ...], Problem] = {}
     for error in validator.iter_errors(document):
-        for problem in _explain(error, source, schema):
+        for problem in _explain(error, source):
             problems.setdefault((problem.doc_path, problem.message), problem)
     ordered = sorted(problems.values(), key=lambda p: (p.location.line, p.location.col))
     return _drop_redundant(ordered)[:MAX_PROBLEMS]
@@ -134,10 +134,13 @@ def _drop_redundant(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if not (p.doc_path in unknown_at and p.message.startswith("no check kind"))]
 
 
-def _explain(error: ValidationError, source: SourceMap, schema: Mapping[str, Any]) -> list[Problem]:
+def _explain(error: ValidationError, source: SourceMap) -> list[Problem]:
     path = tuple(error.absolute_path)
     instance, sub = error.instance, error.schema
     kind = error.validator
+    if "propertyNames" in error.schema_path:  # the error is about a key, not a value
+        key_path = (*path, str(instance))
+        return [source.problem(key_path, _message(error), key=True)]
     if kind == "additionalProperties" and isinstance(instance, dict) and isinstance(sub, dict):
         return _unknown_keys(instance, sub, path, source)
     if kind == "oneOf" and isinstance(sub, dict) and _is_kind_choice(sub):
@@ -145,9 +148,10 @@ def _explain(error: ValidationError, source: SourceMap, schema: Mapping[str, Any
     if kind == "required" and isinstance(instance, dict) and isinstance(sub, dict):
         missing = [key for key in sub["required"] if key not in instance]
         return [source.problem(path, f"missing required key {missing[0]!r}")]
-    if kind == "propertyNames":
-        bad_key = str(instance)
-        return [source.problem((*path, bad_key), _best_context_message(error, f"invalid key {bad_key!r}"), key=True)]
+    if kind in ("anyOf", "oneOf"):
+        specific = _format_context(error)
+        if specific is not None:
+            return [source.problem(tuple(specific.absolute_path), _format_message(specific))]
     return [source.problem(path, _message(error))]
 
 
@@ -181,18 +185,23 @@ def _is_kind_choice(sub: Mapping[str, Any]) -> bool:
 
 
 def _kind_choice_message(instance: Any, sub: Mapping[str, Any]) -> str:
-    kinds = [branch["required"][0] for branch in sub["oneOf"]]
-    present = [k for k in kinds if isinstance(instance, dict) and k in instance]
+    keys = [branch["required"][0] for branch in sub["oneOf"]]
+    present = [k for k in keys if isinstance(instance, dict) and k in instance]
+    is_check = "expect" in sub.get("properties", {})
     if not present:
-        return f"no check kind: expected exactly one of {', '.join(kinds)}"
-    return f"more than one check kind ({' and '.join(present)}): a check or step has exactly one"
+        missing = "no check kind" if is_check else "missing key"
+        return f"{missing}: expected exactly one of {', '.join(keys)}"
+    if is_check:
+        return f"more than one check kind ({' and '.join(present)}): a check or step has exactly one"
+    return f"more than one of {' and '.join(present)}: expected exactly one of {', '.join(keys)}"
 
 
-def _best_context_message(error: ValidationError, fallback: str) -> str:
+def _format_context(error: ValidationError) -> ValidationError | None:
+    """Inside anyOf/oneOf, a failed format check (regex, comparison...) says the most."""
     for sub_error in error.context or []:
         if sub_error.validator == "format" and sub_error.cause is not None:
-            return _format_message(sub_error)
-    return fallback
+            return sub_error
+    return None
 
 
 def _message(error: ValidationError) -> str:
@@ -204,13 +213,9 @@ def _message(error: ValidationError) -> str:
     if kind == "format":
         return _format_message(error)
     if kind in ("anyOf", "oneOf"):
-        for sub_error in error.context or []:
-            if sub_error.validator == "format" and sub_error.cause is not None:
-                return _format_message(sub_error)
         return f"expected {described or 'a different value'}, got {got}"
     if kind == "type":
-        expected = described or " or ".join(_type_names(sub.get("type")))
-        return f"expected {expected}, got {got}"
+        return f"expected {' or '.join(_type_names(sub.get('type')))}, got {got}"
     if kind == "enum":
         return f"expected one of {', '.join(map(str, sub['enum']))}, got {got}"
     if kind == "const":
@@ -232,7 +237,9 @@ def _format_message(error: ValidationError) -> str:
     if fmt == "regex":
         return f"invalid regular expression {error.instance!r}: {cause}"
     if fmt == "jmespath":
-        return f"invalid JMESPath expression {error.instance!r}: {getattr(cause, 'msg', cause)}"
+        reason = str(cause).splitlines()[0].rstrip(":")
+        hint = "; quote keys that hold '-' or spaces, like '\"x-request-id\"'" if "-" in str(error.instance) else ""
+        return f"invalid JMESPath expression {error.instance!r}: {reason}{hint}"
     return str(cause)
 
 

@@ -10,7 +10,7 @@ _EVIDENCE_LINES = 12
 
 def format_failure(instance: CheckInstance, result: CheckResult) -> str:
     check = instance.check
-    lines = [f"{check.location}: check {instance.name!r} failed: {check.title}"]
+    lines = [f"{check.location}: {_first_problem(result)}", f"  check {instance.name!r}: {check.title}"]
     if instance.params:
         lines.append("  with " + ", ".join(f"{name}={value!r}" for name, value in instance.params.items()))
     flow = len(result.outcomes) > 1
@@ -30,3 +30,13 @@ def format_failure(instance: CheckInstance, result: CheckResult) -> str:
     if result.attempts > 1:
         lines.append(f"  still failing after {result.attempts} attempts over {result.elapsed_s:.1f}s")
     return "\n".join(lines)
+
+
+def _first_problem(result: CheckResult) -> str:
+    """The headline: pytest's short summary shows only this line."""
+    for outcome in result.outcomes:
+        if outcome.error:
+            return outcome.error
+        if outcome.mismatches:
+            return str(outcome.mismatches[0])
+    return "failed"

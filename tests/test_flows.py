@@ -1,0 +1,171 @@
+"""Multi-step flows, saved values, retries, and template errors at run time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+
+def test_checkout_flow_saves_and_reuses_values(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
+    checklist(
+        """\
+        golive: 1
+        app: {base_url: "{url}"}
+        checks:
+          - id: checkout
+            stage: e2e
+            params: {qty: [1, 3]}
+            steps:
+              - title: create cart
+                http: {post: /cart, json: {sku: A1, qty: "{{ qty }}"}}
+                expect: {status: 201}
+                save: {cart: json.id}
+              - http: {post: /checkout/init, json: {cart: "{{ cart }}"}}
+                expect: {status: 200, json: {cart: "{{ cart }}", total: "{{ 101 * qty }}"}}
+        """
+    )
+    result = pytester.runpytest("-v", "--junitxml=out.xml")
+    result.assert_outcomes(passed=2)
+    xml = (pytester.path / "out.xml").read_text()
+    assert '<property name="golive.step1.status" value="201" />' in xml
+    assert '<property name="golive.step2.latency_ms"' in xml
+
+
+def test_failing_step_stops_the_flow(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
+    checklist(
+        """\
+        golive: 1
+        app: {base_url: "{url}"}
+        checks:
+          - id: checkout
+            steps:
+              - {title: create cart, http: {post: /cart, json: {}}, save: {cart: json.id}}
+              - {title: init, http: {post: /checkout/init, json: {cart: "nope-{{ cart }}"}}, expect: {status: 200}}
+              - {title: never, http: {get: /health}}
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "golive.yaml:4:5: status: expected 200, got 404",
+            "  check 'checkout': checkout",
+            "  step 1/3 create cart: POST http://127.0.0.1:*/cart -> 201 in * ms",
+            "  step 2/3 init: POST http://127.0.0.1:*/checkout/init -> 404 in * ms",
+            "    status: expected 200, got 404",
+            "    response/output:",
+            '      {"error": "no such cart"}',
+            "  step 3/3 never: not run",
+        ]
+    )
+
+
+def test_save_that_finds_nothing_fails(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
+    checklist(
+        """\
+        golive: 1
+        app: {base_url: "{url}"}
+        checks:
+          - id: flow
+            steps:
+              - {http: {get: /health}, save: {token: json.token}}
+              - {http: {get: "/echo-headers?t={{ token }}"}}
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*save token: expected a value at json.token, got nothing*"])
+
+
+def test_retry_until_eventually_true(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
+    checklist(
+        """\
+        golive: 1
+        app: {base_url: "{url}"}
+        checks:
+          - id: warm-up
+            retry: {until: 5s, every: 50ms}
+            http: {get: "/flaky?key=retry-ok&fail=3"}
+            expect: {status: 200}
+        """
+    )
+    result = pytester.runpytest("--junitxml=out.xml")
+    result.assert_outcomes(passed=1)
+    assert '<property name="golive.attempts" value="4" />' in (pytester.path / "out.xml").read_text()
+
+
+def test_retry_gives_up_when_time_is_up(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
+    checklist(
+        """\
+        golive: 1
+        app: {base_url: "{url}"}
+        checks:
+          - id: never-ready
+            retry: {until: 300ms, every: 100ms}
+            http: {get: "/flaky?key=retry-never&fail=1000"}
+            expect: {status: 200}
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*status: expected 200, got 503*", "  still failing after * attempts over 0.*s"])
+
+
+def test_undefined_value_at_run_time_is_located(
+    pytester: pytest.Pytester, checklist: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GOLIVE_T_MISSING", raising=False)
+    checklist(
+        """\
+        golive: 1
+        app: {base_url: "{url}"}
+        vars: {limit: 3}
+        checks:
+          - id: uses-missing
+            http: {get: "/products?size={{ vars.size }}"}
+          - id: uses-env
+            command: "echo {{ env.GOLIVE_T_MISSING }}"
+          - id: fine
+            command: "echo {{ vars.limit }}"
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=2, passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "golive.yaml:6:17: checks[0].http.get: template error in '/products?size={{ vars.size }}': "
+            "'dict object' has no attribute 'size'",
+            "golive.yaml:8:14: checks[1].command: template error in 'echo {{ env.GOLIVE_T_MISSING }}': "
+            "'dict object' has no attribute 'GOLIVE_T_MISSING'",
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_secrets_never_reach_reports(
+    pytester: pytest.Pytester, checklist: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "s3cr3t-admin-token-value"
+    monkeypatch.setenv("GOLIVE_T_ADMIN_TOKEN", secret)
+    checklist(
+        """\
+        golive: 1
+        app: {base_url: "{url}"}
+        vars: {token: "{{ env.GOLIVE_T_ADMIN_TOKEN }}"}
+        checks:
+          - id: echoes-secret
+            http: {get: /echo-headers, headers: {Authorization: "Bearer {{ vars.token }}"}}
+            expect: {json: {authorization: "Bearer wrong"}}
+          - id: url-password
+            http: {get: "http://admin:hunter2-pass@127.0.0.1:1/x"}
+        """
+    )
+    result = pytester.runpytest("--junitxml=out.xml", "-rA")
+    result.assert_outcomes(failed=2)
+    output = result.stdout.str() + (pytester.path / "out.xml").read_text()
+    assert "Bearer ***" in output
+    assert "admin:***@127.0.0.1" in output
+    assert secret not in output
+    assert "hunter2-pass" not in output
