@@ -9,7 +9,8 @@ from typing import Any
 from .durations import parse_duration
 from .errors import ChecklistError, Location, Problem, display_path
 from .model import DEFAULT_SEVERITY, DEFAULT_TIMEOUT_S, App, Check, Checklist, Retry, Step
-from .schema import FLOW_KEY, KindSchema, compose, validate
+from .parse_cache import ParseCache, file_digest
+from .schema import FLOW_KEY, KindSchema, compile_schema, validate
 from .suites import resolve_include
 from .templating import GLOBAL_NAMES, TemplateProblem, check_templates
 from .yamlsource import SourceMap, load_yaml
@@ -19,22 +20,37 @@ _NOT_TEMPLATED = frozenset(
 )
 
 
-def load_checklist(path: Path, kinds: Mapping[str, KindSchema]) -> Checklist:
-    """Load, validate and resolve includes of the checklist at ``path``."""
-    return _ChecklistLoader(kinds).load(path.resolve(), ())
+def load_checklist(path: Path, kinds: Mapping[str, KindSchema], cache_dir: Path | None = None) -> Checklist:
+    """Load, validate and resolve includes of the checklist at ``path``.
+
+    With ``cache_dir``, files parsed and validated before are read from there.
+    """
+    return _ChecklistLoader(kinds, cache_dir).load(path.resolve(), ())
 
 
 class _ChecklistLoader:
-    def __init__(self, kinds: Mapping[str, KindSchema]) -> None:
+    def __init__(self, kinds: Mapping[str, KindSchema], cache_dir: Path | None) -> None:
         self.kinds = kinds
-        self.schema = compose(kinds)
+        self.schema = compile_schema(kinds)
+        self.cache = ParseCache(cache_dir, self.schema.fingerprint) if cache_dir else None
 
-    def load(self, path: Path, including: tuple[Path, ...]) -> Checklist:
+    def _valid_document(self, path: Path) -> tuple[Any, SourceMap]:
+        digest = file_digest(path) if self.cache else None
+        if self.cache and digest:
+            cached = self.cache.load(path, digest)
+            if cached is not None:
+                return cached
         document, source = load_yaml(path)
         self._check_document(document, source)
         problems = validate(document, self.schema, source)
         if problems:
             raise ChecklistError(problems)
+        if self.cache and digest:
+            self.cache.store(path, digest, document, source)
+        return document, source
+
+    def load(self, path: Path, including: tuple[Path, ...]) -> Checklist:
+        document, source = self._valid_document(path)
         included = [
             self._include(entry, index, source, including) for index, entry in enumerate(document.get("include", []))
         ]

@@ -9,13 +9,15 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
+import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import jmespath
 import jmespath.exceptions
 from jsonschema import Draft202012Validator, FormatChecker
@@ -112,14 +114,50 @@ def _is_comparison(value: object) -> bool:
     return True
 
 
+class CompiledSchema:
+    """A schema compiled twice: fastjsonschema answers "valid?" quickly for the common
+    case; jsonschema explains what is wrong when the answer is no."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.schema = schema
+        self.fingerprint = hashlib.sha256(json.dumps(schema, sort_keys=True).encode()).hexdigest()[:16]
+        self.explainer = Draft202012Validator(schema, format_checker=_FORMATS)
+        # fastjsonschema speaks draft-07; the schema keeps to the keywords both drafts share
+        # (tests/test_schema_engines.py holds the two engines to the same verdicts).
+        draft7 = {**schema, "$schema": "http://json-schema.org/draft-07/schema#"}
+        formats = {name: _as_predicate(name) for name in ("jmespath", "golive-comparison")}
+        self.is_valid: Callable[[Any], Any] = fastjsonschema.compile(draft7, formats=formats)
+
+    def accepts(self, document: Any) -> bool:
+        try:
+            self.is_valid(document)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+
+def _as_predicate(name: str) -> Callable[[Any], bool]:
+    def predicate(value: Any) -> bool:
+        return _FORMATS.conforms(value, name)
+
+    return predicate
+
+
 @functools.lru_cache(maxsize=8)
-def _validator(schema_text: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads(schema_text), format_checker=_FORMATS)
+def _compiled(schema_text: str) -> CompiledSchema:
+    return CompiledSchema(json.loads(schema_text))
 
 
-def validate(document: Any, schema: Mapping[str, Any], source: SourceMap) -> list[Problem]:
+def compile_schema(kinds: Mapping[str, KindSchema]) -> CompiledSchema:
+    """The composed schema for ``kinds``, compiled once per set of kinds."""
+    return _compiled(json.dumps(compose(kinds)))
+
+
+def validate(document: Any, compiled: CompiledSchema, source: SourceMap) -> list[Problem]:
     """All schema problems in ``document``, one located Problem each, in file order."""
-    validator = _validator(json.dumps(schema))
+    if compiled.accepts(document):
+        return []
+    validator = compiled.explainer
     problems: dict[tuple[Any, ...], Problem] = {}
     for error in validator.iter_errors(document):
         for problem in _explain(error, source):

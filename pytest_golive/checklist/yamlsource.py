@@ -20,6 +20,9 @@ DocPath = tuple[str | int, ...]
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
 class _Loader(_BaseLoader):  # type: ignore[valid-type, misc]
     """A private subclass: nothing global in PyYAML is changed."""
 
@@ -46,6 +49,20 @@ class SourceMap:
 
     def problem(self, doc_path: DocPath, message: str, *, key: bool = False) -> Problem:
         return Problem(self.locate(doc_path, key=key), doc_path, message)
+
+    def to_json(self) -> dict[str, list[list[Any]]]:
+        return {
+            "values": [[*position, *path] for path, position in self.values.items()],
+            "keys": [[*position, *path] for path, position in self.keys.items()],
+        }
+
+    @classmethod
+    def from_json(cls, path: Path, data: dict[str, list[list[Any]]]) -> SourceMap:
+        return cls(
+            path,
+            values={tuple(row[2:]): (row[0], row[1]) for row in data["values"]},
+            keys={tuple(row[2:]): (row[0], row[1]) for row in data["keys"]},
+        )
 
 
 def load_yaml(path: Path) -> tuple[Any, SourceMap]:
@@ -88,7 +105,16 @@ class _Builder:
             return self._mapping(node, doc_path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, (*doc_path, i)) for i, child in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        return self._scalar(node)
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        """Strings, the bulk of any checklist, skip PyYAML's generic construction."""
+        if node.tag == _STR_TAG:
+            return node.value
+        constructor = self.loader.yaml_constructors.get(node.tag)
+        if constructor is None:  # an unknown !tag: let PyYAML raise its located error
+            return self.loader.construct_object(node, deep=True)
+        return constructor(self.loader, node)
 
     def _mapping(self, node: yaml.MappingNode, doc_path: DocPath) -> dict[str, Any]:
         self.loader.flatten_mapping(node)  # resolves YAML merge keys (<<)
@@ -98,7 +124,7 @@ class _Builder:
             where = Location(self.source.path, key_mark.line + 1, key_mark.column + 1)
             if not isinstance(key_node, yaml.ScalarNode):
                 raise ChecklistError([Problem(where, doc_path, "expected a plain key, got a nested structure")])
-            key = self.loader.construct_object(key_node, deep=True)
+            key = self._scalar(key_node)
             if not isinstance(key, str):
                 key = str(key).lower() if isinstance(key, bool) else str(key)
             child_path = (*doc_path, key)

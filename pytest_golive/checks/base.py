@@ -104,7 +104,10 @@ def compare(what: str, actual: Any, expected: Any) -> Mismatch | None:
     return Mismatch(what, describe(expected), describe(actual))
 
 
-def compare_max_ms(elapsed_ms: float, limit: float) -> Mismatch | None:
+def compare_max_ms(elapsed_ms: float, limit: Any) -> Mismatch | None:
+    """``limit`` may come from a template, so it is checked to be a number here."""
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)):
+        return Mismatch("max_ms", "a number of milliseconds", describe(limit))
     if elapsed_ms <= limit:
         return None
     return Mismatch("max_ms", f"<= {limit:g} ms", f"{elapsed_ms:.1f} ms")

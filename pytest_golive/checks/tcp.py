@@ -49,7 +49,12 @@ class TcpKind(Kind):
 
 
 def _address(spec: Any) -> tuple[str, int]:
-    host, port = (spec["host"], spec["port"]) if isinstance(spec, dict) else spec.rsplit(":", 1)
+    if isinstance(spec, dict):
+        host, port = spec["host"], spec["port"]
+    elif ":" in spec:
+        host, port = spec.rsplit(":", 1)
+    else:
+        raise StepError(f"expected HOST:PORT, got {spec!r}")
     try:
         number = int(port)
     except ValueError:

@@ -48,7 +48,9 @@ class ChecklistFile(pytest.File):
 
     def collect(self) -> Iterator[CheckItem]:
         kinds = load_kinds()
-        self.checklist = load_checklist(self.path, kind_schemas(kinds))
+        cache = self.config.cache if hasattr(self.config, "cache") else None
+        cache_dir = cache.mkdir("golive-parsed") if cache is not None else None
+        self.checklist = load_checklist(self.path, kind_schemas(kinds), cache_dir)
         for check in self.checklist.checks:
             names = marker_names(check.stage, check.severity, check.tags)
             for tag in check.tags:

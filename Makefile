@@ -1,0 +1,31 @@
+# Both targets bootstrap their own virtualenv on a fresh machine (python3 with venv).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --editable '.[dev]'
+	touch $(STAMP)
+
+## demo: run the demo shop's go-live checklist (no Docker needed)
+demo: $(STAMP)
+	$(PY) scripts/demo.py
+
+## test: lint, type check, then the whole test suite on all cores
+test: lint
+	$(PY) -m pytest -n auto -p no:randomly --junitxml=reports/junit.xml
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+bench: $(STAMP)
+	$(PY) benchmarks/collection.py
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache
