@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import textwrap
 import threading
 from collections.abc import Callable, Iterator
@@ -49,3 +50,32 @@ def checklist(pytester: pytest.Pytester, shop_url: str) -> Callable[..., Path]:
         return path
 
     return write
+
+
+DOCKER_SKIP_PREFIX = "needs Docker: "
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    """Tests that need Docker skip when no engine answers, unless GOLIVE_REQUIRE_DOCKER=1 (CI)."""
+    from pytest_golive.services.dockerengine import engine_status  # noqa: PLC0415  (docker-only tests pay for it)
+
+    problem = engine_status()
+    if problem is None:
+        return
+    if os.environ.get("GOLIVE_REQUIRE_DOCKER") == "1":
+        pytest.fail(f"GOLIVE_REQUIRE_DOCKER=1 but {problem}", pytrace=False)
+    pytest.skip(DOCKER_SKIP_PREFIX + problem)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say loudly when Docker tests did not run (works under xdist: reports reach the controller)."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if DOCKER_SKIP_PREFIX in str(r.longrepr)]
+    if skipped:
+        terminalreporter.section("DOCKER TESTS SKIPPED", sep="!", red=True, bold=True)
+        terminalreporter.write_line(
+            f"{len(skipped)} tests that need Docker did NOT run. Start an engine (scripts/docker-engine.sh), "
+            "or set GOLIVE_REQUIRE_DOCKER=1 to make this an error.",
+            red=True,
+            bold=True,
+        )

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_golive.checks.redaction import Redactor
+
 
 def test_checkout_flow_saves_and_reuses_values(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
     checklist(
@@ -169,3 +171,8 @@ def test_secrets_never_reach_reports(
     assert "admin:***@127.0.0.1" in output
     assert secret not in output
     assert "hunter2-pass" not in output
+
+
+def test_working_directory_is_not_a_secret() -> None:
+    hide = Redactor({"PWD": "/work/main", "DB_PWD": "hunter2x", "OLDPWD": "/tmp/old"})
+    assert hide("/work/main /tmp/old hunter2x") == "/work/main /tmp/old ***"

@@ -2,7 +2,7 @@
 
 from .errors import ChecklistError, Location, Problem
 from .loader import load_checklist
-from .model import App, Check, CheckInstance, Checklist, Retry, Step
+from .model import App, Check, CheckInstance, Checklist, Retry, ServiceSpec, Step
 from .schema import KindSchema, builtin_kind_schema, compose
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "Location",
     "Problem",
     "Retry",
+    "ServiceSpec",
     "Step",
     "builtin_kind_schema",
     "compose",

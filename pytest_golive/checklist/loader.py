@@ -8,7 +8,18 @@ from typing import Any
 
 from .durations import parse_duration
 from .errors import ChecklistError, Location, Problem, display_path
-from .model import DEFAULT_SEVERITY, DEFAULT_TIMEOUT_S, App, Check, Checklist, Retry, Step
+from .model import (
+    DEFAULT_READY_TIMEOUT_S,
+    DEFAULT_SEVERITY,
+    DEFAULT_STARTUP_TIMEOUT_S,
+    DEFAULT_TIMEOUT_S,
+    App,
+    Check,
+    Checklist,
+    Retry,
+    ServiceSpec,
+    Step,
+)
 from .parse_cache import ParseCache, file_digest
 from .schema import FLOW_KEY, KindSchema, compile_schema, validate
 from .suites import resolve_include
@@ -62,12 +73,14 @@ class _ChecklistLoader:
         checks = [check for child in included for check in child.checks]
         checks += [self._check(raw, ("checks", index), source) for index, raw in enumerate(document.get("checks", []))]
         _reject_duplicate_ids(checks)
-        app = document.get("app")
+        services = {name: _service(name, raw, source) for name, raw in document.get("services", {}).items()}
+        app = _app(document["app"], source) if "app" in document else None
         return Checklist(
             path=path,
             name=document.get("name", path.stem),
             vars=variables,
-            app=App(base_url=app.get("base_url")) if app else None,
+            app=app,
+            services=services,
             checks=tuple(checks),
             source=source,
         )
@@ -137,6 +150,47 @@ class _ChecklistLoader:
             title=raw.get("title"),
             doc_path=doc_path,
         )
+
+
+def _service(name: str, raw: dict[str, Any], source: SourceMap) -> ServiceSpec:
+    doc_path = ("services", name)
+    provider = raw.get("provider", "auto")
+    if provider == "external" and "url" not in raw:
+        raise ChecklistError([source.problem((*doc_path, "provider"), "the external provider needs a 'url'")])
+    if raw["kind"] != "postgres" and "init" in raw:
+        raise ChecklistError([source.problem((*doc_path, "init"), "init SQL files are for postgres services only")])
+    init = []
+    for index, entry in enumerate(raw.get("init", [])):
+        target = (source.path.parent / entry).resolve()
+        if not target.is_file():
+            raise ChecklistError([source.problem((*doc_path, "init", index), f"init file {entry!r} not found")])
+        init.append(target)
+    _check_templates_or_raise(raw.get("url", ""), (*doc_path, "url"), ["env", "vars"], source)
+    timeout = raw.get("startup_timeout")
+    return ServiceSpec(
+        name=name,
+        kind=raw["kind"],
+        provider=provider,
+        image=raw.get("image"),
+        url=raw.get("url"),
+        init=tuple(init),
+        startup_timeout_s=parse_duration(timeout) if timeout else DEFAULT_STARTUP_TIMEOUT_S,
+    )
+
+
+def _app(raw: dict[str, Any], source: SourceMap) -> App:
+    templated = {key: raw[key] for key in ("command", "env") if key in raw}
+    _check_templates_or_raise(templated, ("app",), GLOBAL_NAMES, source)
+    ready = raw.get("ready", {})
+    return App(
+        base_url=raw.get("base_url"),
+        command=tuple(raw["command"]) if "command" in raw else None,
+        env=raw.get("env", {}),
+        cwd=(source.path.parent / raw.get("cwd", ".")).resolve(),
+        port=raw.get("port"),
+        ready_http=ready.get("http"),
+        ready_timeout_s=parse_duration(ready["timeout"]) if "timeout" in ready else DEFAULT_READY_TIMEOUT_S,
+    )
 
 
 def _check_templates_or_raise(

@@ -12,6 +12,8 @@ from .yamlsource import DocPath, SourceMap
 
 DEFAULT_SEVERITY = "P1"
 DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_READY_TIMEOUT_S = 30.0
+DEFAULT_STARTUP_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,28 @@ class CheckInstance:
 
 @dataclass(frozen=True)
 class App:
+    """A deployed target (``base_url``) or a process to start (``command``)."""
+
     base_url: str | None
+    command: tuple[str, ...] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+    port: int | None = None
+    ready_http: str | None = None
+    ready_timeout_s: float = DEFAULT_READY_TIMEOUT_S
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One service of the checklist's ``services:``; init files are resolved to absolute paths."""
+
+    name: str
+    kind: str
+    provider: str
+    image: str | None
+    url: str | None
+    init: tuple[Path, ...]
+    startup_timeout_s: float
 
 
 @dataclass(frozen=True)
@@ -88,6 +111,7 @@ class Checklist:
     name: str
     vars: dict[str, Any]
     app: App | None
+    services: dict[str, ServiceSpec]
     checks: tuple[Check, ...]
     source: SourceMap = field(repr=False, compare=False)
 

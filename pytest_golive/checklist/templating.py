@@ -21,7 +21,7 @@ _ENVIRONMENT = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, k
 _SINGLE_EXPRESSION = re.compile(r"^\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}$", re.DOTALL)
 
 #: Names every template may use; parameters and saved step values come on top.
-GLOBAL_NAMES = frozenset({"env", "vars", "app"})
+GLOBAL_NAMES = frozenset({"env", "vars", "app", "services"})
 
 
 class TemplateProblem(Exception):

@@ -3,7 +3,7 @@
 from .base import Kind, Mismatch, Observation, StepContext, StepError, StepTimeout
 from .redaction import Redactor
 from .registry import ENTRY_POINT_GROUP, KindRegistryError, kind_schemas, load_kinds
-from .runner import CheckProblem, CheckResult, RunSettings, StepOutcome, prepare, run_check
+from .runner import CheckProblem, CheckResult, RunSettings, StepOutcome, render_vars, run_check
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -21,6 +21,6 @@ __all__ = [
     "StepTimeout",
     "kind_schemas",
     "load_kinds",
-    "prepare",
+    "render_vars",
     "run_check",
 ]

@@ -31,10 +31,27 @@ class StepContext:
     base_url: str | None
     deadline: float
     timeout_s: float
+    #: connection details of the checklist's services, by name (see Endpoint.template_view)
+    services: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: Closed when the check's attempt ends; kinds keep shared resources here
     #: (e.g. one HTTP session for all steps of a flow, so cookies carry over).
     resources: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     shared: dict[str, Any] = field(default_factory=dict)
+
+    def service(self, name: str | None, kind: str) -> Mapping[str, Any]:
+        """The service a step names, or the checklist's only service of ``kind``."""
+        if name is not None:
+            if name not in self.services:
+                known = ", ".join(self.services) or "none"
+                raise StepError(f"no service named {name!r} in this checklist (services: {known})")
+            found = self.services[name]
+            if found["kind"] != kind:
+                raise StepError(f"service {name!r} is {found['kind']}, not {kind}")
+            return found
+        matching = [view for view in self.services.values() if view["kind"] == kind]
+        if len(matching) != 1:
+            raise StepError(f"say which {kind} service to use: this checklist has {len(matching)}")
+        return matching[0]
 
     def remaining(self) -> float:
         """Seconds left before the deadline; raises StepTimeout when none are."""

@@ -11,8 +11,11 @@ _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<passwor
 _MIN_SECRET_LENGTH = 4
 
 
+_NOT_SECRET = frozenset({"PWD", "OLDPWD"})  # the shell's working directories
+
+
 def is_secret_name(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name))
+    return name.upper() not in _NOT_SECRET and bool(_SECRET_NAME.search(name))
 
 
 class Redactor:
@@ -23,6 +26,11 @@ class Redactor:
             value for name, value in environ.items() if is_secret_name(name) and len(value) >= _MIN_SECRET_LENGTH
         }
         self._secrets = sorted(secrets, key=len, reverse=True)
+
+    def add(self, secret: str | None) -> None:
+        """Also mask ``secret`` (e.g. a password generated for a provisioned service)."""
+        if secret and len(secret) >= _MIN_SECRET_LENGTH and secret not in self._secrets:
+            self._secrets = sorted([*self._secrets, secret], key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:

@@ -12,10 +12,12 @@ from .command import CommandKind
 from .env import EnvKind
 from .file import FileKind
 from .http import HttpKind
+from .redis import RedisKind
+from .sql import SqlKind
 from .tcp import TcpKind
 
 ENTRY_POINT_GROUP = "pytest_golive.checks"
-BUILTIN_KINDS: tuple[type[Kind], ...] = (HttpKind, CommandKind, FileKind, EnvKind, TcpKind)
+BUILTIN_KINDS: tuple[type[Kind], ...] = (HttpKind, CommandKind, FileKind, EnvKind, TcpKind, SqlKind, RedisKind)
 
 
 class KindRegistryError(Exception):

@@ -24,16 +24,17 @@ class RunSettings:
     base_url: str | None
     variables: dict[str, Any]
     environ: Mapping[str, str]
+    #: ``{{ services.NAME.* }}``: each provisioned service's connection details
+    services: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
-def prepare(checklist: Checklist, environ: Mapping[str, str], base_url: str | None = None) -> RunSettings:
+def render_vars(checklist: Checklist, environ: Mapping[str, str]) -> dict[str, Any]:
     """Render the checklist's vars once; a template problem is reported with its location."""
     try:
-        variables = render(checklist.vars, {"env": dict(environ)}, ("vars",))
+        variables: dict[str, Any] = render(checklist.vars, {"env": dict(environ)}, ("vars",))
     except TemplateProblem as problem:
         raise CheckProblem(checklist.source.problem(problem.doc_path, problem.message)) from None
-    app_url = checklist.app.base_url if checklist.app else None
-    return RunSettings(checklist.path.parent, base_url or app_url, variables, environ)
+    return variables
 
 
 class CheckProblem(Exception):
@@ -94,9 +95,12 @@ def _attempt(
         "env": dict(settings.environ),
         "vars": settings.variables,
         "app": {"base_url": settings.base_url},
+        "services": settings.services,
         **instance.params,
     }
-    ctx = StepContext(settings.base_dir, settings.base_url, time.monotonic() + check.timeout_s, check.timeout_s)
+    ctx = StepContext(
+        settings.base_dir, settings.base_url, time.monotonic() + check.timeout_s, check.timeout_s, settings.services
+    )
     outcomes: list[StepOutcome] = []
     measurements: dict[str, float | int | str] = {}
     many = len(check.steps) > 1

@@ -14,7 +14,8 @@ from pathlib import Path
 from .. import __version__
 from ..checklist import ChecklistError, compose, load_checklist
 from ..checks import KindRegistryError, kind_schemas, load_kinds
-from ..plugin.hooks import is_checklist_path
+from ..plugin.discovery import is_checklist_path
+from ..services.runstate import ReapReport, reap, remove_orphan_containers, stale_runs
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -46,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
 
     kinds = commands.add_parser("kinds", help="list the available check kinds")
     kinds.set_defaults(handler=_kinds)
+
+    cleanup = commands.add_parser(
+        "cleanup", help="remove what killed runs left: containers, server processes, data folders"
+    )
+    cleanup.set_defaults(handler=_cleanup)
     return parser
 
 
@@ -86,6 +92,26 @@ def _kinds(args: argparse.Namespace) -> int:
         doc = (type(kind).__doc__ or "").strip().splitlines()
         print(f"{name:10} {doc[0] if doc else ''}")
     return EXIT_OK
+
+
+def _cleanup(args: argparse.Namespace) -> int:
+    total = ReapReport()
+    runs = 0
+    for state in stale_runs():
+        report = reap(state)
+        runs += 1
+        total.containers += report.containers
+        total.processes += report.processes
+        total.folders += report.folders
+        total.problems += report.problems
+    total.containers += remove_orphan_containers(total.problems)
+    print(
+        f"golive cleanup: {runs} stale runs; removed {total.containers} containers, "
+        f"stopped {total.processes} processes, deleted {total.folders} folders"
+    )
+    for problem in total.problems:
+        print(f"golive cleanup: {problem}", file=sys.stderr)
+    return 1 if total.problems else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -1,17 +1,27 @@
-"""The pytest11 entry point: options, markers and collection of checklist files."""
+"""The pytest11 entry point: options, markers, collection, and the run's services."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import pytest
 
-from .items import BASE_URL_OPTION, ChecklistFile
+from ..services.manager import PROVIDERS
+from .discovery import discover_checklists, is_checklist_path
+from .fixtures import golive_app, golive_postgres, golive_redis, golive_services
+from .items import BASE_URL_OPTION, PROVIDER_OPTION, SERVICES_KEY, ChecklistFile, redactor
 from .markers import register_builtin_markers
+from .services import SessionServices
 
-CHECKLIST_NAMES = ("golive.yaml", "golive.yml")
-CHECKLIST_SUFFIXES = (".golive.yaml", ".golive.yml")
+__all__ = ["golive_app", "golive_postgres", "golive_redis", "golive_services"]
+
 _EXPLICIT_KEY = pytest.StashKey[set[Path]]()
+_SIGTERM_KEY = pytest.StashKey[Any]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,6 +40,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="the deployed target that relative http URLs point at; overrides app.base_url",
     )
+    group.addoption(
+        "--golive-provider",
+        dest=PROVIDER_OPTION,
+        choices=PROVIDERS,
+        default=None,
+        help="provide every service this way: auto (docker, then local), docker, local or external",
+    )
     parser.addini("golive_paths", type="paths", default=[], help="checklists to collect besides the given paths")
 
 
@@ -42,7 +59,24 @@ def pytest_configure(config: pytest.Config) -> None:
     }
     config.stash[_EXPLICIT_KEY] = explicit
     known_args = {Path(arg.split("::")[0]).resolve() for arg in config.args}
-    config.args.extend(str(path) for path in extra if path.resolve() not in known_args)
+    for path in extra:
+        if path.resolve() not in known_args:
+            config.args.append(str(path))
+            known_args.add(path.resolve())
+    workerinput = getattr(config, "workerinput", None)
+    services = SessionServices(config.getoption(PROVIDER_OPTION), os.environ, workerinput)
+    config.stash[SERVICES_KEY] = services
+    if services.owner:
+        _stop_cleanly_on_sigterm(config)
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistController(config), "golive-xdist")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if SERVICES_KEY in config.stash:
+        config.stash[SERVICES_KEY].close()
+    if _SIGTERM_KEY in config.stash:
+        signal.signal(signal.SIGTERM, config.stash[_SIGTERM_KEY])
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ChecklistFile | None:
@@ -51,5 +85,45 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ChecklistF
     return None
 
 
-def is_checklist_path(path: Path) -> bool:
-    return path.name in CHECKLIST_NAMES or path.name.endswith(CHECKLIST_SUFFIXES)
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Kept cheap (every pytest run calls it); the summary says what served each service."""
+    chosen = config.getoption(PROVIDER_OPTION)
+    return f"golive: services provider {chosen} (--golive-provider)" if chosen else None
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    served = config.stash[SERVICES_KEY].served
+    if served:
+        terminalreporter.section("golive services")
+        hide = redactor(config)
+        for name, endpoint in served.items():
+            where = f"{endpoint.host}:{endpoint.port}"
+            terminalreporter.write_line(
+                hide(f"{name}: {endpoint.kind} via {endpoint.provider} ({endpoint.origin}) at {where}")
+            )
+
+
+class _XdistController:
+    """Under xdist the controller provisions once, before its workers start."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.workerinput: dict[str, Any] | None = None
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        if self.workerinput is None:
+            services = self.config.stash[SERVICES_KEY]
+            checklists = list(discover_checklists(self.config, self.config.stash[_EXPLICIT_KEY]))
+            self.workerinput = services.provision_for_workers(checklists)
+        node.workerinput.update(self.workerinput)
+
+
+def _stop_cleanly_on_sigterm(config: pytest.Config) -> None:
+    """SIGTERM ends the run like Ctrl-C does, so session cleanup still runs."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    with contextlib.suppress(ValueError):  # not the main thread (pytest run inside another program)
+        config.stash[_SIGTERM_KEY] = signal.signal(signal.SIGTERM, interrupt)

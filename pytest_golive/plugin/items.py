@@ -17,14 +17,19 @@ from ..checks import (
     RunSettings,
     kind_schemas,
     load_kinds,
-    prepare,
+    render_vars,
     run_check,
 )
+from ..services.endpoint import Endpoint
 from .markers import marker_names, register_tag
 from .report import format_failure
+from .services import SessionServices
 
 BASE_URL_OPTION = "golive_base_url"
+PROVIDER_OPTION = "golive_provider"
 _REDACTOR_KEY = pytest.StashKey[Redactor]()
+SERVICES_KEY = pytest.StashKey[SessionServices]()
+FILES_KEY = pytest.StashKey[list["ChecklistFile"]]()
 
 
 def redactor(config: pytest.Config) -> Redactor:
@@ -45,12 +50,15 @@ class CheckFailed(Exception):
 class ChecklistFile(pytest.File):
     checklist: Checklist
     _settings: RunSettings | CheckProblem | None = None
+    endpoints: dict[str, Endpoint]
 
     def collect(self) -> Iterator[CheckItem]:
         kinds = load_kinds()
         cache = self.config.cache if hasattr(self.config, "cache") else None
         cache_dir = cache.mkdir("golive-parsed") if cache is not None else None
         self.checklist = load_checklist(self.path, kind_schemas(kinds), cache_dir)
+        self.endpoints = {}
+        self.config.stash.setdefault(FILES_KEY, []).append(self)
         for check in self.checklist.checks:
             names = marker_names(check.stage, check.severity, check.tags)
             for tag in check.tags:
@@ -66,15 +74,33 @@ class ChecklistFile(pytest.File):
                 yield item
 
     def run_settings(self) -> RunSettings:
-        """Vars are rendered once per file, on first use, so unused env vars never block collection."""
+        """Prepared once per file, when its first check runs: vars, services, then the app.
+
+        So unused env vars never block collection, and nothing is provisioned for
+        checklists whose checks were all deselected.
+        """
         if self._settings is None:
             try:
-                self._settings = prepare(self.checklist, os.environ, self.config.getoption(BASE_URL_OPTION))
+                self._settings = self._prepare()
             except CheckProblem as problem:
                 self._settings = problem
         if isinstance(self._settings, CheckProblem):
             raise self._settings
         return self._settings
+
+    def _prepare(self) -> RunSettings:
+        services = self.config.stash[SERVICES_KEY]
+        variables = render_vars(self.checklist, os.environ)
+        self.endpoints = services.endpoints(self.checklist, variables)
+        for endpoint in self.endpoints.values():
+            redactor(self.config).add(endpoint.password)
+        view = {name: endpoint.template_view() for name, endpoint in self.endpoints.items()}
+        app = self.checklist.app
+        base_url = self.config.getoption(BASE_URL_OPTION) or (app.base_url if app else None)
+        if base_url is None:
+            context = {"env": dict(os.environ), "vars": variables, "services": view}
+            base_url = services.app_url(self.checklist, context)
+        return RunSettings(self.checklist.path.parent, base_url, variables, os.environ, view)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, (ChecklistError, KindRegistryError)):
@@ -100,7 +126,12 @@ class CheckItem(pytest.Item):
     def runtest(self) -> None:
         parent = self.parent
         assert isinstance(parent, ChecklistFile)
-        result = run_check(self.instance, parent.run_settings(), load_kinds())
+        settings = parent.run_settings()
+        self.user_properties.extend(
+            (f"golive.service.{name}", f"{endpoint.kind} via {endpoint.provider}")
+            for name, endpoint in parent.endpoints.items()
+        )
+        result = run_check(self.instance, settings, load_kinds())
         hide = redactor(self.config)
         self.user_properties.append(("golive.attempts", result.attempts))
         self.user_properties.extend((f"golive.{key}", hide(str(value))) for key, value in result.measurements.items())
@@ -110,10 +141,16 @@ class CheckItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         error = excinfo.value
         if isinstance(error, CheckFailed):
-            return redactor(self.config)(format_failure(error.instance, error.result))
+            return redactor(self.config)(format_failure(error.instance, error.result) + self._app_log())
         if isinstance(error, CheckProblem):
             return redactor(self.config)(str(error.problem))
         return super().repr_failure(excinfo, style)
+
+    def _app_log(self) -> str:
+        parent = self.parent
+        assert isinstance(parent, ChecklistFile)
+        tail = self.config.stash[SERVICES_KEY].app_log_tail(parent.checklist)
+        return f"\n  app log (last lines): {tail}" if tail else ""
 
     def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:
         check = self.instance.check

@@ -1,0 +1,85 @@
+"""``redis``: a command's value, a list's length (e.g. a dead-letter queue), or the
+TTLs of the keys matching a pattern (e.g. catalogue keys that must expire)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import redis as redis_client
+
+from ..checklist import builtin_kind_schema
+from .base import Kind, Mismatch, Observation, StepContext, StepError, compare, compare_max_ms, elapsed_ms_since
+
+_SCHEMA = builtin_kind_schema("redis")
+_SCAN_LIMIT = 100_000
+
+
+class RedisKind(Kind):
+    """A Redis command, a list length, or the TTLs of a key pattern."""
+
+    name = "redis"
+    spec_schema = _SCHEMA.spec
+    expect_schema = _SCHEMA.expect
+    default_expect: ClassVar[Mapping[str, Any]] = {}
+
+    def run(self, spec: Any, ctx: StepContext) -> Observation:
+        service = ctx.service(spec.get("service"), "redis")
+        timeout = ctx.remaining()
+        client = redis_client.Redis(
+            host=service["host"],
+            port=service["port"],
+            password=service["password"],
+            db=service["db"] or 0,
+            socket_connect_timeout=timeout,
+            socket_timeout=timeout,
+            decode_responses=True,
+        )
+        start = time.perf_counter()
+        try:
+            with client:
+                if "command" in spec:
+                    result = {"value": client.execute_command(*spec["command"])}  # type: ignore[no-untyped-call]
+                    what = " ".join(str(part) for part in spec["command"])
+                elif "llen" in spec:
+                    result = {"value": client.llen(spec["llen"])}
+                    what = f"LLEN {spec['llen']}"
+                else:
+                    result = _ttls(client, spec["ttl"])
+                    what = f"TTL of {spec['ttl']}"
+        except redis_client.RedisError as exc:
+            raise StepError(f"redis {type(exc).__name__}: {exc}") from None
+        elapsed = elapsed_ms_since(start)
+        result["elapsed_ms"] = elapsed
+        shown = {k: v for k, v in result.items() if k != "elapsed_ms"}
+        return Observation(
+            summary=f"redis db {service['db'] or 0}: {what} -> {shown} in {elapsed:.0f} ms",
+            result=result,
+            measurements={key: value for key, value in shown.items() if isinstance(value, (int, float))},
+        )
+
+    def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
+        found = [
+            compare_max_ms(observation.result["elapsed_ms"], value)
+            if key == "max_ms"
+            else compare(key, observation.result.get(key), value)
+            for key, value in expect.items()
+        ]
+        return [mismatch for mismatch in found if mismatch]
+
+
+def _ttls(client: redis_client.Redis, pattern: str) -> dict[str, Any]:
+    """How many keys match, how many never expire, and the TTL range of the others."""
+    ttls: list[int] = []
+    for index, key in enumerate(client.scan_iter(match=pattern, count=1000)):
+        if index >= _SCAN_LIMIT:
+            raise StepError(f"more than {_SCAN_LIMIT} keys match {pattern!r}; narrow the pattern")
+        ttls.append(int(client.ttl(key)))
+    expiring = [ttl for ttl in ttls if ttl >= 0]
+    return {
+        "keys": len(ttls),
+        "without_ttl": sum(1 for ttl in ttls if ttl == -1),
+        "min_ttl": min(expiring) if expiring else None,
+        "max_ttl": max(expiring) if expiring else None,
+    }

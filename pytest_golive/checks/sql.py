@@ -1,0 +1,97 @@
+"""``sql``: a query on a postgres service, with bound parameters."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import psycopg
+from psycopg.rows import dict_row
+
+from ..checklist import builtin_kind_schema
+from .base import Kind, Mismatch, Observation, StepContext, StepError, compare, compare_max_ms, elapsed_ms_since
+
+_SCHEMA = builtin_kind_schema("sql")
+_EVIDENCE_ROWS = 5
+
+
+class SqlKind(Kind):
+    """A query on a postgres service: rows, scalar, empty, columns."""
+
+    name = "sql"
+    spec_schema = _SCHEMA.spec
+    expect_schema = _SCHEMA.expect
+    default_expect: ClassVar[Mapping[str, Any]] = {}
+
+    def run(self, spec: Any, ctx: StepContext) -> Observation:
+        options = spec if isinstance(spec, dict) else {"query": spec}
+        service = ctx.service(options.get("service"), "postgres")
+        start = time.perf_counter()
+        try:
+            with (
+                psycopg.connect(
+                    host=service["host"],
+                    port=service["port"],
+                    user=service["user"],
+                    password=service["password"],
+                    dbname=service["database"],
+                    connect_timeout=max(1, int(ctx.remaining())),
+                    autocommit=True,
+                    options=f"-c statement_timeout={int(ctx.remaining() * 1000)}",
+                ) as conn,
+                conn.cursor(row_factory=dict_row) as cursor,
+            ):
+                cursor.execute(options["query"].encode(), options.get("params") or None)
+                rows = (
+                    [{k: _plain(v) for k, v in row.items()} for row in cursor.fetchall()] if cursor.description else []
+                )
+                columns = [column.name for column in cursor.description or []]
+                row_count = len(rows) if cursor.description else max(cursor.rowcount, 0)
+        except psycopg.errors.QueryCanceled:
+            raise StepError(f"query still running after {ctx.timeout_s:g}s; cancelled") from None
+        except psycopg.Error as exc:
+            raise StepError(f"query failed: {str(exc).strip().splitlines()[0]}") from None
+        elapsed = elapsed_ms_since(start)
+        scalar = next(iter(rows[0].values())) if rows and rows[0] else None
+        shown = "\n".join(str(row) for row in rows[:_EVIDENCE_ROWS]) + ("\n..." if len(rows) > _EVIDENCE_ROWS else "")
+        return Observation(
+            summary=f"sql on {service['database']}: {row_count} rows in {elapsed:.0f} ms",
+            result={
+                "rows": rows,
+                "row_count": row_count,
+                "scalar": scalar,
+                "empty": not rows,
+                "columns": columns,
+                "elapsed_ms": elapsed,
+            },
+            measurements={"row_count": row_count, "duration_ms": round(elapsed, 3)},
+            evidence=shown or None,
+        )
+
+    def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
+        found = [
+            compare_max_ms(observation.result["elapsed_ms"], value)
+            if key == "max_ms"
+            else compare(key, observation.result[key], value)
+            for key, value in expect.items()
+        ]
+        return [mismatch for mismatch in found if mismatch]
+
+
+def _plain(value: Any) -> Any:
+    """Database values as the comparison language reads them."""
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (bytes, memoryview)):
+        return bytes(value).hex()
+    return value

@@ -1,0 +1,111 @@
+"""Fixtures for Python tests that run beside checklists and need the same services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from ..checks import CheckProblem
+from ..services import postgres as postgres_service
+from ..services import redis as redis_service
+from ..services.endpoint import Endpoint
+from .items import FILES_KEY, ChecklistFile
+
+
+def _checklist_files(config: pytest.Config) -> list[ChecklistFile]:
+    files = config.stash.get(FILES_KEY, [])
+    if not files:
+        pytest.fail("no golive checklist was collected in this run: add one, or pass --golive PATH", pytrace=False)
+    return files
+
+
+@pytest.fixture(scope="session")
+def golive_services(request: pytest.FixtureRequest) -> dict[str, Endpoint]:
+    """Every service of the run's checklists by name, isolated for this worker.
+
+    Each value has ``url``, ``host``, ``port``, ``user``, ``password``, ``database``
+    (Postgres) and ``db_number`` (Redis).
+    """
+    found: dict[str, Endpoint] = {}
+    for checklist_file in _checklist_files(request.config):
+        try:
+            checklist_file.run_settings()
+        except CheckProblem as problem:
+            pytest.fail(str(problem.problem), pytrace=False)
+        found.update(checklist_file.endpoints)
+    return found
+
+
+def _only(services: dict[str, Endpoint], kind: str) -> Endpoint:
+    matching = {name: e for name, e in services.items() if e.kind == kind}
+    if len(matching) != 1:
+        names = ", ".join(matching) or "none"
+        pytest.fail(
+            f"golive_{kind} needs exactly one {kind} service in the run's checklists (found: {names})", pytrace=False
+        )
+    return next(iter(matching.values()))
+
+
+@dataclass
+class PostgresService:
+    """The run's Postgres service: ``endpoint``, ``url``, and ``connection`` (psycopg, autocommit)."""
+
+    endpoint: Endpoint
+    _connection: Any = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return self.endpoint.url
+
+    @property
+    def connection(self) -> Any:
+        if self._connection is None:
+            self._connection = postgres_service.connect(self.endpoint)
+        return self._connection
+
+
+@dataclass
+class RedisService:
+    """The run's Redis service: ``endpoint``, ``url``, and ``client`` (redis-py, decoded strings)."""
+
+    endpoint: Endpoint
+    _client: Any = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return self.endpoint.url
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = redis_service.client(self.endpoint)
+        return self._client
+
+
+@pytest.fixture
+def golive_postgres(golive_services: dict[str, Endpoint]) -> Iterator[PostgresService]:
+    service = PostgresService(_only(golive_services, "postgres"))
+    yield service
+    if service._connection is not None:
+        service._connection.close()
+
+
+@pytest.fixture
+def golive_redis(golive_services: dict[str, Endpoint]) -> Iterator[RedisService]:
+    service = RedisService(_only(golive_services, "redis"))
+    yield service
+    if service._client is not None:
+        service._client.close()
+
+
+@pytest.fixture(scope="session")
+def golive_app(request: pytest.FixtureRequest, golive_services: dict[str, Endpoint]) -> str:
+    """The base URL of the app under test (started by the checklist, or its base_url)."""
+    for checklist_file in _checklist_files(request.config):
+        url = checklist_file.run_settings().base_url
+        if url:
+            return url
+    pytest.fail("no checklist in this run has an app (app.command or app.base_url)", pytrace=False)

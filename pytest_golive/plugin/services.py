@@ -1,0 +1,149 @@
+"""Services and the app for one pytest process.
+
+Without xdist, this process owns the run: it provisions lazily, on the first check
+that needs a service, and tears everything down at session end. Under xdist, the
+controller owns the run and provisions once for all workers (``provision_for_workers``);
+each worker gets the connection details through ``workerinput`` and clones its own
+database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..checklist import Checklist, ChecklistError, load_checklist
+from ..checks import kind_schemas, load_kinds, render_vars
+from ..checks.runner import CheckProblem
+from ..services.app import AppProcess
+from ..services.endpoint import Endpoint
+from ..services.errors import ProvisionError
+from ..services.manager import ServiceManager, SharedService, WorkerServices, service_key
+from ..services.runstate import RunState, reap
+
+RUN_ID_INPUT = "golive_run_id"
+SHARED_INPUT = "golive_services"
+ERRORS_INPUT = "golive_service_errors"
+
+
+class SessionServices:
+    def __init__(self, provider_override: str | None, environ: Mapping[str, str], workerinput: Any = None) -> None:
+        self.provider_override = provider_override
+        self.environ = environ
+        self.owner = workerinput is None or RUN_ID_INPUT not in workerinput
+        self._state: RunState | None = None
+        self._manager: ServiceManager | None = None
+        self._shared: dict[str, SharedService] = {}
+        self._errors: dict[str, str] = {}
+        self._apps: dict[Path, AppProcess | ProvisionError] = {}
+        self._urls: dict[Path, str] = {}
+        self.served: dict[str, Endpoint] = {}
+        worker_id, index = "main", 0
+        if not self.owner:
+            self._state = RunState.attach(workerinput[RUN_ID_INPUT])
+            self._shared = {item["key"]: SharedService.from_json(item) for item in workerinput[SHARED_INPUT]}
+            self._errors = dict(workerinput[ERRORS_INPUT])
+            worker_id = str(workerinput["workerid"])
+            index = int(worker_id.removeprefix("gw")) if worker_id.removeprefix("gw").isdigit() else 0
+        self._worker_id, self._worker_index = worker_id, index
+        self._workers: WorkerServices | None = None
+
+    @property
+    def state(self) -> RunState:
+        """Created on first need, so a run without services leaves nothing behind."""
+        if self._state is None:
+            self._state = RunState.create()
+        return self._state
+
+    @property
+    def run_id(self) -> str | None:
+        return self._state.run_id if self._state else None
+
+    def _worker_view(self) -> WorkerServices:
+        if self._workers is None:
+            self._workers = WorkerServices(self.state, self._worker_id, self._worker_index)
+        return self._workers
+
+    def _shared_for(self, checklist: Checklist, name: str, variables: Mapping[str, Any]) -> SharedService:
+        spec = checklist.services[name]
+        if self.owner:
+            if self._manager is None:
+                self._manager = ServiceManager(self.state, self.provider_override, self.environ)
+            return self._manager.provision(spec, variables)
+        key = service_key(spec, self.provider_override)
+        if key in self._errors:
+            raise ProvisionError(self._errors[key])
+        if key not in self._shared:
+            raise ProvisionError(f"service {name!r} was not provisioned by the xdist controller")
+        return self._shared[key]
+
+    def endpoints(self, checklist: Checklist, variables: Mapping[str, Any]) -> dict[str, Endpoint]:
+        """This process's isolated endpoint of every service the checklist declares."""
+        found = {}
+        for name, spec in checklist.services.items():
+            try:
+                endpoint = self._worker_view().endpoint(self._shared_for(checklist, name, variables), spec)
+            except ProvisionError as exc:
+                raise CheckProblem(checklist.source.problem(("services", name), str(exc))) from None
+            found[name] = endpoint
+            self.served[name] = endpoint
+        return found
+
+    def app_url(self, checklist: Checklist, context: Mapping[str, Any]) -> str | None:
+        """Start the checklist's app once (if it has a command) and return its URL."""
+        app = checklist.app
+        if app is None or app.command is None:
+            return None
+        started = self._apps.get(checklist.path)
+        if started is None:
+            process = AppProcess(self.state, app, checklist.path.parent.name or "app")
+            try:
+                self._urls[checklist.path] = process.start(context)
+                started = process
+            except ProvisionError as exc:
+                started = exc
+            self._apps[checklist.path] = started
+        if isinstance(started, ProvisionError):
+            raise CheckProblem(checklist.source.problem(("app",), str(started)))
+        return self._urls[checklist.path]
+
+    def app_log_tail(self, checklist: Checklist) -> str:
+        started = self._apps.get(checklist.path)
+        return started.log_tail() if isinstance(started, AppProcess) else ""
+
+    def provision_for_workers(self, checklists: Iterable[Path]) -> dict[str, Any]:
+        """Controller side of xdist: provision every service of the discovered checklists."""
+        schemas = kind_schemas(load_kinds())
+        errors: dict[str, str] = {}
+        for path in checklists:
+            try:
+                checklist = load_checklist(path, schemas)
+                variables = render_vars(checklist, self.environ)
+            except (ChecklistError, CheckProblem):
+                continue  # the workers report it when they collect the file
+            for name, spec in checklist.services.items():
+                try:
+                    self._shared_for(checklist, name, variables)
+                except ProvisionError as exc:
+                    errors[service_key(spec, self.provider_override)] = str(exc)
+        shared = self._manager.shared() if self._manager else []
+        if not shared and not errors:
+            return {}  # nothing to share: each worker looks after its own app, if any
+        return {RUN_ID_INPUT: self.state.run_id, SHARED_INPUT: [s.to_json() for s in shared], ERRORS_INPUT: errors}
+
+    def passwords(self) -> list[str]:
+        shared = list(self._shared.values()) + (self._manager.shared() if self._manager else [])
+        return [s.endpoint.password for s in shared if s.endpoint.password]
+
+    def close(self) -> None:
+        """Stop apps, drop this worker's databases; the owner also stops servers and reaps."""
+        for started in self._apps.values():
+            if isinstance(started, AppProcess):
+                started.stop()
+        if self._workers is not None:
+            self._workers.close()
+        if self._manager is not None:
+            self._manager.shutdown()
+        if self.owner and self._state is not None:
+            reap(self._state)

@@ -1,0 +1,100 @@
+"""The docker provider's shared part: is an engine there, and one container start.
+
+Containers are started with testcontainers' ``DockerContainer``, labelled with the run
+id, and publish their port on 127.0.0.1 only. Readiness is probed by the service
+module against 127.0.0.1, never through a bridge address.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ProvisionError
+from .runstate import RUN_LABEL, RunState
+
+_PING_TIMEOUT_S = 3
+
+
+def docker_client() -> Any | None:
+    """A docker SDK client when an engine answers, else None."""
+    try:
+        import docker  # noqa: PLC0415  (slow to import; only runs that use docker pay for it)
+    except ImportError:
+        return None
+    try:
+        client = docker.from_env(timeout=_PING_TIMEOUT_S)
+        client.ping()
+    except Exception:  # no socket, no permission, engine down: all mean "no docker"
+        return None
+    return client
+
+
+@functools.cache
+def engine_status() -> str | None:
+    """None when an engine answers, else the reason, for 'auto' and error messages."""
+    client = docker_client()
+    if client is None:
+        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        return f"no Docker engine answers at {where}"
+    client.close()
+    return None
+
+
+def published_host() -> str:
+    """Where published ports are reached: loopback, unless the engine is remote."""
+    docker_host = os.environ.get("DOCKER_HOST", "")
+    if docker_host.startswith("tcp://"):
+        return urlsplit(docker_host).hostname or "127.0.0.1"
+    return "127.0.0.1"
+
+
+def ryuk_enabled() -> bool:
+    return os.environ.get("TESTCONTAINERS_RYUK_DISABLED", "").lower() not in ("1", "true", "yes")
+
+
+def start_container(state: RunState, image: str, port: int, *, env: dict[str, str], name: str) -> tuple[Any, int]:
+    """Start ``image`` labelled with the run; returns the container and its host port."""
+    from testcontainers.core.container import DockerContainer  # noqa: PLC0415  (slow to import, see above)
+
+    container = DockerContainer(image, env=env)
+    container.with_kwargs(labels={RUN_LABEL: state.run_id, "golive.service": name})
+    ports: dict[Any, Any] = container.ports
+    ports[port] = ("127.0.0.1", None)  # bind on loopback only, whatever the engine's default
+    present = _image_present(image)
+    try:
+        container.start()
+    except Exception as exc:
+        with contextlib.suppress(Exception):
+            container.stop()
+        raise ProvisionError(_start_failure(image, exc, present)) from None
+    state.record("container", id=container.get_wrapped_container().id, image=image)
+    return container, int(container.get_exposed_port(port))
+
+
+def _image_present(image: str) -> bool:
+    client = docker_client()
+    if client is None:
+        return False
+    try:
+        client.images.get(image)
+    except Exception:  # ImageNotFound, or anything else: then a pull will be tried
+        return False
+    finally:
+        client.close()
+    return True
+
+
+def _start_failure(image: str, exc: Exception, present: bool) -> str:
+    text = (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:200]
+    if not present:
+        return f"image {image!r} is not available locally and pulling it failed: {text}"
+    if "ryuk" in text.lower():
+        return (
+            f"testcontainers could not start Ryuk ({text}); set TESTCONTAINERS_RYUK_DISABLED=true, "
+            "pytest-golive removes its containers itself"
+        )
+    return f"could not start a container from {image!r}: {text}"

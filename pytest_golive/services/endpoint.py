@@ -1,0 +1,58 @@
+"""How to reach a provisioned service: what checks, fixtures and templates see."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+from urllib.parse import quote
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    kind: str
+    provider: str
+    host: str
+    port: int
+    user: str | None = None
+    password: str | None = None
+    database: str | None = None
+    db_number: int | None = None
+    #: what served it, for the terminal header: an image name, a binary path, "external"
+    origin: str = ""
+
+    @property
+    def url(self) -> str:
+        if self.kind == "postgres":
+            credentials = quote(self.user or "", safe="") + (
+                f":{quote(self.password, safe='')}" if self.password else ""
+            )
+            return f"postgresql://{credentials}@{self.host}:{self.port}/{quote(self.database or '', safe='')}"
+        auth = f":{quote(self.password, safe='')}@" if self.password else ""
+        return f"redis://{auth}{self.host}:{self.port}/{self.db_number or 0}"
+
+    def with_database(self, database: str) -> Endpoint:
+        return replace(self, database=database)
+
+    def with_db_number(self, number: int) -> Endpoint:
+        return replace(self, db_number=number)
+
+    def template_view(self) -> dict[str, Any]:
+        """``{{ services.NAME.* }}``: url, host, port, user, password, database, db."""
+        return {
+            "kind": self.kind,
+            "provider": self.provider,
+            "url": self.url,
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+            "database": self.database,
+            "db": self.db_number,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Endpoint:
+        return cls(**data)

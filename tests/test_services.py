@@ -1,0 +1,172 @@
+"""Services against real servers: docker (testcontainers), local binaries, external URLs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pytest_golive.checklist import ServiceSpec
+from pytest_golive.services.manager import ServiceManager
+from pytest_golive.services.runstate import RunState, reap
+
+SCHEMA = """\
+CREATE TABLE orders (id serial PRIMARY KEY, phone text NOT NULL, total numeric(10,2) NOT NULL);
+CREATE INDEX orders_phone ON orders (phone);
+INSERT INTO orders (phone, total) VALUES ('+4912345', 19.99), ('+4967890', 5.00);
+"""
+
+CHECKLIST = """\
+golive: 1
+services:
+  db: {kind: postgres, init: [schema.sql], url: "{{ env.GOLIVE_T_DB_URL }}"}
+  cache: {kind: redis, url: "{{ env.GOLIVE_T_REDIS_URL }}"}
+checks:
+  - {id: ok-seeded, sql: "select count(*) from orders", expect: {scalar: 2}}
+  - {id: ok-total, sql: "select sum(total) from orders", expect: {scalar: 24.99}}
+  - id: ok-index
+    sql: {query: "select indexname from pg_indexes where tablename = %(t)s order by 1", params: {t: orders}}
+    expect: {rows: [{indexname: orders_phone}, {indexname: orders_pkey}], columns: [indexname], row_count: 2}
+  - {id: ok-empty, sql: "select 1 from orders where phone = '+1'", expect: {empty: true}}
+  - {id: bad-missing-index, sql: "select 1 from pg_indexes where indexname = 'orders_created'", expect: {empty: false}}
+  - {id: bad-query, sql: "select * from no_such_table"}
+  - id: ok-cache-ttl
+    steps:
+      - {redis: {command: [SET, "catalog:1", "a", EX, 300]}}
+      - {redis: {command: [SET, "catalog:2", "b", EX, 600]}}
+      - {redis: {ttl: "catalog:*"}, expect: {keys: 2, without_ttl: 0, min_ttl: ">= 250", max_ttl: "<= 600"}}
+  - id: bad-cache-no-ttl
+    steps:
+      - {redis: {command: [SET, "prices:1", "a"]}}
+      - {redis: {ttl: "prices:*"}, expect: {without_ttl: 0}}
+  - {id: ok-dlq-empty, redis: {llen: "queue:dlq"}, expect: {value: 0}}
+  - {id: ok-templates, command: "echo {{ services.db.kind }} {{ services.cache.kind }}", expect: {stdout: "postgres redis\\n"}}
+"""
+
+EXPECTED = {
+    "ok-seeded": "passed",
+    "ok-total": "passed",
+    "ok-index": "passed",
+    "ok-empty": "passed",
+    "bad-missing-index": "failed",
+    "bad-query": "failed",
+    "ok-cache-ttl": "passed",
+    "bad-cache-no-ttl": "failed",
+    "ok-dlq-empty": "passed",
+    "ok-templates": "passed",
+}
+
+
+@pytest.fixture
+def shop_checklist(pytester: pytest.Pytester) -> Path:
+    (pytester.path / "schema.sql").write_text(SCHEMA)
+    path = pytester.path / "golive.yaml"
+    path.write_text(CHECKLIST)
+    return path
+
+
+def outcomes(result: pytest.RunResult) -> dict[str, str]:
+    found = {}
+    for line in result.stdout.lines:
+        for word in ("PASSED", "FAILED", "ERROR"):
+            if line.startswith(("PASSED ", "FAILED ", "ERROR ")) and "golive.yaml::" in line and line.startswith(word):
+                found[line.split("::", 1)[1].split(" ")[0]] = word.lower()
+    return found
+
+
+@pytest.fixture
+def external_servers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A Postgres and a Redis that the test starts itself, reached as external URLs."""
+    state = RunState.create()
+    manager = ServiceManager(state, "local", os.environ)
+    try:
+        db = manager.provision(ServiceSpec("db", "postgres", "local", None, None, (), 60), {}).endpoint
+        cache = manager.provision(ServiceSpec("cache", "redis", "local", None, None, (), 60), {}).endpoint
+        with psycopg.connect(db.url, autocommit=True) as conn:
+            conn.execute(SCHEMA.encode())
+        monkeypatch.setenv("GOLIVE_T_DB_URL", db.url)
+        monkeypatch.setenv("GOLIVE_T_REDIS_URL", cache.url)
+        yield
+    finally:
+        manager.shutdown()
+        reap(state)
+
+
+@pytest.fixture(params=["local", "docker", "external"])
+def provider(request: pytest.FixtureRequest) -> str:
+    if request.param == "docker":
+        request.getfixturevalue("docker_engine")
+    if request.param == "external":
+        request.getfixturevalue("external_servers")
+    return str(request.param)
+
+
+def test_same_checklist_same_results_on_every_provider(
+    pytester: pytest.Pytester, shop_checklist: Path, provider: str
+) -> None:
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider", "--golive-provider", provider)
+    assert outcomes(result) == EXPECTED
+    output = result.stdout.str()
+    assert "empty: expected false, got true" in output
+    assert 'error: query failed: relation "no_such_table" does not exist' in output
+    assert "without_ttl: expected 0, got 1" in output
+    result.stdout.fnmatch_lines(
+        [f"db: postgres via {provider} * at 127.0.0.1:*", f"cache: redis via {provider} * at 127.0.0.1:*"]
+    )
+    assert "Traceback" not in output
+
+
+def test_junit_says_which_provider_served(pytester: pytest.Pytester, shop_checklist: Path) -> None:
+    pytester.runpytest("-p", "no:cacheprovider", "--golive-provider", "local", "--junitxml=out.xml")
+    xml = (pytester.path / "out.xml").read_text()
+    assert '<property name="golive.service.db" value="postgres via local" />' in xml
+    assert '<property name="golive.service.cache" value="redis via local" />' in xml
+
+
+ISOLATION_TEST = """\
+import os, time
+
+def _write_and_look(golive_postgres, golive_redis):
+    me = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    conn = golive_postgres.connection
+    conn.execute("CREATE TABLE IF NOT EXISTS marks (worker text)")
+    conn.execute("INSERT INTO marks VALUES (%s)", (me,))
+    golive_redis.client.rpush("marks", me)
+    time.sleep(0.3)
+    with open(os.environ["GOLIVE_T_SEEN"], "a") as seen:
+        seen.write(f"{me} {golive_postgres.endpoint.database} {golive_redis.endpoint.db_number}\\n")
+    assert conn.execute("SELECT count(*) FROM marks WHERE worker <> %s", (me,)).fetchone()[0] == 0
+    assert set(golive_redis.client.lrange("marks", 0, -1)) == {me}
+
+""" + "".join(
+    f"def test_{n}(golive_postgres, golive_redis):\n    _write_and_look(golive_postgres, golive_redis)\n\n"
+    for n in range(6)
+)
+
+
+@pytest.mark.parametrize("backend", ["local", "docker"])
+def test_xdist_workers_never_see_each_others_data(
+    pytester: pytest.Pytester,
+    shop_checklist: Path,
+    backend: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if backend == "docker":
+        request.getfixturevalue("docker_engine")
+    pytester.makepyfile(test_isolation=ISOLATION_TEST)
+    seen = tmp_path / "seen.txt"
+    monkeypatch.setenv("GOLIVE_T_SEEN", str(seen))
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "-p", "xdist", "-p", "no:cacheprovider", "--golive-provider", backend
+    )
+    result.assert_outcomes(passed=6 + 7, failed=3)
+    rows = [line.split() for line in seen.read_text().splitlines()]
+    by_worker = {row[0]: tuple(row[1:]) for row in rows}
+    assert set(by_worker) == {"gw0", "gw1"}
+    assert by_worker["gw0"] != by_worker["gw1"]  # its own database and its own Redis db number
+    assert all(row[1].startswith("golive_") for row in rows)
