@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -291,13 +293,23 @@ def test_app_starts_serves_and_stops(tmp_path: Path) -> None:
     app = tmp_path / "shop_app.py"  # its own copy, so its processes are told apart from other tests'
     app.write_text(DEMO_APP.read_text())
     (tmp_path / "golive.yaml").write_text(APP_CHECKLIST.replace(str(DEMO_APP), str(app)))
-    before = run_dirs()
-    result = pytest_run(tmp_path, "--golive-provider", "local")
+    # this run's own folders (other tests run alongside), reachable by the unprivileged server user
+    own = Path(tempfile.mkdtemp(prefix="golive-app-test-"))
+    own.chmod(0o755)
+    runs, data = own / "runs", own / "data"
+    env = {"GOLIVE_RUNS_DIR": str(runs), "GOLIVE_DATA_DIR": str(data)}
+    try:
+        result = pytest_run(tmp_path, "--golive-provider", "local", env=env)
+        leftovers = [*runs.iterdir(), *data.iterdir()]
+        servers = processes_mentioning(str(data))
+    finally:
+        shutil.rmtree(own)
     assert result.returncode == 1
     assert "PASSED golive.yaml::health" in result.stdout
     assert "FAILED golive.yaml::fails" in result.stdout
     assert "app log (last lines): listening on http://127.0.0.1:" in result.stdout
-    assert [d for d in run_dirs() - before if d.exists()] == []
+    assert leftovers == []
+    assert servers == []
     assert processes_mentioning(str(app)) == []
 
 

@@ -65,25 +65,33 @@ class SessionServices:
             self._workers = WorkerServices(self.state, self._worker_id, self._worker_index)
         return self._workers
 
-    def _shared_for(self, checklist: Checklist, name: str, variables: Mapping[str, Any]) -> SharedService:
-        spec = checklist.services[name]
+    def _shared_for(
+        self, checklist: Checklist, variables: Mapping[str, Any]
+    ) -> dict[str, SharedService | ProvisionError]:
+        """The shared server of each service: provisioned here by the owner, or handed over by xdist."""
         if self.owner:
             if self._manager is None:
                 self._manager = ServiceManager(self.state, self.provider_override, self.environ)
-            return self._manager.provision(spec, variables)
-        key = service_key(spec, self.provider_override)
-        if key in self._errors:
-            raise ProvisionError(self._errors[key])
-        if key not in self._shared:
-            raise ProvisionError(f"service {name!r} was not provisioned by the xdist controller")
-        return self._shared[key]
+            return self._manager.provision_all(checklist.services, variables)
+        found: dict[str, SharedService | ProvisionError] = {}
+        for name, spec in checklist.services.items():
+            key = service_key(spec, self.provider_override)
+            if key in self._errors:
+                found[name] = ProvisionError(self._errors[key])
+            elif key in self._shared:
+                found[name] = self._shared[key]
+            else:
+                found[name] = ProvisionError(f"service {name!r} was not provisioned by the xdist controller")
+        return found
 
     def endpoints(self, checklist: Checklist, variables: Mapping[str, Any]) -> dict[str, Endpoint]:
         """This process's isolated endpoint of every service the checklist declares."""
         found = {}
-        for name, spec in checklist.services.items():
+        for name, shared in self._shared_for(checklist, variables).items():
             try:
-                endpoint = self._worker_view().endpoint(self._shared_for(checklist, name, variables), spec)
+                if isinstance(shared, ProvisionError):
+                    raise shared
+                endpoint = self._worker_view().endpoint(shared, checklist.services[name])
             except ProvisionError as exc:
                 raise CheckProblem(checklist.source.problem(("services", name), str(exc))) from None
             found[name] = endpoint
@@ -122,19 +130,13 @@ class SessionServices:
                 variables = render_vars(checklist, self.environ)
             except (ChecklistError, CheckProblem):
                 continue  # the workers report it when they collect the file
-            for name, spec in checklist.services.items():
-                try:
-                    self._shared_for(checklist, name, variables)
-                except ProvisionError as exc:
-                    errors[service_key(spec, self.provider_override)] = str(exc)
+            for name, outcome in self._shared_for(checklist, variables).items():
+                if isinstance(outcome, ProvisionError):
+                    errors[service_key(checklist.services[name], self.provider_override)] = str(outcome)
         shared = self._manager.shared() if self._manager else []
         if not shared and not errors:
             return {}  # nothing to share: each worker looks after its own app, if any
         return {RUN_ID_INPUT: self.state.run_id, SHARED_INPUT: [s.to_json() for s in shared], ERRORS_INPUT: errors}
-
-    def passwords(self) -> list[str]:
-        shared = list(self._shared.values()) + (self._manager.shared() if self._manager else [])
-        return [s.endpoint.password for s in shared if s.endpoint.password]
 
     def close(self) -> None:
         """Stop apps, drop this worker's databases; the owner also stops servers and reaps."""

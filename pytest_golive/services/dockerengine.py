@@ -56,11 +56,25 @@ def ryuk_enabled() -> bool:
     return os.environ.get("TESTCONTAINERS_RYUK_DISABLED", "").lower() not in ("1", "true", "yes")
 
 
-def start_container(state: RunState, image: str, port: int, *, env: dict[str, str], name: str) -> tuple[Any, int]:
-    """Start ``image`` labelled with the run; returns the container and its host port."""
+def start_container(
+    state: RunState,
+    image: str,
+    port: int,
+    *,
+    env: dict[str, str],
+    name: str,
+    command: str | None = None,
+    tmpfs: str | None = None,
+) -> tuple[Any, int]:
+    """Start ``image`` labelled with the run; returns the container and its host port.
+
+    ``tmpfs`` mounts a RAM-backed folder (e.g. a database's data directory).
+    """
     from testcontainers.core.container import DockerContainer  # noqa: PLC0415  (slow to import, see above)
 
-    container = DockerContainer(image, env=env)
+    container = DockerContainer(image, env=env, command=command)
+    if tmpfs:
+        container.with_tmpfs_mount(tmpfs)
     container.with_kwargs(labels={RUN_LABEL: state.run_id, "golive.service": name})
     ports: dict[Any, Any] = container.ports
     ports[port] = ("127.0.0.1", None)  # bind on loopback only, whatever the engine's default

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +92,22 @@ class ServiceManager:
         if isinstance(found, ProvisionError):
             raise found
         return found
+
+    def provision_all(
+        self, specs: Mapping[str, ServiceSpec], variables: Mapping[str, Any]
+    ) -> dict[str, SharedService | ProvisionError]:
+        """Provision several services at once: their start-up times overlap instead of adding up."""
+        if len(specs) <= 1:
+            return {name: self._provision_or_error(spec, variables) for name, spec in specs.items()}
+        with ThreadPoolExecutor(max_workers=len(specs), thread_name_prefix="golive-provision") as pool:
+            futures = {name: pool.submit(self._provision_or_error, spec, variables) for name, spec in specs.items()}
+            return {name: future.result() for name, future in futures.items()}
+
+    def _provision_or_error(self, spec: ServiceSpec, variables: Mapping[str, Any]) -> SharedService | ProvisionError:
+        try:
+            return self.provision(spec, variables)
+        except ProvisionError as exc:
+            return exc
 
     def _start(self, key: str, spec: ServiceSpec, variables: Mapping[str, Any]) -> SharedService:
         provider = choose_provider(spec, self.provider_override)

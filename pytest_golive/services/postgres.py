@@ -27,6 +27,9 @@ DEFAULT_IMAGE = "postgres:16-alpine"
 IMAGE_ENV = "GOLIVE_POSTGRES_IMAGE"
 BIN_ENV = "GOLIVE_PG_BIN"
 OWNER = "golive"
+DATA_DIR = "/var/lib/postgresql/data"
+#: a throwaway server trades durability for speed; postgres arguments, as the official image's CMD takes them
+THROWAWAY_SETTINGS = ("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 MAINTENANCE_DB = "postgres"
 _CONNECT_TIMEOUT_S = 2
 
@@ -65,7 +68,9 @@ def _docker(spec: ServiceSpec, state: RunState) -> Running:
     password = secrets.token_urlsafe(18)
     name = image(spec)
     env = {"POSTGRES_USER": OWNER, "POSTGRES_PASSWORD": password, "POSTGRES_DB": MAINTENANCE_DB}
-    container, port = start_container(state, name, 5432, env=env, name=spec.name)
+    container, port = start_container(
+        state, name, 5432, env=env, name=spec.name, command=" ".join(THROWAWAY_SETTINGS), tmpfs=DATA_DIR
+    )
     endpoint = Endpoint("postgres", "docker", published_host(), port, OWNER, password, MAINTENANCE_DB, origin=name)
 
     def logs() -> str:
@@ -89,7 +94,7 @@ def _local(spec: ServiceSpec, state: RunState) -> Running:
             f"no PostgreSQL server binaries (initdb, postgres) on PATH, in ${BIN_ENV} or /usr/lib/postgresql/*/bin"
         )
     initdb, postgres = binaries
-    folder = state.private_dir(f"postgres-{spec.name}")
+    folder = state.private_dir(f"postgres-{spec.name}", data=True)
     password = secrets.token_urlsafe(18)
     (folder / "pwfile").write_text(password)
     hand_over(folder)

