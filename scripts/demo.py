@@ -1,8 +1,9 @@
-"""The main job: run the demo shop's go-live checklist against a live demo shop.
+"""The main job: run the demo shop's go-live checklist against a live demo shop, then gate it.
 
 Starts fixtures/demo/app.py on a free 127.0.0.1 port, runs pytest on
 fixtures/demo/golive.yaml with JUnit output in reports/, stops the shop (also on
-Ctrl-C) and exits with pytest's status.
+Ctrl-C), then runs `golive gate` on the JUnit file with the checklist's policy and
+writes reports/evidence.json. Exits 0 only when the checks ran and the gate passed.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def main() -> int:
         *sys.argv[1:],
     ]
     try:
-        return subprocess.call(command, cwd=ROOT, env=env)
+        subprocess.call(command, cwd=ROOT, env=env)
     except KeyboardInterrupt:
         return 130
     finally:
@@ -62,6 +63,19 @@ def main() -> int:
             shop.wait(timeout=READY_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             shop.kill()
+    print("\ndemo: the gate's verdict", flush=True)
+    gate = [
+        sys.executable,
+        "-m",
+        "pytest_golive",
+        "gate",
+        "--checklist",
+        str(CHECKLIST.relative_to(ROOT)),
+        "--evidence",
+        "reports/evidence.json",
+        "reports/demo-junit.xml",
+    ]
+    return subprocess.call(gate, cwd=ROOT, env=env)
 
 
 if __name__ == "__main__":

@@ -10,11 +10,13 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "pytest_golive"
 #: stage -> the stages it may import from
 ALLOWED = {
+    "formats": {"formats"},  # readers of other tools' files: a bottom layer
     "checklist": {"checklist"},
     "services": {"checklist", "services"},
-    "checks": {"checklist", "checks"},
-    "plugin": {"checklist", "services", "checks", "plugin"},
-    "cli": {"checklist", "services", "checks", "plugin", "cli"},
+    "checks": {"checklist", "formats", "checks"},
+    "gate": {"checklist", "formats", "gate"},
+    "plugin": {"checklist", "formats", "services", "checks", "gate", "plugin"},
+    "cli": {"checklist", "formats", "services", "checks", "gate", "plugin", "cli"},
 }
 MODULES = sorted(PACKAGE.rglob("*.py"))
 
@@ -46,7 +48,7 @@ def test_imports_point_down_the_pipeline(module: Path) -> None:
         if name.startswith("pytest_golive."):
             target = name.split(".")[1]
             assert target in ALLOWED[stage] or target == "__init__", f"{stage} must not import {target} ({name})"
-        if stage in ("checklist", "services", "checks"):
+        if stage in ("formats", "checklist", "services", "checks", "gate"):
             assert name.split(".")[0] != "pytest", f"{module.name}: stage {stage} must not depend on pytest"
 
 

@@ -16,6 +16,7 @@ from .model import (
     App,
     Check,
     Checklist,
+    GatePolicy,
     Retry,
     ServiceSpec,
     Step,
@@ -82,6 +83,7 @@ class _ChecklistLoader:
             app=app,
             services=services,
             checks=tuple(checks),
+            gates=_gates(document.get("gates", {})),
             source=source,
         )
 
@@ -175,6 +177,18 @@ def _service(name: str, raw: dict[str, Any], source: SourceMap) -> ServiceSpec:
         url=raw.get("url"),
         init=tuple(init),
         startup_timeout_s=parse_duration(timeout) if timeout else DEFAULT_STARTUP_TIMEOUT_S,
+    )
+
+
+def _gates(raw: dict[str, Any]) -> GatePolicy:
+    baseline = raw.get("baseline", {})
+    return GatePolicy(
+        block=tuple(raw.get("block", ("P0", "P1"))),
+        require_stages=tuple(raw.get("require_stages", ())),
+        waive=raw.get("waive", {}),
+        coverage_min=raw["coverage"]["min"] if "coverage" in raw else None,
+        max_regression=baseline.get("max_regression", {}),
+        waive_missing_baseline=baseline.get("waive_missing"),
     )
 
 

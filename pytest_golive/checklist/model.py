@@ -106,6 +106,18 @@ class ServiceSpec:
 
 
 @dataclass(frozen=True)
+class GatePolicy:
+    """What makes the verdict fail; see the ``gates`` key."""
+
+    block: tuple[str, ...] = ("P0", "P1")
+    require_stages: tuple[str, ...] = ()
+    waive: dict[str, str] = field(default_factory=dict)
+    coverage_min: float | None = None
+    max_regression: dict[str, float] = field(default_factory=dict)
+    waive_missing_baseline: str | None = None
+
+
+@dataclass(frozen=True)
 class Checklist:
     path: Path
     name: str
@@ -113,6 +125,7 @@ class Checklist:
     app: App | None
     services: dict[str, ServiceSpec]
     checks: tuple[Check, ...]
+    gates: GatePolicy
     source: SourceMap = field(repr=False, compare=False)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -14,10 +15,15 @@ from pathlib import Path
 from .. import __version__
 from ..checklist import ChecklistError, compose, load_checklist
 from ..checks import KindRegistryError, kind_schemas, load_kinds
+from ..formats.coverage import total_percent
+from ..formats.errors import UnusableInput
+from ..formats.junit import read_junit
+from ..gate import evidence, report
+from ..gate.verdict import decide, merge_policies
 from ..plugin.discovery import is_checklist_path
 from ..services.runstate import ReapReport, reap, remove_orphan_containers, stale_runs
 
-EXIT_OK, EXIT_USAGE = 0, 2
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,6 +53,29 @@ def _parser() -> argparse.ArgumentParser:
 
     kinds = commands.add_parser("kinds", help="list the available check kinds")
     kinds.set_defaults(handler=_kinds)
+
+    gate = commands.add_parser(
+        "gate", help="one verdict from JUnit files, coverage and a baseline (exit 0 pass, 1 fail, 2 unusable input)"
+    )
+    gate.add_argument("junit", nargs="+", metavar="JUNIT", help="JUnit XML files or globs (shards are merged)")
+    gate.add_argument(
+        "--checklist",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="the checklist whose gates: policy applies and whose every item must appear (repeatable)",
+    )
+    gate.add_argument("--coverage", type=Path, metavar="FILE", help="coverage.xml or a .coverage data file")
+    gate.add_argument("--baseline", type=Path, metavar="FILE", help="the previous release's evidence bundle")
+    gate.add_argument("--evidence", type=Path, metavar="OUT", help="write this run's evidence bundle here")
+    gate.add_argument("--summary", type=Path, metavar="OUT", help="write the Markdown summary here")
+    gate.add_argument(
+        "--release-tag",
+        action="store_true",
+        help="validate a release: a missing baseline fails (default: on when GITHUB_REF is a tag)",
+    )
+    gate.set_defaults(handler=_gate)
 
     cleanup = commands.add_parser(
         "cleanup", help="remove what killed runs left: containers, server processes, data folders"
@@ -92,6 +121,38 @@ def _kinds(args: argparse.Namespace) -> int:
         doc = (type(kind).__doc__ or "").strip().splitlines()
         print(f"{name:10} {doc[0] if doc else ''}")
     return EXIT_OK
+
+
+def _gate(args: argparse.Namespace) -> int:
+    try:
+        checklists = [load_checklist(path, kind_schemas(load_kinds())) for path in args.checklist]
+        results = read_junit(args.junit)
+        coverage = total_percent(args.coverage) if args.coverage else None
+        baseline = evidence.load(args.baseline) if args.baseline else None
+    except (UnusableInput, ChecklistError) as exc:
+        print(f"golive gate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    cases = list(results.cases.values())
+    release = args.release_tag or os.environ.get("GITHUB_REF", "").startswith("refs/tags/")
+    verdict = decide(
+        cases,
+        merge_policies(c.gates for c in checklists),
+        checklists=checklists,
+        coverage=coverage,
+        baseline=baseline,
+        release_tag=release,
+    )
+    print(report.terminal(verdict))
+    summary = report.markdown(verdict)
+    for target in [args.summary, os.environ.get("GITHUB_STEP_SUMMARY")]:
+        if target:
+            with Path(target).open("a", encoding="utf-8") as handle:
+                handle.write(summary)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        print("\n".join(report.github_annotations(verdict)))
+    if args.evidence:
+        evidence.write(evidence.build(verdict, cases), args.evidence)
+    return EXIT_OK if verdict.passed else EXIT_FAIL
 
 
 def _cleanup(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ import pytest
 from ..services.manager import PROVIDERS
 from .discovery import discover_checklists, is_checklist_path
 from .fixtures import golive_app, golive_postgres, golive_redis, golive_services
+from .gating import GATE_OPTION, SessionGate
 from .items import BASE_URL_OPTION, PROVIDER_OPTION, SERVICES_KEY, ChecklistFile, redactor
 from .markers import register_builtin_markers
 from .services import SessionServices
@@ -47,6 +48,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="provide every service this way: auto (docker, then local), docker, local or external",
     )
+    group.addoption(
+        "--golive-gate",
+        dest=GATE_OPTION,
+        action="store_true",
+        help="apply the checklists' gates: policy at the end of the session; a failing verdict fails the run",
+    )
     parser.addini("golive_paths", type="paths", default=[], help="checklists to collect besides the given paths")
 
 
@@ -70,6 +77,8 @@ def pytest_configure(config: pytest.Config) -> None:
         _stop_cleanly_on_sigterm(config)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistController(config), "golive-xdist")
+    if config.getoption(GATE_OPTION) and workerinput is None:
+        config.pluginmanager.register(SessionGate(config, explicit), "golive-gate")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -1,0 +1,145 @@
+"""The gate: a corpus of bad inputs that must never pass, dialects read right, and reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "junit"
+CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text())
+
+
+def gate(case: dict[str, Any], *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    args = [sys.executable, "-m", "pytest_golive", "gate"]
+    if "checklist" in case:
+        args += ["--checklist", case["checklist"]]
+    if "coverage" in case:
+        args += ["--coverage", case["coverage"]]
+    if "baseline" in case:
+        args += ["--baseline", case["baseline"]]
+    if case.get("release_tag"):
+        args.append("--release-tag")
+    environ = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_REF")}
+    return subprocess.run(
+        [*args, *extra, *case["junit"]],
+        cwd=CORPUS,
+        capture_output=True,
+        text=True,
+        env={**environ, **(env or {})},
+        check=False,
+        timeout=60,
+    )
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(CASES["bad"]) >= 30
+
+
+@pytest.mark.parametrize("case", CASES["bad"], ids=[c["name"] for c in CASES["bad"]])
+def test_bad_input_never_passes(case: dict[str, Any]) -> None:
+    result = gate(case)
+    output = result.stdout + result.stderr
+    assert result.returncode == case["exit"], output
+    assert case["reason"] in output
+    assert "Traceback" not in output
+    if case["exit"] == 2:
+        assert result.stderr.count("\n") == 1  # one line says why the input is unusable
+    else:
+        assert "golive gate: FAIL" in result.stdout
+
+
+@pytest.mark.parametrize("case", CASES["ok"], ids=[c["name"] for c in CASES["ok"]])
+def test_dialects_and_good_input_pass(case: dict[str, Any]) -> None:
+    result = gate(case)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"golive gate: PASS ({case['results']} results" in result.stdout
+
+
+def test_markdown_summary_annotations_and_evidence(tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    case = {"junit": ["golive-failed.xml"], "checklist": "checklists/three.yaml"}
+    result = gate(
+        case,
+        "--evidence",
+        str(tmp_path / "evidence.json"),
+        env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    assert result.returncode == 1
+    text = summary.read_text()
+    assert text.startswith("## ❌ golive gate: FAIL (3 results, 1 blocking, 0 warnings)")
+    assert "| smoke | 0/1 (1 failed) | - | - | - |" in text
+    assert "checklist coverage: 3 of 3 declared items ran" in text
+    assert (
+        "::error file=golive.yaml,line=4::check 'health' failed (P0, smoke): status: expected 200, got 500"
+        in result.stdout
+    )
+    bundle = json.loads((tmp_path / "evidence.json").read_text())
+    assert bundle["verdict"] == "fail"
+    assert bundle["checks"]["golive.yaml::health"]["outcome"] == "failed"
+    assert bundle["format"] == 1
+
+
+def test_evidence_of_one_release_is_the_next_ones_baseline(tmp_path: Path) -> None:
+    case = {"junit": ["golive-latency-150.xml"], "checklist": "checklists/latency-10.yaml"}
+    assert gate(case, "--evidence", str(tmp_path / "v1.json")).returncode == 0  # no baseline yet: a warning
+    again = gate({**case, "baseline": str(tmp_path / "v1.json"), "release_tag": True})
+    assert again.returncode == 0, again.stdout
+    slower = gate(
+        {
+            "junit": ["golive-latency-150.xml"],
+            "checklist": "checklists/latency-10.yaml",
+            "baseline": "baseline-100.json",
+            "release_tag": True,
+        }
+    )
+    assert slower.returncode == 1
+
+
+def test_summary_stays_under_github_limit() -> None:
+    from pytest_golive.gate import report  # noqa: PLC0415
+    from pytest_golive.gate.verdict import Finding, Verdict  # noqa: PLC0415
+
+    findings = [Finding("fail", "x" * 500, "golive.yaml:1:1") for _ in range(5000)]
+    text = report.markdown(Verdict(findings, {}, 5000))
+    assert len(text.encode()) < report.SUMMARY_LIMIT
+    assert "more findings (cut to stay under GitHub's 1 MiB summary limit)" in text
+    assert len(report.github_annotations(Verdict(findings, {}, 5000))) == 11  # ten errors and one notice
+
+
+GATED = """\
+golive: 1
+checks:
+  - {id: build, stage: predeploy, command: "true"}
+  - {id: smoke, stage: smoke, severity: P0, command: "true"}
+gates: {require_stages: [smoke, rollback]}
+"""
+
+
+def test_pytest_golive_gate_sets_the_exit_status(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", golive=GATED)
+    result = pytester.runpytest("--golive-gate", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "*golive gate*",
+            "FAIL: required stage 'rollback' is absent: no check of that stage ran",
+            "golive gate: FAIL (2 results, 1 blocking, 0 warnings)",
+        ]
+    )
+    pytester.makefile(".yaml", golive=GATED.replace(", rollback", ""))
+    assert pytester.runpytest("--golive-gate", "-p", "no:cacheprovider").ret == pytest.ExitCode.OK
+
+
+def test_pytest_golive_gate_under_xdist(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", golive=GATED)
+    result = pytester.runpytest_subprocess("--golive-gate", "-n", "2", "-p", "xdist", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["FAIL: required stage 'rollback' is absent*"])
