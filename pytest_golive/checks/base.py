@@ -33,6 +33,9 @@ class StepContext:
     timeout_s: float
     #: connection details of the checklist's services, by name (see Endpoint.template_view)
     services: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: the id of the check this step belongs to, and the run's recorded sign-offs by check id
+    check_id: str = ""
+    signoffs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: Closed when the check's attempt ends; kinds keep shared resources here
     #: (e.g. one HTTP session for all steps of a flow, so cookies carry over).
     resources: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)

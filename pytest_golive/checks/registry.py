@@ -12,12 +12,25 @@ from .command import CommandKind
 from .env import EnvKind
 from .file import FileKind
 from .http import HttpKind
+from .manual import ManualKind
 from .redis import RedisKind
+from .results import CoverageKind, JunitKind
 from .sql import SqlKind
 from .tcp import TcpKind
 
 ENTRY_POINT_GROUP = "pytest_golive.checks"
-BUILTIN_KINDS: tuple[type[Kind], ...] = (HttpKind, CommandKind, FileKind, EnvKind, TcpKind, SqlKind, RedisKind)
+BUILTIN_KINDS: tuple[type[Kind], ...] = (
+    HttpKind,
+    CommandKind,
+    FileKind,
+    EnvKind,
+    TcpKind,
+    SqlKind,
+    RedisKind,
+    JunitKind,
+    CoverageKind,
+    ManualKind,
+)
 
 
 class KindRegistryError(Exception):

@@ -26,6 +26,8 @@ class RunSettings:
     environ: Mapping[str, str]
     #: ``{{ services.NAME.* }}``: each provisioned service's connection details
     services: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: recorded sign-offs for manual checks, by check id
+    signoffs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def render_vars(checklist: Checklist, environ: Mapping[str, str]) -> dict[str, Any]:
@@ -99,7 +101,13 @@ def _attempt(
         **instance.params,
     }
     ctx = StepContext(
-        settings.base_dir, settings.base_url, time.monotonic() + check.timeout_s, check.timeout_s, settings.services
+        settings.base_dir,
+        settings.base_url,
+        time.monotonic() + check.timeout_s,
+        check.timeout_s,
+        settings.services,
+        check_id=check.id,
+        signoffs=settings.signoffs,
     )
     outcomes: list[StepOutcome] = []
     measurements: dict[str, float | int | str] = {}

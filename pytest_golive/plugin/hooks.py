@@ -18,6 +18,7 @@ from .gating import GATE_OPTION, SessionGate
 from .items import BASE_URL_OPTION, PROVIDER_OPTION, SERVICES_KEY, ChecklistFile, redactor
 from .markers import register_builtin_markers
 from .services import SessionServices
+from .signoffs import SIGNOFF_OPTION, parse_cli
 
 __all__ = ["golive_app", "golive_postgres", "golive_redis", "golive_services"]
 
@@ -54,11 +55,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="apply the checklists' gates: policy at the end of the session; a failing verdict fails the run",
     )
+    group.addoption(
+        "--golive-signoff",
+        dest=SIGNOFF_OPTION,
+        action="append",
+        default=[],
+        metavar="ID=NAME",
+        help="record NAME's sign-off for the manual check ID (repeatable)",
+    )
     parser.addini("golive_paths", type="paths", default=[], help="checklists to collect besides the given paths")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     register_builtin_markers(config)
+    parse_cli(config.getoption(SIGNOFF_OPTION))  # a malformed value is a usage error, before anything runs
     extra = [Path(p) for p in config.getoption("golive")] + list(config.getini("golive_paths"))
     explicit = {path.resolve() for path in extra}
     explicit |= {

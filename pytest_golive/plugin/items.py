@@ -24,6 +24,7 @@ from ..services.endpoint import Endpoint
 from .markers import marker_names, register_tag
 from .report import format_failure
 from .services import SessionServices
+from .signoffs import SIGNOFF_OPTION, load_file, parse_cli
 
 BASE_URL_OPTION = "golive_base_url"
 PROVIDER_OPTION = "golive_provider"
@@ -100,7 +101,8 @@ class ChecklistFile(pytest.File):
         if base_url is None:
             context = {"env": dict(os.environ), "vars": variables, "services": view}
             base_url = services.app_url(self.checklist, context)
-        return RunSettings(self.checklist.path.parent, base_url, variables, os.environ, view)
+        signoffs = {**load_file(self.checklist.path.parent), **parse_cli(self.config.getoption(SIGNOFF_OPTION))}
+        return RunSettings(self.checklist.path.parent, base_url, variables, os.environ, view, signoffs)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, (ChecklistError, KindRegistryError)):

@@ -1,0 +1,89 @@
+"""junit, coverage and manual: other jobs' results and human sign-offs as checklist items."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "junit"
+
+CHECKLIST = """\
+golive: 1
+checks:
+  - {id: ok-unit-tests, stage: predeploy, junit: "reports/pytest-*.xml", expect: {tests: 2, failures: 0}}  # the two files hold the same ids: merged
+  - {id: bad-unit-tests, stage: predeploy, junit: [reports/surefire-failure.xml, reports/go-pass.xml]}
+  - {id: bad-too-few-tests, junit: reports/jest-pass.xml, expect: {tests: ">= 100"}}
+  - {id: bad-missing-report, junit: "reports/none-*.xml"}
+  - {id: bad-hostile-report, junit: reports/billion-laughs.xml}
+  - {id: ok-coverage, coverage: reports/coverage-85.xml, expect: {percent: ">= 80"}}
+  - {id: bad-coverage, coverage: reports/coverage-50.xml, expect: {percent: ">= 80"}}
+  - {id: ok-team-notified, stage: postdeploy, manual: "Team notified in #release"}
+  - {id: ok-docs-reviewed, manual: "Runbook reviewed by on-call"}
+  - {id: bad-unsigned, severity: P0, manual: "Rollback rehearsed with the DBA"}
+"""
+
+
+@pytest.fixture
+def reports(pytester: pytest.Pytester) -> Path:
+    folder = pytester.path / "reports"
+    folder.mkdir()
+    for name in (
+        "pytest-xunit1.xml",
+        "pytest-xunit2.xml",
+        "surefire-failure.xml",
+        "go-pass.xml",
+        "jest-pass.xml",
+        "billion-laughs.xml",
+        "coverage-85.xml",
+        "coverage-50.xml",
+    ):
+        shutil.copy(CORPUS / name, folder / name)
+    (pytester.path / "golive.yaml").write_text(CHECKLIST)
+    (pytester.path / "golive-signoffs.yaml").write_text(
+        "ok-team-notified: {by: Alice Doe, at: 2026-11-24, note: 'posted in #release'}\n"
+    )
+    return folder
+
+
+def test_result_kinds(pytester: pytest.Pytester, reports: Path) -> None:
+    result = pytester.runpytest("-v", "-p", "no:cacheprovider", "--golive-signoff", "ok-docs-reviewed=Bob Roe")
+    outcome = {
+        line.split("::")[1].split()[0]: line.split()[1]
+        for line in result.stdout.lines
+        if line.startswith("golive.yaml::") and (" PASSED" in line or " FAILED" in line)
+    }
+    assert len(outcome) == 10
+    assert {name for name, word in outcome.items() if word == "PASSED"} == {n for n in outcome if n.startswith("ok-")}
+    output = result.stdout.str()
+    for expected in (
+        "failures: expected 0, got 1",
+        "failed: com.shop.CartTest::totals",
+        "tests: expected >= 100, got 3",
+        "error: no file matches",
+        "error: *billion-laughs.xml: refused: DTDForbidden",
+        "percent: expected >= 80, got 50",
+        "signed: expected true, got false",
+        "to sign off: add 'bad-unsigned: {by: NAME, at: DATE, note: ...}' to golive-signoffs.yaml or pass --golive-signoff bad-unsigned=NAME",
+    ):
+        assert expected.split("*")[-1] in output, expected
+
+
+def test_manual_sign_off_shows_in_junit(pytester: pytest.Pytester, reports: Path) -> None:
+    pytester.runpytest("-p", "no:cacheprovider", "--junitxml=out.xml", "-k", "team")
+    assert '<property name="golive.signed_by" value="Alice Doe" />' in (pytester.path / "out.xml").read_text()
+
+
+def test_malformed_signoff_option_is_a_usage_error(pytester: pytest.Pytester, reports: Path) -> None:
+    result = pytester.runpytest("--golive-signoff", "no-equals-sign")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--golive-signoff 'no-equals-sign': expected CHECK-ID=NAME*"])
+
+
+def test_malformed_signoff_file_is_located(pytester: pytest.Pytester, reports: Path) -> None:
+    (pytester.path / "golive-signoffs.yaml").write_text("ok-team-notified: [not, a, mapping]\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-k", "team")
+    result.stdout.fnmatch_lines(
+        ["*golive-signoffs.yaml:1:1: expected entries 'CHECK-ID: {by: NAME, at: DATE, note: TEXT}'*"]
+    )
