@@ -143,3 +143,47 @@ def test_pytest_golive_gate_under_xdist(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--golive-gate", "-n", "2", "-p", "xdist", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["FAIL: required stage 'rollback' is absent*"])
+
+
+DIALECTS = [
+    "surefire-pass.xml",
+    "surefire-failure.xml",
+    "jest-pass.xml",
+    "jest-failure.xml",
+    "go-pass.xml",
+    "go-failure.xml",
+    "pytest-xunit1.xml",
+    "pytest-xunit2.xml",
+    "golive-pass.xml",
+    "golive-xfailed-p1.xml",
+    "golive-error.xml",
+    "all-skipped.xml",
+]
+
+
+@pytest.mark.parametrize("name", DIALECTS)
+def test_reader_agrees_with_junitparser(name: str) -> None:
+    """junitparser, an independent reader, is the oracle for counts and outcomes."""
+    from junitparser import Error, Failure, JUnitXml, Skipped, TestSuite  # noqa: PLC0415
+
+    from pytest_golive.formats.junit import read_junit  # noqa: PLC0415
+
+    xml = JUnitXml.fromfile(str(CORPUS / name))
+    suites = [xml] if isinstance(xml, TestSuite) else list(xml)
+    expected: dict[str, int] = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
+    for suite in suites:
+        for case in suite:
+            kinds = {type(r) for r in case.result}
+            outcome = (
+                "error"
+                if Error in kinds
+                else "failed"
+                if Failure in kinds
+                else "skipped"
+                if Skipped in kinds
+                else "passed"
+            )
+            expected[outcome] += 1
+    counts = read_junit([str(CORPUS / name)]).counts()
+    counts["skipped"] += counts.pop("xfailed")
+    assert counts == expected
