@@ -188,3 +188,29 @@ def test_xdist_runs_checks_in_workers(pytester: pytest.Pytester, sample: Path) -
     result = pytester.runpytest_subprocess("-n", "2", "-p", "xdist")
     result.assert_outcomes(passed=5, failed=1)
     result.stdout.fnmatch_lines(["*2 workers*"])
+
+
+SHARDED = "golive: 1\nchecks:\n" + "".join(
+    f"  - {{id: check-{n}, params: {{p: [a, b]}}, command: 'true'}}\n" for n in range(20)
+)
+
+
+def test_shards_split_by_check_id_and_cover_everything_once(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", golive=SHARDED)
+    seen: list[str] = []
+    for index in (1, 2, 3):
+        result = pytester.runpytest("--collect-only", "-q", "-p", "no:cacheprovider", "--golive-shard", f"{index}/3")
+        ids = [line.split("::")[1] for line in result.stdout.lines if line.startswith("golive.yaml::")]
+        assert ids, f"shard {index} is empty"
+        checks = {i.split("[")[0] for i in ids}
+        assert all(f"{check}[a]" in ids and f"{check}[b]" in ids for check in checks)  # a check's params stay together
+        seen += ids
+    assert sorted(seen) == sorted(f"check-{n}[{p}]" for n in range(20) for p in "ab")
+
+
+@pytest.mark.parametrize("value", ["0/3", "4/3", "x/3", "3", "1/0"])
+def test_bad_shard_is_a_usage_error(pytester: pytest.Pytester, value: str) -> None:
+    pytester.makefile(".yaml", golive=SHARDED)
+    result = pytester.runpytest("--golive-shard", value)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*--golive-shard {value!r}: expected I/N with 1 <= I <= N*"])

@@ -46,6 +46,9 @@ def test_reusable_workflow_takes_a_checklist() -> None:
     call = reusable[True]["workflow_call"]
     assert call["inputs"]["checklist"]["required"] is True
     assert "verdict" in call["outputs"]
+    shard_steps = " ".join(str(step.get("run", "")) for step in reusable["jobs"]["checklist"]["steps"])
+    assert "--golive-shard" in shard_steps
+    assert reusable["jobs"]["gate"]["needs"] == "checklist"  # one gate merges every shard
 
 
 def test_release_runs_on_tags_and_gates_against_a_baseline() -> None:

@@ -18,6 +18,7 @@ from .gating import GATE_OPTION, SessionGate
 from .items import BASE_URL_OPTION, PROVIDER_OPTION, SERVICES_KEY, ChecklistFile, redactor
 from .markers import register_builtin_markers
 from .services import SessionServices
+from .sharding import SHARD_OPTION, parse_shard, select_shard
 from .signoffs import SIGNOFF_OPTION, parse_cli
 
 __all__ = ["golive_app", "golive_postgres", "golive_redis", "golive_services"]
@@ -63,12 +64,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="ID=NAME",
         help="record NAME's sign-off for the manual check ID (repeatable)",
     )
+    group.addoption(
+        "--golive-shard",
+        dest=SHARD_OPTION,
+        metavar="I/N",
+        default=None,
+        help="run only shard I of N; items are split by check id (merge the shards' JUnit with golive gate)",
+    )
     parser.addini("golive_paths", type="paths", default=[], help="checklists to collect besides the given paths")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     register_builtin_markers(config)
-    parse_cli(config.getoption(SIGNOFF_OPTION))  # a malformed value is a usage error, before anything runs
+    parse_cli(config.getoption(SIGNOFF_OPTION))  # malformed values are usage errors, before anything runs
+    parse_shard(config.getoption(SHARD_OPTION))
     extra = [Path(p) for p in config.getoption("golive")] + list(config.getini("golive_paths"))
     explicit = {path.resolve() for path in extra}
     explicit |= {
@@ -96,6 +105,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.stash[SERVICES_KEY].close()
     if _SIGTERM_KEY in config.stash:
         signal.signal(signal.SIGTERM, config.stash[_SIGTERM_KEY])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    shard = parse_shard(config.getoption(SHARD_OPTION))
+    if shard is not None:
+        select_shard(items, config, *shard)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ChecklistFile | None:
