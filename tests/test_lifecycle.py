@@ -338,3 +338,76 @@ def test_app(golive_app):
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--golive-provider", "local")
     result.assert_outcomes(passed=4)
+
+
+def test_app_coverage_is_measured_combined_and_gated(tmp_path: Path) -> None:
+    app = tmp_path / "shop_app.py"
+    app.write_text(DEMO_APP.read_text())
+    checklist = f"""\
+golive: 1
+app:
+  command: [{sys.executable}, {app}, --port, "{{{{ app.port }}}}"]
+  ready: {{http: /health, timeout: 20s}}
+  coverage: true
+checks:
+  - {{id: health, stage: smoke, http: {{get: /health}}}}
+  - {{id: products, stage: smoke, http: {{get: /products}}}}
+gates: {{coverage: {{min: 30}}}}
+"""
+    (tmp_path / "golive.yaml").write_text(checklist)
+    result = pytest_run(tmp_path, "--junitxml=junit.xml", "-n", "2", "-p", "xdist")
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "app coverage: golive-app-coverage.xml" in result.stdout
+    report = (tmp_path / "golive-app-coverage.xml").read_text()
+    assert 'filename="shop_app.py"' in report or "shop_app.py" in report
+    gate = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest_golive",
+            "gate",
+            "--checklist",
+            "golive.yaml",
+            "--coverage",
+            "golive-app-coverage.xml",
+            "junit.xml",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=GUARD_S,
+    )
+    assert gate.returncode == 0, gate.stdout + gate.stderr
+    assert "code coverage:" in gate.stdout
+    stricter = (tmp_path / "golive.yaml").read_text().replace("min: 30", "min: 99")
+    (tmp_path / "golive.yaml").write_text(stricter)
+    gate = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest_golive",
+            "gate",
+            "--checklist",
+            "golive.yaml",
+            "--coverage",
+            "golive-app-coverage.xml",
+            "junit.xml",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=GUARD_S,
+    )
+    assert gate.returncode == 1
+    assert "is below the required 99%" in gate.stdout
+
+
+def test_app_coverage_needs_a_python_command(tmp_path: Path) -> None:
+    (tmp_path / "golive.yaml").write_text(
+        "golive: 1\napp: {command: [sleep, '30'], coverage: true}\nchecks:\n  - {id: a, http: {get: /}}\n"
+    )
+    result = pytest_run(tmp_path)
+    assert result.returncode == 1
+    assert "app.coverage needs a command that starts with python, got 'sleep'" in result.stdout

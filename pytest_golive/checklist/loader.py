@@ -204,6 +204,7 @@ def _app(raw: dict[str, Any], source: SourceMap) -> App:
         port=raw.get("port"),
         ready_http=ready.get("http"),
         ready_timeout_s=parse_duration(ready["timeout"]) if "timeout" in ready else DEFAULT_READY_TIMEOUT_S,
+        coverage=raw.get("coverage", False),
     )
 
 

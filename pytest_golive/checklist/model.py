@@ -90,6 +90,7 @@ class App:
     port: int | None = None
     ready_http: str | None = None
     ready_timeout_s: float = DEFAULT_READY_TIMEOUT_S
+    coverage: bool = False
 
 
 @dataclass(frozen=True)

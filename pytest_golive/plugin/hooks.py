@@ -15,7 +15,7 @@ from ..services.manager import PROVIDERS
 from .discovery import discover_checklists, is_checklist_path
 from .fixtures import golive_app, golive_postgres, golive_redis, golive_services
 from .gating import GATE_OPTION, SessionGate
-from .items import BASE_URL_OPTION, PROVIDER_OPTION, SERVICES_KEY, ChecklistFile, redactor
+from .items import APP_COVERAGE_OPTION, BASE_URL_OPTION, PROVIDER_OPTION, SERVICES_KEY, ChecklistFile, redactor
 from .markers import register_builtin_markers
 from .services import SessionServices
 from .sharding import SHARD_OPTION, parse_shard, select_shard
@@ -71,6 +71,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="run only shard I of N; items are split by check id (merge the shards' JUnit with golive gate)",
     )
+    group.addoption(
+        "--golive-app-coverage",
+        dest=APP_COVERAGE_OPTION,
+        metavar="FILE",
+        default="golive-app-coverage.xml",
+        help="where apps with 'coverage: true' get their combined coverage (Cobertura XML, for golive gate --coverage)",
+    )
     parser.addini("golive_paths", type="paths", default=[], help="checklists to collect besides the given paths")
 
 
@@ -90,7 +97,8 @@ def pytest_configure(config: pytest.Config) -> None:
             config.args.append(str(path))
             known_args.add(path.resolve())
     workerinput = getattr(config, "workerinput", None)
-    services = SessionServices(config.getoption(PROVIDER_OPTION), os.environ, workerinput)
+    app_coverage = config.invocation_params.dir / config.getoption(APP_COVERAGE_OPTION)
+    services = SessionServices(config.getoption(PROVIDER_OPTION), os.environ, workerinput, app_coverage)
     config.stash[SERVICES_KEY] = services
     if services.owner:
         _stop_cleanly_on_sigterm(config)
@@ -100,9 +108,16 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(SessionGate(config, explicit), "golive-gate")
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop apps and servers while the terminal can still say what happened."""
+    services = session.config.stash.get(SERVICES_KEY, None)
+    if services is not None:
+        services.close()
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     if SERVICES_KEY in config.stash:
-        config.stash[SERVICES_KEY].close()
+        config.stash[SERVICES_KEY].close()  # again after an early exit; closing twice is harmless
     if _SIGTERM_KEY in config.stash:
         signal.signal(signal.SIGTERM, config.stash[_SIGTERM_KEY])
 
@@ -126,15 +141,18 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    served = config.stash[SERVICES_KEY].served
-    if served:
-        terminalreporter.section("golive services")
-        hide = redactor(config)
-        for name, endpoint in served.items():
-            where = f"{endpoint.host}:{endpoint.port}"
-            terminalreporter.write_line(
-                hide(f"{name}: {endpoint.kind} via {endpoint.provider} ({endpoint.origin}) at {where}")
-            )
+    services = config.stash[SERVICES_KEY]
+    if not services.served and not services.app_coverage_written:
+        return
+    terminalreporter.section("golive services")
+    hide = redactor(config)
+    for name, endpoint in services.served.items():
+        where = f"{endpoint.host}:{endpoint.port}"
+        terminalreporter.write_line(
+            hide(f"{name}: {endpoint.kind} via {endpoint.provider} ({endpoint.origin}) at {where}")
+        )
+    if services.app_coverage_written:
+        terminalreporter.write_line(f"app coverage: {config.getoption(APP_COVERAGE_OPTION)}")
 
 
 class _XdistController:

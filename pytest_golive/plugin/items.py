@@ -28,6 +28,7 @@ from .signoffs import SIGNOFF_OPTION, load_file, parse_cli
 
 BASE_URL_OPTION = "golive_base_url"
 PROVIDER_OPTION = "golive_provider"
+APP_COVERAGE_OPTION = "golive_app_coverage"
 _REDACTOR_KEY = pytest.StashKey[Redactor]()
 SERVICES_KEY = pytest.StashKey[SessionServices]()
 FILES_KEY = pytest.StashKey[list["ChecklistFile"]]()

@@ -16,7 +16,7 @@ from typing import Any
 from ..checklist import Checklist, ChecklistError, load_checklist
 from ..checks import kind_schemas, load_kinds, render_vars
 from ..checks.runner import CheckProblem
-from ..services.app import AppProcess
+from ..services.app import AppProcess, write_app_coverage
 from ..services.endpoint import Endpoint
 from ..services.errors import ProvisionError
 from ..services.manager import ServiceManager, SharedService, WorkerServices, service_key
@@ -28,8 +28,17 @@ ERRORS_INPUT = "golive_service_errors"
 
 
 class SessionServices:
-    def __init__(self, provider_override: str | None, environ: Mapping[str, str], workerinput: Any = None) -> None:
+    def __init__(
+        self,
+        provider_override: str | None,
+        environ: Mapping[str, str],
+        workerinput: Any = None,
+        app_coverage: Path | None = None,
+    ) -> None:
         self.provider_override = provider_override
+        self.app_coverage = app_coverage
+        self.app_coverage_written = False
+        self._closed = False
         self.environ = environ
         self.owner = workerinput is None or RUN_ID_INPUT not in workerinput
         self._state: RunState | None = None
@@ -121,10 +130,16 @@ class SessionServices:
         return started.log_tail() if isinstance(started, AppProcess) else ""
 
     def provision_for_workers(self, checklists: Iterable[Path]) -> dict[str, Any]:
-        """Controller side of xdist: provision every service of the discovered checklists."""
+        """Controller side of xdist: provision every service of the discovered checklists.
+
+        With any checklist, the workers share the controller's run, so that what they
+        start (apps, app coverage data) is owned, combined and reaped in one place."""
         schemas = kind_schemas(load_kinds())
         errors: dict[str, str] = {}
-        for path in checklists:
+        paths = list(checklists)
+        if not paths:
+            return {}
+        for path in paths:
             try:
                 checklist = load_checklist(path, schemas)
                 variables = render_vars(checklist, self.environ)
@@ -134,12 +149,13 @@ class SessionServices:
                 if isinstance(outcome, ProvisionError):
                     errors[service_key(checklist.services[name], self.provider_override)] = str(outcome)
         shared = self._manager.shared() if self._manager else []
-        if not shared and not errors:
-            return {}  # nothing to share: each worker looks after its own app, if any
         return {RUN_ID_INPUT: self.state.run_id, SHARED_INPUT: [s.to_json() for s in shared], ERRORS_INPUT: errors}
 
     def close(self) -> None:
         """Stop apps, drop this worker's databases; the owner also stops servers and reaps."""
+        if self._closed:
+            return
+        self._closed = True
         for started in self._apps.values():
             if isinstance(started, AppProcess):
                 started.stop()
@@ -148,4 +164,6 @@ class SessionServices:
         if self._manager is not None:
             self._manager.shutdown()
         if self.owner and self._state is not None:
+            if self.app_coverage is not None:
+                self.app_coverage_written = write_app_coverage(self._state, self.app_coverage)
             reap(self._state)

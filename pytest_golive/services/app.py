@@ -4,6 +4,7 @@ probe, a log file whose tail explains failures, and a process group stopped at t
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -23,6 +24,39 @@ from .runstate import RunState, process_start_time, stop_process
 _POLL_S = 0.05
 
 
+_PYTHON = re.compile(r"^python(3(\.\d+)?)?$")
+COVERAGE_DIR = "app-coverage"
+
+
+def under_coverage(argv: list[str], state: RunState) -> list[str]:
+    """``python ARGS`` -> ``python -m coverage run ARGS``, writing into the run's folder.
+
+    ``sigterm = true`` makes coverage.py save its data when the app is stopped."""
+    if not argv or not _PYTHON.match(Path(argv[0]).name):
+        raise ProvisionError(f"app.coverage needs a command that starts with python, got {argv[0]!r}")
+    folder = state.directory / COVERAGE_DIR
+    folder.mkdir(exist_ok=True)
+    rcfile = folder / "coveragerc"
+    rcfile.write_text(f"[run]\nparallel = true\nsigterm = true\ndata_file = {folder / '.coverage'}\n")
+    return [argv[0], "-m", "coverage", "run", f"--rcfile={rcfile}", *argv[1:]]
+
+
+def write_app_coverage(state: RunState, target: Path) -> bool:
+    """Combine every app process's data (all xdist workers') into one Cobertura XML."""
+    import coverage  # noqa: PLC0415  (only runs that measure the app pay for the import)
+
+    folder = state.directory / COVERAGE_DIR
+    parts = sorted(folder.glob(".coverage.*")) if folder.is_dir() else []
+    if not parts:
+        return False
+    combined = coverage.Coverage(data_file=str(folder / ".coverage"), config_file=False)
+    combined.combine([str(part) for part in parts])
+    combined.save()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    combined.xml_report(outfile=str(target), ignore_errors=True)
+    return True
+
+
 class AppProcess:
     def __init__(self, state: RunState, app: App, name: str) -> None:
         self.state = state
@@ -40,6 +74,8 @@ class AppProcess:
         full_context = {**context, "app": {"port": port, "base_url": base_url}}
         try:
             argv = [str(part) for part in render(list(self.app.command), full_context, ("app", "command"))]
+            if self.app.coverage:
+                argv = under_coverage(argv, self.state)
             env = {key: str(value) for key, value in render(self.app.env, full_context, ("app", "env")).items()}
         except TemplateProblem as problem:
             raise ProvisionError(f"app {problem.message}") from None
