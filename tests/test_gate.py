@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -187,3 +188,93 @@ def test_reader_agrees_with_junitparser(name: str) -> None:
     counts = read_junit([str(CORPUS / name)]).counts()
     counts["skipped"] += counts.pop("xfailed")
     assert counts == expected
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@e",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@e",
+        },
+    )
+
+
+@pytest.fixture
+def changed_repo(tmp_path: Path) -> Path:
+    """A repository whose branch changed lines 3-6 of app.py; coverage ran lines 3 and 4 only."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    (repo / "app.py").write_text("".join(f"x{n} = {n}\n" for n in range(1, 11)))
+    _git(repo, "add", "app.py")
+    _git(repo, "commit", "-q", "-m", "base")
+    _git(repo, "checkout", "-q", "-b", "change")
+    lines = (repo / "app.py").read_text().splitlines()
+    lines[2:6] = ["y3 = 3", "y4 = 4", "y5 = 5", "y6 = 6"]
+    (repo / "app.py").write_text("\n".join(lines) + "\n")
+    (repo / "README.md").write_text("not code\n")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "change")
+    hits = "".join(f'<line number="{n}" hits="{1 if n in (1, 2, 3, 4) else 0}"/>' for n in range(1, 11))
+    (repo / "coverage.xml").write_text(
+        f'<?xml version="1.0" ?><coverage line-rate="0.4"><sources><source>{repo}</source></sources><packages><package>'
+        f'<classes><class filename="app.py"><lines>{hits}</lines></class></classes></package></packages></coverage>'
+    )
+    shutil.copy(CORPUS / "pytest-xunit2.xml", repo / "junit.xml")
+    return repo
+
+
+@pytest.mark.parametrize(
+    ("diff_min", "code", "text"),
+    [
+        (90, 1, "diff coverage 50.00% (2 of 4 changed lines) is below the required 90%; not run: app.py:5, app.py:6"),
+        (40, 0, "diff coverage: 50.00% (2 of 4 changed lines)"),
+    ],
+)
+def test_diff_coverage(changed_repo: Path, diff_min: int, code: int, text: str) -> None:
+    (changed_repo / "golive.yaml").write_text(f"golive: 1\ngates: {{coverage: {{diff_min: {diff_min}}}}}\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest_golive",
+            "gate",
+            "--checklist",
+            "golive.yaml",
+            "--coverage",
+            "coverage.xml",
+            "--diff-base",
+            "main",
+            "junit.xml",
+        ],
+        cwd=changed_repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == code, result.stdout + result.stderr
+    assert text in result.stdout
+
+
+def test_diff_coverage_fails_closed(changed_repo: Path) -> None:
+    (changed_repo / "golive.yaml").write_text("golive: 1\ngates: {coverage: {diff_min: 80}}\n")
+    base = [sys.executable, "-m", "pytest_golive", "gate", "--checklist", "golive.yaml"]
+    no_base = subprocess.run([*base, "junit.xml"], cwd=changed_repo, capture_output=True, text=True, check=False)
+    assert no_base.returncode == 1
+    assert "coverage of changed lines, but no --diff-base" in no_base.stdout
+    bad_ref = subprocess.run(
+        [*base, "--coverage", "coverage.xml", "--diff-base", "no-such-ref", "junit.xml"],
+        cwd=changed_repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad_ref.returncode == 2
+    assert "golive gate: git merge-base no-such-ref:" in bad_ref.stderr

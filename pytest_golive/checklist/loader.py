@@ -186,7 +186,8 @@ def _gates(raw: dict[str, Any]) -> GatePolicy:
         block=tuple(raw.get("block", ("P0", "P1"))),
         require_stages=tuple(raw.get("require_stages", ())),
         waive=raw.get("waive", {}),
-        coverage_min=raw["coverage"]["min"] if "coverage" in raw else None,
+        coverage_min=raw.get("coverage", {}).get("min"),
+        diff_coverage_min=raw.get("coverage", {}).get("diff_min"),
         max_regression=baseline.get("max_regression", {}),
         waive_missing_baseline=baseline.get("waive_missing"),
     )

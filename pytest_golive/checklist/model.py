@@ -114,6 +114,7 @@ class GatePolicy:
     require_stages: tuple[str, ...] = ()
     waive: dict[str, str] = field(default_factory=dict)
     coverage_min: float | None = None
+    diff_coverage_min: float | None = None
     max_regression: dict[str, float] = field(default_factory=dict)
     waive_missing_baseline: str | None = None
 

@@ -15,10 +15,11 @@ from pathlib import Path
 from .. import __version__
 from ..checklist import ChecklistError, compose, load_checklist
 from ..checks import KindRegistryError, kind_schemas, load_kinds
-from ..formats.coverage import total_percent
+from ..formats.coverage import line_hits, total_percent
 from ..formats.errors import UnusableInput
 from ..formats.junit import read_junit
 from ..gate import evidence, report
+from ..gate.diffcov import changed_lines, diff_coverage
 from ..gate.verdict import decide, merge_policies
 from ..plugin.discovery import is_checklist_path
 from ..services.runstate import ReapReport, reap, remove_orphan_containers, stale_runs
@@ -68,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     gate.add_argument("--coverage", type=Path, metavar="FILE", help="coverage.xml or a .coverage data file")
     gate.add_argument("--baseline", type=Path, metavar="FILE", help="the previous release's evidence bundle")
+    gate.add_argument(
+        "--diff-base",
+        metavar="REF",
+        help="measure coverage of the lines changed since the merge-base with REF (needs coverage.xml)",
+    )
     gate.add_argument("--evidence", type=Path, metavar="OUT", help="write this run's evidence bundle here")
     gate.add_argument("--summary", type=Path, metavar="OUT", help="write the Markdown summary here")
     gate.add_argument(
@@ -129,6 +135,11 @@ def _gate(args: argparse.Namespace) -> int:
         results = read_junit(args.junit)
         coverage = total_percent(args.coverage) if args.coverage else None
         baseline = evidence.load(args.baseline) if args.baseline else None
+        diff = None
+        if args.diff_base:
+            if not args.coverage:
+                raise UnusableInput("--diff-base needs --coverage coverage.xml")
+            diff = diff_coverage(changed_lines(args.diff_base, Path.cwd()), line_hits(args.coverage))
     except (UnusableInput, ChecklistError) as exc:
         print(f"golive gate: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -139,6 +150,7 @@ def _gate(args: argparse.Namespace) -> int:
         merge_policies(c.gates for c in checklists),
         checklists=checklists,
         coverage=coverage,
+        diff=diff,
         baseline=baseline,
         release_tag=release,
     )

@@ -40,3 +40,23 @@ def _from_data_file(path: Path) -> float:
         raise UnusableInput(f"{path}: unreadable coverage data: {str(exc).splitlines()[0]}") from None
     except Exception as exc:  # a corrupt SQLite file surfaces as various errors
         raise UnusableInput(f"{path}: unreadable coverage data: {type(exc).__name__}") from None
+
+
+def line_hits(path: Path) -> dict[Path, dict[int, int]]:
+    """Per-line hit counts of every measured file in a Cobertura coverage.xml, by absolute path."""
+    if path.suffix != ".xml":
+        raise UnusableInput(f"{path}: diff coverage needs a Cobertura coverage.xml (coverage xml), not a data file")
+    root = parse(path).getroot()
+    sources = [Path(s.text.strip()) for s in root.iter("source") if s.text and s.text.strip()] or [path.parent]
+    hits: dict[Path, dict[int, int]] = {}
+    for measured in root.iter("class"):
+        filename = measured.get("filename", "")
+        candidates = [source / filename for source in sources]
+        absolute = next((c for c in candidates if c.exists()), candidates[0]).resolve()
+        lines = hits.setdefault(absolute, {})
+        for line in measured.iter("line"):
+            try:
+                lines[int(line.get("number", "0"))] = int(line.get("hits", "0"))
+            except ValueError:
+                raise UnusableInput(f"{path}: a <line> of {filename} has a non-numeric number or hits") from None
+    return hits

@@ -79,6 +79,10 @@ def _extras(verdict: Verdict) -> list[str]:
         extras.append(f"checklist coverage: {verdict.ran_declared} of {verdict.declared} declared items ran")
     if verdict.coverage is not None:
         extras.append(f"code coverage: {verdict.coverage:.2f}%")
+    if verdict.diff is not None:
+        extras.append(
+            f"diff coverage: {verdict.diff.percent:.2f}% ({verdict.diff.covered} of {verdict.diff.total} changed lines)"
+        )
     return extras
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..checklist import Checklist, GatePolicy
 from ..formats.junit import CaseResult
+from .diffcov import DiffCoverage
 
 DEFAULT_SEVERITY = "P1"  # a plain test without golive properties: "all tests passing" blocks
 PLAIN_STAGE = "tests"
@@ -30,6 +31,7 @@ class Verdict:
     declared: int | None = None
     ran_declared: int | None = None
     coverage: float | None = None
+    diff: DiffCoverage | None = None
 
     @property
     def passed(self) -> bool:
@@ -70,6 +72,7 @@ def decide(
     *,
     checklists: Iterable[Checklist] = (),
     coverage: float | None = None,
+    diff: DiffCoverage | None = None,
     baseline: dict[str, Any] | None = None,
     release_tag: bool = False,
 ) -> Verdict:
@@ -85,6 +88,8 @@ def decide(
     verdict = Verdict(findings, table, len(results), coverage=coverage)
     _declared_items(results, list(checklists), verdict)
     findings.extend(_coverage(policy, coverage))
+    findings.extend(_diff_coverage(policy, diff))
+    verdict.diff = diff
     findings.extend(_baseline(results, policy, baseline, release_tag))
     return verdict
 
@@ -155,6 +160,29 @@ def _coverage(policy: GatePolicy, coverage: float | None) -> list[Finding]:
     return []
 
 
+def _diff_coverage(policy: GatePolicy, diff: DiffCoverage | None) -> list[Finding]:
+    if policy.diff_coverage_min is None:
+        return []
+    if diff is None:
+        return [
+            Finding(
+                "fail",
+                f"the policy requires {policy.diff_coverage_min:g}% coverage of changed lines, "
+                "but no --diff-base (and coverage.xml) was given",
+            )
+        ]
+    if diff.percent < policy.diff_coverage_min:
+        shown = ", ".join(diff.uncovered[:10]) + (" ..." if len(diff.uncovered) > 10 else "")
+        return [
+            Finding(
+                "fail",
+                f"diff coverage {diff.percent:.2f}% ({diff.covered} of {diff.total} changed lines) is "
+                f"below the required {policy.diff_coverage_min:g}%; not run: {shown}",
+            )
+        ]
+    return []
+
+
 def _baseline(
     results: list[CaseResult], policy: GatePolicy, baseline: dict[str, Any] | None, release_tag: bool
 ) -> list[Finding]:
@@ -193,6 +221,7 @@ def merge_policies(policies: Iterable[GatePolicy]) -> GatePolicy:
     if not found:
         return GatePolicy()
     coverages = [p.coverage_min for p in found if p.coverage_min is not None]
+    diff_coverages = [p.diff_coverage_min for p in found if p.diff_coverage_min is not None]
     regression: dict[str, float] = {}
     for policy in found:
         for metric, allowed in policy.max_regression.items():
@@ -203,6 +232,7 @@ def merge_policies(policies: Iterable[GatePolicy]) -> GatePolicy:
         require_stages=tuple(dict.fromkeys(s for p in found for s in p.require_stages)),
         waive={k: v for p in found for k, v in p.waive.items()},
         coverage_min=max(coverages) if coverages else None,
+        diff_coverage_min=max(diff_coverages) if diff_coverages else None,
         max_regression=regression,
         waive_missing_baseline=waivers[0] if all(waivers) else None,
     )
