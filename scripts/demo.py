@@ -73,6 +73,8 @@ def main() -> int:
         str(CHECKLIST.relative_to(ROOT)),
         "--evidence",
         "reports/evidence.json",
+        "--html",
+        "reports/golive-report.html",
         "reports/demo-junit.xml",
     ]
     return subprocess.call(gate, cwd=ROOT, env=env)

@@ -278,3 +278,47 @@ def test_diff_coverage_fails_closed(changed_repo: Path) -> None:
     )
     assert bad_ref.returncode == 2
     assert "golive gate: git merge-base no-such-ref:" in bad_ref.stderr
+
+
+def test_html_report_is_self_contained_escaped_and_plots_latency(tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = gate({"junit": ["golive-latency-150.xml"]}, "--html", str(out))
+    assert result.returncode == 0
+    html = out.read_text()
+    assert html.startswith("<!doctype html>")
+    assert "golive gate: PASS" in html
+    assert "<script" not in html
+    assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+    assert "https://" not in html
+    assert html.count("<rect ") == 1  # one check measured a latency: one bar
+    assert "150.0 ms" in html
+
+
+def test_html_report_escapes_names(tmp_path: Path) -> None:
+    from pytest_golive.checklist import GatePolicy  # noqa: PLC0415
+    from pytest_golive.formats.junit import CaseResult  # noqa: PLC0415
+    from pytest_golive.gate import html as html_report  # noqa: PLC0415
+    from pytest_golive.gate.verdict import decide  # noqa: PLC0415
+
+    evil = CaseResult(
+        "x::<script>alert(1)</script>", "<script>alert(1)</script>", "failed", "<b>boom</b>", {"golive.latency_ms": "5"}
+    )
+    page = html_report.render(decide([evil], GatePolicy()), [evil])
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_html_report_renders_in_headless_chromium(tmp_path: Path) -> None:
+    if shutil.which("chromium") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI installs Chromium to look at the HTML report, but none was found")
+        pytest.skip("no Chromium on this machine (apt-get install chromium)")
+    out = tmp_path / "report.html"
+    gate({"junit": ["golive-pass.xml"], "checklist": "checklists/three.yaml"}, "--html", str(out))
+    script = Path(__file__).resolve().parent.parent / "scripts" / "render-report.sh"
+    subprocess.run([str(script), str(out), str(tmp_path / "report.png")], check=True, timeout=120, capture_output=True)
+    png = (tmp_path / "report.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (1100, 1000)
+    assert len(png) > 10_000  # a rendered page, not a blank one

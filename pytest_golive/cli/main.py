@@ -18,7 +18,7 @@ from ..checks import KindRegistryError, kind_schemas, load_kinds
 from ..formats.coverage import line_hits, total_percent
 from ..formats.errors import UnusableInput
 from ..formats.junit import read_junit
-from ..gate import evidence, report
+from ..gate import evidence, html, report
 from ..gate.diffcov import changed_lines, diff_coverage
 from ..gate.verdict import decide, merge_policies
 from ..plugin.discovery import is_checklist_path
@@ -76,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     gate.add_argument("--evidence", type=Path, metavar="OUT", help="write this run's evidence bundle here")
     gate.add_argument("--summary", type=Path, metavar="OUT", help="write the Markdown summary here")
+    gate.add_argument("--html", type=Path, metavar="OUT", help="write a self-contained HTML report here")
     gate.add_argument(
         "--release-tag",
         action="store_true",
@@ -164,6 +165,9 @@ def _gate(args: argparse.Namespace) -> int:
         print("\n".join(report.github_annotations(verdict)))
     if args.evidence:
         evidence.write(evidence.build(verdict, cases), args.evidence)
+    if args.html:
+        args.html.parent.mkdir(parents=True, exist_ok=True)
+        args.html.write_text(html.render(verdict, cases), encoding="utf-8")
     return EXIT_OK if verdict.passed else EXIT_FAIL
 
 
