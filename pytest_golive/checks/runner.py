@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -96,7 +97,7 @@ def _attempt(
     context: dict[str, Any] = {
         "env": dict(settings.environ),
         "vars": settings.variables,
-        "app": {"base_url": settings.base_url},
+        "app": {"base_url": settings.base_url, "python": sys.executable},
         "services": settings.services,
         **instance.params,
     }

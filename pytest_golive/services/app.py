@@ -8,6 +8,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -71,7 +72,7 @@ class AppProcess:
         assert self.app.command is not None
         port = self.app.port or free_port()
         base_url = f"http://127.0.0.1:{port}"
-        full_context = {**context, "app": {"port": port, "base_url": base_url}}
+        full_context = {**context, "app": {"port": port, "base_url": base_url, "python": sys.executable}}
         try:
             argv = [str(part) for part in render(list(self.app.command), full_context, ("app", "command"))]
             if self.app.coverage:

@@ -1,0 +1,68 @@
+"""The demo shop's go-live checklist on Docker: green when healthy, and for every fault
+switch exactly the checks that must catch it fail, and nothing else does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SHOP = Path(__file__).resolve().parent.parent / "fixtures" / "shop"
+ALL_ITEMS = 21
+
+CAUGHT_BY = {
+    "": set(),
+    "SHOP_FAULT_SLOW_PRODUCTS": {"product-page[1]", "product-page[2]", "product-page[3]"},
+    "SHOP_FAULT_REDIS_500": {"catalogue-survives-redis-outage"},
+    "SHOP_FAULT_IRREVERSIBLE_MIGRATION": {"migrations-reversible"},
+    "SHOP_FAULT_MISSING_INDEX": {"orders-phone-index"},
+    "SHOP_FAULT_NO_TTL": {"catalogue-ttl"},
+    "SHOP_FAULT_FAILING_HEALTH": {"health"},
+}
+
+
+@pytest.mark.parametrize("fault", list(CAUGHT_BY), ids=[f or "healthy" for f in CAUGHT_BY])
+def test_fault_switch_is_caught_by_exactly_its_checks(fault: str, docker_engine: None, tmp_path: Path) -> None:
+    env = {**os.environ, "SHOP_ADMIN_TOKEN": "t0ken-for-tests"}
+    for switch in CAUGHT_BY:
+        env.pop(switch, None)
+    if fault:
+        env[fault] = "1"
+    junit = tmp_path / "junit.xml"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "golive.yaml",
+            "--golive-provider",
+            "docker",
+            "-p",
+            "no:cacheprovider",
+            "-rA",
+            f"--junitxml={junit}",
+        ],
+        cwd=SHOP,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    failed = {line.split("::")[1].split(" ")[0] for line in result.stdout.splitlines() if line.startswith("FAILED ")}
+    passed = {line.split("::")[1].split(" ")[0] for line in result.stdout.splitlines() if line.startswith("PASSED ")}
+    assert failed == CAUGHT_BY[fault], result.stdout[-4000:]
+    assert len(passed) + len(failed) == ALL_ITEMS
+    assert "via docker" in result.stdout
+    assert "t0ken-for-tests" not in result.stdout
+    gate = subprocess.run(
+        [sys.executable, "-m", "pytest_golive", "gate", "--checklist", "golive.yaml", str(junit)],
+        cwd=SHOP,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert gate.returncode == (1 if fault else 0), gate.stdout
