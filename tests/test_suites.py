@@ -1,0 +1,97 @@
+"""The built-in suites: documented, valid, and doing what they say against real systems."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+SUITES = sorted((Path(__file__).resolve().parent.parent / "suites").glob("*.yaml"))
+CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "junit"
+
+
+@pytest.mark.parametrize("suite", SUITES, ids=[s.stem for s in SUITES])
+def test_suite_is_documented(suite: Path) -> None:
+    header = suite.read_text().split("golive: 1")[0]
+    assert f"# golive:{suite.stem} - " in header
+    assert "# Encodes:" in header
+    assert "# vars:" in header
+
+
+def outcomes(result: pytest.RunResult) -> dict[str, str]:
+    return {
+        line.split("::")[1].split()[0]: line.split()[0].lower()
+        for line in result.stdout.lines
+        if line.startswith(("PASSED ", "FAILED ")) and "::" in line
+    }
+
+
+def test_smoke_suite(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
+    checklist("""\
+        golive: 1
+        include: ["golive:smoke"]
+        app: {base_url: "{url}"}
+        vars: {key_path: /products, metrics_path: /metrics}
+        """)
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
+    assert outcomes(result) == {"smoke-health": "passed", "smoke-key-endpoint": "passed", "smoke-metrics": "passed"}
+    checklist("""\
+        golive: 1
+        include: ["golive:smoke"]
+        app: {base_url: "{url}"}
+        vars: {key_path: /status/502, metrics_path: /text}
+        """)
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
+    assert outcomes(result) == {"smoke-health": "passed", "smoke-key-endpoint": "failed", "smoke-metrics": "failed"}
+
+
+DATA = """\
+create table events (id serial primary key, ref text not null, created_at timestamptz not null);
+create index events_ref on events (ref);
+insert into events (ref, created_at) values ('a', now() - interval '{age} hours'), ('{second}', now() - interval '{age} hours');
+"""
+
+
+@pytest.mark.parametrize(
+    ("age", "second", "failing"),
+    [
+        (1, "b", set()),
+        (72, "b", {"data-fresh"}),
+        (1, "a", {"data-no-duplicates"}),
+    ],
+)
+def test_data_integrity_suite(pytester: pytest.Pytester, age: int, second: str, failing: set[str]) -> None:
+    (pytester.path / "init.sql").write_text(DATA.format(age=age, second=second))
+    pytester.makefile(
+        ".yaml",
+        golive="""\
+golive: 1
+include: ["golive:data-integrity"]
+services: {db: {kind: postgres, init: [init.sql]}}
+vars: {fresh_table: events, fresh_column: created_at, unique_table: events, unique_column: ref,
+       index_table: events, index_column: ref}
+""",
+    )
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider", "--golive-provider", "local")
+    found = outcomes(result)
+    assert len(found) == 3
+    assert {name for name, word in found.items() if word == "failed"} == failing
+
+
+def test_production_readiness_suite(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
+    (pytester.path / "reports").mkdir()
+    shutil.copy(CORPUS / "pytest-xunit2.xml", pytester.path / "reports" / "junit-unit.xml")
+    (pytester.path / "RUNBOOK.md").write_text("# Runbook\n\n## Rollback\nRedeploy the previous tag.\n")
+    (pytester.path / "golive-signoffs.yaml").write_text("ready-team-notified: {by: Alice, at: 2026-11-24}\n")
+    checklist("""\
+        golive: 1
+        include: ["golive:production-readiness"]
+        app: {base_url: "{url}"}
+        vars: {security_scan: "echo 0 critical findings", key_path: /products, metrics_path: /metrics}
+        """)
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
+    found = outcomes(result)
+    assert len(found) == 8
+    assert {name for name, word in found.items() if word == "failed"} == {"ready-docs-reviewed"}  # unsigned
