@@ -25,6 +25,7 @@ from jsonschema.exceptions import ValidationError
 
 from .comparisons import parse_operator_string
 from .errors import Problem
+from .series import parse_selector
 from .templating import is_template
 from .yamlsource import SourceMap
 
@@ -107,6 +108,13 @@ def _is_jmespath(value: object) -> bool:
     return True
 
 
+@_FORMATS.checks("golive-series", raises=ValueError)
+def _is_series(value: object) -> bool:
+    if isinstance(value, str):
+        parse_selector(value)
+    return True
+
+
 @_FORMATS.checks("golive-comparison", raises=ValueError)
 def _is_comparison(value: object) -> bool:
     if isinstance(value, str) and not is_template(value):
@@ -125,7 +133,7 @@ class CompiledSchema:
         # fastjsonschema speaks draft-07; the schema keeps to the keywords both drafts share
         # (tests/test_schema_engines.py holds the two engines to the same verdicts).
         draft7 = {**schema, "$schema": "http://json-schema.org/draft-07/schema#"}
-        formats = {name: _as_predicate(name) for name in ("jmespath", "golive-comparison")}
+        formats = {name: _as_predicate(name) for name in ("jmespath", "golive-comparison", "golive-series")}
         self.is_valid: Callable[[Any], Any] = fastjsonschema.compile(draft7, formats=formats)
 
     def accepts(self, document: Any) -> bool:

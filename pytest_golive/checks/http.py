@@ -39,7 +39,7 @@ class HttpKind(Kind):
 
     def run(self, spec: Any, ctx: StepContext) -> Observation:
         method = next(m for m in METHODS if m in spec)
-        url = _absolute_url(spec[method], ctx.base_url)
+        url = absolute_url(spec[method], ctx.base_url)
         session = ctx.shared.get("http.session")
         if session is None:
             session = ctx.resources.enter_context(requests.Session())
@@ -102,7 +102,7 @@ class HttpKind(Kind):
         return mismatches
 
 
-def _absolute_url(url: str, base_url: str | None) -> str:
+def absolute_url(url: str, base_url: str | None) -> str:
     if url.startswith(("http://", "https://")):
         return url
     if not base_url:

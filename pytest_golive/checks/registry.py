@@ -13,10 +13,12 @@ from .env import EnvKind
 from .file import FileKind
 from .http import HttpKind
 from .manual import ManualKind
+from .metrics import MetricsKind
 from .redis import RedisKind
 from .results import CoverageKind, JunitKind
 from .sql import SqlKind
 from .tcp import TcpKind
+from .tls import TlsKind
 
 ENTRY_POINT_GROUP = "pytest_golive.checks"
 BUILTIN_KINDS: tuple[type[Kind], ...] = (
@@ -30,6 +32,8 @@ BUILTIN_KINDS: tuple[type[Kind], ...] = (
     JunitKind,
     CoverageKind,
     ManualKind,
+    MetricsKind,
+    TlsKind,
 )
 
 
