@@ -11,11 +11,17 @@ from pathlib import Path
 import pytest
 
 SHOP = Path(__file__).resolve().parent.parent / "fixtures" / "shop"
-ALL_ITEMS = 23
+ALL_ITEMS = 24
 
 CAUGHT_BY = {
     "": set(),
-    "SHOP_FAULT_SLOW_PRODUCTS": {"product-page[1]", "product-page[2]", "product-page[3]", "catalogue-latency-p95"},
+    "SHOP_FAULT_SLOW_PRODUCTS": {
+        "product-page[1]",
+        "product-page[2]",
+        "product-page[3]",
+        "catalogue-latency-p95",
+        "catalogue-under-load",
+    },
     "SHOP_FAULT_REDIS_500": {"catalogue-survives-redis-outage", "no-server-errors"},
     "SHOP_FAULT_IRREVERSIBLE_MIGRATION": {"migrations-reversible"},
     "SHOP_FAULT_MISSING_INDEX": {"orders-phone-index"},

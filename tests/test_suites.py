@@ -95,3 +95,20 @@ def test_production_readiness_suite(pytester: pytest.Pytester, checklist: Callab
     found = outcomes(result)
     assert len(found) == 8
     assert {name for name, word in found.items() if word == "failed"} == {"ready-docs-reviewed"}  # unsigned
+
+
+def test_api_performance_suite(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
+    checklist("""\
+        golive: 1
+        include: ["golive:api-performance"]
+        app: {base_url: "{url}"}
+        vars: {perf_path: /products, perf_rate: 40/s, perf_duration: 2s, perf_p95_ms: 1000, perf_p99_ms: 2000}
+        """)
+    assert outcomes(pytester.runpytest("-rA", "-p", "no:cacheprovider")) == {"perf-route-under-load": "passed"}
+    checklist("""\
+        golive: 1
+        include: ["golive:api-performance"]
+        app: {base_url: "{url}"}
+        vars: {perf_path: "/slow?ms=150", perf_rate: 40/s, perf_duration: 2s, perf_p95_ms: 100}
+        """)
+    assert outcomes(pytester.runpytest("-rA", "-p", "no:cacheprovider")) == {"perf-route-under-load": "failed"}

@@ -12,6 +12,7 @@ from .command import CommandKind
 from .env import EnvKind
 from .file import FileKind
 from .http import HttpKind
+from .load import LoadKind
 from .manual import ManualKind
 from .metrics import MetricsKind
 from .redis import RedisKind
@@ -34,6 +35,7 @@ BUILTIN_KINDS: tuple[type[Kind], ...] = (
     ManualKind,
     MetricsKind,
     TlsKind,
+    LoadKind,
 )
 
 

@@ -33,6 +33,12 @@ def build(verdict: Verdict, cases: list[CaseResult]) -> dict[str, Any]:
                 "severity": severity_of(case),
                 "outcome": case.outcome,
                 "measurements": measurements(case),
+                # a load check's raw HDR histogram: later releases can compare whole distributions
+                **(
+                    {"histogram": case.properties["golive.histogram"]}
+                    if case.properties.get("golive.histogram")
+                    else {}
+                ),
             }
             for case in cases
         },

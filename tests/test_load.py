@@ -1,0 +1,69 @@
+"""The load kind against a real HTTP server. No timing assertions: thresholds are set
+far from what the server does, so each check passes or fails for its own reason."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hdrh.histogram import HdrHistogram
+
+LOAD = """\
+golive: 1
+app: {base_url: "{url}"}
+checks:
+  - id: ok-open-model
+    timeout: 1m
+    load: {get: /products, rate: 60/s, duration: 2s}
+    expect: {p95_ms: 1000, error_rate: 0.01, min_rps: 10}
+  - id: ok-closed-model-mix
+    timeout: 1m
+    load: {mix: [{get: /health, weight: 3}, {get: /status/500}], concurrency: 4, duration: 1s}
+    expect: {error_rate: "<= 0.5", p99_ms: 2000}
+  - id: bad-slow-p95
+    timeout: 1m
+    load: {get: "/slow?ms=150", rate: 40/s, duration: 2s}
+    expect: {p95_ms: 100}
+  - id: bad-errors
+    timeout: 1m
+    load: {mix: [{get: /health}, {get: /status/503}], rate: 60/s, duration: 1s}
+    expect: {error_rate: 0.01}
+  - id: bad-not-enough-data
+    timeout: 1m
+    load: {get: /health, rate: 5/s, duration: 1s}
+    expect: {p95_ms: 1000}
+  - id: bad-timeout-shorter-than-load
+    timeout: 2s
+    load: {get: /health, rate: 10/s, duration: 5s}
+"""
+
+
+def test_load_kind(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
+    checklist(LOAD)
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider", "--junitxml=out.xml")
+    outcome = {
+        line.split("::")[1].split()[0]: line.split()[0]
+        for line in result.stdout.lines
+        if line.startswith(("PASSED ", "FAILED "))
+    }
+    assert len(outcome) == 6
+    assert outcome == {name: ("PASSED" if name.startswith("ok-") else "FAILED") for name in outcome}
+    output = result.stdout.str()
+    assert "p95_ms: expected <= 100, got 15" in output  # ~150 ms, measured from the scheduled start
+    assert "error_rate: expected <= 0.01, got 0.5" in output
+    assert "samples: expected >= 50 (not enough data to judge), got 5" in output
+    assert "must exceed the load's duration" in output
+    xml = (pytester.path / "out.xml").read_text()
+    assert '<property name="golive.p95_ms"' in xml
+    assert '<property name="golive.error_rate" value="0.0" />' in xml
+
+
+def test_raw_histogram_is_kept_for_the_evidence(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
+    checklist(LOAD.split("  - id: ok-closed", maxsplit=1)[0])
+    pytester.runpytest("-p", "no:cacheprovider", "--junitxml=out.xml")
+    xml = (pytester.path / "out.xml").read_text()
+    encoded = xml.split('<property name="golive.histogram" value="')[1].split('"')[0]
+    histogram = HdrHistogram.decode(base64.b64decode(encoded))
+    assert histogram.get_total_count() == 120  # 60/s for 2 s
