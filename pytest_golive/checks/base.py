@@ -109,13 +109,15 @@ class Kind(ABC):
         """Carry out the action; raise StepError when it cannot be done."""
 
     def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
-        """Compare each expected key with the same key of the result document."""
-        mismatches = []
-        for key, expected in expect.items():
-            mismatch = compare(key, observation.result.get(key), expected)
-            if mismatch:
-                mismatches.append(mismatch)
-        return mismatches
+        """Compare each expected key with the same key of the result document; ``max_ms``
+        is an upper bound on the result's ``elapsed_ms``."""
+        found = [
+            compare_max_ms(observation.result["elapsed_ms"], expected)
+            if key == "max_ms"
+            else compare(key, observation.result.get(key), expected)
+            for key, expected in expect.items()
+        ]
+        return [mismatch for mismatch in found if mismatch]
 
 
 def compare(what: str, actual: Any, expected: Any) -> Mismatch | None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ..checklist import builtin_kind_schema
-from .base import Kind, Mismatch, Observation, StepContext, StepError, StepTimeout, compare_max_ms, elapsed_ms_since
+from .base import Kind, Observation, StepContext, StepError, StepTimeout, elapsed_ms_since
 
 _SCHEMA = builtin_kind_schema("command")
 _EVIDENCE_CHARS = 800
@@ -63,13 +63,6 @@ class CommandKind(Kind):
             measurements={"exit": process.returncode, "duration_ms": round(elapsed, 3)},
             evidence=_tail("stdout", stdout) + _tail("stderr", stderr),
         )
-
-    def judge(self, expect: Any, observation: Observation, ctx: StepContext) -> list[Mismatch]:
-        limit = expect.get("max_ms")
-        others = {k: v for k, v in expect.items() if k != "max_ms"}
-        mismatches = super().judge(others, observation, ctx)
-        found = compare_max_ms(observation.result["elapsed_ms"], limit) if limit is not None else None
-        return [*mismatches, found] if found else mismatches
 
 
 def _stop_group(process: subprocess.Popen[str]) -> None:

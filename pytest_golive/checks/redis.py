@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import redis as redis_client
 
 from ..checklist import builtin_kind_schema
-from .base import Kind, Mismatch, Observation, StepContext, StepError, compare, compare_max_ms, elapsed_ms_since
+from .base import Kind, Observation, StepContext, StepError, elapsed_ms_since
 
 _SCHEMA = builtin_kind_schema("redis")
 _SCAN_LIMIT = 100_000
@@ -58,15 +58,6 @@ class RedisKind(Kind):
             result=result,
             measurements={key: value for key, value in shown.items() if isinstance(value, (int, float))},
         )
-
-    def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
-        found = [
-            compare_max_ms(observation.result["elapsed_ms"], value)
-            if key == "max_ms"
-            else compare(key, observation.result.get(key), value)
-            for key, value in expect.items()
-        ]
-        return [mismatch for mismatch in found if mismatch]
 
 
 def _ttls(client: redis_client.Redis, pattern: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ..checklist import builtin_kind_schema
-from .base import Kind, Mismatch, Observation, StepContext, StepError, compare, compare_max_ms, elapsed_ms_since
+from .base import Kind, Observation, StepContext, StepError, elapsed_ms_since
 
 _SCHEMA = builtin_kind_schema("sql")
 _EVIDENCE_ROWS = 5
@@ -71,15 +71,6 @@ class SqlKind(Kind):
             measurements={"row_count": row_count, "duration_ms": round(elapsed, 3)},
             evidence=shown or None,
         )
-
-    def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
-        found = [
-            compare_max_ms(observation.result["elapsed_ms"], value)
-            if key == "max_ms"
-            else compare(key, observation.result[key], value)
-            for key, value in expect.items()
-        ]
-        return [mismatch for mismatch in found if mismatch]
 
 
 def _plain(value: Any) -> Any:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ..checklist import builtin_kind_schema
-from .base import Kind, Mismatch, Observation, StepContext, StepError, compare, compare_max_ms, elapsed_ms_since
+from .base import Kind, Observation, StepContext, StepError, elapsed_ms_since
 
 _SCHEMA = builtin_kind_schema("tcp")
 
@@ -37,15 +37,6 @@ class TcpKind(Kind):
             result={"open": is_open, "elapsed_ms": elapsed},
             measurements={"connect_ms": round(elapsed, 3)},
         )
-
-    def judge(self, expect: Any, observation: Observation, ctx: StepContext) -> list[Mismatch]:
-        found = [
-            compare_max_ms(observation.result["elapsed_ms"], value)
-            if key == "max_ms"
-            else compare(key, observation.result[key], value)
-            for key, value in expect.items()
-        ]
-        return [mismatch for mismatch in found if mismatch]
 
 
 def _address(spec: Any) -> tuple[str, int]:

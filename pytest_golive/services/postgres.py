@@ -19,9 +19,9 @@ from ..checklist import ServiceSpec
 from .dockerengine import published_host, start_container
 from .endpoint import Endpoint
 from .errors import ProvisionError
-from .processes import free_port, hand_over, log_tail, run_checked, start_server
+from .processes import free_port, hand_over, run_checked, serve_locally
 from .running import Running, wait_until
-from .runstate import RunState, process_start_time, stop_process
+from .runstate import RunState
 
 DEFAULT_IMAGE = "postgres:16-alpine"
 IMAGE_ENV = "GOLIVE_POSTGRES_IMAGE"
@@ -120,45 +120,18 @@ def _local(spec: ServiceSpec, state: RunState) -> Running:
     (folder / "pwfile").unlink()
     port = free_port()
     log = folder / "server.log"
-    server = start_server(
-        state,
-        [
-            str(postgres),
-            "-D",
-            str(data),
-            "-p",
-            str(port),
-            "-k",
-            str(folder),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-        ],
-        f"postgres {spec.name}",
-        log,
-    )
+    argv = [str(postgres), "-D", str(data), "-p", str(port), "-k", str(folder), "-c", "listen_addresses=127.0.0.1"]
     endpoint = Endpoint("postgres", "local", "127.0.0.1", port, OWNER, password, MAINTENANCE_DB, origin=str(postgres))
-    start_time = process_start_time(server.pid)
-
-    def stop() -> None:
-        stop_process(server.pid, start_time, signal.SIGINT)  # postgres' fast shutdown
-
-    def probe() -> None:
-        if server.poll() is not None:
-            raise ProvisionError(f"postgres exited with status {server.returncode}: {log_tail(log, 2)}")
-        _probe(endpoint)
-
-    try:
-        wait_until(probe, spec.startup_timeout_s, f"postgres service {spec.name!r} ({postgres})", lambda: log_tail(log))
-    except ProvisionError:
-        stop()
-        raise
-    return Running(endpoint, stop)
+    return serve_locally(
+        state,
+        [*argv, *THROWAWAY_SETTINGS],
+        endpoint=endpoint,
+        probe=_probe,
+        stop_signal=signal.SIGINT,  # postgres' fast shutdown
+        log=log,
+        timeout_s=spec.startup_timeout_s,
+        what=f"postgres service {spec.name!r} ({postgres})",
+    )
 
 
 def _external(spec: ServiceSpec, url: str) -> Running:

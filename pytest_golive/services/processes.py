@@ -8,11 +8,13 @@ import pwd
 import shutil
 import socket
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .endpoint import Endpoint
 from .errors import ProvisionError
-from .runstate import RunState
+from .running import Running, wait_until
+from .runstate import RunState, process_start_time, stop_process
 
 UNPRIVILEGED_USER = "nobody"
 
@@ -84,3 +86,35 @@ def log_tail(log: Path, lines: int = 5) -> str:
     except OSError:
         return ""
     return " | ".join(text[-lines:])
+
+
+def serve_locally(
+    state: RunState,
+    argv: Sequence[str],
+    *,
+    endpoint: Endpoint,
+    probe: Callable[[Endpoint], None],
+    stop_signal: int,
+    log: Path,
+    timeout_s: float,
+    what: str,
+) -> Running:
+    """Start a recorded server process and wait until ``probe`` succeeds; on failure stop it
+    and say why, with its log's last lines."""
+    server = start_server(state, argv, what, log)
+    start_time = process_start_time(server.pid)
+
+    def stop() -> None:
+        stop_process(server.pid, start_time, stop_signal)
+
+    def ready() -> None:
+        if server.poll() is not None:
+            raise ProvisionError(f"{Path(argv[0]).name} exited with status {server.returncode}: {log_tail(log, 2)}")
+        probe(endpoint)
+
+    try:
+        wait_until(ready, timeout_s, what, lambda: log_tail(log))
+    except ProvisionError:
+        stop()
+        raise
+    return Running(endpoint, stop)

@@ -14,9 +14,9 @@ from ..checklist import ServiceSpec
 from .dockerengine import published_host, start_container
 from .endpoint import Endpoint
 from .errors import ProvisionError
-from .processes import find_binary, free_port, hand_over, log_tail, start_server
+from .processes import find_binary, free_port, hand_over, serve_locally
 from .running import Running, wait_until
-from .runstate import RunState, process_start_time, stop_process
+from .runstate import RunState
 
 DEFAULT_IMAGE = "redis:7-alpine"
 IMAGE_ENV = "GOLIVE_REDIS_IMAGE"
@@ -82,24 +82,17 @@ def _local(spec: ServiceSpec, state: RunState) -> Running:
         "--databases",
         str(DATABASES),
     ]
-    server = start_server(state, argv, f"redis {spec.name}", log)
-    start_time = process_start_time(server.pid)
     endpoint = Endpoint("redis", "local", "127.0.0.1", port, origin=str(binary))
-
-    def stop() -> None:
-        stop_process(server.pid, start_time, signal.SIGTERM)
-
-    def probe() -> None:
-        if server.poll() is not None:
-            raise ProvisionError(f"redis-server exited with status {server.returncode}: {log_tail(log, 2)}")
-        _probe(endpoint)
-
-    try:
-        wait_until(probe, spec.startup_timeout_s, f"redis service {spec.name!r} ({binary})", lambda: log_tail(log))
-    except ProvisionError:
-        stop()
-        raise
-    return Running(endpoint, stop)
+    return serve_locally(
+        state,
+        argv,
+        endpoint=endpoint,
+        probe=_probe,
+        stop_signal=signal.SIGTERM,
+        log=log,
+        timeout_s=spec.startup_timeout_s,
+        what=f"redis service {spec.name!r} ({binary})",
+    )
 
 
 def _external(spec: ServiceSpec, url: str) -> Running:

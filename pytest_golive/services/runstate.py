@@ -17,7 +17,7 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,16 +152,25 @@ def live_run_ids() -> set[str]:
 
 def remove_orphan_containers(problems: list[str]) -> int:
     """Containers labelled by a run that no live process owns (its folder may be gone too)."""
+    live = live_run_ids()
+    return _remove_containers(lambda run_id: run_id not in live, problems)
+
+
+def remove_labelled_containers(run_id: str, problems: list[str]) -> int:
+    """Remove the containers labelled with this run, if an engine answers."""
+    return _remove_containers(lambda labelled: labelled == run_id, problems)
+
+
+def _remove_containers(doomed: Callable[[str | None], bool], problems: list[str]) -> int:
     from .dockerengine import docker_client  # noqa: PLC0415  (keeps docker out of runs that never use it)
 
     client = docker_client()
     if client is None:
         return 0
-    live = live_run_ids()
     removed = 0
     try:
         for container in client.containers.list(all=True, filters={"label": RUN_LABEL}):
-            if container.labels.get(RUN_LABEL) not in live:
+            if doomed(container.labels.get(RUN_LABEL)):
                 container.remove(force=True, v=True)
                 removed += 1
     except Exception as exc:  # the engine may vanish mid-cleanup; say so, do not crash
@@ -213,22 +222,3 @@ def stop_process(pid: int, start: int | None, sig: int = signal.SIGTERM) -> bool
 def _reap_child(pid: int) -> None:
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)
-
-
-def remove_labelled_containers(run_id: str, problems: list[str]) -> int:
-    """Remove the containers labelled with this run, if an engine answers."""
-    from .dockerengine import docker_client  # noqa: PLC0415  (keeps docker out of runs that never use it)
-
-    client = docker_client()
-    if client is None:
-        return 0
-    removed = 0
-    try:
-        for container in client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_id}"}):
-            container.remove(force=True, v=True)
-            removed += 1
-    except Exception as exc:  # the engine may vanish mid-cleanup; say so, do not crash
-        problems.append(f"docker: {exc}")
-    finally:
-        client.close()
-    return removed
