@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 SHOP = Path(__file__).resolve().parent.parent / "fixtures" / "shop"
-ALL_ITEMS = 24
+ALL_ITEMS = 23
 
 CAUGHT_BY = {
     "": set(),

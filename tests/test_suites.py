@@ -112,3 +112,24 @@ def test_api_performance_suite(pytester: pytest.Pytester, checklist: Callable[..
         vars: {perf_path: "/slow?ms=150", perf_rate: 40/s, perf_duration: 2s, perf_p95_ms: 100}
         """)
     assert outcomes(pytester.runpytest("-rA", "-p", "no:cacheprovider")) == {"perf-route-under-load": "failed"}
+
+
+def test_resilience_suite(pytester: pytest.Pytester) -> None:
+    """The shop's catalogue under a real Redis pause: degrades, never 500, and recovers."""
+    shop = Path(__file__).resolve().parent.parent / "fixtures" / "shop"
+    pytester.makefile(
+        ".yaml",
+        golive=f"""\
+golive: 1
+include: ["golive:resilience"]
+services: {{db: {{kind: postgres}}, cache: {{kind: redis}}}}
+app:
+  command: ["{{{{ app.python }}}}", -m, shop, --port, "{{{{ app.port }}}}", --seed, "100"]
+  cwd: {shop}
+  env: {{DATABASE_URL: "{{{{ services.db.url }}}}", REDIS_URL: "{{{{ services.cache.url }}}}"}}
+  ready: {{http: /openapi.json, timeout: 60s}}
+vars: {{probe_path: "/products?page=2", outage_for: 2s}}
+""",
+    )
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider", "--golive-provider", "local")
+    assert outcomes(result) == {"resilience-dependency-outage": "passed"}

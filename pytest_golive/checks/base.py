@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import jmespath
 
@@ -21,6 +21,16 @@ class StepError(Exception):
 
 class StepTimeout(StepError):
     """The check's ``timeout`` ran out while the action was under way."""
+
+
+class FaultTarget(Protocol):
+    """What a fault acts on (a service's container or process, or the app), from the plugin."""
+
+    actions: frozenset[str]
+
+    def apply(self, action: str) -> None: ...
+
+    def restore(self, action: str) -> None: ...
 
 
 @dataclass
@@ -36,6 +46,9 @@ class StepContext:
     #: the id of the check this step belongs to, and the run's recorded sign-offs by check id
     check_id: str = ""
     signoffs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: fault targets by service name (and "app"); and how a kind runs nested steps (a fault's during/recover)
+    fault_targets: Mapping[str, FaultTarget] = field(default_factory=dict)
+    run_steps: Callable[[list[Any], tuple[str | int, ...]], list[Mismatch]] | None = None
     #: Closed when the check's attempt ends; kinds keep shared resources here
     #: (e.g. one HTTP session for all steps of a flow, so cookies carry over).
     resources: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import redis as redis_client
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from ..checklist import builtin_kind_schema
 from .base import Kind, Observation, StepContext, StepError, elapsed_ms_since
@@ -35,6 +37,7 @@ class RedisKind(Kind):
             socket_connect_timeout=timeout,
             socket_timeout=timeout,
             decode_responses=True,
+            retry=Retry(NoBackoff(), 0),  # redis-py retries timeouts by default: a check's timeout must hold
         )
         start = time.perf_counter()
         try:

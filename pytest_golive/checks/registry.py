@@ -10,6 +10,7 @@ from ..checklist.schema import FLOW_KEY, base_schema
 from .base import Kind
 from .command import CommandKind
 from .env import EnvKind
+from .fault import FaultKind
 from .file import FileKind
 from .http import HttpKind
 from .load import LoadKind
@@ -36,6 +37,7 @@ BUILTIN_KINDS: tuple[type[Kind], ...] = (
     MetricsKind,
     TlsKind,
     LoadKind,
+    FaultKind,
 )
 
 

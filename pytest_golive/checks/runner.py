@@ -29,6 +29,8 @@ class RunSettings:
     services: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: recorded sign-offs for manual checks, by check id
     signoffs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: what fault checks may act on: service names and "app"
+    fault_targets: Mapping[str, Any] = field(default_factory=dict)
 
 
 def render_vars(checklist: Checklist, environ: Mapping[str, str]) -> dict[str, Any]:
@@ -109,6 +111,10 @@ def _attempt(
         settings.services,
         check_id=check.id,
         signoffs=settings.signoffs,
+        fault_targets=settings.fault_targets,
+    )
+    ctx.run_steps = lambda raw, doc_path: _run_nested(
+        raw, doc_path, kinds=kinds, context=context, ctx=ctx, source=check.source
     )
     outcomes: list[StepOutcome] = []
     measurements: dict[str, float | int | str] = {}
@@ -124,6 +130,31 @@ def _attempt(
             prefix = f"step{index + 1}." if many else ""
             measurements.update({prefix + key: value for key, value in outcome.measurements.items()})
     return outcomes, measurements
+
+
+def _run_nested(
+    raw_steps: list[Any],
+    doc_path: tuple[str | int, ...],
+    *,
+    kinds: Mapping[str, Kind],
+    context: dict[str, Any],
+    ctx: StepContext,
+    source: SourceMap,
+) -> list[Mismatch]:
+    """Run steps written inside another kind's spec (a fault's during and recover). They
+    arrive rendered with that spec. The first failing step's problems are returned."""
+    for index, raw in enumerate(raw_steps):
+        kind_name = next(name for name in kinds if name in raw)
+        step = Step(
+            kind_name, raw[kind_name], raw.get("expect", {}), raw.get("save", {}), raw.get("title"), (*doc_path, index)
+        )
+        outcome = _run_step(
+            step, kind=kinds[kind_name], context=context, ctx=ctx, source=source, label=raw.get("title") or kind_name
+        )
+        if not outcome.passed:
+            problems = [Mismatch(f"{outcome.label}", "to pass", outcome.error)] if outcome.error else []
+            return problems + [Mismatch(f"{outcome.label}: {m.what}", m.expected, m.actual) for m in outcome.mismatches]
+    return []
 
 
 def _run_step(

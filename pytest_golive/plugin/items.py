@@ -103,7 +103,15 @@ class ChecklistFile(pytest.File):
             context = {"env": dict(os.environ), "vars": variables, "services": view}
             base_url = services.app_url(self.checklist, context)
         signoffs = {**load_file(self.checklist.path.parent), **parse_cli(self.config.getoption(SIGNOFF_OPTION))}
-        return RunSettings(self.checklist.path.parent, base_url, variables, os.environ, view, signoffs)
+        return RunSettings(
+            self.checklist.path.parent,
+            base_url,
+            variables,
+            os.environ,
+            view,
+            signoffs,
+            services.fault_targets(self.checklist),
+        )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, (ChecklistError, KindRegistryError)):

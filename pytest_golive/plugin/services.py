@@ -19,6 +19,7 @@ from ..checks.runner import CheckProblem
 from ..services.app import AppProcess, write_app_coverage
 from ..services.endpoint import Endpoint
 from ..services.errors import ProvisionError
+from ..services.faults import AppTarget, ServiceTarget
 from ..services.manager import ServiceManager, SharedService, WorkerServices, service_key
 from ..services.runstate import RunState, reap
 
@@ -47,6 +48,7 @@ class SessionServices:
         self._errors: dict[str, str] = {}
         self._apps: dict[Path, AppProcess | ProvisionError] = {}
         self._urls: dict[Path, str] = {}
+        self._handles: dict[Path, dict[str, dict[str, Any]]] = {}
         self.served: dict[str, Endpoint] = {}
         worker_id, index = "main", 0
         if not self.owner:
@@ -100,6 +102,8 @@ class SessionServices:
             try:
                 if isinstance(shared, ProvisionError):
                     raise shared
+                if shared.handle is not None:
+                    self._handles.setdefault(checklist.path, {})[name] = shared.handle
                 endpoint = self._worker_view().endpoint(shared, checklist.services[name])
             except ProvisionError as exc:
                 raise CheckProblem(checklist.source.problem(("services", name), str(exc))) from None
@@ -124,6 +128,16 @@ class SessionServices:
         if isinstance(started, ProvisionError):
             raise CheckProblem(checklist.source.problem(("app",), str(started)))
         return self._urls[checklist.path]
+
+    def fault_targets(self, checklist: Checklist) -> dict[str, Any]:
+        """What this checklist's fault checks may act on: its services, and its app if started here."""
+        targets: dict[str, Any] = {
+            name: ServiceTarget(name, handle) for name, handle in self._handles.get(checklist.path, {}).items()
+        }
+        app = self._apps.get(checklist.path)
+        if isinstance(app, AppProcess):
+            targets["app"] = AppTarget(app)
+        return targets
 
     def app_log_tail(self, checklist: Checklist) -> str:
         started = self._apps.get(checklist.path)

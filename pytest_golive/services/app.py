@@ -66,11 +66,15 @@ class AppProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.log: Path | None = None
         self._start_time: int | None = None
+        self._context: Mapping[str, Any] = {}
+        self.port: int | None = None
 
-    def start(self, context: Mapping[str, Any]) -> str:
+    def start(self, context: Mapping[str, Any], port: int | None = None) -> str:
         """Start the app and wait until it is ready; returns its base URL."""
         assert self.app.command is not None
-        port = self.app.port or free_port()
+        self._context = context
+        port = port or self.app.port or free_port()
+        self.port = port
         base_url = f"http://127.0.0.1:{port}"
         full_context = {**context, "app": {"port": port, "base_url": base_url, "python": sys.executable}}
         try:
@@ -131,7 +135,16 @@ class AppProcess:
     def log_tail(self, lines: int = 5) -> str:
         return log_tail(self.log, lines) if self.log else ""
 
-    def stop(self) -> None:
+    def stop(self, *, kill: bool = False) -> None:
         if self.process is not None:
-            stop_process(self.process.pid, self._start_time, signal.SIGTERM)
+            stop_process(self.process.pid, self._start_time, signal.SIGKILL if kill else signal.SIGTERM)
             self.process = None
+
+    def restart(self) -> None:
+        """Stop (if running) and start again on the same port, as a fault check's recovery does."""
+        self.stop()
+        self.start(self._context, self.port)
+
+    def signal(self, signum: int) -> None:
+        if self.process is not None:
+            os.killpg(self.process.pid, signum)

@@ -30,13 +30,14 @@ class SharedService:
     key: str
     endpoint: Endpoint
     template: str | None
+    handle: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "endpoint": self.endpoint.to_json(), "template": self.template}
+        return {"key": self.key, "endpoint": self.endpoint.to_json(), "template": self.template, "handle": self.handle}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SharedService:
-        return cls(data["key"], Endpoint.from_json(data["endpoint"]), data["template"])
+        return cls(data["key"], Endpoint.from_json(data["endpoint"]), data["template"], data.get("handle"))
 
 
 def service_key(spec: ServiceSpec, provider_override: str | None) -> str:
@@ -117,7 +118,7 @@ class ServiceManager:
         template = None
         if spec.kind == "postgres" and provider != "external":
             template = postgres.build_template(running.endpoint, spec, self.state.run_id)
-        return SharedService(key, running.endpoint, template)
+        return SharedService(key, running.endpoint, template, running.handle)
 
     def _url(self, spec: ServiceSpec, variables: Mapping[str, Any]) -> str:
         try:

@@ -117,4 +117,4 @@ def serve_locally(
     except ProvisionError:
         stop()
         raise
-    return Running(endpoint, stop)
+    return Running(endpoint, stop, {"pid": server.pid, "start": start_time})

@@ -56,7 +56,7 @@ def _docker(spec: ServiceSpec, state: RunState) -> Running:
     except ProvisionError:
         container.stop()
         raise
-    return Running(endpoint, container.stop)
+    return Running(endpoint, container.stop, {"container": container.get_wrapped_container().id})
 
 
 def _local(spec: ServiceSpec, state: RunState) -> Running:

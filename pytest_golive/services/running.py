@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .endpoint import Endpoint
 from .errors import ProvisionError
@@ -18,6 +19,8 @@ class Running:
 
     endpoint: Endpoint
     stop: Callable[[], None]
+    #: what a fault can act on, as JSON (xdist workers get it too): {"container": ID} or {"pid": N, "start": T}
+    handle: dict[str, Any] | None = None
 
 
 def wait_until(probe: Callable[[], None], timeout_s: float, what: str, context: Callable[[], str]) -> None:

@@ -1,0 +1,92 @@
+"""fault: real pauses of real services and real kills of the app; always restored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SERVICE_FAULTS = """\
+golive: 1
+services: {cache: {kind: redis}}
+checks:
+  - id: bad-paused-redis-does-not-answer
+    timeout: 2s
+    fault: {target: cache, action: pause, for: 5s, during: [{redis: {command: [PING]}}]}
+  - id: ok-redis-answers-again-after-a-failing-during
+    redis: {command: [PING]}
+    expect: {value: true}
+  - id: ok-pause-then-recover
+    fault: {target: cache, action: pause, for: 1s, recover: {within: 5s, steps: [{redis: {command: [PING]}}]}}
+  - id: bad-unknown-target
+    fault: {target: nope, action: pause}
+  - id: bad-shared-service-cannot-be-stopped
+    fault: {target: cache, action: stop}
+"""
+
+
+def outcomes(result: pytest.RunResult) -> dict[str, str]:
+    return {
+        line.split("::")[1].split()[0]: line.split()[0]
+        for line in result.stdout.lines
+        if line.startswith(("PASSED ", "FAILED "))
+    }
+
+
+@pytest.fixture(params=["local", "docker"])
+def provider(request: pytest.FixtureRequest) -> str:
+    if request.param == "docker":
+        request.getfixturevalue("docker_engine")
+    return str(request.param)
+
+
+def test_service_faults(pytester: pytest.Pytester, provider: str) -> None:
+    pytester.makefile(".yaml", golive=SERVICE_FAULTS)
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider", "--golive-provider", provider)
+    found = outcomes(result)
+    assert len(found) == 5
+    assert found == {name: ("PASSED" if name.startswith("ok-") else "FAILED") for name in found}
+    output = result.stdout.str()
+    assert "during the fault, redis: expected to pass, got redis TimeoutError" in output
+    assert "no fault target 'nope' (targets here: cache)" in output
+    assert "'cache' does not support 'stop' (it supports: pause)" in output
+
+
+def test_app_is_killed_and_recovers(pytester: pytest.Pytester) -> None:
+    app = pytester.path / "shop_app.py"
+    app.write_text((ROOT / "fixtures" / "demo" / "app.py").read_text())
+    pytester.makefile(
+        ".yaml",
+        golive="""\
+golive: 1
+app: {command: ["{{ app.python }}", shop_app.py, --port, "{{ app.port }}"], ready: {http: /health, timeout: 20s}}
+checks:
+  - id: ok-kill-and-restart
+    timeout: 1m
+    fault:
+      target: app
+      action: kill
+      for: 1s
+      during: [{tcp: "{{ app.base_url | replace('http://', '') }}", expect: {open: false}}]
+      recover: {within: 20s, steps: [{http: {get: /health}, expect: {json: {status: ok}}}]}
+  - id: ok-serves-after-the-fault
+    http: {get: /products}
+  - id: bad-app-stays-up-during-a-kill
+    timeout: 1m
+    fault:
+      target: app
+      action: kill
+      for: 1s
+      during: [{http: {get: /health}}]
+      recover: {within: 20s, steps: [{http: {get: /health}}]}
+  - id: ok-still-serves
+    http: {get: /health}
+""",
+    )
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
+    found = outcomes(result)
+    assert len(found) == 4
+    assert found == {name: ("PASSED" if name.startswith("ok-") else "FAILED") for name in found}
+    assert "during the fault, http: expected to pass, got GET http://127.0.0.1:" in result.stdout.str()
