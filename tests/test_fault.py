@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -90,3 +95,58 @@ checks:
     assert len(found) == 4
     assert found == {name: ("PASSED" if name.startswith("ok-") else "FAILED") for name in found}
     assert "during the fault, http: expected to pass, got GET http://127.0.0.1:" in result.stdout.str()
+
+
+SIGNALLED_APP = """\
+import os, signal, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+def resumed(signum, frame):
+    with open(os.environ["GOLIVE_T_EVENTS"], "a") as events:
+        events.write("resumed\\n")
+
+signal.signal(signal.SIGCONT, resumed)
+
+class Health(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"ok")
+    def log_message(self, *args):
+        pass
+
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Health).serve_forever()
+"""
+
+
+def test_ctrl_c_during_a_fault_restores_the_target(tmp_path: Path) -> None:
+    """SIGINT while the app is paused: it must get SIGCONT before the run ends, which the
+    app itself records (a paused process that is only terminated never runs its handler)."""
+    (tmp_path / "app.py").write_text(SIGNALLED_APP)
+    flag, events = tmp_path / "fault-active", tmp_path / "events.txt"
+    (tmp_path / "golive.yaml").write_text(f"""\
+golive: 1
+app: {{command: ["{{{{ app.python }}}}", app.py, "{{{{ app.port }}}}"], ready: {{http: /, timeout: 20s}}}}
+checks:
+  - id: paused-app
+    timeout: 2m
+    fault:
+      target: app
+      action: pause
+      for: 60s
+      during: [{{command: "touch {flag}; sleep 60"}}]
+""")
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "golive.yaml"],
+        cwd=tmp_path,
+        env={**os.environ, "GOLIVE_T_EVENTS": str(events)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not flag.exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert flag.exists(), "the fault never became active"
+    run.send_signal(signal.SIGINT)
+    output, _ = run.communicate(timeout=60)
+    assert "KeyboardInterrupt" in output
+    assert events.read_text() == "resumed\n"
