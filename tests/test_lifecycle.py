@@ -360,48 +360,26 @@ gates: {{coverage: {{min: 30}}}}
     assert "app coverage: golive-app-coverage.xml" in result.stdout
     report = (tmp_path / "golive-app-coverage.xml").read_text()
     assert 'filename="shop_app.py"' in report or "shop_app.py" in report
-    gate = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest_golive",
-            "gate",
-            "--checklist",
-            "golive.yaml",
-            "--coverage",
-            "golive-app-coverage.xml",
-            "junit.xml",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=GUARD_S,
-    )
+    gate = gate_with_app_coverage(tmp_path)
     assert gate.returncode == 0, gate.stdout + gate.stderr
     assert "code coverage:" in gate.stdout
     stricter = (tmp_path / "golive.yaml").read_text().replace("min: 30", "min: 99")
     (tmp_path / "golive.yaml").write_text(stricter)
-    gate = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest_golive",
-            "gate",
-            "--checklist",
-            "golive.yaml",
-            "--coverage",
-            "golive-app-coverage.xml",
-            "junit.xml",
-        ],
-        cwd=tmp_path,
+    gate = gate_with_app_coverage(tmp_path)
+    assert gate.returncode == 1
+    assert "is below the required 99%" in gate.stdout
+
+
+def gate_with_app_coverage(folder: Path) -> subprocess.CompletedProcess[str]:
+    command = ["gate", "--checklist", "golive.yaml", "--coverage", "golive-app-coverage.xml", "junit.xml"]
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_golive", *command],
+        cwd=folder,
         capture_output=True,
         text=True,
         check=False,
         timeout=GUARD_S,
     )
-    assert gate.returncode == 1
-    assert "is below the required 99%" in gate.stdout
 
 
 def test_app_coverage_needs_a_python_command(tmp_path: Path) -> None:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from .endpoint import Endpoint
 from .errors import ProvisionError
+from .running import Running, wait_until
 from .runstate import RUN_LABEL, RunState
 
 _PING_TIMEOUT_S = 3
@@ -112,3 +115,23 @@ def _start_failure(image: str, exc: Exception, present: bool) -> str:
             "pytest-golive removes its containers itself"
         )
     return f"could not start a container from {image!r}: {text}"
+
+
+def serve_in_container(
+    container: Any, endpoint: Endpoint, *, probe: Callable[[Endpoint], None], timeout_s: float, what: str
+) -> Running:
+    """Wait until ``probe`` reaches the started container; on failure stop it and say why,
+    with the container's last log lines."""
+
+    def logs() -> str:
+        with contextlib.suppress(Exception):
+            out, err = container.get_logs()
+            return " | ".join((out + err).decode(errors="replace").strip().splitlines()[-3:])
+        return ""
+
+    try:
+        wait_until(lambda: probe(endpoint), timeout_s, what, logs)
+    except ProvisionError:
+        container.stop()
+        raise
+    return Running(endpoint, container.stop, {"container": container.get_wrapped_container().id})

@@ -16,11 +16,11 @@ import psycopg
 from psycopg import sql
 
 from ..checklist import ServiceSpec
-from .dockerengine import published_host, start_container
+from .dockerengine import published_host, serve_in_container, start_container
 from .endpoint import Endpoint
 from .errors import ProvisionError
 from .processes import free_port, hand_over, run_checked, serve_locally
-from .running import Running, wait_until
+from .running import Running
 from .runstate import RunState
 
 DEFAULT_IMAGE = "postgres:16-alpine"
@@ -72,19 +72,8 @@ def _docker(spec: ServiceSpec, state: RunState) -> Running:
         state, name, 5432, env=env, name=spec.name, command=" ".join(THROWAWAY_SETTINGS), tmpfs=DATA_DIR
     )
     endpoint = Endpoint("postgres", "docker", published_host(), port, OWNER, password, MAINTENANCE_DB, origin=name)
-
-    def logs() -> str:
-        with contextlib.suppress(Exception):
-            out, err = container.get_logs()
-            return " | ".join((out + err).decode(errors="replace").strip().splitlines()[-3:])
-        return ""
-
-    try:
-        wait_until(lambda: _probe(endpoint), spec.startup_timeout_s, f"postgres service {spec.name!r} ({name})", logs)
-    except ProvisionError:
-        container.stop()
-        raise
-    return Running(endpoint, container.stop, {"container": container.get_wrapped_container().id})
+    what = f"postgres service {spec.name!r} ({name})"
+    return serve_in_container(container, endpoint, probe=_probe, timeout_s=spec.startup_timeout_s, what=what)
 
 
 def _local(spec: ServiceSpec, state: RunState) -> Running:

@@ -11,11 +11,11 @@ from pathlib import Path
 import redis as redis_client
 
 from ..checklist import ServiceSpec
-from .dockerengine import published_host, start_container
+from .dockerengine import published_host, serve_in_container, start_container
 from .endpoint import Endpoint
 from .errors import ProvisionError
 from .processes import find_binary, free_port, hand_over, serve_locally
-from .running import Running, wait_until
+from .running import Running
 from .runstate import RunState
 
 DEFAULT_IMAGE = "redis:7-alpine"
@@ -49,14 +49,8 @@ def _docker(spec: ServiceSpec, state: RunState) -> Running:
     name = image(spec)
     container, port = start_container(state, name, 6379, env={}, name=spec.name)
     endpoint = Endpoint("redis", "docker", published_host(), port, origin=name)
-    try:
-        wait_until(
-            lambda: _probe(endpoint), spec.startup_timeout_s, f"redis service {spec.name!r} ({name})", lambda: ""
-        )
-    except ProvisionError:
-        container.stop()
-        raise
-    return Running(endpoint, container.stop, {"container": container.get_wrapped_container().id})
+    what = f"redis service {spec.name!r} ({name})"
+    return serve_in_container(container, endpoint, probe=_probe, timeout_s=spec.startup_timeout_s, what=what)
 
 
 def _local(spec: ServiceSpec, state: RunState) -> Running:
