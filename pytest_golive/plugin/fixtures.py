@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..checks import CheckProblem
-from ..services import postgres as postgres_service
-from ..services import redis as redis_service
-from ..services.endpoint import Endpoint
-from .items import FILES_KEY, ChecklistFile
+from .options import FILES_KEY
+
+if TYPE_CHECKING:
+    from ..services.endpoint import Endpoint
+    from .items import ChecklistFile
 
 
 def _checklist_files(config: pytest.Config) -> list[ChecklistFile]:
@@ -29,6 +29,8 @@ def golive_services(request: pytest.FixtureRequest) -> dict[str, Endpoint]:
     Each value has ``url``, ``host``, ``port``, ``user``, ``password``, ``database``
     (Postgres) and ``db_number`` (Redis).
     """
+    from ..checks import CheckProblem  # noqa: PLC0415  (fixtures load the heavy parts only when used)
+
     found: dict[str, Endpoint] = {}
     for checklist_file in _checklist_files(request.config):
         try:
@@ -63,7 +65,9 @@ class PostgresService:
     @property
     def connection(self) -> Any:
         if self._connection is None:
-            self._connection = postgres_service.connect(self.endpoint)
+            from ..services import postgres  # noqa: PLC0415
+
+            self._connection = postgres.connect(self.endpoint)
         return self._connection
 
 
@@ -81,7 +85,9 @@ class RedisService:
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = redis_service.client(self.endpoint)
+            from ..services import redis  # noqa: PLC0415
+
+            self._client = redis.client(self.endpoint)
         return self._client
 
 

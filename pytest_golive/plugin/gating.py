@@ -13,9 +13,7 @@ from ..formats.junit import OUTCOME_RANK, CaseResult
 from ..gate import report
 from ..gate.verdict import Verdict, decide, merge_policies
 from .discovery import discover_checklists
-from .items import FILES_KEY
-
-GATE_OPTION = "golive_gate"
+from .options import FILES_KEY
 
 
 class SessionGate:

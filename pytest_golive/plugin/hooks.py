@@ -1,9 +1,11 @@
-"""The pytest11 entry point: options, markers, collection, and the run's services."""
+"""The pytest11 entry point: options, markers, collection, and the run's services.
+
+Kept light: every pytest run loads it. The heavy parts are imported inside the hooks
+that need them, once a checklist is collected or a golive option is used."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 from pathlib import Path
 from types import FrameType
@@ -11,19 +13,26 @@ from typing import Any
 
 import pytest
 
-from ..services.manager import PROVIDERS
 from .discovery import discover_checklists, is_checklist_path
 from .fixtures import golive_app, golive_postgres, golive_redis, golive_services
-from .gating import GATE_OPTION, SessionGate
-from .items import APP_COVERAGE_OPTION, BASE_URL_OPTION, PROVIDER_OPTION, SERVICES_KEY, ChecklistFile, redactor
 from .markers import register_builtin_markers
-from .services import SessionServices
-from .sharding import SHARD_OPTION, parse_shard, select_shard
-from .signoffs import SIGNOFF_OPTION, parse_cli
+from .options import (
+    APP_COVERAGE_OPTION,
+    BASE_URL_OPTION,
+    EXPLICIT_KEY,
+    GATE_OPTION,
+    PROVIDER_OPTION,
+    PROVIDERS,
+    RUN_ID_INPUT,
+    SERVICES_KEY,
+    SHARD_OPTION,
+    SIGNOFF_OPTION,
+)
+from .sharding import parse_shard, select_shard
+from .signoffs import parse_cli
 
 __all__ = ["golive_app", "golive_postgres", "golive_redis", "golive_services"]
 
-_EXPLICIT_KEY = pytest.StashKey[set[Path]]()
 _SIGTERM_KEY = pytest.StashKey[Any]()
 
 
@@ -90,21 +99,20 @@ def pytest_configure(config: pytest.Config) -> None:
     explicit |= {
         Path(arg.split("::")[0]).resolve() for arg in config.args if arg.split("::")[0].endswith((".yaml", ".yml"))
     }
-    config.stash[_EXPLICIT_KEY] = explicit
+    config.stash[EXPLICIT_KEY] = explicit
     known_args = {Path(arg.split("::")[0]).resolve() for arg in config.args}
     for path in extra:
         if path.resolve() not in known_args:
             config.args.append(str(path))
             known_args.add(path.resolve())
     workerinput = getattr(config, "workerinput", None)
-    app_coverage = config.invocation_params.dir / config.getoption(APP_COVERAGE_OPTION)
-    services = SessionServices(config.getoption(PROVIDER_OPTION), os.environ, workerinput, app_coverage)
-    config.stash[SERVICES_KEY] = services
-    if services.owner:
+    if workerinput is None or RUN_ID_INPUT not in workerinput:  # this process owns the run
         _stop_cleanly_on_sigterm(config)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistController(config), "golive-xdist")
     if config.getoption(GATE_OPTION) and workerinput is None:
+        from .gating import SessionGate  # noqa: PLC0415  (only --golive-gate runs load the gate)
+
         config.pluginmanager.register(SessionGate(config, explicit), "golive-gate")
 
 
@@ -128,8 +136,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         select_shard(items, config, *shard)
 
 
-def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ChecklistFile | None:
-    if is_checklist_path(file_path) or file_path.resolve() in parent.config.stash[_EXPLICIT_KEY]:
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if is_checklist_path(file_path) or file_path.resolve() in parent.config.stash[EXPLICIT_KEY]:
+        from .items import ChecklistFile  # noqa: PLC0415  (the first checklist loads the heavy parts)
+
         return ChecklistFile.from_parent(parent, path=file_path)
     return None
 
@@ -141,9 +151,11 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    services = config.stash[SERVICES_KEY]
-    if not services.served and not services.app_coverage_written:
+    services = config.stash.get(SERVICES_KEY, None)
+    if services is None or (not services.served and not services.app_coverage_written):
         return
+    from .items import redactor  # noqa: PLC0415  (loaded already: services exist only with checklists)
+
     terminalreporter.section("golive services")
     hide = redactor(config)
     for name, endpoint in services.served.items():
@@ -165,8 +177,10 @@ class _XdistController:
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         if self.workerinput is None:
-            services = self.config.stash[SERVICES_KEY]
-            checklists = list(discover_checklists(self.config, self.config.stash[_EXPLICIT_KEY]))
+            from .services import session_services  # noqa: PLC0415  (heavy; controller side of xdist only)
+
+            services = session_services(self.config)
+            checklists = list(discover_checklists(self.config, self.config.stash[EXPLICIT_KEY]))
             self.workerinput = services.provision_for_workers(checklists)
         node.workerinput.update(self.workerinput)
 

@@ -22,16 +22,12 @@ from ..checks import (
 )
 from ..services.endpoint import Endpoint
 from .markers import marker_names, register_tag
+from .options import BASE_URL_OPTION, FILES_KEY, SIGNOFF_OPTION
 from .report import format_failure
-from .services import SessionServices
-from .signoffs import SIGNOFF_OPTION, load_file, parse_cli
+from .services import session_services
+from .signoffs import load_file, parse_cli
 
-BASE_URL_OPTION = "golive_base_url"
-PROVIDER_OPTION = "golive_provider"
-APP_COVERAGE_OPTION = "golive_app_coverage"
 _REDACTOR_KEY = pytest.StashKey[Redactor]()
-SERVICES_KEY = pytest.StashKey[SessionServices]()
-FILES_KEY = pytest.StashKey[list["ChecklistFile"]]()
 
 
 def redactor(config: pytest.Config) -> Redactor:
@@ -91,7 +87,7 @@ class ChecklistFile(pytest.File):
         return self._settings
 
     def _prepare(self) -> RunSettings:
-        services = self.config.stash[SERVICES_KEY]
+        services = session_services(self.config)
         variables = render_vars(self.checklist, os.environ)
         self.endpoints = services.endpoints(self.checklist, variables)
         for endpoint in self.endpoints.values():
@@ -160,7 +156,7 @@ class CheckItem(pytest.Item):
     def _app_log(self) -> str:
         parent = self.parent
         assert isinstance(parent, ChecklistFile)
-        tail = self.config.stash[SERVICES_KEY].app_log_tail(parent.checklist)
+        tail = session_services(self.config).app_log_tail(parent.checklist)
         return f"\n  app log (last lines): {tail}" if tail else ""
 
     def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:

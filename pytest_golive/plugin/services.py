@@ -9,9 +9,12 @@ database.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from ..checklist import Checklist, ChecklistError, load_checklist
 from ..checks import kind_schemas, load_kinds, render_vars
@@ -22,8 +25,8 @@ from ..services.errors import ProvisionError
 from ..services.faults import AppTarget, ServiceTarget
 from ..services.manager import ServiceManager, SharedService, WorkerServices, service_key
 from ..services.runstate import RunState, reap
+from .options import APP_COVERAGE_OPTION, PROVIDER_OPTION, RUN_ID_INPUT, SERVICES_KEY
 
-RUN_ID_INPUT = "golive_run_id"
 SHARED_INPUT = "golive_services"
 ERRORS_INPUT = "golive_service_errors"
 
@@ -181,3 +184,15 @@ class SessionServices:
             if self.app_coverage is not None:
                 self.app_coverage_written = write_app_coverage(self._state, self.app_coverage)
             reap(self._state)
+
+
+def session_services(config: pytest.Config) -> SessionServices:
+    """This process's services, created on first use (runs without checklists never pay for them)."""
+    if SERVICES_KEY not in config.stash:
+        app_coverage = config.invocation_params.dir / config.getoption(APP_COVERAGE_OPTION)
+        workerinput = getattr(config, "workerinput", None)
+        config.stash[SERVICES_KEY] = SessionServices(
+            config.getoption(PROVIDER_OPTION), os.environ, workerinput, app_coverage
+        )
+    services: SessionServices = config.stash[SERVICES_KEY]
+    return services

@@ -7,8 +7,6 @@ import hashlib
 
 import pytest
 
-SHARD_OPTION = "golive_shard"
-
 
 def parse_shard(value: str | None) -> tuple[int, int] | None:
     if value is None:
