@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 SHOP = Path(__file__).resolve().parent.parent / "fixtures" / "shop"
+#: CI's two cores are shared by xdist workers, Docker and the shop: a healthy shop's p95 can
+#: reach a few hundred ms there, while the slow-endpoint defect takes 1.2 s per request.
+BUDGET = {"SHOP_LATENCY_BUDGET_MS": "1000"}
 ALL_ITEMS = 23
 
 CAUGHT_BY = {
@@ -32,7 +35,7 @@ CAUGHT_BY = {
 
 @pytest.mark.parametrize("fault", list(CAUGHT_BY), ids=[f or "healthy" for f in CAUGHT_BY])
 def test_fault_switch_is_caught_by_exactly_its_checks(fault: str, docker_engine: None, tmp_path: Path) -> None:
-    env = {**os.environ, "SHOP_ADMIN_TOKEN": "t0ken-for-tests"}
+    env = {**os.environ, "SHOP_ADMIN_TOKEN": "t0ken-for-tests", **BUDGET}
     for switch in CAUGHT_BY:
         env.pop(switch, None)
     if fault:
@@ -78,7 +81,7 @@ def test_fault_switch_is_caught_by_exactly_its_checks(fault: str, docker_engine:
 def test_healthy_shop_passes_load_and_fault_every_time(run: int, docker_engine: None) -> None:
     """Ten runs out of ten: the p95 budget and the Redis outage are not flaky on a healthy shop."""
     env = {key: value for key, value in os.environ.items() if key not in CAUGHT_BY}
-    env["SHOP_ADMIN_TOKEN"] = "t0ken-for-tests"
+    env.update({"SHOP_ADMIN_TOKEN": "t0ken-for-tests", **BUDGET})
     result = subprocess.run(
         [
             sys.executable,
