@@ -2,7 +2,7 @@
 
 from .base import Kind, Mismatch, Observation, StepContext, StepError, StepTimeout
 from .redaction import Redactor
-from .registry import ENTRY_POINT_GROUP, KindRegistryError, kind_schemas, load_kinds
+from .registry import ENTRY_POINT_GROUP, KindRegistryError, kind_schemas, load_kind_schemas, load_kinds
 from .runner import CheckProblem, CheckResult, RunSettings, StepOutcome, render_vars, run_check
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "StepOutcome",
     "StepTimeout",
     "kind_schemas",
+    "load_kind_schemas",
     "load_kinds",
     "render_vars",
     "run_check",

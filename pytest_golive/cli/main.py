@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..checklist import ChecklistError, compose, load_checklist
-from ..checks import KindRegistryError, kind_schemas, load_kinds
+from ..checks import KindRegistryError, load_kind_schemas, load_kinds
 from ..formats.coverage import line_hits, total_percent
 from ..formats.errors import UnusableInput
 from ..formats.junit import read_junit
@@ -92,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    schemas = kind_schemas(load_kinds())
+    schemas = load_kind_schemas()
     files = list(_checklist_files(args.paths))
     if not files:
         print(f"golive: no checklist found in {', '.join(map(str, args.paths))}", file=sys.stderr)
@@ -119,7 +119,7 @@ def _checklist_files(paths: Iterable[Path]) -> Iterable[Path]:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    print(json.dumps(compose(kind_schemas(load_kinds())), indent=2))
+    print(json.dumps(compose(load_kind_schemas()), indent=2))
     return EXIT_OK
 
 
@@ -132,7 +132,7 @@ def _kinds(args: argparse.Namespace) -> int:
 
 def _gate(args: argparse.Namespace) -> int:
     try:
-        checklists = [load_checklist(path, kind_schemas(load_kinds())) for path in args.checklist]
+        checklists = [load_checklist(path, load_kind_schemas()) for path in args.checklist]
         results = read_junit(args.junit)
         coverage = total_percent(args.coverage) if args.coverage else None
         baseline = evidence.load(args.baseline) if args.baseline else None

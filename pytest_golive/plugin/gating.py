@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ..checklist import Checklist, ChecklistError, load_checklist
-from ..checks import kind_schemas, load_kinds
+from ..checks import load_kind_schemas
 from ..formats.junit import OUTCOME_RANK, CaseResult
 from ..gate import report
 from ..gate.verdict import Verdict, decide, merge_policies
@@ -56,7 +56,7 @@ class SessionGate:
         files = self.config.stash.get(FILES_KEY, [])
         if files:  # collected in this process
             return [file.checklist for file in files]
-        schemas = kind_schemas(load_kinds())  # the xdist controller collects nothing itself
+        schemas = load_kind_schemas()  # the xdist controller collects nothing itself
         found = []
         for path in discover_checklists(self.config, self.explicit):
             try:

@@ -15,7 +15,7 @@ from ..checks import (
     KindRegistryError,
     Redactor,
     RunSettings,
-    kind_schemas,
+    load_kind_schemas,
     load_kinds,
     render_vars,
     run_check,
@@ -24,7 +24,6 @@ from ..services.endpoint import Endpoint
 from .markers import marker_names, register_tag
 from .options import BASE_URL_OPTION, FILES_KEY, SIGNOFF_OPTION
 from .report import format_failure
-from .services import session_services
 from .signoffs import load_file, parse_cli
 
 _REDACTOR_KEY = pytest.StashKey[Redactor]()
@@ -51,10 +50,9 @@ class ChecklistFile(pytest.File):
     endpoints: dict[str, Endpoint]
 
     def collect(self) -> Iterator[CheckItem]:
-        kinds = load_kinds()
         cache = self.config.cache if hasattr(self.config, "cache") else None
         cache_dir = cache.mkdir("golive-parsed") if cache is not None else None
-        self.checklist = load_checklist(self.path, kind_schemas(kinds), cache_dir)
+        self.checklist = load_checklist(self.path, load_kind_schemas(), cache_dir)
         self.endpoints = {}
         self.config.stash.setdefault(FILES_KEY, []).append(self)
         for check in self.checklist.checks:
@@ -87,6 +85,8 @@ class ChecklistFile(pytest.File):
         return self._settings
 
     def _prepare(self) -> RunSettings:
+        from .services import session_services  # noqa: PLC0415  (the services stage loads when checks run)
+
         services = session_services(self.config)
         variables = render_vars(self.checklist, os.environ)
         self.endpoints = services.endpoints(self.checklist, variables)
@@ -156,6 +156,8 @@ class CheckItem(pytest.Item):
     def _app_log(self) -> str:
         parent = self.parent
         assert isinstance(parent, ChecklistFile)
+        from .services import session_services  # noqa: PLC0415
+
         tail = session_services(self.config).app_log_tail(parent.checklist)
         return f"\n  app log (last lines): {tail}" if tail else ""
 

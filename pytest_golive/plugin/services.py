@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from ..checklist import Checklist, ChecklistError, load_checklist
-from ..checks import kind_schemas, load_kinds, render_vars
+from ..checks import load_kind_schemas, render_vars
 from ..checks.runner import CheckProblem
 from ..services.app import AppProcess, write_app_coverage
 from ..services.endpoint import Endpoint
@@ -151,7 +151,7 @@ class SessionServices:
 
         With any checklist, the workers share the controller's run, so that what they
         start (apps, app coverage data) is owned, combined and reaped in one place."""
-        schemas = kind_schemas(load_kinds())
+        schemas = load_kind_schemas()
         errors: dict[str, str] = {}
         paths = list(checklists)
         if not paths:
