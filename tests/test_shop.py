@@ -33,34 +33,29 @@ CAUGHT_BY = {
 }
 
 
+def run_shop_checklist(extra_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The shop's checklist on Docker, with no fault switch on but those in ``extra_env``."""
+    env = {key: value for key, value in os.environ.items() if key not in CAUGHT_BY}
+    env.update({"SHOP_ADMIN_TOKEN": "t0ken-for-tests", **BUDGET, **extra_env})
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "golive.yaml",
+        "--golive-provider",
+        "docker",
+        "-p",
+        "no:cacheprovider",
+        "-rA",
+        *args,
+    ]
+    return subprocess.run(command, cwd=SHOP, env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
 @pytest.mark.parametrize("fault", list(CAUGHT_BY), ids=[f or "healthy" for f in CAUGHT_BY])
 def test_fault_switch_is_caught_by_exactly_its_checks(fault: str, docker_engine: None, tmp_path: Path) -> None:
-    env = {**os.environ, "SHOP_ADMIN_TOKEN": "t0ken-for-tests", **BUDGET}
-    for switch in CAUGHT_BY:
-        env.pop(switch, None)
-    if fault:
-        env[fault] = "1"
     junit = tmp_path / "junit.xml"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "golive.yaml",
-            "--golive-provider",
-            "docker",
-            "-p",
-            "no:cacheprovider",
-            "-rA",
-            f"--junitxml={junit}",
-        ],
-        cwd=SHOP,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    result = run_shop_checklist({fault: "1"} if fault else {}, f"--junitxml={junit}")
     failed = {line.split("::")[1].split(" ")[0] for line in result.stdout.splitlines() if line.startswith("FAILED ")}
     passed = {line.split("::")[1].split(" ")[0] for line in result.stdout.splitlines() if line.startswith("PASSED ")}
     assert failed == CAUGHT_BY[fault], result.stdout[-4000:]
@@ -80,29 +75,7 @@ def test_fault_switch_is_caught_by_exactly_its_checks(fault: str, docker_engine:
 @pytest.mark.parametrize("run", range(10))
 def test_healthy_shop_passes_load_and_fault_every_time(run: int, docker_engine: None) -> None:
     """Ten runs out of ten: the p95 budget and the Redis outage are not flaky on a healthy shop."""
-    env = {key: value for key, value in os.environ.items() if key not in CAUGHT_BY}
-    env.update({"SHOP_ADMIN_TOKEN": "t0ken-for-tests", **BUDGET})
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "golive.yaml",
-            "--golive-provider",
-            "docker",
-            "-p",
-            "no:cacheprovider",
-            "-rA",
-            "-k",
-            "under-load or outage",
-        ],
-        cwd=SHOP,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    result = run_shop_checklist({}, "-k", "under-load or outage")
     assert result.returncode == 0, result.stdout[-3000:]
     assert "PASSED golive.yaml::catalogue-under-load" in result.stdout
     assert "PASSED golive.yaml::catalogue-survives-redis-outage" in result.stdout

@@ -113,7 +113,13 @@ class ServiceManager:
     def _start(self, key: str, spec: ServiceSpec, variables: Mapping[str, Any]) -> SharedService:
         provider = choose_provider(spec, self.provider_override)
         url = self._url(spec, variables) if provider == "external" else None
-        running = _KINDS[spec.kind].start(spec, provider, self.state, url)
+        kind = _KINDS[spec.kind]  # each service kind module offers the same three providers
+        if provider == "docker":
+            running = kind.start_docker(spec, self.state)
+        elif provider == "local":
+            running = kind.start_local(spec, self.state)
+        else:
+            running = kind.reach_external(spec, url or "")
         self._running.append(running)
         template = None
         if spec.kind == "postgres" and provider != "external":

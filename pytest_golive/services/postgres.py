@@ -56,15 +56,7 @@ def local_binaries() -> tuple[Path, Path] | None:
     return None
 
 
-def start(spec: ServiceSpec, provider: str, state: RunState, url: str | None) -> Running:
-    if provider == "docker":
-        return _docker(spec, state)
-    if provider == "local":
-        return _local(spec, state)
-    return _external(spec, url or "")
-
-
-def _docker(spec: ServiceSpec, state: RunState) -> Running:
+def start_docker(spec: ServiceSpec, state: RunState) -> Running:
     password = secrets.token_urlsafe(18)
     name = image(spec)
     env = {"POSTGRES_USER": OWNER, "POSTGRES_PASSWORD": password, "POSTGRES_DB": MAINTENANCE_DB}
@@ -76,7 +68,7 @@ def _docker(spec: ServiceSpec, state: RunState) -> Running:
     return serve_in_container(container, endpoint, probe=_probe, timeout_s=spec.startup_timeout_s, what=what)
 
 
-def _local(spec: ServiceSpec, state: RunState) -> Running:
+def start_local(spec: ServiceSpec, state: RunState) -> Running:
     binaries = local_binaries()
     if binaries is None:
         raise ProvisionError(
@@ -123,7 +115,7 @@ def _local(spec: ServiceSpec, state: RunState) -> Running:
     )
 
 
-def _external(spec: ServiceSpec, url: str) -> Running:
+def reach_external(spec: ServiceSpec, url: str) -> Running:
     try:
         params = psycopg.conninfo.conninfo_to_dict(url)
     except psycopg.ProgrammingError as exc:

