@@ -112,7 +112,7 @@ def test_retry_gives_up_when_time_is_up(pytester: pytest.Pytester, checklist: Ca
     )
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*status: expected 200, got 503*", "  still failing after * attempts over 0.*s"])
+    result.stdout.fnmatch_lines(["*status: expected 200, got 503*", "  still failing after * attempts over *s"])
 
 
 def test_undefined_value_at_run_time_is_located(

@@ -51,7 +51,8 @@ def test_load_kind(pytester: pytest.Pytester, checklist: Callable[..., Path]) ->
     assert len(outcome) == 6
     assert outcome == {name: ("PASSED" if name.startswith("ok-") else "FAILED") for name in outcome}
     output = result.stdout.str()
-    assert "p95_ms: expected <= 100, got 15" in output  # ~150 ms, measured from the scheduled start
+    p95 = float(output.split("p95_ms: expected <= 100, got ", 1)[1].split()[0])
+    assert p95 >= 150  # the server sleeps 150 ms; latency from the scheduled start cannot be less
     assert "error_rate: expected <= 0.01, got 0.5" in output
     assert "samples: expected >= 50 (not enough data to judge), got 5" in output
     assert "must exceed the load's duration" in output
