@@ -12,6 +12,14 @@ from types import ModuleType
 
 import pytest
 
+from pytest_golive.checks import load_kinds
+
+# Every kind and its driver is imported here, before any in-process pytester run: pytester
+# drops the modules a run imported when it ends, and a second import does not match what
+# stayed loaded (PyYAML's C half: "tag None"; requests' cookie jar class: "can only merge
+# into CookieJar"). A test file run alone would fail on its second in-process run.
+load_kinds()
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

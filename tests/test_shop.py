@@ -14,7 +14,7 @@ SHOP = Path(__file__).resolve().parent.parent / "fixtures" / "shop"
 #: CI's two cores are shared by xdist workers, Docker and the shop: a healthy shop's p95 can
 #: reach a few hundred ms there, while the slow-endpoint defect takes 1.2 s per request.
 BUDGET = {"SHOP_LATENCY_BUDGET_MS": "1000"}
-ALL_ITEMS = 23
+ALL_ITEMS = 27
 
 CAUGHT_BY = {
     "": set(),
@@ -26,10 +26,10 @@ CAUGHT_BY = {
         "catalogue-under-load",
     },
     "SHOP_FAULT_REDIS_500": {"catalogue-survives-redis-outage", "no-server-errors"},
-    "SHOP_FAULT_IRREVERSIBLE_MIGRATION": {"migrations-reversible"},
+    "SHOP_FAULT_IRREVERSIBLE_MIGRATION": {"migrations-reversible", "release-rollback"},
     "SHOP_FAULT_MISSING_INDEX": {"orders-phone-index"},
     "SHOP_FAULT_NO_TTL": {"catalogue-ttl"},
-    "SHOP_FAULT_FAILING_HEALTH": {"health"},
+    "SHOP_FAULT_FAILING_HEALTH": {"health", "release-rollback"},  # the drill's smoke steps see it too
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -133,3 +134,28 @@ vars: {{probe_path: "/products?page=2", outage_for: 2s}}
     )
     result = pytester.runpytest("-rA", "-p", "no:cacheprovider", "--golive-provider", "local")
     assert outcomes(result) == {"resilience-dependency-outage": "passed"}
+
+
+def test_rollback_suite(pytester: pytest.Pytester) -> None:
+    """The notes history, with Python's http.server standing in for both releases; the app
+    is the part that migrates the service's own database, so "applied" fails until then."""
+    notes = Path(__file__).resolve().parent.parent / "fixtures" / "migrations" / "notes"
+    (pytester.path / "health").write_text("ok\n")
+    serve = f"{sys.executable} -m http.server --bind 127.0.0.1 $PORT"
+    pytester.makefile(
+        ".yaml",
+        golive=f"""\
+golive: 1
+include: ["golive:rollback"]
+services: {{db: {{kind: postgres}}}}
+vars: {{alembic: {notes}, previous_revision: "0002", previous_release: "{serve}", next_release: "{serve}"}}
+""",
+    )
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider", "--golive-provider", "local")
+    assert outcomes(result) == {
+        "rollback-migrations-reversible": "passed",
+        "rollback-release-drill": "passed",
+        "rollback-backup-restore": "passed",
+        "rollback-migrations-applied": "failed",
+    }
+    assert "got no revision (never migrated)" in result.stdout.str()

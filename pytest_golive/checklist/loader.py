@@ -143,7 +143,7 @@ class _ChecklistLoader:
     ) -> Step:
         kind = next(name for name in self.kinds if name in raw)
         templated = {key: value for key, value in raw.items() if key not in _NOT_TEMPLATED}
-        _check_templates_or_raise(templated, doc_path, known, source)
+        _check_templates_or_raise(templated, doc_path, known | nested_saves(raw[kind]), source)
         return Step(
             kind=kind,
             spec=raw[kind],
@@ -152,6 +152,21 @@ class _ChecklistLoader:
             title=raw.get("title"),
             doc_path=doc_path,
         )
+
+
+def nested_saves(spec: Any) -> frozenset[str]:
+    """Names saved by steps nested in a kind's spec (a drill's write steps), which the
+    steps after them may use."""
+    names: set[str] = set()
+    if isinstance(spec, dict):
+        if isinstance(spec.get("save"), dict):
+            names |= set(spec["save"])
+        for value in spec.values():
+            names |= nested_saves(value)
+    elif isinstance(spec, list):
+        for value in spec:
+            names |= nested_saves(value)
+    return frozenset(names)
 
 
 def _service(name: str, raw: dict[str, Any], source: SourceMap) -> ServiceSpec:

@@ -48,7 +48,13 @@ class StepContext:
     signoffs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: fault targets by service name (and "app"); and how a kind runs nested steps (a fault's during/recover)
     fault_targets: Mapping[str, FaultTarget] = field(default_factory=dict)
-    run_steps: Callable[[list[Any], tuple[str | int, ...]], list[Mismatch]] | None = None
+    #: ``run_steps(steps, doc_path, base_url=None)``: steps are rendered as they run, so they see
+    #: values saved by earlier ones; ``base_url`` points them at another app (a release drill's)
+    run_steps: Callable[..., list[Mismatch]] | None = None
+    #: the document path of the step running now; nested steps are located under it
+    step_path: tuple[str | int, ...] = ()
+    #: where this run keeps what it starts (processes, folders), so the reaper can find them
+    run_state: Any = None
     #: Closed when the check's attempt ends; kinds keep shared resources here
     #: (e.g. one HTTP session for all steps of a flow, so cookies carry over).
     resources: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
@@ -90,6 +96,23 @@ class Observation:
     result: dict[str, Any]
     measurements: dict[str, float | int | str] = field(default_factory=dict)
     evidence: str | None = None
+    phases: list[Phase] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One part of a drill that is reported on its own (its own JUnit testcase)."""
+
+    name: str
+    summary: str
+    problems: list[Mismatch]
+    elapsed_ms: float
+    #: False when an earlier phase failed, so this one could not run
+    ran: bool = True
+
+    @property
+    def passed(self) -> bool:
+        return self.ran and not self.problems
 
 
 @dataclass(frozen=True)
@@ -116,21 +139,24 @@ class Kind(ABC):
     expect_schema: ClassVar[Mapping[str, Any]]
     #: Expectations that apply unless the checklist states its own for that key.
     default_expect: ClassVar[Mapping[str, Any]] = {}
+    #: Keys of the spec (paths) that hold steps the kind runs itself through ``ctx.run_steps``;
+    #: they are rendered when they run, not with the spec.
+    nested_steps: ClassVar[tuple[tuple[str, ...], ...]] = ()
 
     @abstractmethod
     def run(self, spec: Any, ctx: StepContext) -> Observation:
         """Carry out the action; raise StepError when it cannot be done."""
 
     def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
-        """Compare each expected key with the same key of the result document; ``max_ms``
-        is an upper bound on the result's ``elapsed_ms``."""
+        """A drill's own findings (the result's ``problems``), then each expected key compared
+        with the same key of the result document; ``max_ms`` bounds the result's ``elapsed_ms``."""
         found = [
             compare_max_ms(observation.result["elapsed_ms"], expected)
             if key == "max_ms"
             else compare(key, observation.result.get(key), expected)
             for key, expected in expect.items()
         ]
-        return [mismatch for mismatch in found if mismatch]
+        return [*observation.result.get("problems", []), *(mismatch for mismatch in found if mismatch)]
 
 
 def compare(what: str, actual: Any, expected: Any) -> Mismatch | None:

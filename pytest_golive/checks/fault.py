@@ -23,6 +23,7 @@ class FaultKind(Kind):
     name = "fault"
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
+    nested_steps = (("during",), ("recover", "steps"))
 
     def run(self, spec: Any, ctx: StepContext) -> Observation:
         target_name, action = spec["target"], spec["action"]
@@ -71,9 +72,6 @@ class FaultKind(Kind):
             result=result,
             measurements={k: v for k, v in (("during_rounds", rounds), ("recovery_ms", recovery_ms)) if v is not None},
         )
-
-    def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
-        return list(observation.result["problems"])
 
     @staticmethod
     def _during(mismatch: Mismatch) -> Mismatch:

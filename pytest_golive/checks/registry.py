@@ -32,6 +32,9 @@ BUILTIN_KINDS: dict[str, str] = {
     "tls": "tls:TlsKind",
     "load": "load:LoadKind",
     "fault": "fault:FaultKind",
+    "migrations": "migrations:MigrationsKind",
+    "backup": "backup:BackupKind",
+    "rollback": "rollback:RollbackKind",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ import jmespath
 from ..checklist import CheckInstance, Checklist, Problem, Step
 from ..checklist.templating import TemplateProblem, render
 from ..checklist.yamlsource import SourceMap
-from .base import Kind, Mismatch, StepContext, StepError
+from .base import Kind, Mismatch, Phase, StepContext, StepError
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class RunSettings:
     signoffs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: what fault checks may act on: service names and "app"
     fault_targets: Mapping[str, Any] = field(default_factory=dict)
+    #: the run's state folder (services.runstate.RunState), for processes that drills start
+    run_state: Any = None
 
 
 def render_vars(checklist: Checklist, environ: Mapping[str, str]) -> dict[str, Any]:
@@ -58,6 +60,7 @@ class StepOutcome:
     error: str | None = None
     evidence: str | None = None
     measurements: dict[str, float | int | str] = field(default_factory=dict)
+    phases: list[Phase] = field(default_factory=list)
     ran: bool = True
 
     @property
@@ -75,6 +78,10 @@ class CheckResult:
     @property
     def passed(self) -> bool:
         return all(outcome.passed for outcome in self.outcomes)
+
+    @property
+    def phases(self) -> list[Phase]:
+        return [phase for outcome in self.outcomes for phase in outcome.phases]
 
 
 def run_check(instance: CheckInstance, settings: RunSettings, kinds: Mapping[str, Kind]) -> CheckResult:
@@ -112,10 +119,14 @@ def _attempt(
         check_id=check.id,
         signoffs=settings.signoffs,
         fault_targets=settings.fault_targets,
+        run_state=settings.run_state,
     )
-    ctx.run_steps = lambda raw, doc_path: _run_nested(
-        raw, doc_path, kinds=kinds, context=context, ctx=ctx, source=check.source
-    )
+
+    def run_steps(raw: list[Any], doc_path: tuple[str | int, ...], base_url: str | None = None) -> list[Mismatch]:
+        target = ctx if base_url is None else replace(ctx, base_url=base_url)
+        return _run_nested(raw, doc_path, kinds=kinds, context=context, ctx=target, source=check.source)
+
+    ctx.run_steps = run_steps
     outcomes: list[StepOutcome] = []
     measurements: dict[str, float | int | str] = {}
     many = len(check.steps) > 1
@@ -141,12 +152,18 @@ def _run_nested(
     ctx: StepContext,
     source: SourceMap,
 ) -> list[Mismatch]:
-    """Run steps written inside another kind's spec (a fault's during and recover). They
-    arrive rendered with that spec. The first failing step's problems are returned."""
+    """Run steps written inside another kind's spec (a fault's during, a drill's smoke steps),
+    rendered now, so they see what earlier steps saved. ``doc_path`` is relative to the step
+    that holds them. The first failing step's problems are returned."""
     for index, raw in enumerate(raw_steps):
         kind_name = next(name for name in kinds if name in raw)
         step = Step(
-            kind_name, raw[kind_name], raw.get("expect", {}), raw.get("save", {}), raw.get("title"), (*doc_path, index)
+            kind_name,
+            raw[kind_name],
+            raw.get("expect", {}),
+            raw.get("save", {}),
+            raw.get("title"),
+            (*ctx.step_path, *doc_path, index),
         )
         outcome = _run_step(
             step, kind=kinds[kind_name], context=context, ctx=ctx, source=source, label=raw.get("title") or kind_name
@@ -161,20 +178,24 @@ def _run_step(
     step: Step, *, kind: Kind, context: dict[str, Any], ctx: StepContext, source: SourceMap, label: str
 ) -> StepOutcome:
     try:
-        spec = render(step.spec, context, (*step.doc_path, step.kind))
+        spec = _render_spec(kind, step.spec, context, (*step.doc_path, step.kind))
         expect = {**kind.default_expect, **render(step.expect, context, (*step.doc_path, "expect"))}
     except TemplateProblem as problem:
         raise CheckProblem(source.problem(problem.doc_path, problem.message)) from None
+    holder, ctx.step_path = ctx.step_path, (*step.doc_path, step.kind)
     try:
         observation = kind.run(spec, ctx)
     except StepError as exc:
         return StepOutcome(label, error=str(exc))
+    finally:
+        ctx.step_path = holder
     outcome = StepOutcome(
         label,
         observation.summary,
         kind.judge(expect, observation, ctx),
         evidence=observation.evidence,
         measurements=observation.measurements,
+        phases=observation.phases,
     )
     for name, expression in step.save.items():
         value = jmespath.search(expression, observation.result)
@@ -182,3 +203,25 @@ def _run_step(
             outcome.mismatches.append(Mismatch(f"save {name}", f"a value at {expression}", "nothing"))
         context[name] = value
     return outcome
+
+
+def _render_spec(kind: Kind, spec: Any, context: Mapping[str, Any], doc_path: tuple[str | int, ...]) -> Any:
+    """The spec rendered, except the step lists the kind runs itself (see Kind.nested_steps)."""
+    if not kind.nested_steps or not isinstance(spec, dict):
+        return render(spec, context, doc_path)
+    return _render_except(spec, context, doc_path, kind.nested_steps)
+
+
+def _render_except(
+    spec: dict[str, Any], context: Mapping[str, Any], doc_path: tuple[str | int, ...], skip: tuple[tuple[str, ...], ...]
+) -> dict[str, Any]:
+    rendered = {}
+    for key, value in spec.items():
+        inner = tuple(path[1:] for path in skip if path[0] == key)
+        if () in inner:
+            rendered[key] = value
+        elif inner and isinstance(value, dict):
+            rendered[key] = _render_except(value, context, (*doc_path, key), inner)
+        else:
+            rendered[key] = render(value, context, (*doc_path, key))
+    return rendered

@@ -21,6 +21,7 @@ from .options import (
     BASE_URL_OPTION,
     EXPLICIT_KEY,
     GATE_OPTION,
+    PHASE_PROPERTY,
     PROVIDER_OPTION,
     PROVIDERS,
     RUN_ID_INPUT,
@@ -28,6 +29,7 @@ from .options import (
     SHARD_OPTION,
     SIGNOFF_OPTION,
 )
+from .phases import PHASES_ATTRIBUTE, PhaseReporter, phase_data
 from .sharding import parse_shard, select_shard
 from .signoffs import parse_cli
 
@@ -110,6 +112,8 @@ def pytest_configure(config: pytest.Config) -> None:
         _stop_cleanly_on_sigterm(config)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistController(config), "golive-xdist")
+    if workerinput is None:
+        config.pluginmanager.register(PhaseReporter(config), "golive-phases")
     if config.getoption(GATE_OPTION) and workerinput is None:
         from .gating import SessionGate  # noqa: PLC0415  (only --golive-gate runs load the gate)
 
@@ -142,6 +146,24 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
         return ChecklistFile.from_parent(parent, path=file_path)
     return None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A check's drill phases ride on its call report (see plugin/phases.py)."""
+    report = yield
+    phases = getattr(item, "phases", None)
+    if call.when == "call" and phases and hasattr(item, "instance"):
+        setattr(report, PHASES_ATTRIBUTE, phase_data(phases))
+    return report
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
+    """A drill's phases count on their own in the summary line ("4 drill phases passed") and
+    leave the progress counter, which counts collected items, alone."""
+    if report.when != "call" or not any(key == PHASE_PROPERTY for key, _ in report.user_properties):
+        return None
+    return (f"drill phases {report.outcome}", "", "")
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -20,6 +20,7 @@ from ..checks import (
     render_vars,
     run_check,
 )
+from ..checks.base import Phase
 from ..services.endpoint import Endpoint
 from .markers import marker_names, register_tag
 from .options import BASE_URL_OPTION, FILES_KEY, SIGNOFF_OPTION
@@ -107,6 +108,7 @@ class ChecklistFile(pytest.File):
             view,
             signoffs,
             services.fault_targets(self.checklist),
+            services.state,
         )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
@@ -119,6 +121,7 @@ class CheckItem(pytest.Item):
     def __init__(self, *, instance: CheckInstance, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.instance = instance
+        self.phases: list[Phase] = []
         check = instance.check
         self.user_properties.extend(
             [
@@ -140,6 +143,7 @@ class CheckItem(pytest.Item):
         )
         result = run_check(self.instance, settings, load_kinds())
         hide = redactor(self.config)
+        self.phases = result.phases
         self.user_properties.append(("golive.attempts", result.attempts))
         self.user_properties.extend((f"golive.{key}", hide(str(value))) for key, value in result.measurements.items())
         if not result.passed:

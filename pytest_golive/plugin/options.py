@@ -27,3 +27,5 @@ RUN_ID_INPUT = "golive_run_id"
 SERVICES_KEY = pytest.StashKey[Any]()
 FILES_KEY = pytest.StashKey[list["ChecklistFile"]]()
 EXPLICIT_KEY = pytest.StashKey[set[Any]]()
+#: the JUnit property that marks a drill phase's testcase (see plugin/phases.py)
+PHASE_PROPERTY = "golive.phase"

@@ -56,6 +56,18 @@ def local_binaries() -> tuple[Path, Path] | None:
     return None
 
 
+def client_binary(name: str) -> Path | None:
+    """A client program (pg_dump, pg_restore): $GOLIVE_PG_BIN, PATH, then the newest installation."""
+    explicit = os.environ.get(BIN_ENV)
+    if explicit:
+        return Path(explicit, name) if Path(explicit, name).is_file() else None
+    found = shutil.which(name)
+    if found:
+        return Path(found)
+    installed = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: _version(p.parent.parent.name))
+    return installed[-1] if installed else None
+
+
 def start_docker(spec: ServiceSpec, state: RunState) -> Running:
     password = secrets.token_urlsafe(18)
     name = image(spec)

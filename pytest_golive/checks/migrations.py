@@ -1,0 +1,195 @@
+"""``migrations``: the schema's history is sound. ``mode: roundtrip`` (the default) walks a
+scratch database from base to head, and for every revision goes up, down and up again,
+comparing a catalog snapshot after each downgrade with the one taken before the upgrade,
+and checking that rows written earlier survive. ``mode: applied`` checks that a deployed
+database is at the code's head."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from ..checklist import builtin_kind_schema
+from ..services.endpoint import Endpoint
+from .base import Kind, Mismatch, Observation, StepContext, StepError, elapsed_ms_since
+from .catalog import Snapshot, TableSum, schema_diff, schema_snapshot, sums_diff, table_sums
+from .migration_tools import BASE, HEAD, MigrationTool, tool_from_spec
+from .scratch import connect, endpoint_of, scratch_database
+
+_SCHEMA = builtin_kind_schema("migrations")
+
+
+class MigrationsKind(Kind):
+    """Single head, base to head, up/down/up with schema and data compared; or "applied"."""
+
+    name = "migrations"
+    spec_schema = _SCHEMA.spec
+    expect_schema = _SCHEMA.expect
+
+    def run(self, spec: Any, ctx: StepContext) -> Observation:
+        tool = tool_from_spec(spec, ctx.base_dir)
+        service = ctx.service(spec.get("service"), "postgres")
+        if spec.get("mode") == "applied":
+            return _applied(tool, endpoint_of(service), spec.get("version_table", "alembic_version"))
+        start = time.perf_counter()
+        walk = Walk(tool, spec, ctx)
+        with scratch_database(service, "migrations") as scratch:
+            walk.run(scratch)
+        elapsed = elapsed_ms_since(start)
+        checked = f", {walk.downgrades} downgrades checked" if walk.downgrades else ""
+        return Observation(
+            summary=f"{walk.steps} migration steps over {len(walk.revisions)} revisions{checked} in {elapsed:.0f} ms",
+            result={
+                "problems": walk.problems,
+                "heads": len(walk.heads) if walk.heads is not None else None,
+                "revisions": len(walk.revisions),
+                "downgrades_checked": walk.downgrades,
+                "elapsed_ms": elapsed,
+            },
+            measurements={"revisions": len(walk.revisions), "downgrades_checked": walk.downgrades},
+        )
+
+
+@dataclass
+class Walk:
+    """One revision at a time: at N, snapshot the schema and checksum the kept tables; go up
+    to N+1, down to N, compare both; go up again. Stops at the first failing step."""
+
+    tool: MigrationTool
+    spec: Mapping[str, Any]
+    ctx: StepContext
+    problems: list[Mismatch] = field(default_factory=list)
+    revisions: list[str] = field(default_factory=list)
+    heads: list[str] | None = None
+    downgrades: int = 0
+    steps: int = 0
+
+    def run(self, scratch: Endpoint) -> None:
+        self.heads = self.tool.heads()
+        if self.heads is not None and len(self.heads) != 1:
+            shown = ", ".join(self.heads) or "none"
+            self.problems.append(Mismatch("single head", "1 head", f"{len(self.heads)} heads ({shown})"))
+            return
+        self.revisions = self.tool.revisions() or [HEAD]
+        writes = self._writes()
+        if self.problems:
+            return
+        lowest = None if self.spec.get("minimum_downgrade") is None else str(self.spec["minimum_downgrade"])
+        if lowest is not None and lowest not in self.revisions:
+            known = ", ".join(self.revisions)
+            self.problems.append(Mismatch("minimum_downgrade", f"one of the revisions ({known})", repr(lowest)))
+            return
+        checked_from = self.revisions.index(lowest) + 1 if lowest is not None else 0
+        ignore = (*self.tool.own_tables, *self.spec.get("ignore_tables", []))
+        kept: list[str] = []
+        with connect(scratch) as conn:
+            previous = BASE
+            for index, revision in enumerate(self.revisions):
+                check_downgrade = index >= checked_from
+                before = schema_snapshot(conn, ignore) if check_downgrade else {}
+                sums = table_sums(conn, kept) if check_downgrade else {}
+                if not self._move("upgrade", scratch, previous, revision):
+                    return
+                if check_downgrade:
+                    self.downgrades += 1
+                    if not self._move("downgrade", scratch, revision, previous):
+                        return
+                    self._compare(conn, (revision, previous), before, ignore, sums)
+                    if self.problems or not self._move("upgrade", scratch, previous, revision):
+                        return
+                for tables, statement in writes.get(revision, []):
+                    self._write(conn, revision, statement)
+                    kept.extend(table for table in tables if table not in kept)
+                if self.problems:
+                    return
+                previous = revision
+
+    def _writes(self) -> dict[str, list[tuple[list[str], str]]]:
+        found: dict[str, list[tuple[list[str], str]]] = {}
+        for index, entry in enumerate(self.spec.get("data", [])):
+            at = str(entry["at"])
+            if at not in self.revisions:
+                known = ", ".join(self.revisions)
+                self.problems.append(Mismatch(f"data[{index}].at", f"one of the revisions ({known})", repr(at)))
+            found.setdefault(at, []).append((list(entry["tables"]), entry["sql"]))
+        return found
+
+    def _move(self, action: str, scratch: Endpoint, source: str, target: str) -> bool:
+        self.steps += 1
+        move = self.tool.upgrade if action == "upgrade" else self.tool.downgrade
+        try:
+            move(scratch, target, self.ctx.remaining())
+        except StepError as exc:
+            self.problems.append(Mismatch(f"{action} {source} -> {target}", "to succeed", str(exc)))
+            return False
+        return True
+
+    def _compare(
+        self,
+        conn: psycopg.Connection,
+        move: tuple[str, str],
+        before: Snapshot,
+        ignore: tuple[str, ...],
+        sums: dict[str, TableSum | None],
+    ) -> None:
+        revision, previous = move
+        for line in schema_diff(before, schema_snapshot(conn, ignore)):
+            self.problems.append(
+                Mismatch(
+                    f"schema after downgrade {revision} -> {previous}", f"the schema before upgrade {revision}", line
+                )
+            )
+        for line in sums_diff(sums, table_sums(conn, list(sums))):
+            self.problems.append(
+                Mismatch(
+                    f"data after downgrade {revision} -> {previous}", f"the rows as before upgrade {revision}", line
+                )
+            )
+
+    def _write(self, conn: psycopg.Connection, revision: str, statement: str) -> None:
+        try:
+            conn.execute(statement.encode())
+        except psycopg.Error as exc:
+            detail = str(exc).strip().splitlines()[0]
+            self.problems.append(Mismatch(f"data written at {revision}", "to succeed", detail))
+
+
+def _applied(tool: MigrationTool, database: Endpoint, version_table: str) -> Observation:
+    heads = tool.heads() or []
+    start = time.perf_counter()
+    with connect(database) as conn:
+        try:
+            rows = conn.execute(f"SELECT version_num FROM {_quote(version_table)}").fetchall()
+        except psycopg.errors.UndefinedTable:
+            rows = []
+    current = sorted(str(row[0]) for row in rows)
+    problems = []
+    if current != sorted(heads):
+        revisions = tool.revisions() or []
+        pending = revisions[revisions.index(current[0]) + 1 :] if len(current) == 1 and current[0] in revisions else []
+        detail = f" (not applied: {', '.join(pending)})" if pending else ""
+        problems.append(
+            Mismatch(
+                f"database {database.database} revision",
+                f"the code's head {', '.join(heads)}",
+                (", ".join(current) or "no revision (never migrated)") + detail,
+            )
+        )
+    return Observation(
+        summary=f"database {database.database} at {', '.join(current) or 'no revision'}; code head {', '.join(heads)}",
+        result={
+            "problems": problems,
+            "current": ", ".join(current),
+            "head": ", ".join(heads),
+            "elapsed_ms": elapsed_ms_since(start),
+        },
+        measurements={"current": ", ".join(current) or "none"},
+    )
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'

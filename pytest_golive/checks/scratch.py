@@ -1,0 +1,93 @@
+"""What the recovery drills share: fresh databases on a checklist's postgres service, so a
+migration walk, a restore or a release rollback never touches the data other checks use;
+and the helper programs they run (pg_dump, pg_restore, a team's migration commands)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from ..services import postgres
+from ..services.endpoint import Endpoint
+from .base import StepError
+
+
+def endpoint_of(view: Mapping[str, Any]) -> Endpoint:
+    """The endpoint behind a ``{{ services.NAME }}`` view."""
+    return Endpoint(
+        view["kind"],
+        view["provider"],
+        view["host"],
+        view["port"],
+        view.get("user"),
+        view.get("password"),
+        view.get("database"),
+        view.get("db"),
+    )
+
+
+@contextlib.contextmanager
+def scratch_database(service: Mapping[str, Any], purpose: str) -> Iterator[Endpoint]:
+    """A new, empty database next to the service's; dropped afterwards, whatever happens."""
+    owner = endpoint_of(service)
+    name = f"golive_{purpose}_{secrets.token_hex(4)}"
+    try:
+        with postgres.connect(owner) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.Error as exc:
+        raise StepError(f"cannot create a scratch database for the {purpose}: {_first_line(exc)}") from None
+    try:
+        yield owner.with_database(name)
+    finally:
+        postgres.drop(owner, name)
+
+
+def connect(endpoint: Endpoint) -> psycopg.Connection:
+    try:
+        return postgres.connect(endpoint)
+    except psycopg.Error as exc:
+        raise StepError(f"cannot connect to database {endpoint.database!r}: {_first_line(exc)}") from None
+
+
+def libpq_env(endpoint: Endpoint) -> dict[str, str]:
+    """PG* variables for tools that speak libpq: the password travels in the environment, not argv."""
+    env = {"PGHOST": endpoint.host, "PGPORT": str(endpoint.port), "PGDATABASE": endpoint.database or ""}
+    if endpoint.user:
+        env["PGUSER"] = endpoint.user
+    if endpoint.password:
+        env["PGPASSWORD"] = endpoint.password
+    return env
+
+
+def run_tool(what: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path, timeout_s: float) -> None:
+    """Run a helper to completion; a failure is one line: what, which program, its last output line."""
+    program = Path(str(argv[0])).name
+    try:
+        done = subprocess.run(
+            [str(part) for part in argv],
+            cwd=cwd,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise StepError(f"{what}: command {argv[0]!r} not found") from None
+    except subprocess.TimeoutExpired:
+        raise StepError(f"{what}: {program} still running after {timeout_s:.0f}s; stopped") from None
+    if done.returncode != 0:
+        output = (done.stderr.strip() or done.stdout.strip()).splitlines()
+        raise StepError(f"{what}: {program} exited {done.returncode}" + (f": {output[-1]}" if output else ""))
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -1,0 +1,293 @@
+"""Rollback and recovery kinds on real Postgres and Redis: migrations (up/down/up with
+catalog snapshots, kept rows, applied), backup (pg_dump/pg_restore drills, Redis DUMP/RESTORE)
+and the release rollback drill, whose phases are JUnit testcases of their own."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pytest_golive.formats.junit import read_junit
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTES = ROOT / "fixtures" / "migrations" / "notes"
+SHOP = ROOT / "fixtures" / "shop"
+
+
+def run(pytester: pytest.Pytester, text: str, *args: str, provider: str = "local") -> pytest.RunResult:
+    pytester.makefile(".yaml", golive=textwrap.dedent(text))
+    return pytester.runpytest_subprocess("-rA", "-p", "no:cacheprovider", "--golive-provider", provider, *args)
+
+
+def failures(result: pytest.RunResult) -> str:
+    return "\n".join(line for line in result.stdout.lines if line.startswith("golive.yaml:"))
+
+
+NOTES_WALK = f"""\
+    golive: 1
+    services: {{db: {{kind: postgres}}}}
+    checks:
+      - id: walk
+        migrations:
+          alembic: {NOTES}
+          data:
+            - {{at: "0001", sql: "INSERT INTO notes (author, body) VALUES ('ann', 'kept')", tables: [notes]}}
+    """
+
+
+def test_healthy_history_walks_up_down_up(pytester: pytest.Pytester) -> None:
+    junit = pytester.path / "junit.xml"
+    result = run(pytester, NOTES_WALK, f"--junitxml={junit}")
+    result.assert_outcomes(passed=1)
+    (case,) = read_junit([str(junit)]).cases.values()
+    assert case.properties["golive.revisions"] == "3"
+    assert case.properties["golive.downgrades_checked"] == "3"
+
+
+def test_downgrade_that_forgets_an_index_is_named(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOTES_FORGET_INDEX", "1")
+    result = run(pytester, NOTES_WALK)
+    result.assert_outcomes(failed=1)
+    assert (
+        "schema after downgrade 0002 -> 0001: expected the schema before upgrade 0002, got unexpected index "
+        "public.notes_author: CREATE INDEX notes_author ON public.notes USING btree (author)"
+    ) in failures(result)
+
+
+def test_downgrade_that_loses_rows_is_caught(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOTES_LOSE_DATA", "1")
+    result = run(pytester, NOTES_WALK)
+    result.assert_outcomes(failed=1)
+    line = failures(result)
+    assert (
+        "data after downgrade 0003 -> 0002: expected the rows as before upgrade 0003, got table notes: 1 rows" in line
+    )
+    assert "schema after" not in line  # the schema is back; only the values are gone
+
+
+def test_shop_irreversible_migration_and_minimum_downgrade(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOP_FAULT_IRREVERSIBLE_MIGRATION", "1")
+    text = f"""\
+        golive: 1
+        services: {{db: {{kind: postgres}}}}
+        checks:
+          - id: strict
+            migrations: {{alembic: {SHOP / "shop" / "migrations"}}}
+          - id: irreversible-on-purpose
+            migrations: {{alembic: {SHOP / "shop" / "migrations"}, minimum_downgrade: "0004"}}
+        """
+    result = run(pytester, text)
+    result.assert_outcomes(passed=1, failed=1)
+    assert (
+        "golive.yaml:4:5: downgrade 0004 -> 0003: expected to succeed, got RuntimeError: 0004 cannot be downgraded"
+        in (failures(result))
+    )
+
+
+def test_applied_names_the_pending_revisions(pytester: pytest.Pytester) -> None:
+    (pytester.path / "init.sql").write_text(
+        "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY); INSERT INTO alembic_version VALUES ('0001');"
+    )
+    text = f"""\
+        golive: 1
+        services: {{db: {{kind: postgres, init: [init.sql]}}}}
+        checks:
+          - id: applied
+            migrations: {{alembic: {NOTES}, mode: applied}}
+        """
+    result = run(pytester, text)
+    result.assert_outcomes(failed=1)
+    assert "revision: expected the code's head 0003, got 0001 (not applied: 0002, 0003)" in failures(result)
+
+
+def test_other_tools_through_upgrade_and_downgrade_commands(pytester: pytest.Pytester) -> None:
+    """psql as the "tool": the target revision arrives in $GOLIVE_MIGRATION_TARGET."""
+    (pytester.path / "up.sh").write_text(
+        'case "$GOLIVE_MIGRATION_TARGET" in\n'
+        '  a) psql -q -v ON_ERROR_STOP=1 -c "CREATE TABLE t (id int)" ;;\n'
+        '  b) psql -q -v ON_ERROR_STOP=1 -c "CREATE INDEX t_id ON t (id)" ;;\n'
+        "esac\n"
+    )
+    (pytester.path / "down.sh").write_text(
+        'case "$GOLIVE_MIGRATION_TARGET" in\n  base) psql -q -c "DROP TABLE t" ;;\n  a) true ;;\nesac\n'
+    )
+    text = """\
+        golive: 1
+        services: {db: {kind: postgres}}
+        checks:
+          - id: commands
+            migrations: {upgrade: [sh, up.sh], downgrade: [sh, down.sh], revisions: [a, b]}
+            expect: {revisions: 2, downgrades_checked: 2}
+        """
+    result = run(pytester, text)
+    result.assert_outcomes(failed=1)  # down.sh forgets the index of b
+    assert "schema after downgrade b -> a: expected the schema before upgrade b, got unexpected index public.t_id" in (
+        failures(result)
+    )
+
+
+BACKUP = """\
+    golive: 1
+    services:
+      db: {kind: postgres, init: [init.sql]}
+      cache: {kind: redis}
+    checks:
+      - id: seed-cache
+        redis: {command: [SET, "catalog:1", page-one, EX, "300"]}
+      - id: drill
+        backup: {service: db}
+        expect: {rto: 60s, tables: 2, rows: 1001}
+      - id: restore-misses-a-table
+        backup: {restore: [sh, -c, 'pg_restore --no-owner -d "$PGDATABASE" -t items "$GOLIVE_BACKUP_FILE"']}
+      - id: restore-corrupts-rows
+        backup:
+          restore: [sh, -c, 'pg_restore --no-owner -d "$PGDATABASE" "$GOLIVE_BACKUP_FILE" && psql -q -c "UPDATE items SET name = name || chr(120) WHERE id = 7"']
+      - id: impossible-rto
+        backup: {}
+        expect: {rto: 1ms}
+      - id: cache-keys
+        backup: {keys: ["catalog:*"]}
+        expect: {keys: 1}
+    """
+INIT = (
+    "CREATE TABLE items (id serial PRIMARY KEY, name text); "
+    "INSERT INTO items (name) SELECT 'item ' || g FROM generate_series(1, 1000) g; "
+    "CREATE TABLE tags (id int); INSERT INTO tags VALUES (1);"
+)
+
+
+@pytest.mark.parametrize("provider", ["local", "docker"])
+def test_backup_drills(pytester: pytest.Pytester, provider: str, request: pytest.FixtureRequest) -> None:
+    if provider == "docker":
+        request.getfixturevalue("docker_engine")
+    (pytester.path / "init.sql").write_text(INIT)
+    result = run(pytester, BACKUP, "-p", "no:randomly", provider=provider)
+    result.assert_outcomes(passed=3, failed=3)
+    lines = failures(result)
+    assert "restored copy: expected the same rows as the source, got table public.tags: missing (had 1 rows" in lines
+    assert "got table public.items: 1000 rows, checksum" in lines
+    assert "(was 1000 rows, checksum" in lines
+    assert "restore time (rto): expected <= 1ms, got" in lines
+    assert f"db: postgres via {provider}" in result.stdout.str()
+
+
+ROLLBACK = f"""\
+    golive: 1
+    services: {{db: {{kind: postgres}}, cache: {{kind: redis}}}}
+    checks:
+      - id: drill
+        stage: rollback
+        timeout: 3m
+        rollback:
+          migrations: {{alembic: {SHOP / "shop" / "migrations"}}}
+          from:
+            revision: "0003"
+            command: ["{{{{ app.python }}}}", -m, shop, --seed, "50", --migrate-to, "0003"]
+            env: {{REDIS_URL: "{{{{ services.cache.url }}}}", PYTHONPATH: {SHOP}}}
+          to:
+            command: ["{{{{ app.python }}}}", -m, shop, --seed, "50"]
+            env: {{REDIS_URL: "{{{{ services.cache.url }}}}", PYTHONPATH: {SHOP}}}
+          ready: {{http: /openapi.json, timeout: 60s}}
+          smoke:
+            - http: {{get: /health}}
+              expect: {{status: 200}}
+          write:
+            - http: {{post: /cart, json: {{customer: kim, phone: "+4917", sku: A1, qty: 1}}}}
+              save: {{cart: json.id}}
+            - http: {{post: /checkout/init, json: {{cart: "{{{{ cart }}}}"}}}}
+              save: {{order: json.order}}
+          verify:
+            - http: {{get: "/orders/{{{{ order }}}}"}}
+              expect: {{status: 200, json: {{phone: "+4917"}}}}
+    """
+
+
+def phases_of(junit: Path) -> dict[str, tuple[str, dict[str, str]]]:
+    return {
+        case.name: (case.outcome, case.properties)
+        for case in read_junit([str(junit)]).cases.values()
+        if "golive.phase" in case.properties
+    }
+
+
+def test_rollback_drill_reports_each_phase(pytester: pytest.Pytester) -> None:
+    junit = pytester.path / "junit.xml"
+    result = run(pytester, ROLLBACK, f"--junitxml={junit}", "-n", "2")
+    result.assert_outcomes(passed=1)
+    assert "1 passed, 4 drill phases passed" in result.stdout.str()
+    phases = phases_of(junit)
+    assert list(phases) == ["release-N", "upgrade-to-N+1", "roll-back-to-N", "data-kept"]
+    for outcome, properties in phases.values():
+        assert outcome == "passed"
+        assert properties["golive.stage"] == "rollback"
+        assert properties["golive.check"] == "drill"
+
+
+def test_rollback_that_cannot_downgrade_fails_its_phase(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOP_FAULT_IRREVERSIBLE_MIGRATION", "1")
+    junit = pytester.path / "junit.xml"
+    result = run(pytester, ROLLBACK, f"--junitxml={junit}")
+    result.assert_outcomes(failed=1)
+    assert "roll back to N: downgrade to 0003 for release N: expected to succeed, got RuntimeError" in failures(result)
+    outcomes = {name: outcome for name, (outcome, _) in phases_of(junit).items()}
+    assert outcomes == {
+        "release-N": "passed",
+        "upgrade-to-N+1": "passed",
+        "roll-back-to-N": "failed",
+        "data-kept": "skipped",
+    }
+
+
+def test_rollback_reports_data_lost(pytester: pytest.Pytester) -> None:
+    """Release N+1 writes into a table that N's downgrade drops: the order is gone."""
+    lossy = ROLLBACK.replace('revision: "0003"', 'revision: "0002"')
+    lossy = lossy.replace('--migrate-to, "0003"', '--migrate-to, "0002"')
+    lossy = lossy.replace(
+        "            - http: {get: /health}\n              expect: {status: 200}",
+        "            - http: {get: /openapi.json}",
+    )
+    result = run(pytester, lossy)
+    result.assert_outcomes(failed=1)
+    assert "data kept: data written under N+1: " in failures(result)
+    assert "(lost in the rollback?)" in failures(result)
+
+
+def test_release_from_a_git_ref(pytester: pytest.Pytester) -> None:
+    """Release N is the code of an earlier commit: its command runs in a checkout of that ref."""
+    repo = pytester.path
+    (repo / "app.py").write_text(
+        "import http.server, os\nhttp.server.test(http.server.SimpleHTTPRequestHandler, port=int(os.environ['PORT']), bind='127.0.0.1')\n"
+    )
+    (repo / "VERSION").write_text("one\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "."], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], cwd=repo, check=True)
+    subprocess.run([*git, "tag", "v1"], cwd=repo, check=True)
+    (repo / "VERSION").write_text("two\n")
+    text = f"""\
+        golive: 1
+        services: {{db: {{kind: postgres}}}}
+        checks:
+          - id: drill
+            rollback:
+              migrations: {{alembic: {NOTES}}}
+              from: {{revision: "0002", ref: v1, command: [{sys.executable}, app.py]}}
+              to: {{command: [{sys.executable}, app.py]}}
+              smoke:
+                - http: {{get: /VERSION}}
+                  expect: {{status: 200}}
+              verify:
+                - http: {{get: /VERSION}}
+                  expect: {{body: {{contains: one}}}}
+        """
+    result = run(pytester, text)
+    result.assert_outcomes(passed=1)
