@@ -29,7 +29,7 @@ from .options import (
     SHARD_OPTION,
     SIGNOFF_OPTION,
 )
-from .phases import PHASES_ATTRIBUTE, PhaseReporter, phase_data
+from .phases import PHASES_ATTRIBUTE, PhaseReporter
 from .sharding import parse_shard, select_shard
 from .signoffs import parse_cli
 
@@ -152,9 +152,9 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     """A check's drill phases ride on its call report (see plugin/phases.py)."""
     report = yield
-    phases = getattr(item, "phases", None)
-    if call.when == "call" and phases and hasattr(item, "instance"):
-        setattr(report, PHASES_ATTRIBUTE, phase_data(phases))
+    phases = getattr(item, "phase_reports", None)
+    if call.when == "call" and phases:
+        setattr(report, PHASES_ATTRIBUTE, phases)
     return report
 
 

@@ -7,7 +7,7 @@ xdist lets a worker report only the item it runs."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
@@ -21,14 +21,15 @@ PHASES_ATTRIBUTE = "golive_phases"
 _PASSED: tuple[Literal["passed", "failed", "skipped"], Any] = ("passed", None)
 
 
-def phase_data(phases: Sequence[Phase]) -> list[dict[str, Any]]:
+def phase_data(phases: Sequence[Phase], hide: Callable[[str], str]) -> list[dict[str, Any]]:
+    """What crosses to the process that writes JUnit; ``hide`` redacts secrets first."""
     return [
         {
             "name": p.name,
-            "summary": p.summary,
+            "summary": hide(p.summary),
             "ran": p.ran,
             "elapsed_ms": p.elapsed_ms,
-            "problems": [str(m) for m in p.problems],
+            "problems": [hide(str(m)) for m in p.problems],
         }
         for p in phases
     ]
