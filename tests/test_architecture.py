@@ -16,7 +16,12 @@ ALLOWED = {
     "checks": {"checklist", "formats", "services", "checks"},  # drills use scratch databases and app processes
     "gate": {"checklist", "formats", "gate"},
     "plugin": {"checklist", "formats", "services", "checks", "gate", "plugin"},
-    "cli": {"checklist", "formats", "services", "checks", "gate", "plugin", "cli"},
+    "onboarding": {
+        "checklist",
+        "services",
+        "onboarding",
+    },  # golive init and doctor: read repositories, probe the machine
+    "cli": {"checklist", "formats", "services", "checks", "gate", "plugin", "onboarding", "cli"},
 }
 MODULES = sorted(PACKAGE.rglob("*.py"))
 

@@ -22,6 +22,7 @@ from ..gate import evidence, html, report
 from ..gate.diffcov import changed_lines, diff_coverage
 from ..gate.verdict import decide, merge_policies
 from ..plugin.discovery import is_checklist_path
+from ..plugin.options import PROVIDERS
 from ..services.runstate import ReapReport, reap, remove_orphan_containers, stale_runs
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -84,11 +85,72 @@ def _parser() -> argparse.ArgumentParser:
     )
     gate.set_defaults(handler=_gate)
 
+    init = commands.add_parser(
+        "init", help="inspect a repository (without running it) and write a starting golive.yaml and CI workflow"
+    )
+    init.add_argument(
+        "path", nargs="?", type=Path, default=Path("."), metavar="PATH", help="the repository (default: .)"
+    )
+    init.add_argument("--force", action="store_true", help="overwrite golive.yaml and .github/workflows/golive.yml")
+    init.set_defaults(handler=_init)
+
+    doctor = commands.add_parser(
+        "doctor", help="check that this machine can run a checklist, with a fix for each problem (exit 1 on problems)"
+    )
+    doctor.add_argument("checklist", nargs="?", type=Path, default=Path("golive.yaml"), metavar="CHECKLIST")
+    doctor.add_argument("--provider", choices=PROVIDERS, default=None, help="the --golive-provider you will run with")
+    doctor.set_defaults(handler=_doctor)
+
     cleanup = commands.add_parser(
         "cleanup", help="remove what killed runs left: containers, server processes, data folders"
     )
     cleanup.set_defaults(handler=_cleanup)
     return parser
+
+
+def _init(args: argparse.Namespace) -> int:
+    from ..onboarding.detect import inspect_project  # noqa: PLC0415  (only init needs the detectors)
+    from ..onboarding.render import render_checklist, render_workflow  # noqa: PLC0415
+
+    root: Path = args.path
+    if not root.is_dir():
+        print(f"golive: {root}: not a folder (give the repository to inspect)", file=sys.stderr)
+        return EXIT_USAGE
+    targets = {root / "golive.yaml": None, root / ".github" / "workflows" / "golive.yml": None}
+    existing = [path for path in targets if path.exists()]
+    if existing and not args.force:
+        names = ", ".join(str(path) for path in existing)
+        print(f"golive: {names} already exists; not overwritten (use --force)", file=sys.stderr)
+        return EXIT_USAGE
+    project = inspect_project(root)
+    print(f"golive init: inspected {root.resolve()} (nothing was run)")
+    for fact in project.facts:
+        print(f"  {fact.topic:15} {fact.value:50} {fact.confidence:6} {fact.evidence}")
+    checklist_path, workflow_path = list(targets)
+    checklist_path.write_text(render_checklist(project), encoding="utf-8")
+    workflow_path.parent.mkdir(parents=True, exist_ok=True)
+    workflow_path.write_text(render_workflow("golive.yaml"), encoding="utf-8")
+    try:
+        checklist = load_checklist(checklist_path, load_kind_schemas())
+    except ChecklistError as exc:  # a bug in init: say so plainly rather than leave a broken file unnoticed
+        print(f"golive: the written checklist does not validate: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    print(f"wrote {checklist_path} ({len(checklist.checks)} checks) and {workflow_path}")
+    print(f"next: golive doctor {checklist_path}; then pytest {checklist_path}")
+    return EXIT_OK
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from ..onboarding.doctor import FAIL, diagnose, format_report  # noqa: PLC0415  (only doctor needs it)
+
+    try:
+        checklist = load_checklist(args.checklist, load_kind_schemas())
+    except ChecklistError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    found = diagnose(checklist, args.checklist.read_text(encoding="utf-8"), provider=args.provider)
+    print(format_report(found, args.checklist))
+    return EXIT_FAIL if any(item.status == FAIL for item in found) else EXIT_OK
 
 
 def _validate(args: argparse.Namespace) -> int:

