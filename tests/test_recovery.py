@@ -4,12 +4,15 @@ and the release rollback drill, whose phases are JUnit testcases of their own.""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
+from test_lifecycle import GUARD_S, processes_mentioning, run_dirs  # the leak probes of the lifecycle tests
 
 from pytest_golive.formats.junit import read_junit
 
@@ -291,3 +294,46 @@ def test_release_from_a_git_ref(pytester: pytest.Pytester) -> None:
         """
     result = run(pytester, text)
     result.assert_outcomes(passed=1)
+
+
+def test_interrupted_drill_leaves_no_release_running(tmp_path: Path) -> None:
+    """Ctrl-C while release N+1 is writing: its process, database and run folder all go."""
+    marker = tmp_path / f"release-{time.monotonic_ns()}"
+    marker.mkdir()
+    flag = tmp_path / "writing.flag"
+    serve = f"exec {sys.executable} -m http.server --bind 127.0.0.1 --directory {marker} $PORT"
+    (tmp_path / "golive.yaml").write_text(
+        textwrap.dedent(f"""\
+        golive: 1
+        services: {{db: {{kind: postgres}}}}
+        checks:
+          - id: drill
+            timeout: 2m
+            rollback:
+              migrations: {{alembic: {NOTES}}}
+              from: {{revision: "0002", command: [sh, -c, "{serve}"]}}
+              to: {{command: [sh, -c, "{serve}"]}}
+              smoke: [{{http: {{get: /}}}}]
+              write: [{{command: "touch {flag}; sleep 45"}}]
+        """)
+    )
+    before = run_dirs()
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--golive-provider", "local", "golive.yaml"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + GUARD_S
+    while not flag.exists():
+        if run.poll() is not None or time.monotonic() > deadline:
+            run.kill()
+            pytest.fail(f"the drill never reached its write step: {run.communicate()[0][-2000:]}")
+        time.sleep(0.05)
+    assert len(processes_mentioning(str(marker))) == 1  # release N+1 serves while the write step runs
+    run.send_signal(signal.SIGINT)
+    output, _ = run.communicate(timeout=GUARD_S)
+    assert "KeyboardInterrupt" in output
+    assert processes_mentioning(str(marker)) == []
+    assert run_dirs() - before == set()

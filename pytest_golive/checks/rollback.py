@@ -50,12 +50,12 @@ class RollbackKind(Kind):
         with scratch_database(service, "rollback") as database, contextlib.ExitStack() as stack:
             old_dir = stack.enter_context(_release_dir(old, ctx.base_dir))
             new_dir = stack.enter_context(_release_dir(new, ctx.base_dir))
+            stack.callback(drill.stop)  # first out: the release stops before its folder and database go, also on Ctrl-C
             drill.phase("release N", lambda: drill.deploy(database, old, old_dir, "N", upgrade=True))
             drill.phase("upgrade to N+1", lambda: drill.deploy(database, new, new_dir, "N+1", upgrade=True, write=True))
             drill.phase("roll back to N", lambda: drill.deploy(database, old, old_dir, "N", upgrade=False))
             if "verify" in spec:
                 drill.phase("data kept", drill.verify_data)
-            drill.stop()
         elapsed = elapsed_ms_since(start)
         passed = sum(phase.passed for phase in drill.phases)
         return Observation(
@@ -75,8 +75,6 @@ class Drill:
         self.phases: list[Phase] = []
         self.running: AppProcess | None = None
         self.base_url: str | None = None
-        self.ctx.resources.callback(self.stop)  # also on Ctrl-C
-        self.revision: str | None = None
 
     def phase(self, name: str, action: Callable[[], list[Mismatch]]) -> None:
         start = time.perf_counter()
@@ -109,7 +107,6 @@ class Drill:
         except StepError as exc:
             action = "upgrade" if upgrade else "downgrade"
             return [Mismatch(f"{action} to {target} for release {label}", "to succeed", str(exc))]
-        self.revision = target
         app = App(
             None,
             tuple(str(part) for part in release["command"]),
