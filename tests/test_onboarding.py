@@ -147,7 +147,7 @@ def test_shop_checklist_from_init_runs_green_unedited(tmp_path: Path) -> None:
     assert "python -m shop" in init.stdout
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_FAULT_")}
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "golive.yaml", "-p", "no:cacheprovider", "-rA"],
+        [sys.executable, "-m", "pytest", "golive.yaml", "-p", "no:cacheprovider", "-rA", "--golive-provider", "local"],
         cwd=repo,
         capture_output=True,
         text=True,

@@ -321,6 +321,13 @@ def _services(project: Project, python_deps: dict[str, str], node: dict[str, obj
         _found(project, "postgres", f"{dist} dependency", MEDIUM, "package.json")
     for dist in sorted(_REDIS_NODE & node_deps):
         _found(project, "redis", f"{dist} dependency", MEDIUM, "package.json")
+    for path in files:  # connection URLs written out: SQLAlchemy create_engine, alembic.ini, .env.example
+        if path.suffix in (".py", ".ini", ".cfg", ".toml", ".env", ".example") or path.name.startswith(".env"):
+            for number, line in enumerate(_read(path).splitlines(), 1):
+                if re.search(r"\bpostgres(ql)?(\+\w+)?://", line):
+                    _found(project, "postgres", "a postgres:// URL", MEDIUM, _rel(project.root, path, number))
+                if re.search(r"\brediss?://", line):
+                    _found(project, "redis", "a redis:// URL", MEDIUM, _rel(project.root, path, number))
     for name, where in project.required_env.items():
         if is_database_env(name):
             _found(project, "postgres", f"${name} read", MEDIUM, where)
