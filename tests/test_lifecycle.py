@@ -72,15 +72,11 @@ checks:
 """
 
 
-def start_long_run(tmp_path: Path, provider: str) -> tuple[subprocess.Popen[str], Path, str]:
-    """A run that provisions both services, then sits in a check; returns it and its run folder."""
-    marker = f"golive-lifecycle-{os.getpid()}-{time.monotonic_ns()}"
-    flag = tmp_path / "provisioned.flag"
-    (tmp_path / "golive.yaml").write_text(LONG_RUN.replace("{flag}", str(flag)).replace("{marker}", marker))
-    before = run_dirs()
+def run_until_flag(folder: Path, provider: str, flag: Path) -> subprocess.Popen[str]:
+    """pytest on the folder's golive.yaml, returned once one of its checks has created ``flag``."""
     run = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--golive-provider", provider, "golive.yaml"],
-        cwd=tmp_path,
+        cwd=folder,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -91,6 +87,16 @@ def start_long_run(tmp_path: Path, provider: str) -> tuple[subprocess.Popen[str]
             run.kill()
             pytest.fail(f"the run never reached its waiting check: {run.communicate()[0][-2000:]}")
         time.sleep(0.05)
+    return run
+
+
+def start_long_run(tmp_path: Path, provider: str) -> tuple[subprocess.Popen[str], Path, str]:
+    """A run that provisions both services, then sits in a check; returns it and its run folder."""
+    marker = f"golive-lifecycle-{os.getpid()}-{time.monotonic_ns()}"
+    flag = tmp_path / "provisioned.flag"
+    (tmp_path / "golive.yaml").write_text(LONG_RUN.replace("{flag}", str(flag)).replace("{marker}", marker))
+    before = run_dirs()
+    run = run_until_flag(tmp_path, provider, flag)
     (run_dir,) = [d for d in run_dirs() - before if json.loads((d / "owner.json").read_text())["pid"] == run.pid]
     return run, run_dir, marker
 

@@ -4,6 +4,7 @@ and the release rollback drill, whose phases are JUnit testcases of their own.""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -12,7 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
-from test_lifecycle import GUARD_S, processes_mentioning, run_dirs  # the leak probes of the lifecycle tests
+from test_lifecycle import (
+    GUARD_S,
+    processes_mentioning,
+    run_dirs,
+    run_until_flag,
+)  # the leak probes of the lifecycle tests
 
 from pytest_golive.formats.junit import read_junit
 
@@ -318,22 +324,11 @@ def test_interrupted_drill_leaves_no_release_running(tmp_path: Path) -> None:
         """)
     )
     before = run_dirs()
-    run = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--golive-provider", "local", "golive.yaml"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + GUARD_S
-    while not flag.exists():
-        if run.poll() is not None or time.monotonic() > deadline:
-            run.kill()
-            pytest.fail(f"the drill never reached its write step: {run.communicate()[0][-2000:]}")
-        time.sleep(0.05)
+    run = run_until_flag(tmp_path, "local", flag)
+    (run_dir,) = [d for d in run_dirs() - before if json.loads((d / "owner.json").read_text())["pid"] == run.pid]
     assert len(processes_mentioning(str(marker))) == 1  # release N+1 serves while the write step runs
     run.send_signal(signal.SIGINT)
     output, _ = run.communicate(timeout=GUARD_S)
     assert "KeyboardInterrupt" in output
     assert processes_mentioning(str(marker)) == []
-    assert run_dirs() - before == set()
+    assert not run_dir.exists()

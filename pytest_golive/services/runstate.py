@@ -167,11 +167,20 @@ def _remove_containers(doomed: Callable[[str | None], bool], problems: list[str]
     client = docker_client()
     if client is None:
         return 0
+    from docker.errors import APIError, NotFound  # noqa: PLC0415
+
     removed = 0
     try:
         for container in client.containers.list(all=True, filters={"label": RUN_LABEL}):
             if doomed(container.labels.get(RUN_LABEL)):
-                container.remove(force=True, v=True)
+                try:
+                    container.remove(force=True, v=True)
+                except NotFound:
+                    continue  # removed by someone else meanwhile (another cleanup, the run's own reaper)
+                except APIError as exc:
+                    if exc.status_code != 409 or "already in progress" not in str(exc):
+                        raise
+                    continue  # the same, still under way
                 removed += 1
     except Exception as exc:  # the engine may vanish mid-cleanup; say so, do not crash
         problems.append(f"docker: {exc}")
