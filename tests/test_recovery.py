@@ -5,6 +5,7 @@ and the release rollback drill, whose phases are JUnit testcases of their own.""
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -332,3 +333,16 @@ def test_interrupted_drill_leaves_no_release_running(tmp_path: Path) -> None:
     assert "KeyboardInterrupt" in output
     assert processes_mentioning(str(marker)) == []
     assert not run_dir.exists()
+
+
+def test_a_revision_that_does_not_import_is_one_located_line(pytester: pytest.Pytester) -> None:
+    history = pytester.path / "history"
+    shutil.copytree(NOTES, history)
+    (history / "versions" / "0004_broken.py").write_text('revision = "0004"\ndown_revision = "0003"\ndef upgrade(:\n')
+    result = run(pytester, NOTES_WALK.replace(str(NOTES), str(history)))
+    result.assert_outcomes(failed=1)
+    line = failures(result)  # the parser's wording varies between Python versions; the rest does not
+    assert line.startswith(f"golive.yaml:4:5: Alembic at {history}: cannot read the revisions: SyntaxError: ")
+    assert line.endswith("(0004_broken.py, line 3)")
+    assert "\n" not in line
+    assert "Traceback" not in result.stdout.str()

@@ -57,9 +57,13 @@ class AlembicTool:
         self.location = location
         self.own_tables: tuple[str, ...] = (version_table,)
         try:
-            self._script = ScriptDirectory.from_config(self._config(None))
+            script = ScriptDirectory.from_config(self._config(None))
+            self._revisions = [revision.revision for revision in reversed(list(script.walk_revisions()))]
+            self._heads = list(script.get_heads())
         except CommandError as exc:
             raise StepError(f"Alembic at {location}: {exc}") from None
+        except Exception as exc:  # a revision file that does not import (syntax error, missing module)
+            raise StepError(f"Alembic at {location}: cannot read the revisions: {type(exc).__name__}: {exc}") from None
 
     def _config(self, endpoint: Endpoint | None) -> Any:
         from alembic.config import Config  # noqa: PLC0415
@@ -75,10 +79,10 @@ class AlembicTool:
         return config
 
     def revisions(self) -> list[str]:
-        return [script.revision for script in reversed(list(self._script.walk_revisions()))]
+        return list(self._revisions)
 
     def heads(self) -> list[str]:
-        return list(self._script.get_heads())
+        return list(self._heads)
 
     def upgrade(self, endpoint: Endpoint, target: str, timeout_s: float) -> None:
         from alembic import command  # noqa: PLC0415
