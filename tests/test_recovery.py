@@ -346,3 +346,18 @@ def test_a_revision_that_does_not_import_is_one_located_line(pytester: pytest.Py
     assert line.endswith("(0004_broken.py, line 3)")
     assert "\n" not in line
     assert "Traceback" not in result.stdout.str()
+
+
+def test_a_query_postgres_refuses_is_one_located_line(pytester: pytest.Pytester) -> None:
+    """A view that fails when read: the drill's checksum query errors in Postgres itself."""
+    (pytester.path / "init.sql").write_text("CREATE VIEW broken AS SELECT 1 / 0 AS x;")
+    text = """\
+        golive: 1
+        services: {db: {kind: postgres, init: [init.sql]}}
+        checks:
+          - id: drill
+            backup: {tables: [broken]}
+        """
+    result = run(pytester, text)
+    result.assert_outcomes(failed=1)
+    assert failures(result) == "golive.yaml:4:5: postgres: division by zero"

@@ -19,7 +19,7 @@ from ..checklist.durations import parse_duration
 from ..services import postgres
 from .base import Kind, Mismatch, Observation, StepContext, StepError, elapsed_ms_since
 from .catalog import sums_diff, table_sums, user_tables
-from .scratch import connect, endpoint_of, libpq_env, run_tool, scratch_database
+from .scratch import connect, endpoint_of, libpq_env, postgres_errors, run_tool, scratch_database
 
 _SCHEMA = builtin_kind_schema("backup")
 FILE_ENV = "GOLIVE_BACKUP_FILE"
@@ -39,7 +39,8 @@ class BackupKind(Kind):
         named = ctx.services.get(name, {}) if name is not None else {}
         if named.get("kind") == "redis" or (name is None and "keys" in spec):
             return _redis_round_trip(spec, ctx.service(name, "redis"))
-        return _postgres_drill(spec, ctx)
+        with postgres_errors():
+            return _postgres_drill(spec, ctx)
 
     def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
         """``rto`` is a duration that bounds the restore's wall time."""

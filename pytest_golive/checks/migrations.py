@@ -18,7 +18,7 @@ from ..services.endpoint import Endpoint
 from .base import Kind, Mismatch, Observation, StepContext, StepError, elapsed_ms_since
 from .catalog import Snapshot, TableSum, schema_diff, schema_snapshot, sums_diff, table_sums
 from .migration_tools import BASE, HEAD, MigrationTool, tool_from_spec
-from .scratch import connect, endpoint_of, scratch_database
+from .scratch import connect, endpoint_of, postgres_errors, scratch_database
 
 _SCHEMA = builtin_kind_schema("migrations")
 
@@ -34,10 +34,11 @@ class MigrationsKind(Kind):
         tool = tool_from_spec(spec, ctx.base_dir)
         service = ctx.service(spec.get("service"), "postgres")
         if spec.get("mode") == "applied":
-            return _applied(tool, endpoint_of(service), spec.get("version_table", "alembic_version"))
+            with postgres_errors():
+                return _applied(tool, endpoint_of(service), spec.get("version_table", "alembic_version"))
         start = time.perf_counter()
         walk = Walk(tool, spec, ctx)
-        with scratch_database(service, "migrations") as scratch:
+        with scratch_database(service, "migrations") as scratch, postgres_errors():
             walk.run(scratch)
         elapsed = elapsed_ms_since(start)
         checked = f", {walk.downgrades} downgrades checked" if walk.downgrades else ""

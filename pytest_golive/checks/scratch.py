@@ -50,6 +50,16 @@ def scratch_database(service: Mapping[str, Any], purpose: str) -> Iterator[Endpo
         postgres.drop(owner, name)
 
 
+@contextlib.contextmanager
+def postgres_errors() -> Iterator[None]:
+    """A query the drill makes that Postgres refuses (permissions, a dropped table) is the
+    step's error, in one line."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise StepError(f"postgres: {_first_line(exc)}") from None
+
+
 def connect(endpoint: Endpoint) -> psycopg.Connection:
     try:
         return postgres.connect(endpoint)
