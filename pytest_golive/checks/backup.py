@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +17,14 @@ import redis as redis_client
 from ..checklist import builtin_kind_schema
 from ..checklist.durations import parse_duration
 from ..services import postgres
+from ..services.endpoint import Endpoint
 from .base import Kind, Mismatch, Observation, StepContext, StepError, elapsed_ms_since
 from .catalog import sums_diff, table_sums, user_tables
-from .scratch import connect, endpoint_of, libpq_env, postgres_errors, run_tool, scratch_database
+from .redis import matching_keys
+from .scratch import connect, libpq_env, postgres_errors, run_tool, scratch_database
 
 _SCHEMA = builtin_kind_schema("backup")
 FILE_ENV = "GOLIVE_BACKUP_FILE"
-_SCAN_LIMIT = 100_000
 
 
 class BackupKind(Kind):
@@ -53,7 +54,7 @@ class BackupKind(Kind):
 
 def _postgres_drill(spec: Mapping[str, Any], ctx: StepContext) -> Observation:
     service = ctx.service(spec.get("service"), "postgres")
-    source = endpoint_of(service)
+    source = Endpoint.from_view(service)
     with connect(source) as conn:
         tables = list(spec.get("tables") or user_tables(conn))
         before = table_sums(conn, tables)
@@ -128,7 +129,7 @@ def _redis_round_trip(spec: Mapping[str, Any], service: Mapping[str, Any]) -> Ob
     restored: list[bytes] = []
     try:
         with client:
-            keys = _matching(client, spec["keys"])
+            keys = list(dict.fromkeys(bytes(key) for pattern in spec["keys"] for key in matching_keys(client, pattern)))
             start = time.perf_counter()
             payloads = {key: (client.dump(key), client.pttl(key)) for key in keys}
             dump_ms = elapsed_ms_since(start)
@@ -163,13 +164,3 @@ def _redis_round_trip(spec: Mapping[str, Any], service: Mapping[str, Any]) -> Ob
         },
         measurements={"keys": len(keys), "restore_ms": round(restore_ms, 1)},
     )
-
-
-def _matching(client: redis_client.Redis, patterns: Sequence[str]) -> list[bytes]:
-    found: dict[bytes, None] = {}
-    for pattern in patterns:
-        for key in client.scan_iter(match=pattern, count=1000):
-            if len(found) >= _SCAN_LIMIT:
-                raise StepError(f"more than {_SCAN_LIMIT} keys match {pattern!r}; narrow the pattern")
-            found[bytes(key)] = None
-    return list(found)

@@ -118,11 +118,11 @@ def table_sums(conn: psycopg.Connection, tables: Iterable[str]) -> dict[str, Tab
     checksum does not depend on physical order."""
     sums: dict[str, TableSum | None] = {}
     for table in tables:
-        exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", [table]).fetchone()
-        if not exists or not exists[0]:
+        found = conn.execute("SELECT to_regclass(%s)::text", [table]).fetchone()
+        if not found or found[0] is None:
             sums[table] = None
             continue
-        relation = sql.SQL(".").join(sql.Identifier(part) for part in _split_name(table))
+        relation = sql.SQL(found[0])  # an existing relation's name as Postgres itself quotes it: safe as SQL
         query = sql.SQL(
             "SELECT count(*), md5(COALESCE(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM {} AS t"
         ).format(relation)
@@ -143,17 +143,3 @@ def sums_diff(expected: Mapping[str, TableSum | None], actual: Mapping[str, Tabl
         elif after != before:
             lines.append(f"table {table}: {after} (was {before})")
     return lines
-
-
-def _split_name(table: str) -> list[str]:
-    """``schema.table`` or ``table``, with optional double quotes as Postgres writes them."""
-    parts, current, quoted = [], "", False
-    for char in table:
-        if char == '"':
-            quoted = not quoted
-        elif char == "." and not quoted:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    return [*parts, current]

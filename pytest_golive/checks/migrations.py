@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from ..checklist import builtin_kind_schema
 from ..services.endpoint import Endpoint
 from .base import Kind, Mismatch, Observation, StepContext, StepError, elapsed_ms_since
 from .catalog import Snapshot, TableSum, schema_diff, schema_snapshot, sums_diff, table_sums
 from .migration_tools import BASE, HEAD, MigrationTool, tool_from_spec
-from .scratch import connect, endpoint_of, postgres_errors, scratch_database
+from .scratch import connect, postgres_errors, scratch_database
 
 _SCHEMA = builtin_kind_schema("migrations")
 
@@ -35,7 +36,7 @@ class MigrationsKind(Kind):
         service = ctx.service(spec.get("service"), "postgres")
         if spec.get("mode") == "applied":
             with postgres_errors():
-                return _applied(tool, endpoint_of(service), spec.get("version_table", "alembic_version"))
+                return _applied(tool, Endpoint.from_view(service), spec.get("version_table", "alembic_version"))
         start = time.perf_counter()
         walk = Walk(tool, spec, ctx)
         with scratch_database(service, "migrations") as scratch, postgres_errors():
@@ -164,7 +165,7 @@ def _applied(tool: MigrationTool, database: Endpoint, version_table: str) -> Obs
     start = time.perf_counter()
     with connect(database) as conn:
         try:
-            rows = conn.execute(f"SELECT version_num FROM {_quote(version_table)}").fetchall()
+            rows = conn.execute(sql.SQL("SELECT version_num FROM {}").format(sql.Identifier(version_table))).fetchall()
         except psycopg.errors.UndefinedTable:
             rows = []
     current = sorted(str(row[0]) for row in rows)
@@ -190,7 +191,3 @@ def _applied(tool: MigrationTool, database: Endpoint, version_table: str) -> Obs
         },
         measurements={"current": ", ".join(current) or "none"},
     )
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'

@@ -4,7 +4,7 @@ TTLs of the keys matching a pattern (e.g. catalogue keys that must expire)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 import redis as redis_client
@@ -65,11 +65,7 @@ class RedisKind(Kind):
 
 def _ttls(client: redis_client.Redis, pattern: str) -> dict[str, Any]:
     """How many keys match, how many never expire, and the TTL range of the others."""
-    ttls: list[int] = []
-    for index, key in enumerate(client.scan_iter(match=pattern, count=1000)):
-        if index >= _SCAN_LIMIT:
-            raise StepError(f"more than {_SCAN_LIMIT} keys match {pattern!r}; narrow the pattern")
-        ttls.append(int(client.ttl(key)))
+    ttls = [int(client.ttl(key)) for key in matching_keys(client, pattern)]
     expiring = [ttl for ttl in ttls if ttl >= 0]
     return {
         "keys": len(ttls),
@@ -77,3 +73,11 @@ def _ttls(client: redis_client.Redis, pattern: str) -> dict[str, Any]:
         "min_ttl": min(expiring) if expiring else None,
         "max_ttl": max(expiring) if expiring else None,
     }
+
+
+def matching_keys(client: redis_client.Redis, pattern: str) -> Iterator[Any]:
+    """The keys that match, by SCAN; more than _SCAN_LIMIT means the pattern is a mistake."""
+    for index, key in enumerate(client.scan_iter(match=pattern, count=1000)):
+        if index >= _SCAN_LIMIT:
+            raise StepError(f"more than {_SCAN_LIMIT} keys match {pattern!r}; narrow the pattern")
+        yield key

@@ -20,24 +20,10 @@ from ..services.endpoint import Endpoint
 from .base import StepError
 
 
-def endpoint_of(view: Mapping[str, Any]) -> Endpoint:
-    """The endpoint behind a ``{{ services.NAME }}`` view."""
-    return Endpoint(
-        view["kind"],
-        view["provider"],
-        view["host"],
-        view["port"],
-        view.get("user"),
-        view.get("password"),
-        view.get("database"),
-        view.get("db"),
-    )
-
-
 @contextlib.contextmanager
 def scratch_database(service: Mapping[str, Any], purpose: str) -> Iterator[Endpoint]:
     """A new, empty database next to the service's; dropped afterwards, whatever happens."""
-    owner = endpoint_of(service)
+    owner = Endpoint.from_view(service)
     name = f"golive_{purpose}_{secrets.token_hex(4)}"
     try:
         with postgres.connect(owner) as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import quote
@@ -49,6 +50,20 @@ class Endpoint:
             "database": self.database,
             "db": self.db_number,
         }
+
+    @classmethod
+    def from_view(cls, view: Mapping[str, Any]) -> Endpoint:
+        """The endpoint behind a ``{{ services.NAME }}`` view (what kinds get), as template_view made it."""
+        return cls(
+            view["kind"],
+            view["provider"],
+            view["host"],
+            view["port"],
+            view.get("user"),
+            view.get("password"),
+            view.get("database"),
+            view.get("db"),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
