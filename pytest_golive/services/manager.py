@@ -8,6 +8,7 @@ import json
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..checklist import ServiceSpec
@@ -47,6 +48,20 @@ def service_key(spec: ServiceSpec, provider_override: str | None) -> str:
     return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
 
 
+def image_of(spec: ServiceSpec) -> str:
+    """The image the docker provider would start for this service."""
+    image: str = _KINDS[spec.kind].image(spec)
+    return image
+
+
+def local_server(kind: str) -> Path | None:
+    """The server binary the local provider would run for this kind, if one is installed."""
+    if kind == "postgres":
+        binaries = postgres.local_binaries()
+        return binaries[1] if binaries else None
+    return redis.local_binary()
+
+
 def choose_provider(spec: ServiceSpec, override: str | None) -> str:
     """``auto``: docker when an engine answers, else local binaries; else say what was tried."""
     wanted = override or spec.provider
@@ -61,8 +76,7 @@ def choose_provider(spec: ServiceSpec, override: str | None) -> str:
     docker_problem = engine_status()
     if docker_problem is None:
         return "docker"
-    local = postgres.local_binaries() if spec.kind == "postgres" else redis.local_binary()
-    if local is not None:
+    if local_server(spec.kind) is not None:
         return "local"
     missing = "initdb/postgres" if spec.kind == "postgres" else "redis-server"
     raise ProvisionError(
