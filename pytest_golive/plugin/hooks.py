@@ -21,6 +21,7 @@ from .options import (
     BASE_URL_OPTION,
     EXPLICIT_KEY,
     GATE_OPTION,
+    GOLIVE_FAILURE_KEY,
     LOGS_OPTION,
     PHASE_PROPERTY,
     PROVIDER_OPTION,
@@ -166,6 +167,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     phases = getattr(item, "phase_reports", None)
     if call.when == "call" and phases:
         setattr(report, PHASES_ATTRIBUTE, phases)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_to_serializable(config: pytest.Config, report: Any) -> Any:
+    """An xdist worker sends a golive failure as data, so that the controller's reports
+    (--tb=line, JUnit's message) read its one-line crash message too."""
+    data = yield
+    to_json = getattr(getattr(report, "longrepr", None), "golive_json", None)
+    if data is not None and to_json is not None:
+        data[GOLIVE_FAILURE_KEY] = to_json()
+    return data
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_from_serializable(config: pytest.Config, data: dict[str, Any]) -> Any:
+    report = yield
+    if report is not None and GOLIVE_FAILURE_KEY in data:
+        from .report import FailureRepr  # noqa: PLC0415  (only runs with golive failures load it)
+
+        report.longrepr = FailureRepr.from_json(data[GOLIVE_FAILURE_KEY])
     return report
 
 

@@ -30,5 +30,7 @@ RUN_ID_INPUT = "golive_run_id"
 SERVICES_KEY = pytest.StashKey[Any]()
 FILES_KEY = pytest.StashKey[list["ChecklistFile"]]()
 EXPLICIT_KEY = pytest.StashKey[set[Any]]()
+#: how a golive failure report travels from an xdist worker to the controller (plugin/report.py)
+GOLIVE_FAILURE_KEY = "golive_failure"
 #: the JUnit property that marks a drill phase's testcase (see plugin/phases.py)
 PHASE_PROPERTY = "golive.phase"

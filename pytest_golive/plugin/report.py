@@ -17,8 +17,6 @@ if TYPE_CHECKING:
     from ..checks import CheckResult
 
 _EVIDENCE_LINES = 12
-#: the key a golive failure travels under from an xdist worker to the controller
-SERIALIZED_KEY = "golive_failure"
 
 
 class _Writer(Protocol):
@@ -55,7 +53,8 @@ class FailureRepr:
     def __str__(self) -> str:
         return "\n".join(self.lines)
 
-    def to_json(self) -> dict[str, Any]:
+    def golive_json(self) -> dict[str, Any]:
+        """Plain data for an xdist worker's report (plugin/hooks.py sends and restores it)."""
         crash = self.reprcrash
         return {"lines": list(self.lines), "path": crash.path, "lineno": crash.lineno, "message": crash.message}
 

@@ -23,12 +23,13 @@ from ..services.app import AppProcess, write_app_coverage
 from ..services.endpoint import Endpoint
 from ..services.errors import ProvisionError
 from ..services.faults import AppTarget, ServiceTarget
-from ..services.manager import ServiceManager, SharedService, WorkerServices, service_key
+from ..services.manager import ServiceManager, SharedService, WorkerServices, redis_slots, service_key
 from ..services.runstate import RunState, reap
 from .options import APP_COVERAGE_OPTION, DEFAULT_LOGS_DIR, LOGS_OPTION, PROVIDER_OPTION, RUN_ID_INPUT, SERVICES_KEY
 
 SHARED_INPUT = "golive_services"
 ERRORS_INPUT = "golive_service_errors"
+SLOTS_INPUT = "golive_redis_slots"
 
 
 class SessionServices:
@@ -59,14 +60,17 @@ class SessionServices:
         self._urls: dict[Path, str] = {}
         self._handles: dict[Path, dict[str, dict[str, Any]]] = {}
         self.served: dict[str, Endpoint] = {}
-        worker_id, index = "main", 0
+        worker_id, index, count = "main", 0, 1
+        self._slots: dict[str, list[str]] = {}
         if not self.owner:
             self._state = RunState.attach(workerinput[RUN_ID_INPUT])
             self._shared = {item["key"]: SharedService.from_json(item) for item in workerinput[SHARED_INPUT]}
             self._errors = dict(workerinput[ERRORS_INPUT])
+            self._slots = dict(workerinput.get(SLOTS_INPUT, {}))
             worker_id = str(workerinput["workerid"])
             index = int(worker_id.removeprefix("gw")) if worker_id.removeprefix("gw").isdigit() else 0
-        self._worker_id, self._worker_index = worker_id, index
+            count = int(workerinput.get("workercount", 1))
+        self._worker_id, self._worker_index, self._worker_count = worker_id, index, count
         self._workers: WorkerServices | None = None
 
     @property
@@ -82,7 +86,9 @@ class SessionServices:
 
     def _worker_view(self) -> WorkerServices:
         if self._workers is None:
-            self._workers = WorkerServices(self.state, self._worker_id, self._worker_index)
+            self._workers = WorkerServices(
+                self.state, self._worker_id, self._worker_index, self._worker_count, self._slots
+            )
         return self._workers
 
     def _shared_for(
@@ -114,7 +120,7 @@ class SessionServices:
                     raise shared
                 if shared.handle is not None:
                     self._handles.setdefault(checklist.path, {})[name] = shared.handle
-                endpoint = self._worker_view().endpoint(shared, checklist.services[name])
+                endpoint = self._worker_view().endpoint(shared, checklist.services[name], checklist.path)
             except ProvisionError as exc:
                 found[name] = exc
                 continue
@@ -192,6 +198,7 @@ class SessionServices:
         start (apps, app coverage data) is owned, combined and reaped in one place."""
         schemas = load_kind_schemas()
         errors: dict[str, str] = {}
+        slots: dict[str, list[str]] = {}
         paths = list(checklists)
         if not paths:
             return {}
@@ -201,11 +208,17 @@ class SessionServices:
                 variables = render_vars(checklist, self.environ)
             except (ChecklistError, CheckProblem):
                 continue  # the workers report it when they collect the file
+            redis_slots(checklist.path, checklist.services, self.provider_override, slots)
             for name, outcome in self._shared_for(checklist, variables).items():
                 if isinstance(outcome, ProvisionError):
                     errors[service_key(checklist.services[name], self.provider_override)] = str(outcome)
         shared = self._manager.shared() if self._manager else []
-        return {RUN_ID_INPUT: self.state.run_id, SHARED_INPUT: [s.to_json() for s in shared], ERRORS_INPUT: errors}
+        return {
+            RUN_ID_INPUT: self.state.run_id,
+            SHARED_INPUT: [s.to_json() for s in shared],
+            ERRORS_INPUT: errors,
+            SLOTS_INPUT: slots,
+        }
 
     def close(self) -> None:
         """Stop apps, drop this worker's databases; the owner also stops servers and reaps."""

@@ -95,7 +95,7 @@ def render_python(app: App | None, base_dir: Path, context: Mapping[str, Any]) -
     try:
         return resolve_python(os_string(render(app.python, context, ("app", "python")), ("app", "python")), base_dir)
     except TemplateProblem as problem:
-        raise AppStartError(f"app {problem.message}", doc_path=problem.doc_path) from None
+        raise AppStartError(problem.message, doc_path=problem.doc_path) from None
 
 
 def os_string(value: Any, doc_path: DocPath) -> str:
@@ -215,7 +215,7 @@ class AppProcess:
             setup = [render_argv(argv, full_context, ("app", "setup", i)) for i, argv in enumerate(self.app.setup)]
             self.env = app_environment(self.app, full_context)
         except TemplateProblem as problem:
-            raise AppStartError(f"app {problem.message}", doc_path=problem.doc_path) from None
+            raise AppStartError(problem.message, doc_path=problem.doc_path) from None
         environ = {**os.environ, **self.env, "PORT": str(port)}
         if self.app.coverage:
             environ.update(coverage_environment(self.state, self.python, environ))

@@ -154,37 +154,72 @@ class ServiceManager:
             self._running.pop().stop()
 
 
-class WorkerServices:
-    """One worker's (or a single process's) isolated view of the shared servers."""
+def service_identity(checklist: Path, name: str) -> str:
+    """A service is its checklist's: two checklists' ``db`` are two databases (their apps differ)."""
+    return f"{checklist.resolve()}::{name}"
 
-    def __init__(self, state: RunState, worker_id: str, worker_index: int) -> None:
+
+def redis_slots(
+    checklist: Path, services: Mapping[str, ServiceSpec], provider_override: str | None, slots: dict[str, list[str]]
+) -> None:
+    """Add each redis service to the list of its server's services: its place in that list
+    decides its db numbers, so two services on one server never share a database."""
+    for name, spec in services.items():
+        if spec.kind == "redis":
+            names = slots.setdefault(service_key(spec, provider_override), [])
+            if service_identity(checklist, name) not in names:
+                names.append(service_identity(checklist, name))
+
+
+class WorkerServices:
+    """One worker's (or a single process's) isolated view of the shared servers: each
+    service (by name) gets its own database, or its own Redis db number."""
+
+    def __init__(
+        self,
+        state: RunState,
+        worker_id: str,
+        worker_index: int,
+        worker_count: int = 1,
+        slots: Mapping[str, list[str]] | None = None,
+    ) -> None:
         self.state = state
         self.worker_id = worker_id
         self.worker_index = worker_index
+        self.worker_count = worker_count
+        #: the redis services of each server, in one order for every worker (the xdist
+        #: controller lists them all); a single process adds them as they come
+        self._slots = {key: list(names) for key, names in (slots or {}).items()}
         self._views: dict[str, Endpoint] = {}
         self._databases: list[tuple[Endpoint, str]] = []
 
-    def endpoint(self, shared: SharedService, spec: ServiceSpec) -> Endpoint:
-        if shared.key not in self._views:
-            self._views[shared.key] = self._isolated(shared, spec)
-        return self._views[shared.key]
+    def endpoint(self, shared: SharedService, spec: ServiceSpec, checklist: Path) -> Endpoint:
+        identity = service_identity(checklist, spec.name)
+        if identity not in self._views:
+            self._views[identity] = self._isolated(shared, spec, identity)
+        return self._views[identity]
 
-    def _isolated(self, shared: SharedService, spec: ServiceSpec) -> Endpoint:
+    def _isolated(self, shared: SharedService, spec: ServiceSpec, identity: str) -> Endpoint:
         owner = shared.endpoint
         if owner.provider == "external":
             return owner  # a shared staging server: isolation is its owner's business
         if spec.kind == "postgres" and shared.template:
-            name = postgres.database_name(self.state.run_id, spec.name, self.worker_id)
+            scope = hashlib.sha256(identity.encode()).hexdigest()[:6]
+            name = postgres.database_name(self.state.run_id, spec.name, f"{self.worker_id}_{scope}")
             postgres.clone(owner, shared.template, name)
             self._databases.append((owner, name))
             return owner.with_database(name)
         if spec.kind == "redis":
-            if self.worker_index >= redis.DATABASES:
+            names = self._slots.setdefault(shared.key, [])
+            if identity not in names:
+                names.append(identity)
+            number = names.index(identity) * self.worker_count + self.worker_index
+            if number >= redis.DATABASES:
                 raise ProvisionError(
-                    f"redis service {spec.name!r}: {self.worker_index + 1} workers, "
-                    f"but Redis has {redis.DATABASES} databases"
+                    f"redis service {spec.name!r}: {self.worker_count} workers times {len(names)} redis services "
+                    f"on one server need {len(names) * self.worker_count} databases, but Redis has {redis.DATABASES}"
                 )
-            return owner.with_db_number(self.worker_index)
+            return owner.with_db_number(number)
         return owner
 
     def close(self) -> None:
