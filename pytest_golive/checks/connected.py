@@ -32,6 +32,7 @@ from .redaction import Redactor, is_secret_name
 _SCHEMA = builtin_kind_schema("connected")
 DEFAULT_WITHIN_S = 10.0
 _POLL_S = 0.1
+_SETTLE_ROUNDS = 10
 #: golive's own connections carry this name (application_name, CLIENT SETNAME)
 GOLIVE_CLIENT = "golive"
 #: commands a Redis client sends while it connects: seen on db 0 for every client that then SELECTs
@@ -128,7 +129,20 @@ class _PostgresWatcher:
             self.conn = postgres.connect(endpoint)
             apart = False
         counts_sessions = apart and self.conn.info.server_version >= 140000
-        self.baseline = self._sessions() if counts_sessions else None
+        self.baseline = self._settled_sessions() if counts_sessions else None
+
+    def _settled_sessions(self) -> int:
+        """The session count once it stops moving: a session that ended just before (an
+        earlier check's query) reports its stats as its backend exits, a moment later, and
+        must be in the baseline, not taken for the app's."""
+        count = self._sessions()
+        for _ in range(_SETTLE_ROUNDS):
+            time.sleep(_POLL_S)
+            again = self._sessions()
+            if again == count:
+                break
+            count = again
+        return count
 
     def _sessions(self) -> int:
         self.conn.execute("SELECT pg_stat_clear_snapshot()")
