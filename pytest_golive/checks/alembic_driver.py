@@ -162,7 +162,12 @@ def flask_app(wanted: str | None, env_py: str, places: list[str]) -> Any:
         return found if hasattr(found, "app_context") else found()
     from flask.cli import NoAppException, ScriptInfo, find_best_app  # noqa: PLC0415  (only Flask apps have flask)
 
-    flask_app_env = os.environ.get("FLASK_APP") or _from_env_files("FLASK_APP", places)
+    flask_app_env = os.environ.get("FLASK_APP")
+    if not flask_app_env:
+        found = _from_env_files("FLASK_APP", places)
+        if found is not None:
+            flask_app_env, folder = found
+            sys.path.insert(0, folder)  # FLASK_APP is relative to the folder of its .flaskenv
     if flask_app_env:
         return ScriptInfo(app_import_path=flask_app_env).load_app()
     try:
@@ -177,14 +182,15 @@ def flask_app(wanted: str | None, env_py: str, places: list[str]) -> Any:
         except NoAppException:
             continue
     raise LookupError(
-        "env.py uses Flask's current_app, and no Flask app was found (FLASK_APP, .flaskenv, wsgi.py, app.py, "
+        "env.py uses Flask's current_app, and no Flask app was found (FLASK_APP, .flaskenv, .env, wsgi.py, app.py, "
         + ", ".join(_APP_MODULES)
         + "): set app: MODULE:create_app in the migrations spec"
     )
 
 
-def _from_env_files(name: str, places: list[str]) -> str | None:
-    """``NAME=value`` from .flaskenv or .env in the walk's folder or beside the migrations."""
+def _from_env_files(name: str, places: list[str]) -> tuple[str, str] | None:
+    """``NAME=value`` from .flaskenv or .env in the walk's folder or beside the migrations,
+    and that file's folder."""
     for place in places:
         for file_name in (".flaskenv", ".env"):
             path = Path(place) / file_name
@@ -193,7 +199,7 @@ def _from_env_files(name: str, places: list[str]) -> str | None:
             for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
                 key, sep, value = line.strip().removeprefix("export ").partition("=")
                 if sep and key.strip() == name:
-                    return value.strip().strip("'\"")
+                    return value.strip().strip("'\""), place
     return None
 
 

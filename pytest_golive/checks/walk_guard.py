@@ -60,19 +60,16 @@ class VersionWatch:
     def check(self, target: str, heads: list[str] | None, before: Position, after: Position) -> tuple[str, str] | None:
         """None when the scratch database is where the step should have put it; else what was
         expected and what was found."""
-        where = f"the scratch database {self.database}"
+        expected = f"to move the scratch database {self.database}"
         if after.versions is None:
             return (
-                f"the step to record itself in {where}",
-                f"no {self.table} table there: nothing proves the step ran there, not on another "
-                "database (set version_table to the tool's own); stopped",
+                expected,
+                f"no {self.table} there after the step: it ran on another database, or the tool keeps its "
+                "versions elsewhere (set version_table); stopped",
             )
         if _reached(target, heads, before, after):
             return None
-        return (
-            f"to move {where}",
-            f"{self.table} there at {after}: the step ran on another database; stopped",
-        )
+        return expected, f"{self.table} there at {after}: the step ran on another database; stopped"
 
 
 def _reached(target: str, heads: list[str] | None, before: Position, after: Position) -> bool:
