@@ -251,7 +251,7 @@ checks:
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--golive-provider", "local")
     result.assert_outcomes(failed=1)
     assert (
-        f"release N: upgrade to 0001 for release N: expected to run on the scratch database golive_"
+        "release N: upgrade to 0001 for release N: expected to run on the scratch database golive_"
         in result.stdout.str()
     )
     assert f"connected to {victim.host}:{victim.port}/staging_notes; refused" in result.stdout.str()
