@@ -92,30 +92,42 @@ class Walk:
             self.problems.append(Mismatch("minimum_downgrade", f"one of the revisions ({known})", repr(lowest)))
             return
         checked_from = self.revisions.index(lowest) + 1 if lowest is not None else 0
-        ignore = (*self.own_tables, *self.spec.get("ignore_tables", []))
-        kept: list[str] = []
         with connect(scratch) as conn:
             watch = VersionWatch(conn, self.version_table, scratch.database or "")
-            previous = BASE
-            for index, revision in enumerate(self.revisions):
-                check_downgrade = index >= checked_from
-                before = schema_snapshot(conn, ignore) if check_downgrade else {}
-                sums = table_sums(conn, kept) if check_downgrade else {}
-                if not self._move(session, watch, "upgrade", previous, revision):
+            self._walk(session, Scratch(conn, watch), writes, checked_from)
+
+    def _walk(
+        self, session: ToolSession, scratch: Scratch, writes: dict[str, list[tuple[list[str], str]]], checked_from: int
+    ) -> None:
+        """Up to N+1, down to N, compare; the way up again is the next step's (N -> N+2 runs
+        N+1's upgrade again), unless data is written at N+1 or the walk ends there."""
+        ignore = (*self.own_tables, *self.spec.get("ignore_tables", []))
+        kept: list[str] = []
+        previous = BASE
+        state = scratch.state(ignore, kept) if checked_from == 0 else None
+        for index, revision in enumerate(self.revisions):
+            if not self._move(session, scratch, "upgrade", revision):
+                return
+            here = writes.get(revision, [])
+            checks_next = index + 1 >= checked_from
+            if index >= checked_from:
+                assert state is not None
+                arrived = scratch.state(ignore, kept) if checks_next and not here else None
+                self.downgrades += 1
+                if not self._move(session, scratch, "downgrade", previous):
                     return
-                if check_downgrade:
-                    self.downgrades += 1
-                    if not self._move(session, watch, "downgrade", revision, previous):
-                        return
-                    self._compare(conn, (revision, previous), before, ignore, sums)
-                    if self.problems or not self._move(session, watch, "upgrade", previous, revision):
-                        return
-                for tables, statement in writes.get(revision, []):
-                    self._write(conn, revision, statement)
-                    kept.extend(table for table in tables if table not in kept)
+                self._compare(scratch.conn, (revision, previous), state, ignore)
                 if self.problems:
                     return
-                previous = revision
+                if (here or index == len(self.revisions) - 1) and not self._move(session, scratch, "upgrade", revision):
+                    return
+            for tables, statement in here:
+                self._write(scratch.conn, revision, statement)
+                kept.extend(table for table in tables if table not in kept)
+            if self.problems:
+                return
+            state = (scratch.state(ignore, kept) if scratch.at == revision else arrived) if checks_next else None
+            previous = revision
 
     def _writes(self) -> dict[str, list[tuple[list[str], str]]]:
         found: dict[str, list[tuple[list[str], str]]] = {}
@@ -127,23 +139,24 @@ class Walk:
             found.setdefault(at, []).append((list(entry["tables"]), entry["sql"]))
         return found
 
-    def _move(self, session: ToolSession, watch: VersionWatch, action: str, source: str, target: str) -> bool:
+    def _move(self, session: ToolSession, scratch: Scratch, action: str, target: str) -> bool:
         self.steps += 1
-        problem = guarded_move(session, watch, action, target, heads=self.heads, timeout_s=self.ctx.remaining())
+        problem = guarded_move(session, scratch.watch, action, target, heads=self.heads, timeout_s=self.ctx.remaining())
         if problem is not None:
-            self.problems.append(Mismatch(f"{action} {source} -> {target}", *problem))
+            self.problems.append(Mismatch(f"{action} {scratch.at} -> {target}", *problem))
             return False
+        scratch.at = target
         return True
 
     def _compare(
         self,
         conn: psycopg.Connection,
         move: tuple[str, str],
-        before: Snapshot,
+        state: tuple[Snapshot, dict[str, TableSum | None]],
         ignore: tuple[str, ...],
-        sums: dict[str, TableSum | None],
     ) -> None:
         revision, previous = move
+        before, sums = state
         for line in schema_diff(before, schema_snapshot(conn, ignore)):
             self.problems.append(
                 Mismatch(
@@ -163,6 +176,19 @@ class Walk:
         except psycopg.Error as exc:
             detail = str(exc).strip().splitlines()[0]
             self.problems.append(Mismatch(f"data written at {revision}", "to succeed", detail))
+
+
+@dataclass
+class Scratch:
+    """The scratch database as the walk sees it: where it stands, and how to prove each step."""
+
+    conn: psycopg.Connection
+    watch: VersionWatch
+    at: str = BASE
+
+    def state(self, ignore: tuple[str, ...], kept: list[str]) -> tuple[Snapshot, dict[str, TableSum | None]]:
+        """What a later downgrade to here must restore: the schema, and the kept tables' rows."""
+        return schema_snapshot(self.conn, ignore), table_sums(self.conn, kept)
 
 
 def _applied(listed: ToolSession, database: Endpoint, version_table: str) -> Observation:

@@ -32,7 +32,7 @@ def claim(database: Endpoint) -> str:
 
 
 @dataclass(frozen=True)
-class Position:
+class Versions:
     """The rows of the scratch database's version table (None: there is no such table), and
     whether it is Alembic's (one ``version_num`` per head)."""
 
@@ -47,17 +47,17 @@ class VersionWatch:
     def __init__(self, conn: psycopg.Connection, version_table: str, database: str) -> None:
         self.conn, self.table, self.database = conn, version_table, database
 
-    def position(self) -> Position:
+    def position(self) -> Versions:
         try:
             with self.conn.transaction(), self.conn.cursor() as cursor:
                 cursor.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(self.table)))
                 rows = cursor.fetchall()
                 columns = [column.name for column in cursor.description or []]
         except psycopg.errors.UndefinedTable:
-            return Position(None)
-        return Position(tuple(sorted("|".join(str(value) for value in row) for row in rows)), "version_num" in columns)
+            return Versions(None)
+        return Versions(tuple(sorted("|".join(str(value) for value in row) for row in rows)), "version_num" in columns)
 
-    def check(self, target: str, heads: list[str] | None, before: Position, after: Position) -> tuple[str, str] | None:
+    def check(self, target: str, heads: list[str] | None, before: Versions, after: Versions) -> tuple[str, str] | None:
         """None when the scratch database is where the step should have put it; else what was
         expected and what was found."""
         expected = f"to move the scratch database {self.database}"
@@ -72,7 +72,7 @@ class VersionWatch:
         return expected, f"{self.table} there at {after}: the step ran on another database; stopped"
 
 
-def _reached(target: str, heads: list[str] | None, before: Position, after: Position) -> bool:
+def _reached(target: str, heads: list[str] | None, before: Versions, after: Versions) -> bool:
     """Alembic's table names the revision exactly; any other tool's must at least have changed."""
     assert after.versions is not None
     if not after.alembic:
