@@ -78,16 +78,12 @@ def history_with(folder: Path, env_py: str) -> Path:
     return folder
 
 
-def run(pytester: pytest.Pytester, migrations: str) -> pytest.RunResult:
+def run(pytester: pytest.Pytester, migrations: str, *, kind: str = "migrations") -> pytest.RunResult:
+    """One check of ``kind`` (a flow-style mapping, or a block indented under the key)."""
+    body = f" {migrations}" if not migrations.startswith("\n") else migrations
     pytester.makefile(
         ".yaml",
-        golive=f"""\
-golive: 1
-services: {{db: {{kind: postgres}}}}
-checks:
-  - id: walk
-    migrations: {migrations}
-""",
+        golive=f"golive: 1\nservices: {{db: {{kind: postgres}}}}\nchecks:\n  - id: walk\n    {kind}:{body}\n",
     )
     return pytester.runpytest_subprocess("-p", "no:cacheprovider", "--golive-provider", "local")
 
@@ -234,21 +230,12 @@ def test_rollback_drill_is_guarded_too(pytester: pytest.Pytester, victim: Endpoi
     serve = f"{sys.executable} -m http.server --bind 127.0.0.1 $PORT"
     history = history_with(pytester.path / "history", DOTENV_ENV_PY)
     write_dotenv(history, victim)
-    pytester.makefile(
-        ".yaml",
-        golive=f"""\
-golive: 1
-services: {{db: {{kind: postgres}}}}
-checks:
-  - id: drill
-    rollback:
+    drill = f"""
       migrations: {{alembic: {history}}}
       from: {{revision: "0001", command: [sh, -c, "exec {serve}"]}}
       to: {{command: [sh, -c, "exec {serve}"]}}
-      smoke: [{{http: {{get: /}}}}]
-""",
-    )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--golive-provider", "local")
+      smoke: [{{http: {{get: /}}}}]"""
+    result = run(pytester, drill, kind="rollback")
     result.assert_outcomes(failed=1)
     assert (
         "release N: upgrade to 0001 for release N: expected to run on the scratch database golive_"

@@ -312,9 +312,11 @@ def test_release_from_a_git_ref(pytester: pytest.Pytester) -> None:
 
 
 def test_interrupted_drill_leaves_no_release_running(tmp_path: Path) -> None:
-    """Ctrl-C while release N+1 is writing: its process, database and run folder all go."""
+    """Ctrl-C while release N+1 is writing: its process, the Alembic walk's process, the
+    database and the run folder all go."""
     marker = tmp_path / f"release-{time.monotonic_ns()}"
     marker.mkdir()
+    history = shutil.copytree(NOTES, tmp_path / f"history-{time.monotonic_ns()}")
     flag = tmp_path / "writing.flag"
     serve = f"exec {sys.executable} -m http.server --bind 127.0.0.1 --directory {marker} $PORT"
     (tmp_path / "golive.yaml").write_text(
@@ -325,7 +327,7 @@ def test_interrupted_drill_leaves_no_release_running(tmp_path: Path) -> None:
           - id: drill
             timeout: 2m
             rollback:
-              migrations: {{alembic: {NOTES}}}
+              migrations: {{alembic: {history}}}
               from: {{revision: "0002", command: [sh, -c, "{serve}"]}}
               to: {{command: [sh, -c, "{serve}"]}}
               smoke: [{{http: {{get: /}}}}]
@@ -336,10 +338,12 @@ def test_interrupted_drill_leaves_no_release_running(tmp_path: Path) -> None:
     run = run_until_flag(tmp_path, "local", flag)
     (run_dir,) = [d for d in run_dirs() - before if json.loads((d / "owner.json").read_text())["pid"] == run.pid]
     assert len(processes_mentioning(str(marker))) == 1  # release N+1 serves while the write step runs
+    assert len(processes_mentioning(str(history))) == 1  # and the walk's Alembic process waits
     run.send_signal(signal.SIGINT)
     output, _ = run.communicate(timeout=GUARD_S)
     assert "KeyboardInterrupt" in output
     assert processes_mentioning(str(marker)) == []
+    assert processes_mentioning(str(history)) == []
     assert not run_dir.exists()
 
 

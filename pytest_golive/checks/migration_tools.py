@@ -168,7 +168,7 @@ class AlembicTool:
                 "token": database.token,
             }
         env = database.env if database is not None else without_databases(os.environ)
-        driver = AlembicDriver(self.python, self.cwd, env, self.run_state)
+        driver = AlembicDriver(self.python, self.cwd, env, self.run_state, self.location)
         try:
             hello = driver.request(settings, timeout_s)
             if hello.get("error"):
@@ -187,6 +187,8 @@ class AlembicDriver:
     cwd: Path
     env: dict[str, str]
     run_state: RunState | None
+    #: the migrations it walks: also in its command line, so `ps` tells which walk a process is
+    location: Path
     revisions: list[str] | None = None
     heads: list[str] | None = None
     process: subprocess.Popen[bytes] = field(init=False)
@@ -197,7 +199,7 @@ class AlembicDriver:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  (closed in stop(), with the process)
         try:
             self.process = subprocess.Popen(
-                [self.python, "-c", _BOOT, str(DRIVER)],
+                [self.python, "-c", _BOOT, str(DRIVER), str(self.location)],
                 cwd=self.cwd,
                 env=self.env,
                 stdin=subprocess.PIPE,
