@@ -132,3 +132,19 @@ def test_an_interpreter_that_cannot_run_the_walk_is_one_line(pytester: pytest.Py
         f"golive.yaml:6:5: Alembic ({bare}/bin/python) exited 1: ModuleNotFoundError: No module named 'alembic'",
     ]
     assert "Traceback" not in result.stdout.str()
+
+
+def test_a_bare_assertion_in_env_py_says_where(pytester: pytest.Pytester) -> None:
+    """The FastAPI template's env.py asserts it has an alembic.ini: `got AssertionError` alone
+    said nothing; the line in the project's own file does."""
+    history = pytester.path / "history"
+    shutil.copytree(FIXTURES / "notes" / "versions", history / "versions")
+    (history / "env.py").write_text(
+        "from alembic import context\n\nassert context.config.config_file_name is not None\n"
+    )
+    result, _ = run(pytester, "  - id: walk\n    migrations: {alembic: history}\n")
+    result.assert_outcomes(failed=1)
+    assert failures(result) == [
+        "golive.yaml:4:5: upgrade base -> 0001: expected to succeed, got AssertionError at history/env.py:3:"
+        " assert context.config.config_file_name is not None"
+    ]
