@@ -114,8 +114,14 @@ def test_a_flask_env_py_without_an_app_to_push_is_one_line(pytester: pytest.Pyte
 
 
 def test_an_interpreter_that_cannot_run_the_walk_is_one_line(pytester: pytest.Pytester) -> None:
+    """No such python; a python without Alembic; and pytest's python, which lacks the app's packages."""
     bare = pytester.path / "bare"
     venv.create(bare, with_pip=False)
+    history = pytester.path / "history"
+    shutil.copytree(FIXTURES / "notes", history)
+    (history / "versions" / "0004_needs_the_app.py").write_text(
+        'import not_installed_here\n\nrevision = "0004"\ndown_revision = "0003"\n'
+    )
     result, _ = run(
         pytester,
         f"""\
@@ -123,13 +129,18 @@ def test_an_interpreter_that_cannot_run_the_walk_is_one_line(pytester: pytest.Py
     migrations: {{alembic: {FIXTURES}/notes, python: /nonexistent/python3}}
   - id: without-alembic
     migrations: {{alembic: {FIXTURES}/notes, python: {bare}/bin/python}}
+  - id: without-the-apps-packages
+    migrations: {{alembic: history}}
 """,
     )
-    result.assert_outcomes(failed=2)
+    result.assert_outcomes(failed=3)
     assert failures(result) == [
         "golive.yaml:4:5: cannot run the migrations' python '/nonexistent/python3': No such file or directory"
         " (set python: in the spec)",
         f"golive.yaml:6:5: Alembic ({bare}/bin/python) exited 1: ModuleNotFoundError: No module named 'alembic'",
+        f"golive.yaml:8:5: Alembic at {history}: cannot read the revisions: ModuleNotFoundError: No module named"
+        f" 'not_installed_here' ({PYTHON} cannot import it: is it the app's python? set python: in the migrations"
+        " spec)",
     ]
     assert "Traceback" not in result.stdout.str()
 

@@ -216,6 +216,8 @@ def failure(exc: BaseException) -> str:
     if frames and not detail:
         last = frames[-1]
         text += f" at {os.path.relpath(last.filename, here)}:{last.lineno}" + (f": {last.line}" if last.line else "")
+    if isinstance(exc, ModuleNotFoundError):
+        text += f" ({sys.executable} cannot import it: is it the app's python? set python: in the migrations spec)"
     return text
 
 
