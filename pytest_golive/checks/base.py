@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Protocol
 
 import jmespath
 
+from ..checklist import App
 from ..checklist.comparisons import describe, satisfies
 
 
@@ -60,7 +61,7 @@ class StepContext:
     #: checklist writes it (``checklist.App``, templates unrendered), and the environment golive
     #: gave the started app, as rendered (empty when no app was started for this check)
     app_python: str = sys.executable
-    app: Any = None
+    app: App | None = None
     app_env: Mapping[str, str] = field(default_factory=dict)
     #: what templates of this check see (env, vars, app, services, params, saved values)
     template_context: Mapping[str, Any] = field(default_factory=dict)
@@ -68,6 +69,9 @@ class StepContext:
     #: (e.g. one HTTP session for all steps of a flow, so cookies carry over).
     resources: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     shared: dict[str, Any] = field(default_factory=dict)
+    #: ``render(value, doc_path, services)``: a checklist value rendered with this check's template
+    #: context, ``services`` replaced (for Kind.rendered_later); a template problem is located
+    render: Callable[[Any, tuple[str | int, ...], Mapping[str, Mapping[str, Any]]], Any] | None = None
 
     def service(self, name: str | None, kind: str) -> Mapping[str, Any]:
         """The service a step names, or the checklist's only service of ``kind``."""
@@ -168,6 +172,10 @@ class Kind(ABC):
         if isinstance(named, str):
             return {named} & set(declared)
         return {name for name, kind in declared.items() if kind in self.service_kinds}
+
+    #: Keys of the spec (paths) the kind renders itself with ``ctx.render`` when it runs, e.g.
+    #: against a drill's own database instead of the service's.
+    rendered_later: ClassVar[tuple[tuple[str, ...], ...]] = ()
 
     @abstractmethod
     def run(self, spec: Any, ctx: StepContext) -> Observation:

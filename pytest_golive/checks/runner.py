@@ -160,6 +160,14 @@ def _attempt(
         template_context=context,
     )
 
+    def render_with(raw: Any, doc_path: tuple[str | int, ...], services: Mapping[str, Mapping[str, Any]]) -> Any:
+        try:
+            return render(raw, {**context, "services": services}, doc_path)
+        except TemplateProblem as problem:
+            raise CheckProblem(check.source.problem(problem.doc_path, problem.message)) from None
+
+    ctx.render = render_with
+
     def run_steps(raw: list[Any], doc_path: tuple[str | int, ...], base_url: str | None = None) -> list[Mismatch]:
         target = ctx if base_url is None else replace(ctx, base_url=base_url)
         return _run_nested(raw, doc_path, kinds=kinds, context=context, ctx=target, source=check.source)
@@ -244,10 +252,12 @@ def _run_step(
 
 
 def _render_spec(kind: Kind, spec: Any, context: Mapping[str, Any], doc_path: tuple[str | int, ...]) -> Any:
-    """The spec rendered, except the step lists the kind runs itself (see Kind.nested_steps)."""
-    if not kind.nested_steps or not isinstance(spec, dict):
+    """The spec rendered, except the step lists the kind runs itself (see Kind.nested_steps)
+    and the values it renders later (Kind.rendered_later)."""
+    later = (*kind.nested_steps, *kind.rendered_later)
+    if not later or not isinstance(spec, dict):
         return render(spec, context, doc_path)
-    return _render_except(spec, context, doc_path, kind.nested_steps)
+    return _render_except(spec, context, doc_path, later)
 
 
 def _render_except(
