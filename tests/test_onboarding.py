@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -389,8 +390,69 @@ def test_a_service_the_app_does_not_read_gets_no_outage_or_restore_drill(tmp_pat
     checklist, facts = written("django-site", tmp_path)
     assert "not wired cache: the app reads no variable for it" in facts
     assert "golive:resilience" not in checklist.get("include", [])
-    assert checks_of(checklist)["app-used-services"]["connected"] == {"services": ["db", "cache"]}
+    assert checks_of(checklist)["app-used-services"]["connected"]["services"] == ["db", "cache"]
     flask, _ = written("flask-migrate", tmp_path)
     assert "golive:resilience" in flask["include"]
     assert "backup-restore" in checks_of(flask)
-    assert checks_of(flask)["app-used-services"]["connected"] == {"services": ["db", "cache"]}
+    connected = checks_of(flask)["app-used-services"]["connected"]
+    assert connected == {"services": ["db", "cache"], "probe": [{"http": {"get": "/journal/entries"}}]}
+
+
+def test_without_a_health_route_readiness_waits_for_an_answer_not_the_port(tmp_path: Path) -> None:
+    """gunicorn and the Flask reloader open the port before the app is loaded: readiness passed
+    early and the first requests of the load check queued for seconds."""
+    (tmp_path / "requirements.txt").write_text("flask>=3\ngunicorn\n")
+    (tmp_path / "Procfile").write_text("web: gunicorn site:app\n")
+    (tmp_path / "site.py").write_text(
+        "from flask import Flask\n\napp = Flask(__name__)\n\n\n@app.get('/catalogue')\ndef catalogue():\n    return []\n"
+    )
+    checklist = yaml.safe_load(render_checklist(inspect_project(tmp_path)))
+    assert checklist["app"]["ready"] == {"http": "/catalogue", "timeout": "60s"}
+
+
+def app_checklist(folder: Path, python: str | None) -> Path:
+    """A checklist whose app is gunicorn serving shopfront:app, a module that imports Flask."""
+    (folder / "shopfront.py").write_text(
+        "import json\n\nfrom flask import Flask\n\nfrom helpers import h\n\napp = Flask('x')\n"
+    )
+    (folder / "helpers.py").write_text(
+        "import yaml\n\ntry:\n    import ujson\nexcept ImportError:\n    ujson = None\nh = 1\n"
+    )
+    interpreter = f"  python: {json.dumps(python)}\n" if python else ""
+    (folder / "golive.yaml").write_text(
+        "golive: 1\n"
+        "app:\n"
+        f"{interpreter}"
+        '  command: ["{{ app.python }}", -m, gunicorn, --bind, "127.0.0.1:{{ app.port }}", "shopfront:app"]\n'
+        "checks:\n"
+        "  - {id: up, http: {get: /}}\n"
+    )
+    return folder / "golive.yaml"
+
+
+def test_doctor_is_not_ready_when_the_apps_interpreter_cannot_import_the_app(tmp_path: Path) -> None:
+    """`golive doctor` said "ready to run" while every check failed with `No module named flask`."""
+    make_virtualenv(tmp_path / ".venv")
+    result = doctor(str(app_checklist(tmp_path, ".venv/bin/python")), env={})
+    assert result.returncode == 1, result.stdout
+    assert f"OK   app interpreter: {tmp_path / '.venv/bin/python'} (Python " in result.stdout
+    assert f"FAIL app imports: {tmp_path / '.venv/bin/python'} cannot import gunicorn, flask, yaml\n" in result.stdout
+    assert "ujson" not in result.stdout  # an optional import, inside try
+    assert "fix: install the app's dependencies into it" in result.stdout
+    assert not result.stdout.rstrip().endswith("ready to run")
+
+
+def test_doctor_names_a_missing_app_interpreter(tmp_path: Path) -> None:
+    result = doctor(str(app_checklist(tmp_path, ".venv/bin/python")), env={})
+    assert result.returncode == 1
+    assert "FAIL app interpreter: .venv/bin/python does not exist" in result.stdout
+    assert "fix: make the app's virtualenv there" in result.stdout
+
+
+def test_doctor_without_app_python_warns_that_pytests_interpreter_runs_the_app(tmp_path: Path) -> None:
+    result = doctor(str(app_checklist(tmp_path, None)), env={})
+    assert (
+        f"WARN app interpreter: app.python is not set: {{{{ app.python }}}} is the interpreter running golive ({sys.executable})"
+        in result.stdout
+    )
+    assert "fix: set app.python to the app's own virtualenv" in result.stdout

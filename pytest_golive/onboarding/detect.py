@@ -119,13 +119,18 @@ class Project:
     @property
     def key_route(self) -> str | None:
         """A public GET route without parameters that is neither health nor metrics: what users load."""
+        return next(iter(self.public_routes()), None)
+
+    def public_routes(self) -> list[str]:
+        """GET routes without parameters or login, other than health, metrics and the API schema."""
+        found = []
         for route in self.routes:
             path = route.path
-            if route.protected or any(mark in path for mark in "{:<"):
+            if route.protected or any(mark in path for mark in "{:<") or path in found:
                 continue
             if path not in (self.health, self.metrics, self.openapi) and not _HEALTH.search(path):
-                return path
-        return None
+                found.append(path)
+        return found
 
     def wired_services(self) -> set[str]:
         """The services some variable the app reads (or its dotenv files set) points at."""

@@ -150,7 +150,9 @@ class _Plan:
         if project.services() and project.command:
             services = [service["name"] for service in self.services]
             title = "The app really used " + " and ".join(services) + " (no hollow greens)"
-            self.add("app-used-services", title, "postdeploy", "P0", f"connected: {{services: {json.dumps(services)}}}")
+            probe = ", ".join(f"{{http: {{get: {json.dumps(path)}}}}}" for path in project.public_routes()[:5])
+            spec = f"services: {json.dumps(services)}" + (f", probe: [{probe}]" if probe else "")
+            self.add("app-used-services", title, "postdeploy", "P0", f"connected: {{{spec}}}")
         if not self.checks and not self.suites:
             self.add(
                 "readme", "The repository has a README", "predeploy", "P3", "file: README.md", "expect: {exists: true}"
@@ -178,6 +180,7 @@ def render_checklist(project: Project) -> str:
         "setup_skipped": project.setup_skipped,
         "env": plan.env,
         "health": project.health,
+        "ready": project.health or project.key_route or "/",
         "coverage": project.coverage,
         "suites": plan.suites,
         "vars": plan.variables,
