@@ -117,22 +117,27 @@ def test_applied_names_the_pending_revisions(pytester: pytest.Pytester) -> None:
 
 
 def test_other_tools_through_upgrade_and_downgrade_commands(pytester: pytest.Pytester) -> None:
-    """psql as the "tool": the target revision arrives in $GOLIVE_MIGRATION_TARGET."""
+    """psql as the "tool": the target revision arrives in $GOLIVE_MIGRATION_TARGET, and the
+    tool records where it stands in a version table of its own, as real tools do."""
     (pytester.path / "up.sh").write_text(
         'case "$GOLIVE_MIGRATION_TARGET" in\n'
-        '  a) psql -q -v ON_ERROR_STOP=1 -c "CREATE TABLE t (id int)" ;;\n'
-        '  b) psql -q -v ON_ERROR_STOP=1 -c "CREATE INDEX t_id ON t (id)" ;;\n'
+        '  a) psql -q -v ON_ERROR_STOP=1 -c "CREATE TABLE t (id int)"'
+        ' -c "CREATE TABLE IF NOT EXISTS revision (name text)" -c "INSERT INTO revision VALUES (\'a\')" ;;\n'
+        '  b) psql -q -v ON_ERROR_STOP=1 -c "CREATE INDEX t_id ON t (id)" -c "UPDATE revision SET name = \'b\'" ;;\n'
         "esac\n"
     )
     (pytester.path / "down.sh").write_text(
-        'case "$GOLIVE_MIGRATION_TARGET" in\n  base) psql -q -c "DROP TABLE t" ;;\n  a) true ;;\nesac\n'
+        'case "$GOLIVE_MIGRATION_TARGET" in\n'
+        '  base) psql -q -c "DROP TABLE t" -c "DELETE FROM revision" ;;\n'
+        "  a) psql -q -c \"UPDATE revision SET name = 'a'\" ;;\n"
+        "esac\n"
     )
     text = """\
         golive: 1
         services: {db: {kind: postgres}}
         checks:
           - id: commands
-            migrations: {upgrade: [sh, up.sh], downgrade: [sh, down.sh], revisions: [a, b]}
+            migrations: {upgrade: [sh, up.sh], downgrade: [sh, down.sh], revisions: [a, b], version_table: revision}
             expect: {revisions: 2, downgrades_checked: 2}
         """
     result = run(pytester, text)

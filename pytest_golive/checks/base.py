@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -12,6 +13,7 @@ from typing import Any, ClassVar, Protocol
 
 import jmespath
 
+from ..checklist import App
 from ..checklist.comparisons import describe, satisfies
 
 
@@ -59,6 +61,13 @@ class StepContext:
     #: (e.g. one HTTP session for all steps of a flow, so cookies carry over).
     resources: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     shared: dict[str, Any] = field(default_factory=dict)
+    #: the checklist's app (a drill renders its env again for the drill's own database), and the
+    #: interpreter of the app's Python tools, ``{{ app.python }}``
+    app: App | None = None
+    app_python: str = sys.executable
+    #: ``render(value, doc_path, services)``: a checklist value rendered with this check's template
+    #: context, ``services`` replaced (for Kind.rendered_later); a template problem is located
+    render: Callable[[Any, tuple[str | int, ...], Mapping[str, Mapping[str, Any]]], Any] | None = None
 
     def service(self, name: str | None, kind: str) -> Mapping[str, Any]:
         """The service a step names, or the checklist's only service of ``kind``."""
@@ -142,6 +151,9 @@ class Kind(ABC):
     #: Keys of the spec (paths) that hold steps the kind runs itself through ``ctx.run_steps``;
     #: they are rendered when they run, not with the spec.
     nested_steps: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    #: Keys of the spec (paths) the kind renders itself with ``ctx.render`` when it runs, e.g.
+    #: against a drill's own database instead of the service's.
+    rendered_later: ClassVar[tuple[tuple[str, ...], ...]] = ()
 
     @abstractmethod
     def run(self, spec: Any, ctx: StepContext) -> Observation:

@@ -11,7 +11,7 @@ from typing import Any
 
 import jmespath
 
-from ..checklist import CheckInstance, Checklist, Problem, Step
+from ..checklist import App, CheckInstance, Checklist, Problem, Step
 from ..checklist.templating import TemplateProblem, render
 from ..checklist.yamlsource import SourceMap
 from .base import Kind, Mismatch, Phase, StepContext, StepError
@@ -33,6 +33,8 @@ class RunSettings:
     fault_targets: Mapping[str, Any] = field(default_factory=dict)
     #: the run's state folder (services.runstate.RunState), for processes that drills start
     run_state: Any = None
+    #: the checklist's app, whose env a drill renders again for the drill's own database
+    app: App | None = None
 
 
 def render_vars(checklist: Checklist, environ: Mapping[str, str]) -> dict[str, Any]:
@@ -120,7 +122,17 @@ def _attempt(
         signoffs=settings.signoffs,
         fault_targets=settings.fault_targets,
         run_state=settings.run_state,
+        app=settings.app,
+        app_python=context["app"]["python"],
     )
+
+    def render_with(raw: Any, doc_path: tuple[str | int, ...], services: Mapping[str, Mapping[str, Any]]) -> Any:
+        try:
+            return render(raw, {**context, "services": services}, doc_path)
+        except TemplateProblem as problem:
+            raise CheckProblem(check.source.problem(problem.doc_path, problem.message)) from None
+
+    ctx.render = render_with
 
     def run_steps(raw: list[Any], doc_path: tuple[str | int, ...], base_url: str | None = None) -> list[Mismatch]:
         target = ctx if base_url is None else replace(ctx, base_url=base_url)
@@ -206,10 +218,12 @@ def _run_step(
 
 
 def _render_spec(kind: Kind, spec: Any, context: Mapping[str, Any], doc_path: tuple[str | int, ...]) -> Any:
-    """The spec rendered, except the step lists the kind runs itself (see Kind.nested_steps)."""
-    if not kind.nested_steps or not isinstance(spec, dict):
+    """The spec rendered, except the step lists the kind runs itself (see Kind.nested_steps)
+    and the values it renders later (Kind.rendered_later)."""
+    later = (*kind.nested_steps, *kind.rendered_later)
+    if not later or not isinstance(spec, dict):
         return render(spec, context, doc_path)
-    return _render_except(spec, context, doc_path, kind.nested_steps)
+    return _render_except(spec, context, doc_path, later)
 
 
 def _render_except(

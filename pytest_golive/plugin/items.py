@@ -109,6 +109,7 @@ class ChecklistFile(pytest.File):
             signoffs,
             services.fault_targets(self.checklist),
             services.state,
+            app=app,
         )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
