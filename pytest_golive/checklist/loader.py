@@ -209,7 +209,7 @@ def _gates(raw: dict[str, Any]) -> GatePolicy:
 
 
 def _app(raw: dict[str, Any], source: SourceMap) -> App:
-    templated = {key: raw[key] for key in ("command", "env") if key in raw}
+    templated = {key: raw[key] for key in ("command", "env", "python", "setup") if key in raw}
     _check_templates_or_raise(templated, ("app",), GLOBAL_NAMES, source)
     ready = raw.get("ready", {})
     return App(
@@ -221,6 +221,8 @@ def _app(raw: dict[str, Any], source: SourceMap) -> App:
         ready_http=ready.get("http"),
         ready_timeout_s=parse_duration(ready["timeout"]) if "timeout" in ready else DEFAULT_READY_TIMEOUT_S,
         coverage=raw.get("coverage", False),
+        python=raw.get("python"),
+        setup=tuple(tuple(command) for command in raw.get("setup", ())),
     )
 
 

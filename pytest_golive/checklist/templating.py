@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .yamlsource import DocPath
@@ -91,3 +91,34 @@ def _render_text(text: str, context: Mapping[str, Any], doc_path: DocPath) -> An
         return _ENVIRONMENT.from_string(text).render(**context)
     except jinja2.TemplateError as exc:
         raise TemplateProblem(doc_path, f"template error in {text!r}: {exc.message}") from None
+
+
+def attributes_read(value: Any, name: str) -> set[str] | None:
+    """The attributes of ``name`` that the templates in ``value`` read (``services.db.url``
+    reads ``db`` of ``services``); None when one uses ``name`` whole (``services[x]``).
+    Unparsable templates read nothing: loading the checklist has reported them."""
+    found: set[str] = set()
+    for _, text in iter_strings(value):
+        if not is_template(text):
+            continue
+        try:
+            ast = _ENVIRONMENT.parse(text)
+        except jinja2.TemplateSyntaxError:
+            continue
+        uses = [node for node in ast.find_all(nodes.Name) if node.name == name]
+        reads = [read for node in ast.find_all((nodes.Getattr, nodes.Getitem)) if (read := _read(node, name))]
+        if len(reads) < len(uses):
+            return None
+        found.update(reads)
+    return found
+
+
+def _read(node: nodes.Node, name: str) -> str | None:
+    """``name.attr`` or ``name["attr"]``: the attribute read; else None."""
+    target = getattr(node, "node", None)
+    if not isinstance(target, nodes.Name) or target.name != name:
+        return None
+    if isinstance(node, nodes.Getattr):
+        return str(node.attr)
+    key = getattr(node, "arg", None)
+    return str(key.value) if isinstance(key, nodes.Const) else None

@@ -32,6 +32,8 @@ class BackupKind(Kind):
     """Dump, restore into a fresh database, compare every table; or a Redis key round trip."""
 
     name = "backup"
+    needs_app = False
+    service_kinds = frozenset({"postgres", "redis"})
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
 

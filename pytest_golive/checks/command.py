@@ -22,6 +22,8 @@ class CommandKind(Kind):
     """Runs a program or a shell line and judges its exit status and output."""
 
     name = "command"
+    needs_app = False
+    service_kinds = frozenset()
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
     default_expect: ClassVar[Mapping[str, Any]] = {"exit": 0}

@@ -29,6 +29,8 @@ class MigrationsKind(Kind):
     """Single head, base to head, up/down/up with schema and data compared; or "applied"."""
 
     name = "migrations"
+    needs_app = False
+    service_kinds = frozenset({"postgres"})
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
     rendered_later = (("env",),)

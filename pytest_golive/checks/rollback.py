@@ -37,6 +37,8 @@ class RollbackKind(Kind):
     """Release N -> N+1 -> back to N, smoke steps after each, data written under N+1 kept."""
 
     name = "rollback"
+    needs_app = False
+    service_kinds = frozenset({"postgres"})
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
     nested_steps = (("smoke",), ("write",), ("verify",))

@@ -21,6 +21,7 @@ from .options import (
     BASE_URL_OPTION,
     EXPLICIT_KEY,
     GATE_OPTION,
+    LOGS_OPTION,
     PHASE_PROPERTY,
     PROVIDER_OPTION,
     PROVIDERS,
@@ -89,7 +90,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="golive-app-coverage.xml",
         help="where apps with 'coverage: true' get their combined coverage (Cobertura XML, for golive gate --coverage)",
     )
+    group.addoption(
+        "--golive-logs",
+        dest=LOGS_OPTION,
+        metavar="DIR",
+        default=None,
+        help="keep the app's logs, redacted, in DIR/<run id>/ (default golive-logs; ini: golive_logs)",
+    )
     parser.addini("golive_paths", type="paths", default=[], help="checklists to collect besides the given paths")
+    parser.addini(LOGS_OPTION, default="", help="where the app's logs are kept, one folder per run (--golive-logs)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -152,6 +161,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     """A check's drill phases ride on its call report (see plugin/phases.py)."""
     report = yield
+    if call.when == "setup" and call.excinfo is not None and hasattr(item, "repr_setup_failure"):
+        report.longrepr = item.repr_setup_failure(call.excinfo) or report.longrepr  # a service or the app did not start
     phases = getattr(item, "phase_reports", None)
     if call.when == "call" and phases:
         setattr(report, PHASES_ATTRIBUTE, phases)
@@ -174,7 +185,13 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     services = config.stash.get(SERVICES_KEY, None)
-    if services is None or (not services.served and not services.app_coverage_written):
+    if services is None:
+        return
+    kept = services.kept_logs()
+    if kept:
+        terminalreporter.section("golive app logs")
+        terminalreporter.write_line(f"app logs (redacted): {kept}")
+    if not services.served and not services.app_coverage_written:
         return
     from .items import redactor  # noqa: PLC0415  (loaded already: services exist only with checklists)
 

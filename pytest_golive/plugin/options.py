@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 BASE_URL_OPTION = "golive_base_url"
 PROVIDER_OPTION = "golive_provider"
 APP_COVERAGE_OPTION = "golive_app_coverage"
+#: ``--golive-logs`` and its ini twin: where app logs are kept, one folder per run
+LOGS_OPTION = "golive_logs"
+DEFAULT_LOGS_DIR = "golive-logs"
 GATE_OPTION = "golive_gate"
 SHARD_OPTION = "golive_shard"
 SIGNOFF_OPTION = "golive_signoff"

@@ -10,7 +10,7 @@ database.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from ..services.errors import ProvisionError
 from ..services.faults import AppTarget, ServiceTarget
 from ..services.manager import ServiceManager, SharedService, WorkerServices, service_key
 from ..services.runstate import RunState, reap
-from .options import APP_COVERAGE_OPTION, PROVIDER_OPTION, RUN_ID_INPUT, SERVICES_KEY
+from .options import APP_COVERAGE_OPTION, DEFAULT_LOGS_DIR, LOGS_OPTION, PROVIDER_OPTION, RUN_ID_INPUT, SERVICES_KEY
 
 SHARED_INPUT = "golive_services"
 ERRORS_INPUT = "golive_service_errors"
@@ -38,9 +38,15 @@ class SessionServices:
         environ: Mapping[str, str],
         workerinput: Any = None,
         app_coverage: Path | None = None,
+        *,
+        logs_root: Path = Path(DEFAULT_LOGS_DIR),
+        redact: Callable[[str], str] = str,
     ) -> None:
         self.provider_override = provider_override
         self.app_coverage = app_coverage
+        #: kept app logs go to ``logs_root/<run id>/``, redacted by ``redact``
+        self.logs_root = logs_root
+        self.redact = redact
         self.app_coverage_written = False
         self._closed = False
         self.environ = environ
@@ -98,9 +104,10 @@ class SessionServices:
                 found[name] = ProvisionError(f"service {name!r} was not provisioned by the xdist controller")
         return found
 
-    def endpoints(self, checklist: Checklist, variables: Mapping[str, Any]) -> dict[str, Endpoint]:
-        """This process's isolated endpoint of every service the checklist declares."""
-        found = {}
+    def endpoints(self, checklist: Checklist, variables: Mapping[str, Any]) -> dict[str, Endpoint | ProvisionError]:
+        """This process's isolated endpoint of every service the checklist declares, or why
+        it could not be had: only the checks that need a missing one error."""
+        found: dict[str, Endpoint | ProvisionError] = {}
         for name, shared in self._shared_for(checklist, variables).items():
             try:
                 if isinstance(shared, ProvisionError):
@@ -109,19 +116,21 @@ class SessionServices:
                     self._handles.setdefault(checklist.path, {})[name] = shared.handle
                 endpoint = self._worker_view().endpoint(shared, checklist.services[name])
             except ProvisionError as exc:
-                raise CheckProblem(checklist.source.problem(("services", name), str(exc))) from None
+                found[name] = exc
+                continue
             found[name] = endpoint
             self.served[name] = endpoint
         return found
 
-    def app_url(self, checklist: Checklist, context: Mapping[str, Any]) -> str | None:
-        """Start the checklist's app once (if it has a command) and return its URL."""
+    def app(self, checklist: Checklist, context: Mapping[str, Any], python: str) -> AppProcess:
+        """Start the checklist's app once (it has a command); a failure is remembered and
+        raised again (AppStartError), not retried."""
         app = checklist.app
-        if app is None or app.command is None:
-            return None
+        assert app is not None
         started = self._apps.get(checklist.path)
         if started is None:
-            process = AppProcess(self.state, app, checklist.path.parent.name or "app")
+            name = self.app_log_name(checklist)
+            process = AppProcess(self.state, app, name, python=python, keep_log=self._keeper(name))
             try:
                 self._urls[checklist.path] = process.start(context)
                 started = process
@@ -129,8 +138,37 @@ class SessionServices:
                 started = exc
             self._apps[checklist.path] = started
         if isinstance(started, ProvisionError):
-            raise CheckProblem(checklist.source.problem(("app",), str(started)))
-        return self._urls[checklist.path]
+            raise started
+        return started
+
+    def app_log_name(self, checklist: Checklist) -> str:
+        """``<folder>-<file>[-<worker>].log``: one per app process, so xdist workers keep theirs apart."""
+        worker = "" if self._worker_id == "main" else f"-{self._worker_id}"
+        return f"{checklist.path.parent.name or 'app'}-{checklist.path.stem}{worker}.log"
+
+    @property
+    def logs_dir(self) -> Path:
+        """This run's folder of kept app logs (created when the first log is kept)."""
+        return self.logs_root / self.state.run_id
+
+    def _keeper(self, name: str) -> Callable[[Path], None]:
+        def keep(log: Path) -> None:
+            self.logs_dir.mkdir(parents=True, exist_ok=True)
+            text = log.read_text(encoding="utf-8", errors="replace")
+            (self.logs_dir / name).write_text(self.redact(text), encoding="utf-8")
+
+        return keep
+
+    def app_url(self, checklist: Checklist) -> str | None:
+        return self._urls.get(checklist.path)
+
+    def kept_logs(self) -> Path | None:
+        """The run's folder of kept app logs, when a log was kept (by this process or, under
+        xdist, by a worker: they share the run id)."""
+        if self._state is None:
+            return None
+        folder = self.logs_root / self._state.run_id
+        return folder if folder.is_dir() and any(folder.iterdir()) else None
 
     def fault_targets(self, checklist: Checklist) -> dict[str, Any]:
         """What this checklist's fault checks may act on: its services, and its app if started here."""
@@ -142,9 +180,10 @@ class SessionServices:
             targets["app"] = AppTarget(app)
         return targets
 
-    def app_log_tail(self, checklist: Checklist) -> str:
+    def app_log(self, checklist: Checklist) -> list[str]:
+        """The last lines of the checklist's app log, colour codes stripped (not yet redacted)."""
         started = self._apps.get(checklist.path)
-        return started.log_tail() if isinstance(started, AppProcess) else ""
+        return started.log_lines() if isinstance(started, AppProcess) else []
 
     def provision_for_workers(self, checklists: Iterable[Path]) -> dict[str, Any]:
         """Controller side of xdist: provision every service of the discovered checklists.
@@ -189,10 +228,24 @@ class SessionServices:
 def session_services(config: pytest.Config) -> SessionServices:
     """This process's services, created on first use (runs without checklists never pay for them)."""
     if SERVICES_KEY not in config.stash:
+        from .items import redactor  # noqa: PLC0415  (items loads this module, not the other way round)
+
         app_coverage = config.invocation_params.dir / config.getoption(APP_COVERAGE_OPTION)
         workerinput = getattr(config, "workerinput", None)
         config.stash[SERVICES_KEY] = SessionServices(
-            config.getoption(PROVIDER_OPTION), os.environ, workerinput, app_coverage
+            config.getoption(PROVIDER_OPTION),
+            os.environ,
+            workerinput,
+            app_coverage,
+            logs_root=logs_root(config),
+            redact=redactor(config),
         )
     services: SessionServices = config.stash[SERVICES_KEY]
     return services
+
+
+def logs_root(config: pytest.Config) -> Path:
+    """``--golive-logs``, else the ini option ``golive_logs``, else ``golive-logs``; relative
+    paths are relative to where pytest was started."""
+    written = config.getoption(LOGS_OPTION) or config.getini(LOGS_OPTION) or DEFAULT_LOGS_DIR
+    return config.invocation_params.dir / str(written)

@@ -31,6 +31,7 @@ DATA_DIR = "/var/lib/postgresql/data"
 #: a throwaway server trades durability for speed; postgres arguments, as the official image's CMD takes them
 THROWAWAY_SETTINGS = ("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 MAINTENANCE_DB = "postgres"
+CLIENT_NAME = "golive"
 _CONNECT_TIMEOUT_S = 2
 
 
@@ -166,6 +167,7 @@ def connect(endpoint: Endpoint, *, autocommit: bool = True, timeout: float = _CO
         dbname=endpoint.database,
         autocommit=autocommit,
         connect_timeout=max(1, int(timeout)),
+        application_name=CLIENT_NAME,  # golive's own sessions, told apart from the app's (checks/connected.py)
     )
 
 

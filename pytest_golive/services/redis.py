@@ -107,7 +107,8 @@ def reach_external(spec: ServiceSpec, url: str) -> Running:
     return Running(endpoint, lambda: None)
 
 
-def client(endpoint: Endpoint, timeout: float = 2.0) -> redis_client.Redis:
+def client(endpoint: Endpoint, timeout: float = 2.0, client_name: str = "golive") -> redis_client.Redis:
+    """golive's own connections are named, so CLIENT LIST tells them from the app's (checks/connected.py)."""
     return redis_client.Redis(
         host=endpoint.host,
         port=endpoint.port,
@@ -116,6 +117,7 @@ def client(endpoint: Endpoint, timeout: float = 2.0) -> redis_client.Redis:
         socket_connect_timeout=timeout,
         socket_timeout=timeout,
         decode_responses=True,
+        client_name=client_name,
     )
 
 
