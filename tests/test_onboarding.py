@@ -321,6 +321,7 @@ def test_alembic_ini_anywhere_is_written_with_its_path(tmp_path: Path) -> None:
     migrations = checks_of(flask)["migrations-reversible"]["migrations"]
     assert migrations["alembic"] == "migrations/alembic.ini"
     assert migrations["app"] == "journal:app"  # Flask-Migrate's env.py needs the app (FLASK_APP in .flaskenv)
+    assert migrations["cwd"] == "."  # it imports journal from where the app runs, not beside alembic.ini
     fastapi, _ = written("fastapi-settings", tmp_path)
     assert checks_of(fastapi)["migrations-reversible"]["migrations"]["alembic"] == "backend/alembic.ini"
 
@@ -370,7 +371,7 @@ def test_the_projects_virtualenv_is_the_apps_interpreter(tmp_path: Path) -> None
     """pytest's interpreter ran every check unless golive was installed into the app's venv."""
     flask, facts = written("flask-migrate", tmp_path, lambda repo: make_virtualenv(repo / ".venv"))
     assert flask["app"]["python"] == ".venv/bin/python"
-    assert checks_of(flask)["migrations-reversible"]["migrations"]["python"] == ".venv/bin/python"
+    assert "python" not in checks_of(flask)["migrations-reversible"]["migrations"]  # the app's, by default
     assert "interpreter .venv/bin/python" in facts
     fastapi, _ = written("fastapi-settings", tmp_path, lambda repo: make_virtualenv(repo / "backend" / "venv"))
     assert fastapi["app"]["python"] == "backend/venv/bin/python"  # relative to the checklist, not to cwd

@@ -95,13 +95,16 @@ class _Plan:
             self.add("migrations-reversible", title, "predeploy", "P0", spec)
 
     def alembic_spec(self, **extra: str) -> str:
-        """The migrations kind's settings: the alembic.ini found, and what its env.py needs."""
+        """The migrations kind's settings: the alembic.ini found, and the Flask app its env.py
+        needs. Its interpreter is the app's (``{{ app.python }}``), its environment the app's."""
         project = self.project
+        assert project.alembic is not None
         parts = [f"alembic: {json.dumps(project.alembic)}"]
         if project.flask_app:
             parts.append(f"app: {json.dumps(project.flask_app)}")
-        if project.python:
-            parts.append(f"python: {json.dumps(project.python)}")
+        ini_folder = str(Path(project.alembic).parent) if project.alembic.endswith(".ini") else project.alembic
+        if ini_folder != (project.app_dir or "."):  # env.py imports the app from where the app runs
+            parts.append(f"cwd: {json.dumps(project.app_dir or '.')}")
         parts += [f"{key}: {value}" for key, value in extra.items()]
         return "{" + ", ".join(parts) + "}"
 
@@ -145,8 +148,13 @@ class _Plan:
             title = "The database backup restores within the RTO, every table identical"
             self.add("backup-restore", title, "rollback", "P1", "backup: {service: db}", "expect: {rto: 5m}")
         if project.alembic and project.migrates_on_start and project.command:
-            spec = f"migrations: {self.alembic_spec(mode='applied')}"
-            self.add("migrations-applied", "The running database is at the code's head", "postdeploy", "P0", spec)
+            ready = project.health or project.key_route or "/"
+            steps = [
+                f"  - {{http: {{get: {json.dumps(ready)}}}}}   # the app is up: its deploy steps ran",
+                f"  - {{migrations: {self.alembic_spec(mode='applied')}}}",
+            ]
+            title = "The running database is at the code's head"
+            self.add("migrations-applied", title, "postdeploy", "P0", "steps:", *steps)
         if project.services() and project.command:
             services = [service["name"] for service in self.services]
             title = "The app really used " + " and ".join(services) + " (no hollow greens)"
