@@ -11,6 +11,8 @@ import os
 import re
 import shutil
 import socket
+import sys
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from ..checklist import Checklist, Step
 from ..services import postgres
 from ..services.dockerengine import docker_client, engine_status
 from ..services.manager import image_of, local_server
+from .interpreter import Probe, probe, top_level_imports
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 #: per service kind: its name in the report, what is missing and the fix when no local server is installed
@@ -49,6 +52,7 @@ def diagnose(checklist: Checklist, text: str, *, provider: str | None = None) ->
     found += _tools(steps)
     found += _environment(checklist, text)
     found += _port(checklist)
+    found += _app_interpreter(checklist)
     return found
 
 
@@ -164,6 +168,86 @@ def _port(checklist: Checklist) -> list[Diagnosis]:
                 Diagnosis(FAIL, f"port {app.port}", "in use on 127.0.0.1", "stop what listens there, or drop app.port")
             ]
     return [Diagnosis(OK, f"port {app.port}", "free on 127.0.0.1")]
+
+
+def _app_interpreter(checklist: Checklist) -> list[Diagnosis]:
+    """The interpreter that runs the app exists and finds what the app imports."""
+    app = checklist.app
+    if app is None or app.command is None:
+        return []
+    argvs = [[str(word) for word in argv] for argv in (app.command, *app.setup)]
+    if not any("app.python" in word for argv in argvs for word in argv):
+        return []
+    cwd = app.cwd or checklist.path.parent
+    found = []
+    if app.python is None:
+        python = sys.executable
+        found.append(
+            Diagnosis(
+                WARN,
+                "app interpreter",
+                f"app.python is not set: {{{{ app.python }}}} is the interpreter running golive ({python})",
+                "set app.python to the app's own virtualenv, e.g. app.python: .venv/bin/python",
+            )
+        )
+    else:
+        written = app.python
+        located = checklist.path.parent / written if "/" in written else shutil.which(written)
+        if located is None or not Path(located).exists():
+            return [
+                Diagnosis(
+                    FAIL,
+                    "app interpreter",
+                    f"{written} does not exist",
+                    "make the app's virtualenv there and install its dependencies "
+                    "(python -m venv .venv && .venv/bin/pip install -r requirements.txt), or correct app.python",
+                )
+            ]
+        python = str(located)
+    modules = app_modules(argvs, app.env, cwd)
+    answer = probe(python, modules, cwd)
+    if not isinstance(answer, Probe):
+        return [*found, Diagnosis(FAIL, "app interpreter", f"{python} {answer}", "correct app.python")]
+    found.append(Diagnosis(OK, "app interpreter", f"{python} (Python {answer.version})"))
+    if answer.missing:
+        found.append(
+            Diagnosis(
+                FAIL,
+                "app imports",
+                f"{python} cannot import {', '.join(answer.missing)}",
+                f"install the app's dependencies into it ({python} -m pip install -r requirements.txt, "
+                "or the project's lock file), or point app.python at the virtualenv that has them",
+            )
+        )
+    else:
+        found.append(Diagnosis(OK, "app imports", f"{len(modules)} modules the app and its tools import are found"))
+    return found
+
+
+def app_modules(argvs: Iterable[Sequence[str]], env: Mapping[str, object], cwd: Path) -> list[str]:
+    """The modules the app's commands run (``-m X``, ``-k X.Worker``) and the third-party
+    modules its entry point imports (``module:app``, ``--app``, ``FLASK_APP``, a script path)."""
+    modules: dict[str, None] = {}
+    entries: list[str] = []
+    for argv in argvs:
+        for index, word in enumerate(argv):
+            after = argv[index + 1] if index + 1 < len(argv) else ""
+            if (word == "-m" and after) or (word in ("-k", "--worker-class") and "." in after):
+                modules[after.split(".")[0]] = None
+            elif word in ("--app", "-A") and after:
+                entries.append(after)
+            elif word == "manage.py":
+                modules["django"] = None
+            elif re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(.*\))?", word):
+                entries.append(word)
+            elif word.endswith(".py") and "{" not in word and word != "manage.py":
+                entries.append(word.removesuffix(".py").replace("/", "."))
+    if "FLASK_APP" in env:
+        entries.append(str(env["FLASK_APP"]))
+    for entry in entries:
+        module = entry.split(":")[0].removesuffix(".py").replace("/", ".")
+        modules.update(dict.fromkeys(top_level_imports(module, cwd)))
+    return list(modules)
 
 
 def format_report(found: list[Diagnosis], path: Path) -> str:
