@@ -161,8 +161,14 @@ def test_shop_checklist_from_init_runs_green_unedited(tmp_path: Path) -> None:
         timeout=600,
     )
     assert run.returncode == 0, run.stdout[-4000:]
-    assert " 9 passed" in run.stdout
-    for check in ("smoke-health", "perf-route-under-load", "resilience-dependency-outage", "migrations-reversible"):
+    assert " 10 passed" in run.stdout
+    for check in (
+        "smoke-health",
+        "perf-route-under-load",
+        "resilience-dependency-outage",
+        "migrations-reversible",
+        "app-used-services",
+    ):
         assert f"PASSED golive.yaml::{check}" in run.stdout
 
 
