@@ -19,8 +19,8 @@ import requests
 from ..checklist import App
 from ..checklist.templating import TemplateProblem, render
 from .errors import ProvisionError
-from .processes import free_port, log_tail
-from .runstate import RunState, process_start_time, stop_process
+from .processes import free_port, log_tail, stop_child
+from .runstate import RunState, process_start_time
 
 _POLL_S = 0.05
 
@@ -137,7 +137,7 @@ class AppProcess:
 
     def stop(self, *, kill: bool = False) -> None:
         if self.process is not None:
-            stop_process(self.process.pid, self._start_time, signal.SIGKILL if kill else signal.SIGTERM)
+            stop_child(self.process, self._start_time, signal.SIGKILL if kill else signal.SIGTERM)
             self.process = None
 
     def restart(self) -> None:
