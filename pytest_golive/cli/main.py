@@ -7,6 +7,7 @@ writer ended by SIGPIPE) when the reader of its output went away (``golive schem
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 from .. import __version__
 from ..checklist import ChecklistError, compose, load_checklist
 from ..checklist.durations import parse_duration
-from ..checks import KindRegistryError, load_kind_schemas, load_kinds
+from ..checks import KindRegistryError, Redactor, load_kind_schemas, load_kinds
 from ..formats.coverage import line_hits, total_percent
 from ..formats.errors import UnusableInput
 from ..formats.junit import read_junit
@@ -234,7 +235,13 @@ def _gate(args: argparse.Namespace) -> int:
     except (UnusableInput, ChecklistError) as exc:
         print(f"golive gate: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    cases = list(results.cases.values())
+    hide = Redactor(os.environ)  # JUnit from other tools may hold this job's secrets: none reach a report
+    cases = [
+        dataclasses.replace(
+            case, name=hide(case.name), message=hide(case.message), properties=hide.data(case.properties)
+        )
+        for case in results.cases.values()
+    ]
     release = args.release_tag or os.environ.get("GITHUB_REF", "").startswith("refs/tags/")
     verdict = decide(
         cases,

@@ -90,6 +90,7 @@ class ChecklistFile(pytest.File):
 
         services = session_services(self.config)
         variables = render_vars(self.checklist, os.environ)
+        redactor(self.config).add_named(variables)  # a token written literally in vars is a secret too
         self.endpoints = services.endpoints(self.checklist, variables)
         for endpoint in self.endpoints.values():
             redactor(self.config).add(endpoint.password)
