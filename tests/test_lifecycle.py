@@ -111,7 +111,8 @@ def start_long_run(tmp_path: Path, provider: str, runs: Path | None = None) -> t
 def recorded_servers(run_dir: Path) -> list[tuple[int, int | None]]:
     """The server processes the run recorded (redis rewrites its title, so no cmdline search)."""
     records = [json.loads(line) for line in (run_dir / "resources.jsonl").read_text().splitlines()]
-    return [(r["pid"], r["start"]) for r in records if r["type"] == "process"]
+    servers = ("postgres service", "redis service")
+    return [(r["pid"], r["start"]) for r in records if r["type"] == "process" and r["what"].startswith(servers)]
 
 
 def assert_nothing_left(run_dir: Path, servers: list[tuple[int, int | None]]) -> None:
@@ -147,16 +148,16 @@ def test_sigkill_then_golive_cleanup_leaves_nothing(tmp_path: Path, provider: st
         labelled_containers(run_dir.name) if provider == "docker" else [p for p, start in servers if is_alive(p, start)]
     )
     assert len(running) == 2, "the run should have started two servers"
+    assert processes_mentioning(marker) != []  # the waiting check's shell
     run.send_signal(signal.SIGKILL)  # no cleanup of its own can follow
     run.wait()
-    for pid in processes_mentioning(marker):  # the check's own shell, not a server: the test's doing
-        os.kill(pid, signal.SIGKILL)
     cleanup = golive_cleanup(runs)
     assert cleanup.returncode == 0, cleanup.stderr
     assert f"golive cleanup: removed run folder {run_dir}: its run's owner (pid {run.pid} on this host) is gone" in (
         cleanup.stdout
     )
     assert_nothing_left(run_dir, servers)
+    assert processes_mentioning(marker) == []  # the check's command was recorded and stopped too
 
 
 def test_cleanup_leaves_a_live_run_that_another_runs_folder_holds(tmp_path: Path, docker_engine: None) -> None:

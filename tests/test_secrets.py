@@ -24,7 +24,7 @@ DB_PASSWORD = "dbpw-Q7x9/k"  # only inside a URL whose name says nothing
 DSN_PASSWORD = "dsn-pw-K3j2"  # known to nobody: only the key before it says it is one
 VARS_TOKEN = "vars-literal-Zq81"  # written literally in the checklist's vars
 
-APP = r'''
+APP = r"""
 import base64, http.server, json, os, sys
 from urllib.parse import quote, quote_plus, urlsplit
 
@@ -54,7 +54,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
-'''.replace("DSN_PASSWORD", DSN_PASSWORD)
+""".replace("DSN_PASSWORD", DSN_PASSWORD)
 
 CHECKLIST = """\
 golive: 1
@@ -127,8 +127,21 @@ def test_no_encoding_of_a_secret_reaches_any_artifact(tmp_path: Path) -> None:
         check=False,
     )
     gate = subprocess.run(
-        [sys.executable, "-m", "pytest_golive", "gate", "junit.xml", "--checklist", "golive.yaml"]
-        + ["--evidence", "evidence.json", "--html", "report.html", "--summary", "summary.md"],
+        [
+            sys.executable,
+            "-m",
+            "pytest_golive",
+            "gate",
+            "junit.xml",
+            "--checklist",
+            "golive.yaml",
+            "--evidence",
+            "evidence.json",
+            "--html",
+            "report.html",
+            "--summary",
+            "summary.md",
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -94,6 +94,7 @@ def start_local(spec: ServiceSpec, state: RunState) -> Running:
     hand_over(folder, user)
     data = folder / "data"
     run_checked(
+        state,
         [
             str(initdb),
             "-D",

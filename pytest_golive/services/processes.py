@@ -60,17 +60,33 @@ def find_binary(name: str, env_var: str, extra_dirs: Sequence[Path] = ()) -> Pat
     return None
 
 
-def run_checked(argv: Sequence[str], what: str, timeout: float, user: str | None) -> None:
-    """A short helper run (initdb...) as ``user``, failing with its last output line."""
+def run_checked(state: RunState, argv: Sequence[str], what: str, timeout: float, user: str | None) -> None:
+    """A short helper run (initdb...) as ``user``, recorded (a run killed meanwhile leaves it
+    to golive cleanup), failing with its last output line."""
     try:
-        result = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, user=user, check=False)
-    except subprocess.TimeoutExpired:
-        raise ProvisionError(f"{what} did not finish within {timeout:g}s") from None
+        process = subprocess.Popen(
+            list(argv),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+            user=user,
+        )
     except OSError as exc:
         raise ProvisionError(_cannot_start(argv[0], user, exc)) from None
-    if result.returncode != 0:
-        last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise ProvisionError(f"{what} failed (exit {result.returncode}): {last[0]}")
+    start = process_start_time(process.pid)
+    state.record("process", pid=process.pid, start=start, what=what)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ProvisionError(f"{what} did not finish within {timeout:g}s") from None
+    finally:
+        if process.returncode is None:  # timed out or interrupted: stop it and wait for it
+            stop_child(process, start, signal.SIGKILL)
+    if process.returncode != 0:
+        last = (stderr or stdout).strip().splitlines()[-1:] or ["no output"]
+        raise ProvisionError(f"{what} failed (exit {process.returncode}): {last[0]}")
 
 
 def _cannot_start(binary: str, user: str | None, exc: OSError) -> str:
