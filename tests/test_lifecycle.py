@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from pytest_golive.services.dockerengine import docker_client
-from pytest_golive.services.runstate import RUN_LABEL, is_alive, runs_root
+from pytest_golive.services.runstate import RUN_LABEL, is_alive, process_start_time, runs_root
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_APP = ROOT / "fixtures" / "demo" / "app.py"
@@ -75,7 +75,7 @@ checks:
 """
 
 
-def run_until_flag(folder: Path, provider: str, flag: Path, runs: Path | None) -> subprocess.Popen[str]:
+def run_until_flag(folder: Path, provider: str, flag: Path, runs: Path | None = None) -> subprocess.Popen[str]:
     """pytest on the folder's golive.yaml, returned once one of its checks has created ``flag``."""
     run = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--golive-provider", provider, "golive.yaml"],
@@ -564,3 +564,31 @@ def test_app_coverage_needs_a_python_command(tmp_path: Path) -> None:
     result = pytest_run(tmp_path)
     assert result.returncode == 1
     assert "app.coverage needs a command that starts with python, got 'sleep'" in result.stdout
+
+
+def test_cleanup_judges_run_folders_by_their_owner(tmp_path: Path) -> None:
+    """A folder whose owner is gone goes (also one written by an older pytest-golive, with
+    no host); a live one, one owned on another host and one with no owner record stay."""
+    runs = tmp_path / "runs"
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        owners = {  # 2**22 + 1 is above Linux's default pid_max; start 1 is no process's start anyway
+            "dead": {"pid": 2**22 + 1, "start": 1, "host": socket.gethostname()},
+            "legacy-dead": {"pid": 2**22 + 1, "start": 1},
+            "alive": {"pid": sleeper.pid, "start": process_start_time(sleeper.pid), "host": socket.gethostname()},
+            "elsewhere": {"pid": 1, "start": 1, "host": "another-host.example"},
+        }
+        for name, owner in owners.items():
+            (runs / name).mkdir(parents=True)
+            (runs / name / "owner.json").write_text(json.dumps(owner))
+        (runs / "no-owner").mkdir()
+        result = golive_cleanup(runs)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert result.returncode == 0, result.stderr
+    assert sorted(d.name for d in runs.iterdir()) == ["alive", "elsewhere", "no-owner"]
+    assert f"left run folder {runs / 'alive'}: its run is alive (pid {sleeper.pid} on this host)" in result.stdout
+    assert "on host 'another-host.example', which cannot be checked from here" in result.stdout
+    assert f"left run folder {runs / 'no-owner'}: no owner recorded" in result.stdout
+    assert "2 removed, 3 left" in result.stdout

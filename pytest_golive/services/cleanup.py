@@ -15,6 +15,7 @@ it has no owner record (made by an older pytest-golive, or not by golive at all)
 from __future__ import annotations
 
 import datetime
+import socket
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -104,7 +105,10 @@ def _run_folders() -> Iterator[RunState]:
         return
     for directory in sorted(root.iterdir()):
         if directory.is_dir():
-            yield RunState(directory.name, directory, read_owner(directory) or {})
+            owner = read_owner(directory) or {}
+            if owner and "host" not in owner:  # written by an older pytest-golive: by this host, which holds it
+                owner["host"] = socket.gethostname()
+            yield RunState(directory.name, directory, owner)
 
 
 def _containers(policy: Policy, report: CleanupReport) -> None:
