@@ -128,14 +128,15 @@ def provider(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def golive_cleanup(runs: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def golive_cleanup(runs: Path, *args: str, docker_host: str | None = None) -> subprocess.CompletedProcess[str]:
     """``golive cleanup`` on its own runs folder: never on the default one, where other runs live."""
+    engine = {"DOCKER_HOST": docker_host} if docker_host else {}
     return subprocess.run(
         [sys.executable, "-m", "pytest_golive", "cleanup", *args],
         capture_output=True,
         text=True,
         timeout=GUARD_S,
-        env={**os.environ, "GOLIVE_RUNS_DIR": str(runs)},
+        env={**os.environ, "GOLIVE_RUNS_DIR": str(runs), **engine},
         check=False,
     )
 
@@ -582,7 +583,7 @@ def test_cleanup_judges_run_folders_by_their_owner(tmp_path: Path) -> None:
             (runs / name).mkdir(parents=True)
             (runs / name / "owner.json").write_text(json.dumps(owner))
         (runs / "no-owner").mkdir()
-        result = golive_cleanup(runs)
+        result = golive_cleanup(runs, docker_host="unix:///nonexistent/docker.sock")  # run folders only
     finally:
         sleeper.kill()
         sleeper.wait()
