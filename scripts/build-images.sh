@@ -2,7 +2,9 @@
 # Build Postgres and Redis images from Debian packages, for machines that cannot pull
 # from a registry (air-gapped runners, this project's CI). The Postgres image honours the
 # official image's POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB. Images that exist are
-# kept: build only what is missing (or everything with --force).
+# kept: build only what is missing, or was built from another recipe (the files in
+# scripts/images, whose hash each image carries as the label golive.recipe), or
+# everything with --force.
 #
 #   scripts/build-images.sh [--force]
 #   -> golive-local/postgres:15 and golive-local/redis:7
@@ -14,13 +16,17 @@ postgres=${GOLIVE_POSTGRES_IMAGE:-golive-local/postgres:15}
 redis=${GOLIVE_REDIS_IMAGE:-golive-local/redis:7}
 force=${1:-}
 
-have() { [ "$force" != "--force" ] && docker image inspect "$1" >/dev/null 2>&1; }
+recipe() { cat "$here/images/$1.Dockerfile" "$here/images/$1"-* 2>/dev/null | sha256sum | cut -c1-16; }
+have() { # image name, recipe name
+    [ "$force" != "--force" ] &&
+        [ "$(docker image inspect -f '{{ index .Config.Labels "golive.recipe" }}' "$1" 2>/dev/null)" = "$(recipe "$2")" ]
+}
 
-if have "$postgres" && have "$redis"; then
+if have "$postgres" postgres && have "$redis" redis; then
     echo "build-images: $postgres and $redis exist"
     exit 0
 fi
-if ! have "$base"; then
+if ! docker image inspect "$base" >/dev/null 2>&1 || [ "$force" = "--force" ]; then
     if ! command -v mmdebstrap >/dev/null 2>&1; then
         echo "build-images: installing mmdebstrap"
         apt-get update -qq
@@ -32,6 +38,10 @@ if ! have "$base"; then
     mmdebstrap --quiet --variant=apt --include=postgresql-15,redis-server,util-linux bookworm "$work/rootfs.tar"
     docker import "$work/rootfs.tar" "$base" >/dev/null
 fi
-docker build --quiet -t "$postgres" -f "$here/images/postgres.Dockerfile" "$here/images" >/dev/null
-docker build --quiet -t "$redis" -f "$here/images/redis.Dockerfile" "$here/images" >/dev/null
+for kind in postgres redis; do
+    image=$postgres
+    [ "$kind" = redis ] && image=$redis
+    docker build --quiet --label "golive.recipe=$(recipe "$kind")" -t "$image" \
+        -f "$here/images/$kind.Dockerfile" "$here/images" >/dev/null
+done
 echo "build-images: built $postgres and $redis"

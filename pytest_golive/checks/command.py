@@ -52,6 +52,8 @@ class CommandKind(Kind):
             raise StepError(f"command not found: {run[0] if not shell else shown}") from None
         except OSError as exc:
             raise StepError(f"cannot start {shown!r}: {exc.strerror}") from None
+        if ctx.run_state is not None:  # so that golive cleanup stops it after the run was killed
+            ctx.run_state.record_process(process.pid, f"command {shown[:80]}")
         try:
             stdout, stderr = process.communicate(options.get("stdin"), timeout=ctx.remaining())
         except subprocess.TimeoutExpired:

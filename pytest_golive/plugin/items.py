@@ -137,6 +137,7 @@ class ChecklistFile(pytest.File):
         base = self.base_settings()
         services = session_services(self.config)
         hide = redactor(self.config)
+        hide.add_named(base.variables)  # a token written literally in vars is a secret too
         if self._endpoints is None and (needs.services or (needs.app and self._starts_app())):
             self._endpoints = services.endpoints(self.checklist, base.variables)
             self.endpoints = {name: e for name, e in self._endpoints.items() if isinstance(e, Endpoint)}

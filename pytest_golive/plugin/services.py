@@ -225,17 +225,19 @@ class SessionServices:
         if self._closed:
             return
         self._closed = True
-        for started in self._apps.values():
-            if isinstance(started, AppProcess):
-                started.stop()
-        if self._workers is not None:
-            self._workers.close()
-        if self._manager is not None:
-            self._manager.shutdown()
-        if self.owner and self._state is not None:
-            if self.app_coverage is not None:
+        try:
+            for started in self._apps.values():
+                if isinstance(started, AppProcess):
+                    started.stop()
+            if self._workers is not None:
+                self._workers.close()
+            if self._manager is not None:
+                self._manager.shutdown()
+            if self.owner and self._state is not None and self.app_coverage is not None:
                 self.app_coverage_written = write_app_coverage(self._state, self.app_coverage)
-            reap(self._state)
+        finally:  # whatever broke above, the reaper still removes what the run recorded
+            if self.owner and self._state is not None:
+                reap(self._state)
 
 
 def session_services(config: pytest.Config) -> SessionServices:

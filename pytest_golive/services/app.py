@@ -23,8 +23,8 @@ from ..checklist import App
 from ..checklist.templating import TemplateProblem, render
 from ..checklist.yamlsource import DocPath
 from .errors import ProvisionError
-from .processes import free_port
-from .runstate import RunState, process_start_time, stop_process
+from .processes import free_port, stop_child
+from .runstate import RunState, process_start_time
 
 _POLL_S = 0.05
 #: how many of the app log's last lines a failure report shows
@@ -275,8 +275,7 @@ class AppProcess:
             try:
                 code = process.wait(timeout=SETUP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
-                stop_process(process.pid, start, signal.SIGKILL)
-                process.wait()
+                stop_child(process, start, signal.SIGKILL)
                 raise AppStartError(
                     f"app setup command {shown} did not finish within {SETUP_TIMEOUT_S:g}s",
                     doc_path=where,
@@ -323,8 +322,7 @@ class AppProcess:
 
     def stop(self, *, kill: bool = False) -> None:
         if self.process is not None:
-            stop_process(self.process.pid, self._start_time, signal.SIGKILL if kill else signal.SIGTERM)
-            self.process.poll()
+            stop_child(self.process, self._start_time, signal.SIGKILL if kill else signal.SIGTERM)
             self.process = None
         if self.keep_log is not None and self.log is not None and self.log.exists():
             self.keep_log(self.log)

@@ -1,8 +1,9 @@
 """The docker provider's shared part: is an engine there, and one container start.
 
 Containers are started with testcontainers' ``DockerContainer``, labelled with the run
-id, and publish their port on 127.0.0.1 only. Readiness is probed by the service
-module against 127.0.0.1, never through a bridge address.
+id and its owner, and publish their port on 127.0.0.1 only. Readiness is probed by the
+service module against 127.0.0.1, never through a bridge address. Stopping one that is
+already gone (removed by an operator, an OOM kill, another tool) is not an error.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 from .endpoint import Endpoint
 from .errors import ProvisionError
 from .running import Running, wait_until
-from .runstate import RUN_LABEL, RunState
+from .runstate import RunState
 
 _PING_TIMEOUT_S = 3
 
@@ -34,6 +35,32 @@ def docker_client() -> Any | None:
     except Exception:  # no socket, no permission, engine down: all mean "no docker"
         return None
     return client
+
+
+@contextlib.contextmanager
+def engine() -> Iterator[Any | None]:
+    """A docker SDK client (None without an engine), closed afterwards."""
+    client = docker_client()
+    try:
+        yield client
+    finally:
+        if client is not None:
+            client.close()
+
+
+def remove_container(container: Any) -> bool:
+    """Remove a container (docker SDK object) with its volumes; False when it was already gone."""
+    from docker.errors import APIError, NotFound  # noqa: PLC0415  (docker is imported only once used)
+
+    try:
+        container.remove(force=True, v=True)
+    except NotFound:
+        return False  # removed meanwhile: by an operator, an OOM kill, another cleanup
+    except APIError as exc:
+        if exc.status_code != 409 or "already in progress" not in str(exc):
+            raise
+        return False  # the same, still under way
+    return True
 
 
 @functools.cache
@@ -66,7 +93,7 @@ def start_container(
     *,
     env: dict[str, str],
     name: str,
-    command: str | None = None,
+    command: Sequence[str] | None = None,
     tmpfs: str | None = None,
 ) -> tuple[Any, int]:
     """Start ``image`` labelled with the run; returns the container and its host port.
@@ -75,10 +102,12 @@ def start_container(
     """
     from testcontainers.core.container import DockerContainer  # noqa: PLC0415  (slow to import, see above)
 
-    container = DockerContainer(image, env=env, command=command)
+    container = DockerContainer(image, env=env)
+    if command:
+        container.with_command(list(command))
     if tmpfs:
         container.with_tmpfs_mount(tmpfs)
-    container.with_kwargs(labels={RUN_LABEL: state.run_id, "golive.service": name})
+    container.with_kwargs(labels={**state.labels(), "golive.service": name})
     ports: dict[Any, Any] = container.ports
     ports[port] = ("127.0.0.1", None)  # bind on loopback only, whatever the engine's default
     present = _image_present(image)
@@ -86,7 +115,7 @@ def start_container(
         container.start()
     except Exception as exc:
         with contextlib.suppress(Exception):
-            container.stop()
+            stop_container(container)
         raise ProvisionError(_start_failure(image, exc, present)) from None
     state.record("container", id=container.get_wrapped_container().id, image=image)
     return container, int(container.get_exposed_port(port))
@@ -132,6 +161,17 @@ def serve_in_container(
     try:
         wait_until(lambda: probe(endpoint), timeout_s, what, logs)
     except ProvisionError:
-        container.stop()
+        stop_container(container)
         raise
-    return Running(endpoint, container.stop, {"container": container.get_wrapped_container().id})
+    return Running(endpoint, lambda: stop_container(container), {"container": container.get_wrapped_container().id})
+
+
+def stop_container(container: Any) -> None:
+    """Remove a testcontainers container, gone or not, and close its client."""
+    from testcontainers.core.exceptions import ContainerStartException  # noqa: PLC0415
+
+    try:
+        with contextlib.suppress(ContainerStartException):  # never started: nothing to remove
+            remove_container(container.get_wrapped_container())
+    finally:
+        container.get_docker_client().client.close()

@@ -19,7 +19,7 @@ from ..checklist import ServiceSpec
 from .dockerengine import published_host, serve_in_container, start_container
 from .endpoint import Endpoint
 from .errors import ProvisionError
-from .processes import free_port, hand_over, run_checked, serve_locally
+from .processes import free_port, hand_over, run_as, run_checked, serve_locally
 from .running import Running
 from .runstate import RunState
 
@@ -74,7 +74,7 @@ def start_docker(spec: ServiceSpec, state: RunState) -> Running:
     name = image(spec)
     env = {"POSTGRES_USER": OWNER, "POSTGRES_PASSWORD": password, "POSTGRES_DB": MAINTENANCE_DB}
     container, port = start_container(
-        state, name, 5432, env=env, name=spec.name, command=" ".join(THROWAWAY_SETTINGS), tmpfs=DATA_DIR
+        state, name, 5432, env=env, name=spec.name, command=THROWAWAY_SETTINGS, tmpfs=DATA_DIR
     )
     endpoint = Endpoint("postgres", "docker", published_host(), port, OWNER, password, MAINTENANCE_DB, origin=name)
     what = f"postgres service {spec.name!r} ({name})"
@@ -91,9 +91,11 @@ def start_local(spec: ServiceSpec, state: RunState) -> Running:
     folder = state.private_dir(f"postgres-{spec.name}", data=True)
     password = secrets.token_urlsafe(18)
     (folder / "pwfile").write_text(password)
-    hand_over(folder)
+    user = run_as()  # postgres will not run as root
+    hand_over(folder, user)
     data = folder / "data"
     run_checked(
+        state,
         [
             str(initdb),
             "-D",
@@ -110,6 +112,7 @@ def start_local(spec: ServiceSpec, state: RunState) -> Running:
         ],
         f"initdb for postgres service {spec.name!r}",
         spec.startup_timeout_s,
+        user,
     )
     (folder / "pwfile").unlink()
     port = free_port()
@@ -125,6 +128,7 @@ def start_local(spec: ServiceSpec, state: RunState) -> Running:
         log=log,
         timeout_s=spec.startup_timeout_s,
         what=f"postgres service {spec.name!r} ({postgres})",
+        user=user,
     )
 
 
