@@ -131,9 +131,15 @@ class Redactor:
         return value
 
 
+#: golive's own located problem, ``file:line:col: doc.path.KEY: message``: the key is a place
+#: in the checklist and what follows is golive's message, not a value
+_LOCATED_KEY = re.compile(r":\d+:\d+: [\w.\[\]-]*$")
+
+
 def _mask_keyed(match: re.Match[str]) -> str:
     value = match["value"]
-    if value.strip("\"'") == MASK:
+    located = match["head"].rstrip().endswith(":") and _LOCATED_KEY.search(match.string, 0, match.start("head") + 1)
+    if value.strip("\"'") == MASK or located:
         return match[0]
     quote = value[0] if value[0] in "\"'" else ""
     return f"{match['head']}{quote}{MASK}{quote}"

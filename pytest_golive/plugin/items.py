@@ -151,7 +151,7 @@ class ChecklistFile(pytest.File):
         settings = replace(
             base,
             services=view,
-            run_state=services.state if needs.services or needs.app else None,
+            run_state=services.state,  # every process a check starts is recorded, so cleanup finds it
             fault_targets=services.fault_targets(self.checklist),
             app_python=self._app_python(base),
         )
