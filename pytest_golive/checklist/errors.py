@@ -55,4 +55,12 @@ class Problem:
 
     def __str__(self) -> str:
         where = format_doc_path(self.doc_path)
-        return f"{self.location}: {where}: {self.message}" if where else f"{self.location}: {self.message}"
+        return printable(f"{self.location}: {where}: {self.message}" if where else f"{self.location}: {self.message}")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters, line breaks and other invisible characters escaped
+    (``\\n``, ``\\x07``, ``\\u202e``): a problem stays on one line and cannot steer the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
