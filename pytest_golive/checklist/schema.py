@@ -24,7 +24,9 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
 from .comparisons import parse_operator_string
+from .durations import DURATION_PATTERN, RATE_PATTERN, parse_duration, parse_rate
 from .errors import Problem
+from .regexes import compile_regex
 from .series import parse_selector
 from .templating import is_template
 from .yamlsource import SourceMap
@@ -80,6 +82,7 @@ def _item_schema(
         "type": "object",
         "additionalProperties": False,
         "properties": properties,
+        "patternProperties": base_schema()["patternProperties"],
         "oneOf": [{"required": [name]} for name in choices],
         "allOf": [
             {"if": {"required": [name]}, "then": {"properties": {"expect": {"$ref": f"#/$defs/{name}.expect"}}}}
@@ -94,10 +97,25 @@ def _item_schema(
 _FORMATS = FormatChecker(formats=())
 
 
-@_FORMATS.checks("regex", raises=re.error)
+@_FORMATS.checks("regex", raises=ValueError)
 def _is_regex(value: object) -> bool:
-    if isinstance(value, str):
-        re.compile(value)
+    if isinstance(value, str) and not is_template(value):
+        compile_regex(value)
+    return True
+
+
+@_FORMATS.checks("golive-duration", raises=ValueError)
+def _is_duration(value: object) -> bool:
+    """The pattern checks the form; this, the bound (a malformed value gets one problem, not two)."""
+    if isinstance(value, str) and re.match(DURATION_PATTERN, value):
+        parse_duration(value)
+    return True
+
+
+@_FORMATS.checks("golive-rate", raises=ValueError)
+def _is_rate(value: object) -> bool:
+    if isinstance(value, str) and re.match(RATE_PATTERN, value):
+        parse_rate(value)
     return True
 
 
@@ -133,7 +151,7 @@ class CompiledSchema:
         # fastjsonschema speaks draft-07; the schema keeps to the keywords both drafts share
         # (tests/test_schema_engines.py holds the two engines to the same verdicts).
         draft7 = {**schema, "$schema": "http://json-schema.org/draft-07/schema#"}
-        formats = {name: _as_predicate(name) for name in ("jmespath", "golive-comparison", "golive-series")}
+        formats = {name: _as_predicate(name) for name in _FORMATS.checkers}
         self.is_valid: Callable[[Any], Any] = fastjsonschema.compile(draft7, formats=formats)
 
     def accepts(self, document: Any) -> bool:
@@ -208,9 +226,10 @@ def _unknown_keys(
     choice = sub.get("oneOf", [])
     kinds = [c["required"][0] for c in choice if _is_required_one(c)]
     has_kind = any(k in instance for k in kinds)
+    extensions = list(sub.get("patternProperties", {}))
     problems = []
     for key in instance:
-        if key in known:
+        if key in known or any(re.search(pattern, key) for pattern in extensions):
             continue
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
