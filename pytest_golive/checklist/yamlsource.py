@@ -119,10 +119,11 @@ def read_source(path: Path) -> bytes:
         _fail(path, f"cannot read file: {exc.strerror or exc}")
     except ValueError:  # a NUL byte in the name
         _fail(path, "file not found")
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        _fail(path, f"cannot read file: {_file_type(mode)}, not a regular file")
     with os.fdopen(descriptor, "rb") as handle:
-        mode = os.fstat(handle.fileno()).st_mode
-        if not stat.S_ISREG(mode):
-            _fail(path, f"cannot read file: {_file_type(mode)}, not a regular file")
         data = handle.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
         _fail(path, f"file too large: a checklist may be at most {MAX_BYTES // (1024 * 1024)} MiB")
