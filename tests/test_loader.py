@@ -274,3 +274,20 @@ def test_items_are_bounded_per_checklist_before_they_are_made(tmp_path: Path) ->
     path = write(tmp_path, f"golive: 1\nchecks:\n{checks}")
     (line,) = problems(path)
     assert ":8:5: checks[5]: more than 50,000 items in this checklist and its includes; split it" in line
+
+
+def test_only_the_invalid_checks_are_explained_and_keep_their_place(tmp_path: Path) -> None:
+    checks = [f"  - {{id: c{n}, command: 'true'}}\n" for n in range(300)]
+    checks[250] = "  - {id: c250, comand: 'true'}\n"
+    checks[260] = "  - {id: c260, command: 'true', severity: P9}\n"
+    path = write(tmp_path, "golive: 1\nname: [not text]\nchecks:\n" + "".join(checks))
+    found = problems(path)
+    assert [line.split(": ", 1)[1].split(":")[0] for line in found] == [
+        "name",
+        "checks[250].comand",
+        "checks[260].severity",
+    ]
+    assert found[1].startswith(
+        f"{path}:254:16: checks[250].comand: unknown check kind 'comand' (did you mean 'command'?)"
+    )
+    assert found[2].startswith(f"{path}:264:43: checks[260].severity: expected one of P0, P1, P2, P3, got 'P9'")

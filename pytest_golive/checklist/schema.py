@@ -29,7 +29,7 @@ from .errors import Problem
 from .regexes import compile_regex
 from .series import parse_selector
 from .templating import is_template
-from .yamlsource import SourceMap
+from .yamlsource import DocPath, SourceMap
 
 SCHEMA_FILE = Path(__file__).with_name("schema.json")
 FLOW_KEY = "steps"
@@ -150,16 +150,49 @@ class CompiledSchema:
         self.explainer = Draft202012Validator(schema, format_checker=_FORMATS)
         # fastjsonschema speaks draft-07; the schema keeps to the keywords both drafts share
         # (tests/test_schema_engines.py holds the two engines to the same verdicts).
-        draft7 = {**schema, "$schema": "http://json-schema.org/draft-07/schema#"}
-        formats = {name: _as_predicate(name) for name in _FORMATS.checkers}
-        self.is_valid: Callable[[Any], Any] = fastjsonschema.compile(draft7, formats=formats)
+        self.draft7 = {**schema, "$schema": "http://json-schema.org/draft-07/schema#"}
+        self.formats = {name: _as_predicate(name) for name in _FORMATS.checkers}
+        self.is_valid: Callable[[Any], Any] = fastjsonschema.compile(self.draft7, formats=self.formats)
 
     def accepts(self, document: Any) -> bool:
-        try:
-            self.is_valid(document)
-        except fastjsonschema.JsonSchemaException:
-            return False
-        return True
+        return _passes(self.is_valid, document)
+
+    @functools.cached_property
+    def check_is_valid(self) -> Callable[[Any], Any]:
+        """One check on its own; compiled for the first invalid document only."""
+        return fastjsonschema.compile({**self.draft7, "$ref": "#/$defs/check"}, formats=self.formats)
+
+    def invalid_checks(self, checks: list[Any]) -> list[int]:
+        """The indexes of the first invalid checks: jsonschema explains only those, since it
+        takes about a millisecond a check (seconds for a large generated checklist)."""
+        found: list[int] = []
+        for index, check in enumerate(checks):
+            if not _passes(self.check_is_valid, check):
+                found.append(index)
+                if len(found) == MAX_PROBLEMS:
+                    break
+        return found
+
+
+def _passes(is_valid: Callable[[Any], Any], value: Any) -> bool:
+    try:
+        is_valid(value)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
+class _Renumbered:
+    """Locates problems found in a document that holds only some of its checks."""
+
+    def __init__(self, source: SourceMap, indexes: list[int]) -> None:
+        self.source = source
+        self.indexes = indexes
+
+    def problem(self, doc_path: DocPath, message: str, *, key: bool = False) -> Problem:
+        if doc_path[:1] == ("checks",) and len(doc_path) > 1 and isinstance(doc_path[1], int):
+            doc_path = ("checks", self.indexes[doc_path[1]], *doc_path[2:])
+        return self.source.problem(doc_path, message, key=key)
 
 
 def _as_predicate(name: str) -> Callable[[Any], bool]:
@@ -183,10 +216,15 @@ def validate(document: Any, compiled: CompiledSchema, source: SourceMap) -> list
     """All schema problems in ``document``, one located Problem each, in file order."""
     if compiled.accepts(document):
         return []
-    validator = compiled.explainer
+    locator: SourceMap | _Renumbered = source
+    checks = document.get("checks") if isinstance(document, dict) else None
+    if isinstance(checks, list):
+        invalid = compiled.invalid_checks(checks)
+        document = {**document, "checks": [checks[index] for index in invalid]}
+        locator = _Renumbered(source, invalid)
     problems: dict[tuple[Any, ...], Problem] = {}
-    for error in validator.iter_errors(document):
-        for problem in _explain(error, source):
+    for error in compiled.explainer.iter_errors(document):
+        for problem in _explain(error, locator):
             problems.setdefault((problem.doc_path, problem.message), problem)
     ordered = sorted(problems.values(), key=lambda p: (p.location.line, p.location.col))
     return _drop_redundant(ordered)[:MAX_PROBLEMS]
@@ -198,7 +236,7 @@ def _drop_redundant(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if not (p.doc_path in unknown_at and p.message.startswith("no check kind"))]
 
 
-def _explain(error: ValidationError, source: SourceMap) -> list[Problem]:
+def _explain(error: ValidationError, source: SourceMap | _Renumbered) -> list[Problem]:
     path = tuple(error.absolute_path)
     instance, sub = error.instance, error.schema
     kind = error.validator
@@ -220,7 +258,7 @@ def _explain(error: ValidationError, source: SourceMap) -> list[Problem]:
 
 
 def _unknown_keys(
-    instance: dict[str, Any], sub: dict[str, Any], path: tuple[Any, ...], source: SourceMap
+    instance: dict[str, Any], sub: dict[str, Any], path: tuple[Any, ...], source: SourceMap | _Renumbered
 ) -> list[Problem]:
     known = list(sub.get("properties", {}))
     choice = sub.get("oneOf", [])
