@@ -26,6 +26,12 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+def short_repr(value: object, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters: messages stay one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def format_doc_path(parts: tuple[str | int, ...]) -> str:
     """``("checks", 3, "expect", "status")`` -> ``checks[3].expect.status``."""
     text = ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -127,10 +126,6 @@ class _ChecklistLoader:
 
     def _check(self, raw: dict[str, Any], doc_path: tuple[str | int, ...], source: SourceMap) -> Check:
         params = raw.get("params", {})
-        items = math.prod(len(values) for values in params.values())
-        if items > MAX_ITEMS_PER_CHECK:
-            message = f"{items:,} combinations of params; a check may make at most {MAX_ITEMS_PER_CHECK:,} items"
-            raise ChecklistError([source.problem((*doc_path, "params"), message)])
         known = GLOBAL_NAMES | set(params)
         if FLOW_KEY in raw:
             steps = []
@@ -143,7 +138,7 @@ class _ChecklistLoader:
             steps = [self._step(raw, doc_path, source, known)]
             kind = steps[0].kind
         retry = raw.get("retry")
-        return Check(
+        check = Check(
             id=raw["id"],
             title=raw.get("title", raw["id"]),
             kind=kind,
@@ -159,6 +154,12 @@ class _ChecklistLoader:
             source=source,
             doc_path=doc_path,
         )
+        if check.item_count > MAX_ITEMS_PER_CHECK:
+            message = (
+                f"{check.item_count:,} combinations of params; a check may make at most {MAX_ITEMS_PER_CHECK:,} items"
+            )
+            raise ChecklistError([source.problem((*doc_path, "params"), message)])
+        return check
 
     def _step(
         self, raw: dict[str, Any], doc_path: tuple[str | int, ...], source: SourceMap, known: frozenset[str]

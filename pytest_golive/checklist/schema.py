@@ -25,7 +25,7 @@ from jsonschema.exceptions import ValidationError
 
 from .comparisons import parse_operator_string
 from .durations import DURATION_PATTERN, RATE_PATTERN, parse_duration, parse_rate
-from .errors import Problem
+from .errors import Problem, short_repr
 from .regexes import compile_regex
 from .series import parse_selector
 from .templating import is_template
@@ -369,5 +369,4 @@ def _describe_value(value: Any) -> str:
         return "a list"
     if value is None:
         return "nothing (null)"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return short_repr(value)

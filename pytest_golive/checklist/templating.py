@@ -18,6 +18,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from .errors import short_repr
 from .yamlsource import DocPath
 
 #: The largest power (in bits) and the longest repeated string or list a template may compute.
@@ -97,7 +98,7 @@ def check_templates(value: Any, doc_path: DocPath, known_names: Iterable[str]) -
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateProblem(path, f"template syntax error in {text!r}: {exc.message}") from None
         except RecursionError:
-            raise TemplateProblem(path, f"template nested too deeply: {_short(text)}") from None
+            raise TemplateProblem(path, f"template nested too deeply: {short_repr(text)}") from None
         unknown = sorted(undeclared - known)
         if unknown:
             names = ", ".join(sorted(known))
@@ -129,11 +130,7 @@ def _render_text(text: str, context: Mapping[str, Any], doc_path: DocPath) -> An
             return result
         return _ENVIRONMENT.from_string(text).render(**context)
     except RecursionError:
-        raise TemplateProblem(doc_path, f"template nested too deeply: {_short(text)}") from None
+        raise TemplateProblem(doc_path, f"template nested too deeply: {short_repr(text)}") from None
     except _EVALUATION_ERRORS as exc:
         reason = exc.message if isinstance(exc, jinja2.TemplateError) else f"{type(exc).__name__}: {exc}"
         raise TemplateProblem(doc_path, f"template error in {text!r}: {reason}") from None
-
-
-def _short(text: str, limit: int = 60) -> str:
-    return repr(text if len(text) <= limit else text[: limit - 3] + "...")

@@ -28,7 +28,7 @@ from yaml.events import (
     StreamEndEvent,
 )
 
-from .errors import ChecklistError, Location, Problem
+from .errors import ChecklistError, Location, Problem, short_repr
 
 DocPath = tuple[str | int, ...]
 
@@ -416,7 +416,7 @@ class _Builder:
         try:
             return constructor(self.loader, node)
         except (ArithmeticError, LookupError, TypeError, ValueError, yaml.YAMLError):
-            self._fail(event, f"invalid {_short_tag(tag)} value {_short(event.value)}")
+            self._fail(event, f"invalid {_short_tag(tag)} value {short_repr(event.value, 40)}")
 
     def _mark(self, path: DocPath, is_key: bool, line: int, col: int, event: Any = None) -> None:
         if not is_key:
@@ -464,7 +464,3 @@ def _key_text(key: Any) -> str:
 
 def _short_tag(tag: str) -> str:
     return tag.replace(_TAG_PREFIX, "!!")
-
-
-def _short(text: str, limit: int = 40) -> str:
-    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
