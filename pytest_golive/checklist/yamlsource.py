@@ -415,7 +415,7 @@ class _Builder:
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
             return constructor(self.loader, node)
-        except (ArithmeticError, LookupError, TypeError, ValueError, yaml.YAMLError):
+        except Exception:  # PyYAML's constructors fail in many ways (!!timestamp x: AttributeError)
             self._fail(event, f"invalid {_short_tag(tag)} value {short_repr(event.value, 40)}")
 
     def _mark(self, path: DocPath, is_key: bool, line: int, col: int, event: Any = None) -> None:
