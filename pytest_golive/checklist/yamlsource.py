@@ -123,8 +123,11 @@ def read_source(path: Path) -> bytes:
     if not stat.S_ISREG(mode):
         os.close(descriptor)
         _fail(path, f"cannot read file: {_file_type(mode)}, not a regular file")
-    with os.fdopen(descriptor, "rb") as handle:
-        data = handle.read(MAX_BYTES + 1)
+    try:
+        with os.fdopen(descriptor, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as exc:  # an I/O error while reading
+        _fail(path, f"cannot read file: {exc.strerror or exc}")
     if len(data) > MAX_BYTES:
         _fail(path, f"file too large: a checklist may be at most {MAX_BYTES // (1024 * 1024)} MiB")
     return data
