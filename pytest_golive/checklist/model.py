@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,11 @@ class Check:
     @property
     def location(self) -> Location:
         return self.source.locate(self.doc_path)
+
+    @property
+    def item_count(self) -> int:
+        """How many pytest items the check becomes, without making them."""
+        return math.prod(len(values) for values in self.params.values())
 
     def instances(self) -> list[CheckInstance]:
         """One instance per combination of parameter values (cartesian product)."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from .. import __version__
 from ..checklist import ChecklistError, compose, load_checklist
 from ..checklist.durations import parse_duration
+from ..checklist.errors import printable
 from ..checks import KindRegistryError, Redactor, load_kind_schemas, load_kinds
 from ..formats.coverage import line_hits, total_percent
 from ..formats.errors import UnusableInput
@@ -196,8 +197,8 @@ def _validate(args: argparse.Namespace) -> int:
             print(exc, file=sys.stderr)
             failed = True
             continue
-        items = sum(len(check.instances()) for check in checklist.checks)
-        print(f"ok {path}: {len(checklist.checks)} checks, {items} items")
+        items = sum(check.item_count for check in checklist.checks)
+        print(printable(f"ok {path}: {len(checklist.checks)} checks, {items} items"))
     return EXIT_USAGE if failed else EXIT_OK
 
 

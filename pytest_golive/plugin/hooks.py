@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .discovery import discover_checklists, is_checklist_path
+from .discovery import discover_checklists, is_checklist_path, real_path
 from .fixtures import golive_app, golive_postgres, golive_redis, golive_services
 from .markers import register_builtin_markers
 from .options import (
@@ -107,16 +107,16 @@ def pytest_configure(config: pytest.Config) -> None:
     parse_cli(config.getoption(SIGNOFF_OPTION))  # malformed values are usage errors, before anything runs
     parse_shard(config.getoption(SHARD_OPTION))
     extra = [Path(p) for p in config.getoption("golive")] + list(config.getini("golive_paths"))
-    explicit = {path.resolve() for path in extra}
+    explicit = {real_path(path) for path in extra}
     explicit |= {
-        Path(arg.split("::")[0]).resolve() for arg in config.args if arg.split("::")[0].endswith((".yaml", ".yml"))
+        real_path(Path(arg.split("::")[0])) for arg in config.args if arg.split("::")[0].endswith((".yaml", ".yml"))
     }
     config.stash[EXPLICIT_KEY] = explicit
-    known_args = {Path(arg.split("::")[0]).resolve() for arg in config.args}
+    known_args = {real_path(Path(arg.split("::")[0])) for arg in config.args}
     for path in extra:
-        if path.resolve() not in known_args:
+        if real_path(path) not in known_args:
             config.args.append(str(path))
-            known_args.add(path.resolve())
+            known_args.add(real_path(path))
     workerinput = getattr(config, "workerinput", None)
     if workerinput is None or RUN_ID_INPUT not in workerinput:  # this process owns the run
         _stop_cleanly_on_sigterm(config)
@@ -151,7 +151,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if is_checklist_path(file_path) or file_path.resolve() in parent.config.stash[EXPLICIT_KEY]:
+    if is_checklist_path(file_path) or real_path(file_path) in parent.config.stash[EXPLICIT_KEY]:
         from .items import ChecklistFile  # noqa: PLC0415  (the first checklist loads the heavy parts)
 
         return ChecklistFile.from_parent(parent, path=file_path)
