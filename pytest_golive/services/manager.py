@@ -17,6 +17,7 @@ from . import postgres, redis
 from .dockerengine import engine_status, image_status
 from .endpoint import Endpoint
 from .errors import ProvisionError
+from .images import LOCAL_IMAGES
 from .running import Running
 from .runstate import RunState
 
@@ -54,8 +55,6 @@ def image_of(spec: ServiceSpec) -> str:
     return image
 
 
-#: per kind: what ``golive images build`` tags; used when the configured default cannot be had
-LOCAL_IMAGES = {"postgres": "golive-local/postgres:15", "redis": "golive-local/redis:7"}
 IMAGES_FIX = "golive images build (Postgres and Redis images from Debian packages, no registry needed)"
 LOCAL_FIX = {
     "postgres": "apt-get install postgresql, or set GOLIVE_PG_BIN to its bin folder",
