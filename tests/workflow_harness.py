@@ -115,15 +115,7 @@ class _Parser:
         while self._peek() in ("==", "!=", "<", ">", "<=", ">="):
             op = self._take()[1]
             right = self._unary()
-            left_n, right_n = _loose(value), _loose(right)
-            value = {
-                "==": left_n == right_n,
-                "!=": left_n != right_n,
-                "<": left_n < right_n,
-                ">": left_n > right_n,
-                "<=": left_n <= right_n,
-                ">=": left_n >= right_n,
-            }[op]
+            value = _compare(op, value, right)
         return value
 
     def _unary(self) -> Any:
@@ -185,18 +177,33 @@ def _index(value: Any, key: Any) -> Any:
     return None
 
 
-def _loose(value: Any) -> Any:
-    """Comparisons as Actions makes them: case-insensitive strings, numbers by value."""
+def _compare(op: str, left: Any, right: Any) -> bool:
+    """As Actions compares: two strings case-insensitively, anything else as numbers."""
+    if isinstance(left, str) and isinstance(right, str):
+        a: Any = left.lower()
+        b: Any = right.lower()
+    else:
+        a, b = _number(left), _number(right)
+    if op == "==":
+        return bool(a == b)
+    if op == "!=":
+        return bool(a != b)
+    if op == "<":
+        return bool(a < b)
+    if op == ">":
+        return bool(a > b)
+    return bool(a <= b) if op == "<=" else bool(a >= b)
+
+
+def _number(value: Any) -> float:
     if isinstance(value, str):
         try:
-            return float(value) if value.strip() else 0
+            return float(value) if value.strip() else 0.0
         except ValueError:
-            return value.lower()
-    if isinstance(value, bool):
-        return int(value)
+            return float("nan")
     if value is None:
-        return 0
-    return value
+        return 0.0
+    return float(value)
 
 
 def _to_string(value: Any) -> str:
