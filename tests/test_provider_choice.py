@@ -54,9 +54,7 @@ def test_docker_provider_names_the_image_and_the_fix(tmp_path: Path, docker_engi
     (tmp_path / "golive.yaml").write_text(CHECKLIST)
     result = run(tmp_path, "--golive-provider", "docker")
     assert result.returncode == 1
-    assert (
-        f"postgres service 'db': docker provider: docker (image '{NO_SUCH_IMAGE}' is not on the engine" in result.stdout
-    )
+    assert f"postgres service 'db': docker provider: image '{NO_SUCH_IMAGE}' is not on the engine" in result.stdout
     assert "fix: golive images build" in result.stdout
     assert "Traceback" not in result.stdout
 

@@ -80,15 +80,20 @@ def image_status(image: str) -> str | None:
     return None
 
 
-@functools.cache
 def reaper_problem() -> str | None:
     """testcontainers' Ryuk reaper is a container of its own, from its own image. When
-    that image is neither present nor pullable, Ryuk is switched off for this process
-    (testcontainers' documented setting) and golive removes its containers itself, as
-    it always does (runstate, ``golive cleanup``). Returns why, or None when Ryuk runs."""
+    that image is neither present nor pullable, Ryuk is switched off (testcontainers'
+    documented setting) and golive removes its containers itself, as it always does
+    (runstate, ``golive cleanup``). Returns why, or None when Ryuk runs or the user
+    switched it off. The image's answer is kept (image_status); the setting is applied
+    on every call, since a fresh import of testcontainers starts with Ryuk on."""
     from testcontainers.core.config import testcontainers_config  # noqa: PLC0415  (slow to import, see above)
 
-    if testcontainers_config.ryuk_disabled:
+    switched_off = (
+        os.environ.get("TESTCONTAINERS_RYUK_DISABLED", "").lower() in ("1", "true", "yes")
+        or str(testcontainers_config.tc_properties.get("ryuk.disabled", "")).lower() == "true"
+    )
+    if switched_off:
         return None
     problem = image_status(testcontainers_config.ryuk_image)
     if problem is None:

@@ -100,16 +100,16 @@ def choose_provider(spec: ServiceSpec, override: str | None) -> tuple[str, Servi
         return "external", spec
     tried = []
     if wanted in ("auto", "docker"):
-        engine_problem = engine_status()
-        if engine_problem is None:
-            image, image_problem = docker_image(spec)
+        problem = engine_status()
+        fix = "start dockerd or set DOCKER_HOST"
+        if problem is None:
+            image, problem = docker_image(spec)
             if image is not None:
                 return "docker", replace(spec, image=image)
-            tried.append(f"docker ({image_problem}; fix: {IMAGES_FIX}, or docker pull it where a registry answers)")
-        else:
-            tried.append(f"docker ({engine_problem}; fix: start dockerd or set DOCKER_HOST)")
+            fix = f"{IMAGES_FIX}, or docker pull it where a registry answers"
         if wanted == "docker":
-            raise ProvisionError(f"{spec.kind} service {spec.name!r}: docker provider: {tried[0]}")
+            raise ProvisionError(f"{spec.kind} service {spec.name!r}: docker provider: {problem}; fix: {fix}")
+        tried.append(f"docker ({problem}; fix: {fix})")
     if local_server(spec.kind) is not None:
         return "local", spec
     missing = "initdb/postgres" if spec.kind == "postgres" else "redis-server"
