@@ -497,7 +497,7 @@ def test_image_not_found(tmp_path: Path, docker_engine: None) -> None:
         tmp_path, "--golive-provider", "docker", env={"GOLIVE_POSTGRES_IMAGE": "golive-local/no-such-image:1"}
     )
     assert result.returncode == 1
-    assert "image 'golive-local/no-such-image:1' is not available locally and pulling it failed" in result.stdout
+    assert "image 'golive-local/no-such-image:1' is not on the engine and pulling it failed" in result.stdout
     assert "Traceback" not in result.stdout
 
 

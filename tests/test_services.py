@@ -232,25 +232,18 @@ def test_provisioned_postgres_refuses_a_client_without_its_password(provisioned:
             psycopg.connect(host=host, port=port, user=endpoint.user, dbname="postgres", connect_timeout=5)
 
 
-IMAGES = Path(__file__).resolve().parent.parent / "scripts" / "images"
-IMAGES_BASE = "golive-local/debian-servers:bookworm"
-
-
 def test_the_projects_redis_image_refuses_strangers_on_the_bridge(docker_engine: None) -> None:
-    """scripts/images/redis.Dockerfile started as anyone would start it, without a password:
-    another container on the bridge network must not be served."""
-    import docker  # noqa: PLC0415
-
+    """The Redis image `golive images build` makes, started as anyone would start it, without
+    a password: another container on the bridge network must not be served."""
     from pytest_golive.services.dockerengine import engine  # noqa: PLC0415
+    from pytest_golive.services.images import BASE_IMAGE, base_present, build_image  # noqa: PLC0415
 
     tag = f"golive-test/redis-recipe:{os.getpid()}"
     with engine() as client:
         assert client is not None
-        try:
-            client.images.get(IMAGES_BASE)
-        except docker.errors.ImageNotFound:
-            pytest.skip(f"{IMAGES_BASE} is missing: scripts/build-images.sh builds it")
-        client.images.build(path=str(IMAGES), dockerfile="redis.Dockerfile", tag=tag, rm=True)
+        if not base_present(client):
+            pytest.skip(f"{BASE_IMAGE} is missing: golive images build builds it")
+        build_image(client, "redis", tag)
         container = client.containers.run(tag, detach=True, labels={"golive.test": "redis-image"})
         try:
             container.reload()

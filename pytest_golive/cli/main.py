@@ -135,7 +135,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     cleanup.add_argument("--dry-run", action="store_true", help="say what would be removed and left; remove nothing")
     cleanup.set_defaults(handler=_cleanup)
+
+    images = commands.add_parser("images", help="service images for Docker engines that cannot pull")
+    image_commands = images.add_subparsers(dest="images_command", required=True, metavar="COMMAND")
+    about = "build golive-local/postgres:15 and golive-local/redis:7 from Debian packages (mmdebstrap)"
+    build = image_commands.add_parser("build", help=about, description=about)
+    build.add_argument("--force", action="store_true", help="build again even when the images exist")
+    build.set_defaults(handler=_images_build)
     return parser
+
+
+def _images_build(args: argparse.Namespace) -> int:
+    from ..services.errors import ProvisionError  # noqa: PLC0415  (only this command needs docker)
+    from ..services.images import build_images  # noqa: PLC0415
+
+    try:
+        build_images(force=args.force)
+    except ProvisionError as exc:
+        print(f"golive images build: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    return EXIT_OK
 
 
 def _init(args: argparse.Namespace) -> int:

