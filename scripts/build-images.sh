@@ -4,20 +4,39 @@
 # official image's POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB. Images that exist are
 # kept: build only what is missing (or everything with --force).
 #
-#   scripts/build-images.sh [--force]
+#   scripts/build-images.sh [--force] [--postgis]
 #   -> golive-local/postgres:15 and golive-local/redis:7
 #   point pytest-golive at them with GOLIVE_POSTGRES_IMAGE / GOLIVE_REDIS_IMAGE.
+#   --postgis also builds golive-local/postgis:15 (the Postgres image with Debian's PostGIS),
+#   for apps whose migrations need it (tests/realapps; GOLIVE_REALAPPS_POSTGIS_IMAGE).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 base=golive-local/debian-servers:bookworm
 postgres=${GOLIVE_POSTGRES_IMAGE:-golive-local/postgres:15}
 redis=${GOLIVE_REDIS_IMAGE:-golive-local/redis:7}
-force=${1:-}
+postgis_image=${GOLIVE_REALAPPS_POSTGIS_IMAGE:-golive-local/postgis:15}
+force= postgis=
+for arg in "$@"; do
+    case $arg in
+        --force) force=--force ;;
+        --postgis) postgis=1 ;;
+        *) echo "usage: scripts/build-images.sh [--force] [--postgis]" >&2; exit 2 ;;
+    esac
+done
 
 have() { [ "$force" != "--force" ] && docker image inspect "$1" >/dev/null 2>&1; }
 
+build_postgis() {
+    if [ -n "$postgis" ] && ! have "$postgis_image"; then
+        docker build --quiet -t "$postgis_image" --build-arg "BASE=$postgres" \
+            -f "$here/images/postgis.Dockerfile" "$here/images" >/dev/null
+        echo "build-images: built $postgis_image"
+    fi
+}
+
 if have "$postgres" && have "$redis"; then
     echo "build-images: $postgres and $redis exist"
+    build_postgis
     exit 0
 fi
 if ! have "$base"; then
@@ -35,3 +54,4 @@ fi
 docker build --quiet -t "$postgres" -f "$here/images/postgres.Dockerfile" "$here/images" >/dev/null
 docker build --quiet -t "$redis" -f "$here/images/redis.Dockerfile" "$here/images" >/dev/null
 echo "build-images: built $postgres and $redis"
+build_postgis
