@@ -47,8 +47,10 @@ def _cases() -> list[object]:
 
 
 def _environment(pin: Pin, provider: str, runs: Path) -> dict[str, str]:
-    """The machine's environment, plus what the app's operator sets; nothing about the services."""
-    env = {**os.environ, **pin.operator_env, "GOLIVE_RUNS_DIR": str(runs)}
+    """A user's shell: the machine's environment without this pytest's own variables (xdist's
+    worker id, the current test), plus what the app's operator sets; nothing about the services."""
+    shell = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+    env = {**shell, **pin.operator_env, "GOLIVE_RUNS_DIR": str(runs)}
     if provider == "docker" and pin.postgres_extensions:
         env["GOLIVE_POSTGRES_IMAGE"] = POSTGIS_IMAGE
     return env
