@@ -22,9 +22,10 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
-## test: lint, type check, then the whole test suite on all cores (exit 5, no test ran, fails too)
+## test: lint, type check, then the whole test suite on all cores (exit 5, no test ran, fails too;
+## tests/realapps included: `-m "not realapp"` leaves them out; loadgroup keeps each app's tests on one worker)
 test: lint
-	$(PY) -m pytest -n auto -p no:randomly --junitxml=reports/junit.xml
+	$(PY) -m pytest -n auto --dist loadgroup -p no:randomly --junitxml=reports/junit.xml
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
