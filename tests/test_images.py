@@ -90,6 +90,7 @@ def test_doctor_recommends_the_command_when_an_image_cannot_be_had(tmp_path: Pat
         capture_output=True,
         text=True,
         check=False,
+        env={k: v for k, v in os.environ.items() if k not in ("GOLIVE_POSTGRES_IMAGE", "GOLIVE_REDIS_IMAGE")},
     )
     assert result.returncode == 1
     assert "golive images build" in result.stdout
