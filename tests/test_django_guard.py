@@ -126,7 +126,7 @@ def test_settings_that_load_their_own_env_file_over_the_environment_are_refused(
 
                 from .settings import *  # noqa: E402, F403
                 """,
-            ".env": f"NOTESITE_DB_NAME=staging_notesite\nNOTESITE_DB_USER={victim.user}\n"
+            ".env": f"NOTESITE_DB_TYPE=postgresql\nNOTESITE_DB_NAME=staging_notesite\nNOTESITE_DB_USER={victim.user}\n"
             f"NOTESITE_DB_PASS={victim.password}\nNOTESITE_DB_HOST={victim.host}\nNOTESITE_DB_PORT={victim.port}\n",
         },
     )
@@ -163,7 +163,8 @@ def test_the_users_shell_naming_the_database_is_ignored(
     """DATABASE_URL, the project's own NOTESITE_DB_* and PG* of the victim exported: the walk
     passes on its own database."""
     monkeypatch.setenv("DATABASE_URL", victim.url)
-    parts = {"NAME": "staging_notesite", "USER": victim.user, "PASS": victim.password, "HOST": victim.host}
+    parts = {"TYPE": "postgresql", "NAME": "staging_notesite", "USER": victim.user, "PASS": victim.password}
+    parts["HOST"] = victim.host
     for key, value in {**parts, "PORT": str(victim.port)}.items():
         monkeypatch.setenv(f"NOTESITE_DB_{key}", str(value))
     monkeypatch.setenv("PGHOST", victim.host)

@@ -21,7 +21,9 @@ REVISIONS = 21
 OWN = ["notes.0001_initial", "notes.0002_note_body", "notes.0003_title_longer", "notes.0004_note_created"]
 
 
-def run(pytester: pytest.Pytester, checks: str, *, init: str = "") -> tuple[pytest.RunResult, dict[str, dict[str, str]]]:
+def run(
+    pytester: pytest.Pytester, checks: str, *, init: str = ""
+) -> tuple[pytest.RunResult, dict[str, dict[str, str]]]:
     if init:
         (pytester.path / "init.sql").write_text(init)
     service = "{kind: postgres, init: [init.sql]}" if init else "{kind: postgres}"
@@ -63,7 +65,12 @@ def test_own_apps_walk_one_migration_at_a_time_and_contrib_apps_are_dependencies
     checked = {name: props["golive.downgrades_checked"] for name, props in properties.items()}
     # the walk's order puts labels (after notes.0002) before notes.0003 and notes.0004; labels.0003
     # re-creates a CHECK under another name on its way back, which is the same constraint
-    assert checked == {"default-scope": "7", "every-migration": "7", "newest-of-each-app": "2", "above-a-migration": "5"}
+    assert checked == {
+        "default-scope": "7",
+        "every-migration": "7",
+        "newest-of-each-app": "2",
+        "above-a-migration": "5",
+    }
 
 
 def test_a_downgrade_that_forgets_an_index_is_named(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,7 +80,7 @@ def test_a_downgrade_that_forgets_an_index_is_named(pytester: pytest.Pytester, m
     assert failures(result) == [
         "golive.yaml:4:3: schema after downgrade notes.0003_title_longer -> labels.0003_alter_label_weight: expected the"
         " schema before upgrade notes.0003_title_longer, got unexpected index public.notes_body_prefix: CREATE INDEX"
-        " notes_body_prefix ON public.notes_note USING btree (\"left\"(body, 20))"
+        ' notes_body_prefix ON public.notes_note USING btree ("left"(body, 20))'
     ]
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 
 from ..checklist import builtin_kind_schema
+from ..checklist.model import DJANGO_MIGRATIONS_LAST
 from ..services.endpoint import Endpoint
 from .base import Kind, Mismatch, Observation, StepContext, elapsed_ms_since
 from .catalog import Snapshot, TableSum, schema_diff, schema_snapshot, sums_diff, table_sums
@@ -30,10 +31,6 @@ from .scratch import connect, postgres_errors, scratch_database
 from .walk_guard import BASE, HEAD, VersionWatch
 
 _SCHEMA = builtin_kind_schema("migrations")
-#: how many of a history's newest revisions a walk checks when ``last`` is not given: all of
-#: Alembic's; a Django project's apps hold hundreds, of which the newest are what a release adds
-#: (docs/performance.md: the walk's cost on pretalx)
-DJANGO_LAST = 5
 #: revision -> (the tables named, the SQL) written when the walk reaches it
 Writes = dict[str, list[tuple[list[str], str]]]
 
@@ -129,7 +126,7 @@ class Walk:
             return []
         checked_from = self.revisions.index(lowest) + 1 if lowest is not None else 0
         walked = set(self.revisions if session.walked is None else session.walked)
-        last = self.spec.get("last", DJANGO_LAST if session.walked is not None else "all")
+        last = self.spec.get("last", DJANGO_MIGRATIONS_LAST if session.walked is not None else "all")
         newest: dict[str, int] = {}
         checked = [False] * len(self.revisions)
         for index in reversed(range(checked_from, len(self.revisions))):
