@@ -18,9 +18,8 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from test_migration_guard import failure_line, run, second_server
+from test_migration_guard import failure_line, fresh_database, holds, run, second_server
 
 from pytest_golive.checks.walk_env import without_databases
 from pytest_golive.services import postgres
@@ -37,10 +36,7 @@ __all__ = ["second_server"]  # the second Postgres server, a fixture of the Alem
 @pytest.fixture
 def victim(second_server: Endpoint) -> Iterator[Endpoint]:
     """notesite at its head with three notes, on the second server; checked after the test."""
-    database = second_server.with_database("staging_notesite")
-    with postgres.connect(second_server) as conn:
-        conn.execute("DROP DATABASE IF EXISTS staging_notesite")
-        conn.execute("CREATE DATABASE staging_notesite")
+    database = fresh_database(second_server, "staging_notesite")
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "-v0"],
         cwd=PROJECT / "src",
@@ -55,13 +51,13 @@ def victim(second_server: Endpoint) -> Iterator[Endpoint]:
 
 
 def untouched(database: Endpoint) -> bool:
-    with postgres.connect(database) as conn:
-        try:
-            rows = conn.execute("SELECT title, body FROM notes_note ORDER BY id").fetchall()
-            recorded = conn.execute("SELECT count(*) FROM django_migrations").fetchone()
-        except psycopg.errors.UndefinedTable:
-            return False
-    return rows == NOTES and recorded == (RECORDED,)
+    return holds(
+        database,
+        {
+            "SELECT title, body FROM notes_note ORDER BY id": NOTES,
+            "SELECT count(*) FROM django_migrations": [(RECORDED,)],
+        },
+    )
 
 
 def project_with(folder: Path, modules: dict[str, str]) -> Path:

@@ -5,13 +5,15 @@ accepted; the scope (``last``) and ``mode: applied``; the release drill on a Dja
 
 from __future__ import annotations
 
+import shutil
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-
-from pytest_golive.formats.junit import read_junit
+from test_lifecycle import processes_mentioning
+from test_migration_layouts import failures
+from test_migration_layouts import run as run_checks
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = ROOT / "fixtures" / "migrations" / "django_notes"
@@ -24,20 +26,11 @@ OWN = ["notes.0001_initial", "notes.0002_note_body", "notes.0003_title_longer", 
 def run(
     pytester: pytest.Pytester, checks: str, *, init: str = ""
 ) -> tuple[pytest.RunResult, dict[str, dict[str, str]]]:
+    """The checks (a YAML list) on a local Postgres, its database made with ``init`` SQL when given."""
     if init:
         (pytester.path / "init.sql").write_text(init)
-    service = "{kind: postgres, init: [init.sql]}" if init else "{kind: postgres}"
-    pytester.makefile(".yaml", golive=f"golive: 1\nservices: {{db: {service}}}\nchecks:\n" + textwrap.dedent(checks))
-    junit = pytester.path / "junit.xml"
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-p", "no:randomly", "--golive-provider", "local", f"--junitxml={junit}"
-    )
-    cases = read_junit([str(junit)]).cases.values() if junit.exists() else []
-    return result, {case.name: case.properties for case in cases}
-
-
-def failures(result: pytest.RunResult) -> list[str]:
-    return [line for line in result.stdout.lines if line.startswith("golive.yaml:")]
+    services = "{db: {kind: postgres, init: [init.sql]}}" if init else "{db: {kind: postgres}}"
+    return run_checks(pytester, textwrap.dedent(checks), services)
 
 
 def test_own_apps_walk_one_migration_at_a_time_and_contrib_apps_are_dependencies(pytester: pytest.Pytester) -> None:
@@ -107,6 +100,27 @@ def test_irreversible_migrations_are_named_and_can_be_accepted(
     # the strict walk still checked every other migration; the accepted one is upgraded only
     assert properties["strict"]["golive.downgrades_checked"] == "6"
     assert properties["accepted"]["golive.downgrades_checked"] == "6"
+
+
+def test_a_walk_that_runs_out_of_time_names_its_database_and_stops(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On main, a command walk that outlasted its check said only `sh still running after 22s;
+    stopped`, while it was migrating a staging database; the Django walk names where it ran,
+    and its process is gone."""
+    monkeypatch.setenv("NOTES_DEFECT", "slow")
+    shutil.copytree(PROJECT, pytester.path / "project")
+    manage = pytester.path / "project" / "src" / "manage.py"
+    result, _ = run(pytester, f"- id: walk\n  timeout: 20s\n  migrations: {{django: {manage}}}\n")
+    result.assert_outcomes(failed=1)
+    (line,) = failures(result)
+    assert line.startswith(
+        "golive.yaml:4:3: upgrade labels.0003_alter_label_weight -> notes.0004_note_created: expected to succeed,"
+        " got Django still running after "
+    )
+    assert " on the scratch database golive_migrations_" in line
+    assert line.endswith("; stopped")
+    assert processes_mentioning(str(manage)) == []
 
 
 def test_applied_names_the_migrations_a_deployed_database_lacks(pytester: pytest.Pytester) -> None:

@@ -139,6 +139,19 @@ def test_init_of_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
     assert result.stderr == f"golive: {tmp_path / 'nowhere'}: not a folder (give the repository to inspect)\n"
 
 
+def run_checklist(repo: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``pytest golive.yaml`` in the repository, as written, on local services."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "golive.yaml", "-p", "no:cacheprovider", "-rA", "--golive-provider", "local"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=900,
+    )
+
+
 def test_shop_checklist_from_init_runs_green_unedited(tmp_path: Path) -> None:
     """The demo shop without its own checklist: init, then pytest on what it wrote, as written."""
     repo = tmp_path / "shop"
@@ -150,16 +163,7 @@ def test_shop_checklist_from_init_runs_green_unedited(tmp_path: Path) -> None:
     init = golive("init", str(repo))
     assert init.returncode == 0, init.stderr
     assert "python -m shop" in init.stdout
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_FAULT_")}
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "golive.yaml", "-p", "no:cacheprovider", "-rA", "--golive-provider", "local"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-        timeout=600,
-    )
+    run = run_checklist(repo, env={k: v for k, v in os.environ.items() if not k.startswith("SHOP_FAULT_")})
     assert run.returncode == 0, run.stdout[-4000:]
     assert " 10 passed" in run.stdout
     for check in (
@@ -521,14 +525,7 @@ def test_django_checklist_from_init_runs_green_unedited(tmp_path: Path) -> None:
     shutil.copytree(NOTESITE, repo)
     init = golive("init", str(repo))
     assert init.returncode == 0, init.stderr
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "golive.yaml", "-p", "no:cacheprovider", "-rA", "--golive-provider", "local"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
+    run = run_checklist(repo)
     assert run.returncode == 0, run.stdout[-4000:]
     for check in ("migrations-reversible", "migrations-applied", "perf-route-under-load", "app-used-services"):
         assert f"PASSED golive.yaml::{check}" in run.stdout

@@ -230,13 +230,11 @@ class AlembicTool:
     def session(
         self, database: WalkDatabase | None, timeout_s: float, env: Mapping[str, str] | None = None
     ) -> Iterator[ToolSession]:
-        settings: dict[str, Any] = {"location": str(self.location), "app": self.app}
-        if database is not None:
-            settings["database"] = _database_settings(database)
-        process_env = database.env if database is not None else dict(env or without_databases(os.environ))
-        driver = Driver("Alembic", ALEMBIC_DRIVER, self.python, self.cwd, process_env, self.run_state, self.location)
+        settings = {"location": str(self.location), "app": self.app}
+        driver, hello = Driver.start(
+            "Alembic", ALEMBIC_DRIVER, self, settings, database=database, env=env, timeout_s=timeout_s
+        )
         try:
-            hello = driver.request(settings, timeout_s)
             if hello.get("error"):
                 raise StepError(f"Alembic at {self.location}: {hello['error']}")
             driver.revisions, driver.heads = list(hello["revisions"]), list(hello["heads"])
@@ -282,19 +280,17 @@ class DjangoTool:
         run_state: RunState | None,
     ) -> None:
         self.manage, self.python, self.settings, self.cwd = manage, python, settings, cwd
-        self.project, self.run_state = project, run_state
+        self.location, self.project, self.run_state = manage, project, run_state
 
     @contextlib.contextmanager
     def session(
         self, database: WalkDatabase | None, timeout_s: float, env: Mapping[str, str] | None = None
     ) -> Iterator[ToolSession]:
-        settings: dict[str, Any] = {"manage": str(self.manage), "settings": self.settings, "roots": [str(self.project)]}
-        if database is not None:
-            settings["database"] = _database_settings(database)
-        process_env = database.env if database is not None else dict(env or without_databases(os.environ))
-        driver = Driver("Django", DJANGO_DRIVER, self.python, self.cwd, process_env, self.run_state, self.manage)
+        settings = {"manage": str(self.manage), "settings": self.settings, "roots": [str(self.project)]}
+        driver, hello = Driver.start(
+            "Django", DJANGO_DRIVER, self, settings, database=database, env=env, timeout_s=timeout_s
+        )
         try:
-            hello = driver.request(settings, timeout_s)
             if hello.get("wrong_settings"):
                 raise WrongDatabase(str(hello["wrong_settings"]))
             if hello.get("refused"):
@@ -329,16 +325,14 @@ class DjangoTool:
         return Applied(sorted(latest.values()), listed.leaves, missing)
 
 
-def _database_settings(database: WalkDatabase) -> dict[str, Any]:
-    endpoint = database.endpoint
-    return {
-        "host": endpoint.host,
-        "port": endpoint.port,
-        "user": endpoint.user,
-        "password": endpoint.password,
-        "name": endpoint.database,
-        "token": database.token,
-    }
+class DriverTool(Protocol):
+    """What a tool that drives its own process tells it: the interpreter, the folder, and what
+    it walks (also in its command line, so `ps` tells which walk a process is)."""
+
+    python: str
+    cwd: Path
+    location: Path
+    run_state: RunState | None
 
 
 @dataclass
@@ -355,6 +349,8 @@ class Driver:
     run_state: RunState | None
     #: what it walks: also in its command line, so `ps` tells which walk a process is
     location: Path
+    #: the scratch database it walks, for messages ("" when it only lists the revisions)
+    database: str = ""
     revisions: list[str] | None = None
     heads: list[str] | None = None
     walked: list[str] | None = None
@@ -365,6 +361,41 @@ class Driver:
     process: subprocess.Popen[bytes] = field(init=False)
     _stderr: IO[bytes] = field(init=False)
     _buffer: bytes = b""
+
+    @classmethod
+    def start(
+        cls,
+        tool: str,
+        script: Path,
+        owner: DriverTool,
+        settings: dict[str, Any],
+        *,
+        database: WalkDatabase | None,
+        env: Mapping[str, str] | None,
+        timeout_s: float,
+    ) -> tuple[Driver, dict[str, Any]]:
+        """The driver process for a walk on ``database`` (or a listing in ``env``), and its first reply."""
+        if database is not None:
+            endpoint = database.endpoint
+            settings = {
+                **settings,
+                "database": {
+                    "host": endpoint.host,
+                    "port": endpoint.port,
+                    "user": endpoint.user,
+                    "password": endpoint.password,
+                    "name": endpoint.database,
+                    "token": database.token,
+                },
+            }
+        process_env = database.env if database is not None else dict(env or without_databases(os.environ))
+        driver = cls(tool, script, owner.python, owner.cwd, process_env, owner.run_state, owner.location)
+        driver.database = (database.endpoint.database or "") if database is not None else ""
+        try:
+            return driver, driver.request(settings, timeout_s)
+        except BaseException:
+            driver.stop()
+            raise
 
     def __post_init__(self) -> None:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  (closed in stop(), with the process)
@@ -420,7 +451,8 @@ class Driver:
                 left = deadline - time.monotonic()
                 if left <= 0 or not selector.select(left):
                     self.stop()
-                    raise StepError(f"{self.tool} still running after {timeout_s:.0f}s; stopped")
+                    where = f" on the scratch database {self.database}" if self.database else ""
+                    raise StepError(f"{self.tool} still running after {timeout_s:.0f}s{where}; stopped")
                 chunk = os.read(self.process.stdout.fileno(), 65536)
                 if not chunk:
                     raise StepError(self._ended())
