@@ -518,6 +518,27 @@ def test_a_settings_module_the_deployment_sets_reaches_the_app_and_the_walk(tmp_
     assert walk == {"django": "src/manage.py", "settings": "notesite.settings"}
 
 
+def test_an_asgi_django_project_is_served_by_uvicorn(tmp_path: Path) -> None:
+    repo = tmp_path / "notesite"
+    shutil.copytree(NOTESITE, repo)
+    (repo / "src" / "notesite" / "asgi.py").write_text(
+        "from django.core.asgi import get_asgi_application\n\napplication = get_asgi_application()\n"
+    )
+    pyproject = repo / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"redis>=4.5"', '"redis>=4.5", "uvicorn>=0.29"'))
+    command = yaml.safe_load(render_checklist(inspect_project(repo)))["app"]["command"]
+    assert command == [
+        "{{ app.python }}",
+        "-m",
+        "uvicorn",
+        "notesite.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{{ app.port }}",
+    ]
+
+
 def test_django_checklist_from_init_runs_green_unedited(tmp_path: Path) -> None:
     """init, then pytest on what it wrote: the app migrates and collects its static files, the
     walk passes, and the app used the Postgres and Redis golive provisioned."""

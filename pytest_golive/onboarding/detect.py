@@ -254,7 +254,7 @@ def _python_dependencies(root: Path, folder: Path, files: list[Path]) -> dict[st
         elif path.name in ("pyproject.toml", "setup.cfg", "Pipfile", "setup.py"):
             for number, line in enumerate(_read(path).splitlines(), 1):
                 for name in re.findall(
-                    r"""["']([A-Za-z0-9][A-Za-z0-9._\-]*)\s*(?:\[[^\]]*\])?\s*(?:[<>=!~;@^].*)?["']""", line
+                    r"""["']([A-Za-z0-9][A-Za-z0-9._\-]*)\s*(?:\[[^\]]*\])?\s*(?:[<>=!~;@^][^"']*)?["']""", line
                 ):
                     found.setdefault(_normal(name), _rel(root, path, number))
                 match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._\-]*)\s*=", line)  # Pipfile, poetry tables
@@ -707,10 +707,13 @@ def _docker_text(text: str) -> str:
 def _from_framework(project: Project, python_deps: dict[str, str]) -> None:
     """No declared command: the framework's own server, pointed at the app object found in code."""
     if project.framework == "Django" and (project.app_root / "manage.py").is_file():
-        wsgi = _django_wsgi(project)
+        wsgi, asgi = _django_entry(project, "wsgi"), _django_entry(project, "asgi")
         if wsgi and "gunicorn" in python_deps:
             project.command = deploy.server_command(["gunicorn", wsgi])
             project.note("start command", f"gunicorn {wsgi}", MEDIUM, python_deps["gunicorn"])
+        elif asgi and "uvicorn" in python_deps:
+            project.command = deploy.server_command(["uvicorn", f"{asgi}:application"])
+            project.note("start command", f"uvicorn {asgi}:application", MEDIUM, python_deps["uvicorn"])
         else:
             project.command = deploy.server_command(["python", "manage.py", "runserver"])
             project.note("start command", "python manage.py runserver --noreload", MEDIUM, "manage.py")
@@ -761,10 +764,11 @@ def _django(project: Project) -> None:
         project.note("deploy steps", shown, MEDIUM, why)
 
 
-def _django_wsgi(project: Project) -> str | None:
-    for path in sorted(project.app_root.glob("*/wsgi.py")):
-        if "get_wsgi_application" in _read(path):
-            return f"{path.parent.name}.wsgi"
+def _django_entry(project: Project, kind: str) -> str | None:
+    """The module of the project's ``wsgi.py`` or ``asgi.py`` (``mysite.wsgi``)."""
+    for path in sorted(project.app_root.glob(f"*/{kind}.py")):
+        if f"get_{kind}_application" in _read(path):
+            return f"{path.parent.name}.{kind}"
     return None
 
 
