@@ -111,9 +111,12 @@ class InProcessAlembic:
 
     own_tables = ("alembic_version",)
     version_table = "alembic_version"
+    names_matter = True
+    walked = None
 
     def __init__(self, history: Path) -> None:
         self.history = history
+        self.irreversible: dict[str, str] = {}
 
     @contextlib.contextmanager
     def session(self, database: WalkDatabase | None, timeout_s: float) -> Iterator[InProcessAlembic]:
@@ -127,7 +130,7 @@ class InProcessAlembic:
         self.heads = list(script.get_heads())
         yield self
 
-    def move(self, action: str, target: str, timeout_s: float) -> None:
+    def move(self, action: str, target: str, timeout_s: float, *, release: bool = False) -> None:
         (command.upgrade if action == "upgrade" else command.downgrade)(self.config, target)
 
 

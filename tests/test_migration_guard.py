@@ -13,11 +13,13 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from alembic import command
 from alembic.config import Config
+from psycopg import sql
 
 from pytest_golive.checklist import ServiceSpec
 from pytest_golive.services import postgres
@@ -45,10 +47,7 @@ def second_server() -> Iterator[Endpoint]:
 @pytest.fixture
 def victim(second_server: Endpoint) -> Iterator[Endpoint]:
     """The notes history at 0001 with three rows, on the second server; checked after the test."""
-    database = second_server.with_database("staging_notes")
-    with postgres.connect(second_server) as conn:
-        conn.execute("DROP DATABASE IF EXISTS staging_notes")
-        conn.execute("CREATE DATABASE staging_notes")
+    database = fresh_database(second_server, "staging_notes")
     config = Config()
     config.set_main_option("script_location", str(NOTES))
     config.set_main_option("sqlalchemy.url", database.url.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -60,14 +59,27 @@ def victim(second_server: Endpoint) -> Iterator[Endpoint]:
     assert untouched(database)
 
 
+def fresh_database(server: Endpoint, name: str) -> Endpoint:
+    with postgres.connect(server) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return server.with_database(name)
+
+
 def untouched(database: Endpoint) -> bool:
+    return holds(
+        database,
+        {"SELECT author, body FROM notes ORDER BY id": ROWS, "SELECT version_num FROM alembic_version": [("0001",)]},
+    )
+
+
+def holds(database: Endpoint, expected: dict[str, list[tuple[Any, ...]]]) -> bool:
+    """Each query returns the rows expected; a table that is gone holds nothing."""
     with postgres.connect(database) as conn:
         try:
-            rows = conn.execute("SELECT author, body FROM notes ORDER BY id").fetchall()
-            version = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+            return all(conn.execute(query.encode()).fetchall() == rows for query, rows in expected.items())
         except psycopg.errors.UndefinedTable:
             return False
-    return rows == ROWS and version == [("0001",)]
 
 
 def history_with(folder: Path, env_py: str) -> Path:

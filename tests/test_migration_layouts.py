@@ -20,8 +20,10 @@ SETTINGS = FIXTURES / "settings_app"
 PYTHON = sys.executable
 
 
-def run(pytester: pytest.Pytester, checks: str) -> tuple[pytest.RunResult, dict[str, dict[str, str]]]:
-    pytester.makefile(".yaml", golive="golive: 1\nservices: {db: {kind: postgres}}\nchecks:\n" + checks)
+def run(
+    pytester: pytest.Pytester, checks: str, services: str = "{db: {kind: postgres}}"
+) -> tuple[pytest.RunResult, dict[str, dict[str, str]]]:
+    pytester.makefile(".yaml", golive=f"golive: 1\nservices: {services}\nchecks:\n" + checks)
     junit = pytester.path / "junit.xml"
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "-p", "no:randomly", "--golive-provider", "local", f"--junitxml={junit}"

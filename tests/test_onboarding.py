@@ -57,7 +57,7 @@ EXPECTED = {
         "command": ["{{ app.python }}", "-m", "gunicorn", "--bind", "127.0.0.1:{{ app.port }}", "mysite.wsgi"],
         "services": {"db": "postgres", "cache": "redis"},
         "include": [],
-        "checks": ["migrations-reversible", "health", "backup-restore", "app-used-services"],
+        "checks": ["migrations-reversible", "health", "backup-restore", "migrations-applied", "app-used-services"],
     },
     "redis-only": {
         "facts": ["Starlette", "redis dependency", "uvicorn main:app", "/ping"],
@@ -139,6 +139,19 @@ def test_init_of_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
     assert result.stderr == f"golive: {tmp_path / 'nowhere'}: not a folder (give the repository to inspect)\n"
 
 
+def run_checklist(repo: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``pytest golive.yaml`` in the repository, as written, on local services."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "golive.yaml", "-p", "no:cacheprovider", "-rA", "--golive-provider", "local"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=900,
+    )
+
+
 def test_shop_checklist_from_init_runs_green_unedited(tmp_path: Path) -> None:
     """The demo shop without its own checklist: init, then pytest on what it wrote, as written."""
     repo = tmp_path / "shop"
@@ -150,16 +163,7 @@ def test_shop_checklist_from_init_runs_green_unedited(tmp_path: Path) -> None:
     init = golive("init", str(repo))
     assert init.returncode == 0, init.stderr
     assert "python -m shop" in init.stdout
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_FAULT_")}
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "golive.yaml", "-p", "no:cacheprovider", "-rA", "--golive-provider", "local"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-        timeout=600,
-    )
+    run = run_checklist(repo, env={k: v for k, v in os.environ.items() if not k.startswith("SHOP_FAULT_")})
     assert run.returncode == 0, run.stdout[-4000:]
     assert " 10 passed" in run.stdout
     for check in (
@@ -402,7 +406,8 @@ def test_a_service_the_app_does_not_read_gets_no_outage_or_restore_drill(tmp_pat
     assert "golive:resilience" in flask["include"]
     assert "backup-restore" in checks_of(flask)
     connected = checks_of(flask)["app-used-services"]["connected"]
-    assert connected == {"services": ["db", "cache"], "probe": [{"http": {"get": "/journal/entries"}}]}
+    probes = [{"http": {"get": "/api/ping"}}, {"http": {"get": "/journal/entries"}}]  # the health route first
+    assert connected == {"services": ["db", "cache"], "probe": probes}
 
 
 def test_without_a_health_route_readiness_waits_for_an_answer_not_the_port(tmp_path: Path) -> None:
@@ -463,3 +468,85 @@ def test_doctor_without_app_python_warns_that_pytests_interpreter_runs_the_app(t
         in result.stdout
     )
     assert "fix: set app.python to the app's own virtualenv" in result.stdout
+
+
+NOTESITE = ROOT / "fixtures" / "migrations" / "django_notes"
+
+
+def test_django_in_src_with_its_own_database_variables_is_wired_and_walked(tmp_path: Path) -> None:
+    """pretalx's layout: the project declared at the root, manage.py in src/, the engine and the
+    parts of the database read with os.getenv, a manifest static storage, error pages and
+    include()s in urls.py. init wrote bare `python manage.py` at the root, the command mode's
+    `migrate APP zero` in reverse detection order (on whatever database the settings named),
+    and /400 as the key route."""
+    repo = tmp_path / "notesite"
+    shutil.copytree(NOTESITE, repo)
+    checklist = yaml.safe_load(render_checklist(inspect_project(repo)))
+    app = checklist["app"]
+    assert app["cwd"] == "src"
+    assert app["setup"] == [
+        ["{{ app.python }}", "manage.py", "migrate", "--noinput"],
+        ["{{ app.python }}", "manage.py", "collectstatic", "--noinput"],
+    ]
+    assert app["command"] == ["{{ app.python }}", "manage.py", "runserver", "127.0.0.1:{{ app.port }}", "--noreload"]
+    assert app["env"]["NOTESITE_DB_TYPE"] == "postgresql"
+    assert app["env"]["NOTESITE_DB_NAME"] == "{{ services.db.database }}"
+    assert app["env"]["NOTESITE_REDIS"] == "{{ services.cache.url }}"
+    assert app["ready"]["http"] == "/healthcheck/"  # under include("notesite.public") at ""
+    checks = checks_of(checklist)
+    assert checks["migrations-reversible"]["migrations"] == {"django": "src/manage.py"}
+    assert checks["migrations-reversible"]["timeout"] == "10m"
+    assert checks["migrations-applied"]["steps"][1] == {"migrations": {"django": "src/manage.py", "mode": "applied"}}
+    assert checklist["vars"]["perf_path"] == "/"
+    probes = checks["app-used-services"]["connected"]["probe"]
+    assert probes == [{"http": {"get": path}} for path in ("/healthcheck/", "/", "/notes/")]
+
+
+def test_a_settings_module_the_deployment_sets_reaches_the_app_and_the_walk(tmp_path: Path) -> None:
+    repo = tmp_path / "notesite"
+    shutil.copytree(NOTESITE, repo)
+    manage = repo / "src" / "manage.py"
+    manage.write_text(
+        manage.read_text().replace('os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notesite.settings")', "")
+    )
+    (repo / "Dockerfile").write_text("FROM python:3.12-slim\nENV DJANGO_SETTINGS_MODULE=notesite.settings\n")
+    project = inspect_project(repo)
+    assert "settings notesite.settings Dockerfile:2" in [f"{f.topic} {f.value} {f.evidence}" for f in project.facts]
+    checklist = yaml.safe_load(render_checklist(project))
+    assert checklist["app"]["env"]["DJANGO_SETTINGS_MODULE"] == "notesite.settings"
+    walk = checks_of(checklist)["migrations-reversible"]["migrations"]
+    assert walk == {"django": "src/manage.py", "settings": "notesite.settings"}
+
+
+def test_an_asgi_django_project_is_served_by_uvicorn(tmp_path: Path) -> None:
+    repo = tmp_path / "notesite"
+    shutil.copytree(NOTESITE, repo)
+    (repo / "src" / "notesite" / "asgi.py").write_text(
+        "from django.core.asgi import get_asgi_application\n\napplication = get_asgi_application()\n"
+    )
+    pyproject = repo / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"redis>=4.5"', '"redis>=4.5", "uvicorn>=0.29"'))
+    command = yaml.safe_load(render_checklist(inspect_project(repo)))["app"]["command"]
+    assert command == [
+        "{{ app.python }}",
+        "-m",
+        "uvicorn",
+        "notesite.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{{ app.port }}",
+    ]
+
+
+def test_django_checklist_from_init_runs_green_unedited(tmp_path: Path) -> None:
+    """init, then pytest on what it wrote: the app migrates and collects its static files, the
+    walk passes, and the app used the Postgres and Redis golive provisioned."""
+    repo = tmp_path / "notesite"
+    shutil.copytree(NOTESITE, repo)
+    init = golive("init", str(repo))
+    assert init.returncode == 0, init.stderr
+    run = run_checklist(repo)
+    assert run.returncode == 0, run.stdout[-4000:]
+    for check in ("migrations-reversible", "migrations-applied", "perf-route-under-load", "app-used-services"):
+        assert f"PASSED golive.yaml::{check}" in run.stdout

@@ -15,6 +15,9 @@ DEFAULT_SEVERITY = "P1"
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_READY_TIMEOUT_S = 30.0
 DEFAULT_STARTUP_TIMEOUT_S = 60.0
+#: how many of each Django app's newest migrations a walk checks without ``last``: a project
+#: holds hundreds, of which the newest are what a release adds (docs/performance.md, pretalx)
+DJANGO_MIGRATIONS_LAST = 5
 
 
 @dataclass(frozen=True)

@@ -315,7 +315,7 @@ def _message(error: ValidationError) -> str:
     kind = error.validator
     if kind == "format":
         return _format_message(error)
-    if kind in ("anyOf", "oneOf"):
+    if kind in ("anyOf", "oneOf", "not"):
         return f"expected {described or 'a different value'}, got {got}"
     if kind == "type":
         return f"expected {' or '.join(_type_names(sub.get('type')))}, got {got}"

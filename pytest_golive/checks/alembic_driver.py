@@ -7,8 +7,8 @@ need not be installed there, and a module-level ``settings = Settings()`` is rea
 the environment golive gave this process.
 
 Messages are JSON lines: the walk's settings, then commands, on stdin; replies on a private
-copy of the original stdout. fd 1 then points at stderr, so whatever env.py prints stays
-out of the conversation.
+copy of the original stdout, so whatever env.py prints stays out of the conversation
+(driver_protocol.py, which this file loads by path).
 
 The guard: every connection SQLAlchemy opens in this process is checked before any statement
 runs on it. A database other than the walk's scratch database (its name, then the token golive
@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 import os
 import re
 import sys
-import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
@@ -34,11 +32,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import Pool
 
-#: what proves a connection reached the scratch database: its name and golive's token
-IDENTITY = (
-    "SELECT current_database(), COALESCE(shobj_description(oid, 'pg_database'), '')"
-    " FROM pg_database WHERE datname = current_database()"
-)
+if TYPE_CHECKING:
+    from . import driver_protocol as protocol
+else:  # run by path in the app's interpreter, outside golive's package: its neighbour is loaded by path too
+    _spec = importlib.util.spec_from_file_location("golive_protocol", Path(__file__).with_name("driver_protocol.py"))
+    protocol = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(protocol)
+
 _ASYNC_ENV = re.compile(r"async_engine_from_config|create_async_engine|AsyncEngine|run_async")
 _FLASK_ENV = re.compile(r"\bcurrent_app\b|\bflask\b")
 #: sync and async DBAPIs that SQLAlchemy's postgresql dialect knows, in order of preference
@@ -75,13 +75,13 @@ class Guard:
         where = record.info.get("golive.where")
         try:
             cursor = dbapi_connection.cursor()
-            cursor.execute(IDENTITY)
+            cursor.execute(protocol.IDENTITY)
             row = cursor.fetchone()
             cursor.close()
             dbapi_connection.rollback()
         except Exception:
             row = None
-        if row is None or (str(row[0]), str(row[1])) != (self.name, self.token):
+        if not protocol.is_scratch(row, {"name": self.name, "token": self.token}):
             try:
                 dbapi_connection.close()
             finally:
@@ -203,32 +203,8 @@ def _from_env_files(name: str, places: list[str]) -> tuple[str, str] | None:
     return None
 
 
-def failure(exc: BaseException) -> str:
-    """``Type: first line``, and where in the project's own files it was raised."""
-    detail = (str(exc).strip().splitlines() or [""])[0]
-    text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-    here = os.getcwd()
-    frames = [
-        frame
-        for frame in traceback.extract_tb(exc.__traceback__)
-        if frame.filename.startswith(here) and "site-packages" not in frame.filename
-    ]
-    if frames and not detail:
-        last = frames[-1]
-        text += f" at {os.path.relpath(last.filename, here)}:{last.lineno}" + (f": {last.line}" if last.line else "")
-    if isinstance(exc, ModuleNotFoundError):
-        text += f" ({sys.executable} cannot import it: is it the app's python? set python: in the migrations spec)"
-    return text
-
-
 def main() -> None:
-    channel = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
-    os.dup2(2, 1)
-
-    def reply(**message: Any) -> None:
-        channel.write(json.dumps(message) + "\n")
-
-    settings = json.loads(sys.stdin.readline())
+    settings, reply, requests = protocol.open_channel()
     database = settings.get("database")
     guard = Guard(database["name"], database["token"]) if database else None
     try:
@@ -239,7 +215,7 @@ def main() -> None:
         revisions = [revision.revision for revision in reversed(list(script.walk_revisions()))]
         heads = list(script.get_heads())
     except Exception as exc:
-        reply(error=f"cannot read the revisions: {failure(exc)}")
+        reply(error=f"cannot read the revisions: {protocol.failure(exc)}")
         return
     if database is not None:
         try:
@@ -250,18 +226,17 @@ def main() -> None:
             if app is not None:
                 app.app_context().push()
         except Exception as exc:
-            reply(error=f"cannot prepare the walk: {failure(exc)}")
+            reply(error=f"cannot prepare the walk: {protocol.failure(exc)}")
             return
     reply(revisions=revisions, heads=heads)
-    for line in sys.stdin:
-        request = json.loads(line)
+    for request in requests:
         assert guard is not None
         guard.refused = None
         try:
             getattr(command, request["action"])(config, request["target"])
             error = None
         except (Exception, SystemExit) as exc:  # a migration may raise anything: it is the finding
-            error = failure(exc)
+            error = protocol.failure(exc)
         reply(error=error, refused=guard.refused)
 
 

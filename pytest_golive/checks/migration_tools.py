@@ -1,10 +1,12 @@
-"""How a schema moves between revisions: Alembic, driven in the app's own interpreter, or a
-pair of upgrade/downgrade commands for any tool. The migrations and rollback kinds share them.
+"""How a schema moves between revisions: Alembic or Django, driven in the app's own
+interpreter, or a pair of upgrade/downgrade commands for any tool. The migrations and
+rollback kinds share them.
 
-A tool opens one session per walk. Alembic's session is one process that golive owns
-(alembic_driver.py, run by the app's Python): env.py is imported there, with the app's
-dependencies and settings, and every connection it opens is checked against the walk's
-scratch database before use. A command tool runs one process per step."""
+A tool opens one session per walk. Alembic's and Django's session is one process that golive
+owns (alembic_driver.py, django_driver.py, run by the app's Python): env.py or the settings
+module is imported there, with the app's dependencies, and every connection it opens is
+checked against the walk's scratch database before use. A command tool runs one process per
+step."""
 
 from __future__ import annotations
 
@@ -21,6 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+import psycopg
+from psycopg import sql
+
 from ..services.endpoint import Endpoint
 from ..services.runstate import RunState, process_start_time, stop_process
 from .base import StepContext, StepError
@@ -29,7 +34,8 @@ from .walk_env import drill_environment, without_databases
 from .walk_guard import VersionWatch, claim
 
 TARGET_ENV = "GOLIVE_MIGRATION_TARGET"
-DRIVER = Path(__file__).with_name("alembic_driver.py")
+ALEMBIC_DRIVER = Path(__file__).with_name("alembic_driver.py")
+DJANGO_DRIVER = Path(__file__).with_name("django_driver.py")
 #: runs the driver by path: with ``python FILE`` this folder would come first on sys.path,
 #: and its modules (http.py, redis.py, ...) would shadow the app's
 _BOOT = "import runpy, sys; runpy.run_path(sys.argv.pop(1), run_name='__main__')"
@@ -50,24 +56,57 @@ class WrongDatabase(StepError):
     """A step reached a database other than the walk's: refused before any statement ran."""
 
 
+@dataclass(frozen=True)
+class Moved:
+    """What one step applied and unapplied, as the tool reports it: what the scratch
+    database's version table must show afterwards (walk_guard)."""
+
+    applied: tuple[str, ...]
+    unapplied: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A deployed database against the code (``mode: applied``)."""
+
+    #: where it stands (Alembic: its version rows; Django: each app's latest applied migration)
+    current: list[str]
+    #: the code's heads (Django: each app's latest migration)
+    heads: list[str]
+    #: the code's revisions it has not applied, oldest first; None when its place is unknown
+    missing: list[str] | None
+
+
 class ToolSession(Protocol):
     #: every revision from the first to the head, and the heads; None when the tool cannot say
     revisions: list[str] | None
     heads: list[str] | None
+    #: the revisions whose downgrade a walk may check (Django: the project's own apps'); None for all
+    walked: list[str] | None
+    #: revision -> why it cannot be downgraded, when the tool can tell beforehand
+    irreversible: dict[str, str]
 
-    def move(self, action: str, target: str, timeout_s: float) -> None:
-        """``action`` is upgrade or downgrade; raises StepError (WrongDatabase when refused)."""
+    def move(self, action: str, target: str, timeout_s: float, *, release: bool = False) -> Moved | None:
+        """``action`` is upgrade or downgrade, to a revision of ``revisions`` (or to a
+        release's revision as the rollback drill names it, with ``release``); raises
+        StepError (WrongDatabase when refused). What moved, when the tool says."""
 
 
 class MigrationTool(Protocol):
     #: tables the tool keeps for itself, left out of schema snapshots
     own_tables: tuple[str, ...]
     version_table: str
+    #: whether constraint and index names are part of the schema (Django names them by a hash
+    #: and finds them by introspection: one re-created under another name is the same)
+    names_matter: bool
 
     def session(
-        self, database: WalkDatabase | None, timeout_s: float
+        self, database: WalkDatabase | None, timeout_s: float, env: Mapping[str, str] | None = None
     ) -> contextlib.AbstractContextManager[ToolSession]:
-        """A walk on ``database``; with None, only the revisions are listed."""
+        """A walk on ``database``; with None, only the revisions are listed (in ``env``)."""
+
+    def applied(self, conn: psycopg.Connection, listed: ToolSession) -> Applied:
+        """Where the database behind ``conn`` stands against the revisions ``listed``."""
 
 
 def walk_database(
@@ -78,9 +117,20 @@ def walk_database(
     spec_path: tuple[str | int, ...],
 ) -> WalkDatabase:
     """Claim a scratch database made on ``service`` for a walk, with its tools' environment."""
+    return WalkDatabase(scratch, claim(scratch), tool_environment(ctx, service, scratch, spec, spec_path))
+
+
+def tool_environment(
+    ctx: StepContext,
+    service: Mapping[str, Any],
+    database: Endpoint,
+    spec: Mapping[str, Any],
+    spec_path: tuple[str | int, ...],
+) -> dict[str, str]:
+    """What a tool working on ``database`` (made on ``service``) runs with (walk_env)."""
     name = next(key for key, view in ctx.services.items() if view is service)
-    env = drill_environment(
-        scratch,
+    return drill_environment(
+        database,
         service=name,
         services=ctx.services,
         render=ctx.render,
@@ -88,27 +138,48 @@ def walk_database(
         spec=spec,
         spec_path=spec_path,
     )
-    return WalkDatabase(scratch, claim(scratch), env)
 
 
 def guarded_move(
-    session: ToolSession, watch: VersionWatch, action: str, target: str, *, heads: list[str] | None, timeout_s: float
+    session: ToolSession,
+    watch: VersionWatch,
+    action: str,
+    target: str,
+    *,
+    heads: list[str] | None,
+    timeout_s: float,
+    release: bool = False,
 ) -> tuple[str, str] | None:
     """Move the scratch database to ``target``, then prove the step ran there (walk_guard).
     None when it did; else what was expected and what happened, for a Mismatch."""
     before = watch.position()
     try:
-        session.move(action, target, timeout_s)
+        moved = session.move(action, target, timeout_s, release=release)
     except WrongDatabase as exc:
         return f"to run on the scratch database {watch.database}", str(exc)
     except StepError as exc:
         return "to succeed", str(exc)
-    return watch.check(target, heads, before, watch.position())
+    after = watch.position()
+    if moved is not None:
+        return watch.shows(moved.applied, moved.unapplied, before, after)
+    return watch.check(target, heads, before, after)
 
 
 def tool_from_spec(spec: Mapping[str, Any], base_dir: Path, python: str, run_state: RunState | None) -> MigrationTool:
-    """``python`` is the interpreter that runs Alembic unless the spec names one (the app's)."""
+    """``python`` is the interpreter that runs Alembic or Django unless the spec names one (the app's)."""
     cwd = (base_dir / spec["cwd"]) if "cwd" in spec else None
+    if "django" in spec:
+        manage = (base_dir / spec["django"]).resolve()
+        if not manage.is_file():
+            raise StepError(f"no manage.py at {manage}")
+        return DjangoTool(
+            manage,
+            python=spec.get("python", python),
+            settings=spec.get("settings"),
+            cwd=cwd or manage.parent,
+            project=base_dir.resolve(),
+            run_state=run_state,
+        )
     version_table = spec.get("version_table", "alembic_version")
     alembic = None
     if "alembic" in spec:
@@ -152,25 +223,18 @@ class AlembicTool:
         self.location, self.python, self.app, self.cwd = location.resolve(), python, app, cwd
         self.own_tables: tuple[str, ...] = (version_table,)
         self.version_table = version_table
+        self.names_matter = True
         self.run_state = run_state
 
     @contextlib.contextmanager
-    def session(self, database: WalkDatabase | None, timeout_s: float) -> Iterator[ToolSession]:
-        settings: dict[str, Any] = {"location": str(self.location), "app": self.app}
-        if database is not None:
-            endpoint = database.endpoint
-            settings["database"] = {
-                "host": endpoint.host,
-                "port": endpoint.port,
-                "user": endpoint.user,
-                "password": endpoint.password,
-                "name": endpoint.database,
-                "token": database.token,
-            }
-        env = database.env if database is not None else without_databases(os.environ)
-        driver = AlembicDriver(self.python, self.cwd, env, self.run_state, self.location)
+    def session(
+        self, database: WalkDatabase | None, timeout_s: float, env: Mapping[str, str] | None = None
+    ) -> Iterator[ToolSession]:
+        settings = {"location": str(self.location), "app": self.app}
+        driver, hello = Driver.start(
+            "Alembic", ALEMBIC_DRIVER, self, settings, database=database, env=env, timeout_s=timeout_s
+        )
         try:
-            hello = driver.request(settings, timeout_s)
             if hello.get("error"):
                 raise StepError(f"Alembic at {self.location}: {hello['error']}")
             driver.revisions, driver.heads = list(hello["revisions"]), list(hello["heads"])
@@ -178,28 +242,166 @@ class AlembicTool:
         finally:
             driver.stop()
 
+    def applied(self, conn: psycopg.Connection, listed: ToolSession) -> Applied:
+        return version_rows_applied(conn, self.version_table, listed)
+
+
+def version_rows_applied(conn: psycopg.Connection, version_table: str, listed: ToolSession) -> Applied:
+    """Alembic's version rows; what follows the one row in the code's history is missing."""
+    try:
+        rows = conn.execute(sql.SQL("SELECT version_num FROM {}").format(sql.Identifier(version_table)))
+        current = sorted(str(row[0]) for row in rows.fetchall())
+    except psycopg.errors.UndefinedTable:
+        current = []
+    heads, revisions = listed.heads or [], listed.revisions or []
+    if current == sorted(heads):
+        return Applied(current, heads, [])
+    missing = revisions[revisions.index(current[0]) + 1 :] if len(current) == 1 and current[0] in revisions else None
+    return Applied(current, heads, missing)
+
+
+class DjangoTool:
+    """Django's migrations, walked by django_driver.py in the app's interpreter: the project's
+    own apps (their migrations under the checklist's or manage.py's folder, not in installed
+    packages) are walked; other apps' migrations are applied where the order needs them."""
+
+    own_tables: tuple[str, ...] = ("django_migrations",)
+    version_table = "django_migrations"
+    names_matter = False
+
+    def __init__(
+        self,
+        manage: Path,
+        *,
+        python: str,
+        settings: str | None,
+        cwd: Path,
+        project: Path,
+        run_state: RunState | None,
+    ) -> None:
+        self.manage, self.python, self.settings, self.cwd = manage, python, settings, cwd
+        self.location, self.project, self.run_state = manage, project, run_state
+
+    @contextlib.contextmanager
+    def session(
+        self, database: WalkDatabase | None, timeout_s: float, env: Mapping[str, str] | None = None
+    ) -> Iterator[ToolSession]:
+        settings = {"manage": str(self.manage), "settings": self.settings, "roots": [str(self.project)]}
+        driver, hello = Driver.start(
+            "Django", DJANGO_DRIVER, self, settings, database=database, env=env, timeout_s=timeout_s
+        )
+        try:
+            if hello.get("wrong_settings"):
+                raise WrongDatabase(str(hello["wrong_settings"]))
+            if hello.get("refused"):
+                raise WrongDatabase(driver.refusal(str(hello["refused"])))
+            if hello.get("error"):
+                raise StepError(f"Django ({self.manage}): {hello['error']}")
+            driver.revisions, driver.heads = list(hello["revisions"]), None
+            driver.walked, driver.irreversible = list(hello["own"]), dict(hello["irreversible"])
+            driver.leaves, driver.replaces = list(hello["heads"]), dict(hello["replaces"])
+            yield driver
+        finally:
+            driver.stop()
+
+    def applied(self, conn: psycopg.Connection, listed: ToolSession) -> Applied:
+        """django_migrations against the code's migrations; a squashed one counts as applied
+        when it, or every migration it replaces, is recorded."""
+        assert isinstance(listed, Driver)
+        try:
+            rows = conn.execute("SELECT app, name FROM django_migrations").fetchall()
+        except psycopg.errors.UndefinedTable:
+            rows = []
+        recorded = {f"{app}.{name}" for app, name in rows}
+        revisions = listed.revisions or []
+        replaced = listed.replaces
+        done = [
+            revision
+            for revision in revisions
+            if revision in recorded or (revision in replaced and recorded.issuperset(replaced[revision]))
+        ]
+        latest = {revision.partition(".")[0]: revision for revision in done}
+        missing = [revision for revision in revisions if revision not in done]
+        return Applied(sorted(latest.values()), listed.leaves, missing)
+
+
+class DriverTool(Protocol):
+    """What a tool that drives its own process tells it: the interpreter, the folder, and what
+    it walks (also in its command line, so `ps` tells which walk a process is)."""
+
+    python: str
+    cwd: Path
+    location: Path
+    run_state: RunState | None
+
 
 @dataclass
-class AlembicDriver:
-    """alembic_driver.py running in the app's interpreter; one request, one JSON reply."""
+class Driver:
+    """alembic_driver.py or django_driver.py running in the app's interpreter; one request, one
+    JSON reply."""
 
+    #: the tool, as messages name it
+    tool: str
+    script: Path
     python: str
     cwd: Path
     env: dict[str, str]
     run_state: RunState | None
-    #: the migrations it walks: also in its command line, so `ps` tells which walk a process is
+    #: what it walks: also in its command line, so `ps` tells which walk a process is
     location: Path
+    #: the scratch database it walks, for messages ("" when it only lists the revisions)
+    database: str = ""
     revisions: list[str] | None = None
     heads: list[str] | None = None
+    walked: list[str] | None = None
+    irreversible: dict[str, str] = field(default_factory=dict)
+    #: Django: each app's latest migration, and the migrations a squashed one replaces
+    leaves: list[str] = field(default_factory=list)
+    replaces: dict[str, list[str]] = field(default_factory=dict)
     process: subprocess.Popen[bytes] = field(init=False)
     _stderr: IO[bytes] = field(init=False)
     _buffer: bytes = b""
+
+    @classmethod
+    def start(
+        cls,
+        tool: str,
+        script: Path,
+        owner: DriverTool,
+        settings: dict[str, Any],
+        *,
+        database: WalkDatabase | None,
+        env: Mapping[str, str] | None,
+        timeout_s: float,
+    ) -> tuple[Driver, dict[str, Any]]:
+        """The driver process for a walk on ``database`` (or a listing in ``env``), and its first reply."""
+        if database is not None:
+            endpoint = database.endpoint
+            settings = {
+                **settings,
+                "database": {
+                    "host": endpoint.host,
+                    "port": endpoint.port,
+                    "user": endpoint.user,
+                    "password": endpoint.password,
+                    "name": endpoint.database,
+                    "token": database.token,
+                },
+            }
+        process_env = database.env if database is not None else dict(env or without_databases(os.environ))
+        driver = cls(tool, script, owner.python, owner.cwd, process_env, owner.run_state, owner.location)
+        driver.database = (database.endpoint.database or "") if database is not None else ""
+        try:
+            return driver, driver.request(settings, timeout_s)
+        except BaseException:
+            driver.stop()
+            raise
 
     def __post_init__(self) -> None:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  (closed in stop(), with the process)
         try:
             self.process = subprocess.Popen(
-                [self.python, "-c", _BOOT, str(DRIVER), str(self.location)],
+                [self.python, "-c", _BOOT, str(self.script), str(self.location)],
                 cwd=self.cwd,
                 env=self.env,
                 stdin=subprocess.PIPE,
@@ -213,15 +415,22 @@ class AlembicDriver:
                 f"cannot run the migrations' python {self.python!r}: {exc.strerror} (set python: in the spec)"
             ) from None
         if self.run_state is not None:
-            self.run_state.record_process(self.process.pid, "alembic walk")
+            self.run_state.record_process(self.process.pid, f"{self.tool.lower()} walk")
         self._start = process_start_time(self.process.pid)
 
-    def move(self, action: str, target: str, timeout_s: float) -> None:
-        reply = self.request({"action": action, "target": target}, timeout_s)
+    def move(self, action: str, target: str, timeout_s: float, *, release: bool = False) -> Moved | None:
+        reply = self.request({"action": action, "target": target, "release": release}, timeout_s)
         if reply.get("refused"):
-            raise WrongDatabase(f"env.py connected to {reply['refused']}; refused before any statement ran there")
+            raise WrongDatabase(self.refusal(str(reply["refused"])))
         if reply.get("error"):
             raise StepError(str(reply["error"]))
+        if "applied" not in reply:
+            return None
+        return Moved(tuple(reply["applied"]), tuple(reply["unapplied"]))
+
+    def refusal(self, where: str) -> str:
+        subject = "env.py" if self.tool == "Alembic" else self.tool
+        return f"{subject} connected to {where}; refused before any statement ran there"
 
     def request(self, message: Mapping[str, Any], timeout_s: float) -> dict[str, Any]:
         assert self.process.stdin is not None
@@ -242,7 +451,8 @@ class AlembicDriver:
                 left = deadline - time.monotonic()
                 if left <= 0 or not selector.select(left):
                     self.stop()
-                    raise StepError(f"Alembic still running after {timeout_s:.0f}s; stopped")
+                    where = f" on the scratch database {self.database}" if self.database else ""
+                    raise StepError(f"{self.tool} still running after {timeout_s:.0f}s{where}; stopped")
                 chunk = os.read(self.process.stdout.fileno(), 65536)
                 if not chunk:
                     raise StepError(self._ended())
@@ -254,7 +464,7 @@ class AlembicDriver:
         code = self.process.wait(timeout=10)
         self._stderr.seek(0)
         lines = self._stderr.read().decode(errors="replace").strip().splitlines()
-        return f"Alembic ({self.python}) exited {code}" + (f": {lines[-1].strip()}" if lines else "")
+        return f"{self.tool} ({self.python}) exited {code}" + (f": {lines[-1].strip()}" if lines else "")
 
     def stop(self) -> None:
         if self.process.stdin is not None:
@@ -291,10 +501,13 @@ class CommandTool:
         self._upgrade, self._downgrade, self._revisions = upgrade, downgrade, revisions
         self.cwd, self.version_table, self.alembic = cwd, version_table, alembic
         self.own_tables: tuple[str, ...] = (version_table,)
+        self.names_matter = True
 
     @contextlib.contextmanager
-    def session(self, database: WalkDatabase | None, timeout_s: float) -> Iterator[ToolSession]:
-        env = database.env if database is not None else without_databases(os.environ)
+    def session(
+        self, database: WalkDatabase | None, timeout_s: float, env: Mapping[str, str] | None = None
+    ) -> Iterator[ToolSession]:
+        env = database.env if database is not None else dict(env or without_databases(os.environ))
         session = CommandSession(self, env, self._revisions, None)
         if session.revisions is None and self.alembic is not None:
             with self.alembic.session(None, timeout_s) as listed:
@@ -319,6 +532,9 @@ class CommandTool:
         argv = self._upgrade if action == "upgrade" else self._downgrade
         return [part.replace("${" + TARGET_ENV + "}", target).replace("$" + TARGET_ENV, target) for part in argv]
 
+    def applied(self, conn: psycopg.Connection, listed: ToolSession) -> Applied:
+        return version_rows_applied(conn, self.version_table, listed)
+
 
 @dataclass
 class CommandSession:
@@ -326,10 +542,13 @@ class CommandSession:
     env: Mapping[str, str]
     revisions: list[str] | None
     heads: list[str] | None
+    walked: list[str] | None = None
+    irreversible: dict[str, str] = field(default_factory=dict)
 
-    def move(self, action: str, target: str, timeout_s: float) -> None:
+    def move(self, action: str, target: str, timeout_s: float, *, release: bool = False) -> Moved | None:
         env = {**self.env, TARGET_ENV: target}
         run_tool(f"migrate to {target}", self.tool.argv(action, target), env, self.tool.cwd, timeout_s)
+        return None
 
 
 def _found_alembic(cwd: Path, python: str, version_table: str, run_state: RunState | None) -> AlembicTool | None:

@@ -116,7 +116,13 @@ class Drill:
         target = str(release.get("revision", HEAD))
         action = "upgrade" if upgrade else "downgrade"
         problem = guarded_move(
-            self.session, self.watch, action, target, heads=self.session.heads, timeout_s=self.ctx.remaining()
+            self.session,
+            self.watch,
+            action,
+            target,
+            heads=self.session.heads,
+            timeout_s=self.ctx.remaining(),
+            release=True,
         )
         if problem is not None:
             return [Mismatch(f"{action} to {target} for release {label}", *problem)]

@@ -1,10 +1,11 @@
 """Proof that each migration step ran on the drill's own database, never on another one.
 
 Two proofs. In the walk's process, every connection is checked before use (see
-alembic_driver.Guard): the database must carry the token ``claim`` wrote as its comment.
-And from outside, which works for any tool, even commands: the scratch database's version
-table must show the step's target afterwards. A step that did not move the scratch
-database's version moved someone else's, so the drill stops there."""
+alembic_driver.Guard, django_driver.Guard): the database must carry the token ``claim`` wrote
+as its comment. And from outside, which works for any tool, even commands: the scratch
+database's version table must show the step afterwards (the target revision; for Django,
+every migration the step applied recorded and every one it unapplied gone). A step that did
+not move the scratch database's version moved someone else's, so the drill stops there."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def claim(database: Endpoint) -> str:
 @dataclass(frozen=True)
 class Versions:
     """The rows of the scratch database's version table (None: there is no such table), and
-    whether it is Alembic's (one ``version_num`` per head)."""
+    whether it is Alembic's (one ``version_num`` per head). Django's rows read ``app.name``."""
 
     versions: tuple[str, ...] | None
     alembic: bool = False
@@ -55,6 +56,9 @@ class VersionWatch:
                 columns = [column.name for column in cursor.description or []]
         except psycopg.errors.UndefinedTable:
             return Versions(None)
+        if {"app", "name"} <= set(columns):  # django_migrations
+            app, name = columns.index("app"), columns.index("name")
+            return Versions(tuple(sorted(f"{row[app]}.{row[name]}" for row in rows)))
         return Versions(tuple(sorted("|".join(str(value) for value in row) for row in rows)), "version_num" in columns)
 
     def check(self, target: str, heads: list[str] | None, before: Versions, after: Versions) -> tuple[str, str] | None:
@@ -70,6 +74,29 @@ class VersionWatch:
         if _reached(target, heads, before, after):
             return None
         return expected, f"{self.table} there at {after}: the step ran on another database; stopped"
+
+    def shows(
+        self, applied: tuple[str, ...], unapplied: tuple[str, ...], before: Versions, after: Versions
+    ) -> tuple[str, str] | None:
+        """None when the version table records every revision the tool says it applied, and
+        none it says it unapplied; else what was expected and what was found."""
+        if after.versions is None:
+            return self.check(BASE, None, before, after)
+        found = set(after.versions)
+        missing = [revision for revision in applied if revision not in found]
+        kept = [revision for revision in unapplied if revision in found]
+        if not missing and not kept:
+            return None
+        lost = f"{_some(missing)} not recorded" if missing else f"{_some(kept)} still recorded"
+        return (
+            f"to move the scratch database {self.database}",
+            f"{self.table} there does not show the step ({lost}): it ran on another database; stopped",
+        )
+
+
+def _some(revisions: list[str]) -> str:
+    shown = ", ".join(revisions[:3])
+    return shown + (f" and {len(revisions) - 3} more" if len(revisions) > 3 else "")
 
 
 def _reached(target: str, heads: list[str] | None, before: Versions, after: Versions) -> bool:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from . import deploy, environment, interpreter
+from . import deploy, django_project, environment, interpreter
+from .django_project import DjangoProject
 from .environment import EnvRead
 from .routes import Route, RouteMap
 from .wiring import CACHE, DB, service_by_value, service_part
@@ -90,6 +91,8 @@ class Project:
     #: Flask-Migrate: the Flask app its env.py needs ("module:name"), when it is used
     flask_app: str | None = None
     django_migrations: list[str] = field(default_factory=list)
+    #: Django: manage.py, the settings module, the URLconf's routes (django_project.py)
+    django: DjangoProject | None = None
     migrates_on_start: bool = False
     health: str | None = None
     metrics: str | None = None
@@ -161,6 +164,7 @@ def inspect_project(root: Path) -> Project:
     if node is not None and not python_deps:
         project.language = "node"
     _framework(project, python_deps, node)
+    _django_layout(project, files)
     _interpreter(project)
     routes = RouteMap()
     classes: list[environment.SettingsClass] = []
@@ -176,6 +180,7 @@ def inspect_project(root: Path) -> Project:
     _services(project, python_deps, node, files)
     _migrations(project, files)
     _start_command(project, node, files, python_deps)
+    _django(project)
     _coverage_and_ci(project, files)
     _summarise_routes(project, routes)
     _summarise_environment(project)
@@ -249,7 +254,7 @@ def _python_dependencies(root: Path, folder: Path, files: list[Path]) -> dict[st
         elif path.name in ("pyproject.toml", "setup.cfg", "Pipfile", "setup.py"):
             for number, line in enumerate(_read(path).splitlines(), 1):
                 for name in re.findall(
-                    r"""["']([A-Za-z0-9][A-Za-z0-9._\-]*)\s*(?:\[[^\]]*\])?\s*(?:[<>=!~;@^].*)?["']""", line
+                    r"""["']([A-Za-z0-9][A-Za-z0-9._\-]*)\s*(?:\[[^\]]*\])?\s*(?:[<>=!~;@^][^"']*)?["']""", line
                 ):
                     found.setdefault(_normal(name), _rel(root, path, number))
                 match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._\-]*)\s*=", line)  # Pipfile, poetry tables
@@ -702,10 +707,13 @@ def _docker_text(text: str) -> str:
 def _from_framework(project: Project, python_deps: dict[str, str]) -> None:
     """No declared command: the framework's own server, pointed at the app object found in code."""
     if project.framework == "Django" and (project.app_root / "manage.py").is_file():
-        wsgi = _django_wsgi(project)
+        wsgi, asgi = _django_entry(project, "wsgi"), _django_entry(project, "asgi")
         if wsgi and "gunicorn" in python_deps:
             project.command = deploy.server_command(["gunicorn", wsgi])
             project.note("start command", f"gunicorn {wsgi}", MEDIUM, python_deps["gunicorn"])
+        elif asgi and "uvicorn" in python_deps:
+            project.command = deploy.server_command(["uvicorn", f"{asgi}:application"])
+            project.note("start command", f"uvicorn {asgi}:application", MEDIUM, python_deps["uvicorn"])
         else:
             project.command = deploy.server_command(["python", "manage.py", "runserver"])
             project.note("start command", "python manage.py runserver --noreload", MEDIUM, "manage.py")
@@ -716,10 +724,51 @@ def _from_framework(project: Project, python_deps: dict[str, str]) -> None:
         project.note("start command", " ".join(tool), MEDIUM, where)
 
 
-def _django_wsgi(project: Project) -> str | None:
-    for path in sorted(project.app_root.glob("*/wsgi.py")):
-        if "get_wsgi_application" in _read(path):
-            return f"{path.parent.name}.wsgi"
+def _django_layout(project: Project, files: list[Path]) -> None:
+    """Django runs beside manage.py: ``src/manage.py`` makes ``src/`` the app folder."""
+    if project.framework != "Django":
+        return
+    manage = django_project.find_manage(files, project.app_root)
+    if manage is None:
+        return
+    project.django = DjangoProject(manage)
+    if manage.parent != project.app_root and project.app_root in manage.parents:
+        project.app_dir = _rel(project.root, manage.parent)
+        project.note("app folder", project.app_dir, HIGH, f"{_rel(project.root, manage)}: Django runs beside manage.py")
+
+
+def _django(project: Project) -> None:
+    """A Django project's settings module, its URLs with their include() prefixes, and what
+    its deploy runs before the app serves pages: migrate, and collectstatic where a manifest
+    storage needs it (django_project.py)."""
+    if project.django is None:
+        return
+    found = django_project.read_project(project.django.manage, project.root, project.deployed, project.examples)
+    project.django = found
+    if found.settings:
+        project.note("settings", found.settings, HIGH, found.settings_where)
+    else:
+        project.note("settings", "no DJANGO_SETTINGS_MODULE: set settings: in the migrations check", LOW, "manage.py")
+    if found.routes:
+        project.routes = found.routes
+    steps = [[deploy.PYTHON, "manage.py", "migrate", "--noinput"]]
+    if found.collectstatic:
+        steps.append([deploy.PYTHON, "manage.py", "collectstatic", "--noinput"])
+    new = [step for step in steps if not any(deploy.same_step(step, known) for known in project.setup)]
+    if project.command and new:
+        project.setup += new
+        project.migrates_on_start = True
+        why = "Django's deploy" + (": a manifest static files storage" if found.collectstatic else "")
+        project.setup_evidence = ", ".join(filter(None, [project.setup_evidence, why]))
+        shown = "; ".join(" ".join(["python", *step[1:]]) for step in new)
+        project.note("deploy steps", shown, MEDIUM, why)
+
+
+def _django_entry(project: Project, kind: str) -> str | None:
+    """The module of the project's ``wsgi.py`` or ``asgi.py`` (``mysite.wsgi``)."""
+    for path in sorted(project.app_root.glob(f"*/{kind}.py")):
+        if f"get_{kind}_application" in _read(path):
+            return f"{path.parent.name}.{kind}"
     return None
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import jinja2
 
+from ..checklist.model import DJANGO_MIGRATIONS_LAST
 from .detect import Project
 from .wiring import CACHE, DB, Wire, wire
 
@@ -69,7 +70,7 @@ class _Plan:
         wires, unresolved = wire(
             project.reads, project.examples, project.services(), project.framework, project.deployed
         )
-        self.env = wires
+        self.env = wires + _django_settings_env(project)
         if unresolved:
             self.add(
                 "environment-configured",
@@ -89,13 +90,24 @@ class _Plan:
                 "P0",
                 f"migrations: {self.alembic_spec()}",
             )
-        elif project.django_migrations and project.postgres:
-            python = project.python or "python"
-            zero = " ".join(f"{python} manage.py migrate {app} zero;" for app in reversed(project.django_migrations))
-            upgrade = json.dumps([python, "manage.py", "migrate"])
-            spec = f"migrations: {{upgrade: {upgrade}, downgrade: [sh, -c, {json.dumps(zero)}]}}"
-            title = "Migrations go up, down and up again (settings must read $DATABASE_URL)"
-            self.add("migrations-reversible", title, "predeploy", "P0", spec)
+        elif project.django is not None and project.django_migrations and project.postgres:
+            title = f"The newest {DJANGO_MIGRATIONS_LAST} migrations of each app go up, down and up again"
+            # a walk loads Django once and applies every older migration first: more than the 30s default
+            self.add(
+                "migrations-reversible", title, "predeploy", "P0", "timeout: 10m", f"migrations: {self.django_spec()}"
+            )
+
+    def django_spec(self, **extra: str) -> str:
+        """The Django walk's settings: manage.py, and the settings module when manage.py does not set it."""
+        django = self.project.django
+        assert django is not None
+        parts = [f"django: {json.dumps(django.manage.relative_to(self.project.root).as_posix())}"]
+        if django.settings and django.settings_where != django.manage.relative_to(self.project.root).as_posix():
+            parts.append(f"settings: {json.dumps(django.settings)}")
+        return "{" + ", ".join([*parts, *(f"{key}: {value}" for key, value in extra.items())]) + "}"
+
+    def migrations_spec(self, **extra: str) -> str:
+        return self.alembic_spec(**extra) if self.project.alembic else self.django_spec(**extra)
 
     def alembic_spec(self, **extra: str) -> str:
         """The migrations kind's settings: the alembic.ini found, and the Flask app its env.py
@@ -150,18 +162,20 @@ class _Plan:
         if DB in project.wired_services() and project.command:
             title = "The database backup restores within the RTO, every table identical"
             self.add("backup-restore", title, "rollback", "P1", "backup: {service: db}", "expect: {rto: 5m}")
-        if project.alembic and project.migrates_on_start and project.command:
+        if (project.alembic or project.django) and project.migrates_on_start and project.command:
             ready = project.health or project.key_route or "/"
             steps = [
                 f"  - {{http: {{get: {json.dumps(ready)}}}}}   # the app is up: its deploy steps ran",
-                f"  - {{migrations: {self.alembic_spec(mode='applied')}}}",
+                f"  - {{migrations: {self.migrations_spec(mode='applied')}}}",
             ]
             title = "The running database is at the code's head"
             self.add("migrations-applied", title, "postdeploy", "P0", "steps:", *steps)
         if project.services() and project.command:
             services = [service["name"] for service in self.services]
             title = "The app really used " + " and ".join(services) + " (no hollow greens)"
-            probe = ", ".join(f"{{http: {{get: {json.dumps(path)}}}}}" for path in project.public_routes()[:5])
+            # the health route first: it is there to touch the database and the cache (pretalx's does)
+            paths = [path for path in [project.health, *project.public_routes()] if path][:5]
+            probe = ", ".join(f"{{http: {{get: {json.dumps(path)}}}}}" for path in paths)
             spec = f"services: {json.dumps(services)}" + (f", probe: [{probe}]" if probe else "")
             self.add("app-used-services", title, "postdeploy", "P0", f"connected: {{{spec}}}")
         if not self.checks and not self.suites:
@@ -209,6 +223,14 @@ def render_workflow(checklist: str) -> str:
         .get_template("workflow.yml.j2")
         .render({"reusable": REUSABLE_WORKFLOW, "requirement": GOLIVE_REQUIREMENT, "checklist": checklist})
     )
+
+
+def _django_settings_env(project: Project) -> list[Wire]:
+    """DJANGO_SETTINGS_MODULE for the app when manage.py does not set it (a Dockerfile or .env does)."""
+    django = project.django
+    if django is None or not django.settings or django.settings_where.endswith("manage.py"):
+        return []
+    return [Wire("DJANGO_SETTINGS_MODULE", django.settings, f"as {django.settings_where} sets it")]
 
 
 def _why(project: Project, topic: str) -> str:

@@ -40,6 +40,8 @@ _PART = {
     "DATABASE": "database",
     "DBNAME": "database",
 }
+#: the database engine a settings module picks (pretalx's PRETALX_DB_TYPE, DB_ENGINE), SQLite by default
+_DB_ENGINE = re.compile(r"^(?:\w+_)?(?:DB|DATABASE)_?(?:TYPE|ENGINE|BACKEND|VENDOR)$")
 _DEBUG = re.compile(r"^(?:\w+_)?(DEBUG|RELOAD|AUTORELOAD|USE_RELOADER)$")
 _HTTPS_ONLY = re.compile(r"^(?:\w+_)?(SSL_REDIRECT|FORCE_HTTPS|HTTPS_ONLY|SECURE_SSL_REDIRECT)$")
 _FALSY = {"0", "false", "False", "FALSE", "off", "no", "n", "f"}
@@ -105,6 +107,11 @@ def debug_off(name: str, read: EnvRead | None) -> str:
     return "0"
 
 
+def engine(default: str) -> str:
+    """PostgreSQL in the form the default names an engine: a Django backend's module path, or its name."""
+    return "django.db.backends.postgresql" if default.startswith("django.db.backends.") else "postgresql"
+
+
 def is_secret(name: str) -> bool:
     return bool(_SECRET.search(name.upper()))
 
@@ -141,6 +148,9 @@ def wire(
         if target is not None and target[0] in services:
             service, attribute = target
             wires[name] = Wire(name, template(service, attribute), f"{_how(read, example)} {where}")
+        elif read is not None and DB in services and _DB_ENGINE.match(name.upper()):
+            value = engine(read.default or (example[0] if example else ""))
+            wires[name] = Wire(name, value, f"the database engine: golive provisions PostgreSQL ({where})")
         elif is_debug_switch(name) and (read or (example and example[0] not in _FALSY)):
             wires[name] = Wire(name, debug_off(name, read), f"debug/reloader off ({where})")
         elif read is not None and _HTTPS_ONLY.match(name.upper()):

@@ -1,0 +1,185 @@
+"""A Django project read from its files, without importing it: where manage.py is (the
+folder the project runs in: ``src/manage.py`` is common), its settings module, what a deploy
+must do before pages render (collected static files for a manifest storage), and its URLs,
+with every ``include()`` joined to its prefix from ROOT_URLCONF down."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .routes import Route
+
+_SETTINGS_MODULE = re.compile(r"""DJANGO_SETTINGS_MODULE["']\s*\]?\s*[,=]\s*["']([\w.]+)["']""")
+_ROOT_URLCONF = re.compile(r"""^ROOT_URLCONF\s*=\s*["']([\w.]+)["']""", re.M)
+#: storages whose {% static %} needs the manifest that collectstatic writes: pages fail without it
+_MANIFEST = re.compile(r"ManifestStaticFilesStorage|ManifestFilesMixin")
+_PROTECTED_VIEW = re.compile(r"login_required|permission_required|staff_member_required|user_passes_test|admin\.site")
+#: paths that are not pages a user loads: error pages (/404), redirectors needing a target, logout
+_NOT_A_PAGE = re.compile(r"^/(?:[1-5]\d\d(?:/|$)|.*\b(?:redirect|logout)\b)")
+_REGEX_SPECIALS = re.compile(r"[\\()\[\]{}*+?|.^$]")
+_MAX_DEPTH = 10
+
+
+@dataclass
+class DjangoProject:
+    #: manage.py; the project's modules are imported from its folder
+    manage: Path
+    settings: str | None = None
+    #: where the settings module was read: manage.py, a Dockerfile ENV, a dotenv file
+    settings_where: str = ""
+    #: pages need ``collectstatic`` first (a manifest static files storage)
+    collectstatic: bool = False
+    #: the URLconf's GET routes, joined through include(), "/" first; parameters left out
+    routes: list[Route] = field(default_factory=list)
+
+    @property
+    def folder(self) -> Path:
+        return self.manage.parent
+
+
+def find_manage(files: Iterable[Path], preferred: Path) -> Path | None:
+    """The project's manage.py: one that runs Django's commands, outside tests, in the app
+    folder first, then the shallowest."""
+    found = [
+        path
+        for path in files
+        if path.name == "manage.py"
+        and not {"tests", "test"} & set(path.parts)
+        and re.search(r"execute_from_command_line|DJANGO_SETTINGS_MODULE", _read(path))
+    ]
+    found.sort(key=lambda path: (preferred not in path.parents, len(path.parts), path))
+    return found[0] if found else None
+
+
+def read_project(
+    manage: Path,
+    root: Path,
+    deployed: dict[str, tuple[str, str]],
+    examples: dict[str, tuple[str, str]],
+) -> DjangoProject:
+    project = DjangoProject(manage)
+    found = _SETTINGS_MODULE.search(_read(manage))
+    if found:
+        project.settings, project.settings_where = found.group(1), manage.relative_to(root).as_posix()
+    else:
+        for source in (deployed, examples):
+            if "DJANGO_SETTINGS_MODULE" in source:
+                project.settings, project.settings_where = source["DJANGO_SETTINGS_MODULE"]
+                break
+    settings_files = list(_module_files(project.folder, project.settings)) if project.settings else []
+    text = "\n".join(_read(path) for path in settings_files)
+    project.collectstatic = bool(_MANIFEST.search(text))
+    urlconf = _ROOT_URLCONF.search(text)
+    if urlconf:
+        project.routes = _ordered(_routes(project.folder, urlconf.group(1), "/", set(), 0))
+    return project
+
+
+def _module_files(folder: Path, module: str) -> Iterator[Path]:
+    """A module's file, or a settings package's modules (settings/base.py, production.py...)."""
+    path = folder.joinpath(*module.split("."))
+    if path.with_suffix(".py").is_file():
+        yield path.with_suffix(".py")
+    elif path.is_dir():
+        yield from sorted(path.glob("*.py"))
+    if path.parent.joinpath("__init__.py").is_file() and path.parent.name == "settings":
+        yield from sorted(p for p in path.parent.glob("*.py") if p != path.with_suffix(".py"))
+
+
+def _routes(folder: Path, module: str, prefix: str, seen: set[str], depth: int) -> Iterator[Route]:
+    if module in seen or depth > _MAX_DEPTH:
+        return
+    seen.add(module)
+    path = next(iter(_module_files(folder, module)), None)
+    if path is None:
+        return  # an installed app's URLconf (django.contrib.admin.site.urls...): not the project's
+    try:
+        tree = ast.parse(_read(path))
+    except (SyntaxError, ValueError):
+        return
+    for node in _patterns(tree):
+        yield from _pattern(folder, node, prefix, seen, depth)
+
+
+def _patterns(tree: ast.Module) -> Iterator[ast.expr]:
+    """The elements of ``urlpatterns = [...]``, ``+= [...]``, ``.append(...)``, ``.extend([...])``."""
+    for node in tree.body:
+        value: ast.expr | None = None
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and any(map(_is_urlpatterns, targets)):
+            value = node.value
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            func = node.value.func
+            if isinstance(func, ast.Attribute) and _is_urlpatterns(func.value) and node.value.args:
+                value = node.value.args[0]
+                if func.attr == "append":
+                    value = ast.List([value])
+        yield from _elements(value)
+
+
+def _is_urlpatterns(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Name) and node.id == "urlpatterns"
+
+
+def _elements(value: ast.expr | None) -> Iterator[ast.expr]:
+    if isinstance(value, (ast.List, ast.Tuple)):
+        yield from value.elts
+    elif isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add):
+        yield from _elements(value.left)
+        yield from _elements(value.right)
+
+
+def _pattern(folder: Path, node: ast.expr, prefix: str, seen: set[str], depth: int) -> Iterator[Route]:
+    if not (isinstance(node, ast.Call) and _name(node.func) in ("path", "re_path", "url") and len(node.args) >= 2):
+        return
+    route = _route_text(node.args[0], regex=_name(node.func) != "path")
+    if route is None:
+        return
+    target = node.args[1]
+    if isinstance(target, ast.Call) and _name(target.func) == "include" and target.args:
+        included = target.args[0]
+        if isinstance(included, ast.Tuple) and included.elts:
+            included = included.elts[0]
+        full = prefix + route
+        if isinstance(included, ast.Constant) and isinstance(included.value, str):
+            yield from _routes(folder, included.value, full, seen, depth + 1)
+        else:
+            for inner in _elements(included):
+                yield from _pattern(folder, inner, full, seen, depth + 1)
+        return
+    protected = bool(_PROTECTED_VIEW.search(ast.unparse(target)))
+    yield Route(prefix + route, protected=protected)
+
+
+def _route_text(node: ast.expr, *, regex: bool) -> str | None:
+    """A route as a path: ``path()``'s as written; a regex route only when it is plain text."""
+    if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+        return None
+    text = node.value
+    if not regex:
+        return text
+    text = text.removeprefix("^").removesuffix("$").replace("\\.", "\0").replace("\\-", "-")
+    if _REGEX_SPECIALS.search(text):
+        return None
+    return text.replace("\0", ".")
+
+
+def _ordered(routes: Iterable[Route]) -> list[Route]:
+    """The home page first; pages a user cannot load as a plain GET are left out."""
+    kept = [route for route in routes if not _NOT_A_PAGE.search(route.path)]
+    return sorted(dict.fromkeys(kept), key=lambda route: route.path != "/")
+
+
+def _name(node: ast.expr) -> str:
+    return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
