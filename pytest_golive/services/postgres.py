@@ -22,6 +22,7 @@ from .errors import ProvisionError
 from .processes import free_port, hand_over, run_as, run_checked, serve_locally
 from .running import Running
 from .runstate import RunState
+from .serverlog import CONNECTION_LOG_SETTINGS
 
 DEFAULT_IMAGE = "postgres:16-alpine"
 IMAGE_ENV = "GOLIVE_POSTGRES_IMAGE"
@@ -73,9 +74,8 @@ def start_docker(spec: ServiceSpec, state: RunState) -> Running:
     password = secrets.token_urlsafe(18)
     name = image(spec)
     env = {"POSTGRES_USER": OWNER, "POSTGRES_PASSWORD": password, "POSTGRES_DB": MAINTENANCE_DB}
-    container, port = start_container(
-        state, name, 5432, env=env, name=spec.name, command=THROWAWAY_SETTINGS, tmpfs=DATA_DIR
-    )
+    settings = [*THROWAWAY_SETTINGS, *CONNECTION_LOG_SETTINGS]
+    container, port = start_container(state, name, 5432, env=env, name=spec.name, command=settings, tmpfs=DATA_DIR)
     endpoint = Endpoint("postgres", "docker", published_host(), port, OWNER, password, MAINTENANCE_DB, origin=name)
     what = f"postgres service {spec.name!r} ({name})"
     return serve_in_container(container, endpoint, probe=_probe, timeout_s=spec.startup_timeout_s, what=what)
@@ -121,7 +121,7 @@ def start_local(spec: ServiceSpec, state: RunState) -> Running:
     endpoint = Endpoint("postgres", "local", "127.0.0.1", port, OWNER, password, MAINTENANCE_DB, origin=str(postgres))
     return serve_locally(
         state,
-        [*argv, *THROWAWAY_SETTINGS],
+        [*argv, *THROWAWAY_SETTINGS, *CONNECTION_LOG_SETTINGS],
         endpoint=endpoint,
         probe=_probe,
         stop_signal=signal.SIGINT,  # postgres' fast shutdown

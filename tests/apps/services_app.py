@@ -8,6 +8,9 @@
 - ``per-request``: a connection per request, closed after it (Django with CONN_MAX_AGE=0);
 - ``hollow``: never; it reads other variables than golive sets and uses nothing.
 
+``python services_app.py migrate`` is a setup command: it creates a table in
+``DATABASE_URL`` (or, when that is not a Postgres URL, in a SQLite file of that name) and exits.
+
 On start it prints ``APP_LOG_LINES`` lines (default 3), coloured with ANSI codes, and the
 value of ``APP_SECRET_TOKEN``, as careless apps do.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -60,7 +64,20 @@ class Handler(BaseHTTPRequestHandler):
         print(f"request {format % args}", flush=True)
 
 
+def migrate() -> None:
+    database = os.environ.get("DATABASE_URL", "app.sqlite3")
+    if database.startswith("postgresql://"):
+        with psycopg.connect(database, autocommit=True) as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS migrated (id int)")
+    else:
+        with sqlite3.connect(database) as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS migrated (id int)")
+
+
 def main() -> None:
+    if MODE == "migrate":
+        migrate()
+        return
     for number in range(int(os.environ.get("APP_LOG_LINES", "3"))):
         print(f"\x1b[32mINFO\x1b[0m starting, line {number}", flush=True)
     print(f"token is {os.environ.get('APP_SECRET_TOKEN', 'unset')}", flush=True)
