@@ -9,7 +9,7 @@ import re
 import secrets
 import shutil
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import psycopg
@@ -32,6 +32,15 @@ DATA_DIR = "/var/lib/postgresql/data"
 #: a throwaway server trades durability for speed; postgres arguments, as the official image's CMD takes them
 THROWAWAY_SETTINGS = ("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 MAINTENANCE_DB = "postgres"
+#: images for extensions the default image lacks (the docker provider's default for them)
+EXTENSION_IMAGES = {"postgis": "postgis/postgis:16-3.5-alpine", "vector": "pgvector/pgvector:pg16"}
+#: the Debian/Ubuntu package that adds an extension to a local PostgreSQL installation
+EXTENSION_PACKAGES = {
+    "postgis": "postgresql-{major}-postgis-3",
+    "postgis_raster": "postgresql-{major}-postgis-3",
+    "postgis_topology": "postgresql-{major}-postgis-3",
+    "vector": "postgresql-{major}-pgvector",
+}
 CLIENT_NAME = "golive"
 _CONNECT_TIMEOUT_S = 2
 
@@ -175,12 +184,59 @@ def connect(endpoint: Endpoint, *, autocommit: bool = True, timeout: float = _CO
     )
 
 
+def image_with_extensions(extensions: Sequence[str]) -> str | None:
+    """An image that has these extensions, when the default image lacks one and one image has them all."""
+    special = {name for name in extensions if name in EXTENSION_IMAGES}
+    return EXTENSION_IMAGES[special.pop()] if len(special) == 1 else None
+
+
+def require_extensions(endpoint: Endpoint, spec: ServiceSpec, provider: str) -> None:
+    """The server has the extensions the service needs (``pg_available_extensions``); else
+    one line that names them and what to install. An external database must already have
+    them created: golive never changes a database it did not make."""
+    with connect(endpoint) as conn:
+        if provider == "external":
+            rows = conn.execute("SELECT extname FROM pg_extension").fetchall()
+        else:
+            rows = conn.execute("SELECT name FROM pg_available_extensions").fetchall()
+        major = conn.info.server_version // 10000
+    missing = [name for name in spec.extensions if name not in {row[0] for row in rows}]
+    if not missing:
+        return
+    names = ", ".join(missing)
+    if provider == "external":
+        fix = "its owner creates them (CREATE EXTENSION), or golive provisions the database (provider local or docker)"
+        where = f"the external database {endpoint.database}"
+    elif provider == "docker":
+        fix = f"an image that has them (image: {image_with_extensions(missing) or 'one with ' + names}), or run "
+        fix += "golive images build --force (golive-local/postgres:15 with PostGIS and pgvector)"
+        where = f"image {endpoint.origin}"
+    else:
+        packages = [EXTENSION_PACKAGES.get(name, "").format(major=major) for name in missing]
+        install = " ".join(filter(None, packages))
+        fix = f"apt-get install {install}" if install else f"install what provides it for PostgreSQL {major}"
+        where = f"PostgreSQL {major} at {endpoint.origin}"
+    raise ProvisionError(f"postgres service {spec.name!r}: {where} does not have the extension(s) {names}; fix: {fix}")
+
+
+def create_extensions(conn: psycopg.Connection, extensions: Sequence[str]) -> None:
+    """``CREATE EXTENSION IF NOT EXISTS`` each, in the database ``conn`` is connected to."""
+    for name in extensions:
+        conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(name)))
+
+
 def build_template(owner: Endpoint, spec: ServiceSpec, run_id: str) -> str:
-    """A database holding the init SQL, built once per run; workers clone it."""
+    """A database holding the service's extensions and init SQL, built once per run; workers clone it."""
     name = database_name(run_id, spec.name, "template")
     with connect(owner) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     with connect(owner.with_database(name)) as conn:
+        try:
+            create_extensions(conn, spec.extensions)
+        except psycopg.Error as exc:
+            raise ProvisionError(
+                f"postgres service {spec.name!r}: creating its extensions failed: {str(exc).strip().splitlines()[0]}"
+            ) from None
         for path in spec.init:
             try:
                 conn.execute(path.read_text(encoding="utf-8").encode())  # several statements, no parameters
