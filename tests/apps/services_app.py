@@ -1,7 +1,8 @@
 """A small app for golive's own tests, started by checklists as a real process.
 
 ``python services_app.py MODE`` serves on ``$PORT``. ``GET /health`` answers at once, and
-``GET /env`` returns the variables whose names start with ``APP_``. ``GET /use`` uses
+``GET /env`` returns the variables whose names start with ``APP_``; ``GET /moved`` redirects to
+the app's public address in ``APP_PUBLIC_URL``, where nothing listens (as apps behind a proxy do). ``GET /use`` uses
 ``DATABASE_URL`` and ``REDIS_URL`` the way real apps do, by MODE:
 
 - ``pool``: connections opened at start and kept (SQLAlchemy's pool, redis-py, an RQ worker);
@@ -52,6 +53,12 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/use":
             use_services()
+        if self.path == "/moved":
+            self.send_response(308)
+            self.send_header("location", os.environ.get("APP_PUBLIC_URL", "http://127.0.0.1:9/"))
+            self.send_header("content-length", "0")
+            self.end_headers()
+            return
         document = {k: v for k, v in os.environ.items() if k.startswith("APP_")} if self.path == "/env" else {}
         body = json.dumps({"ok": True, **document}).encode()
         self.send_response(200 if self.path != "/fail" else 500)
