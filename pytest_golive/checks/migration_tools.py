@@ -121,6 +121,7 @@ def tool_from_spec(spec: Mapping[str, Any], base_dir: Path, python: str, run_sta
             location,
             python=spec.get("python", python),
             app=spec.get("app"),
+            section=spec.get("section"),
             cwd=where,
             version_table=version_table,
             run_state=run_state,
@@ -148,15 +149,17 @@ class AlembicTool:
         cwd: Path,
         version_table: str,
         run_state: RunState | None,
+        section: str | None = None,
     ) -> None:
         self.location, self.python, self.app, self.cwd = location.resolve(), python, app, cwd
+        self.section = section
         self.own_tables: tuple[str, ...] = (version_table,)
         self.version_table = version_table
         self.run_state = run_state
 
     @contextlib.contextmanager
     def session(self, database: WalkDatabase | None, timeout_s: float) -> Iterator[ToolSession]:
-        settings: dict[str, Any] = {"location": str(self.location), "app": self.app}
+        settings: dict[str, Any] = {"location": str(self.location), "app": self.app, "section": self.section}
         if database is not None:
             endpoint = database.endpoint
             settings["database"] = {
