@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,14 +33,6 @@ checks:
   - id: used
     connected: {{services: [db], within: 2s, probe: [{{http: {{get: /health}}}}]}}
 """
-
-
-@pytest.fixture
-def runs_dir() -> Iterator[dict[str, str]]:
-    own = Path(tempfile.mkdtemp(prefix="golive-connected-test-"))
-    own.chmod(0o755)
-    yield {"GOLIVE_RUNS_DIR": str(own / "runs"), "GOLIVE_DATA_DIR": str(own / "data")}
-    subprocess.run(["rm", "-rf", str(own)], check=False)
 
 
 @pytest.mark.parametrize("provider", ["local", "docker"])

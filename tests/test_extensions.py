@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,14 +26,6 @@ checks:
   - id: walk
     migrations: {{alembic: {places}}}
 """
-
-
-@pytest.fixture
-def runs_dir() -> Iterator[dict[str, str]]:
-    own = Path(tempfile.mkdtemp(prefix="golive-extensions-test-"))
-    own.chmod(0o755)
-    yield {"GOLIVE_RUNS_DIR": str(own / "runs"), "GOLIVE_DATA_DIR": str(own / "data")}
-    subprocess.run(["rm", "-rf", str(own)], check=False)
 
 
 def run(folder: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

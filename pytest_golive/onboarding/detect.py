@@ -649,12 +649,10 @@ def _console_script(project: Project, files: list[Path]) -> bool:
 
 def _module_file(project: Project, module: str) -> Path | None:
     """The file of a module of the project, as its packaging finds it (the app folder or src/)."""
-    for base in (project.app_root, project.app_root / "src", project.root):
-        path = base.joinpath(*module.split("."))
-        for candidate in (path.with_suffix(".py"), path / "__init__.py"):
-            if candidate.is_file():
-                return candidate
-    return None
+    found = (
+        interpreter.local_file(module, base) for base in (project.app_root, project.app_root / "src", project.root)
+    )
+    return next((path for path in found if path is not None), None)
 
 
 def _migrate_before_start(project: Project) -> None:
