@@ -90,3 +90,20 @@ def test_extensions_are_for_postgres_services_only(tmp_path: Path) -> None:
         result.stderr.strip()
         == "golive.yaml:3:36: services.cache.extensions: extensions are for postgres services only"
     )
+
+
+def test_doctor_names_an_extension_the_local_installation_lacks(tmp_path: Path) -> None:
+    (tmp_path / "golive.yaml").write_text(
+        "golive: 1\nservices:\n  db: {kind: postgres, extensions: [postgis, no_such_extension]}\n"
+        "checks:\n  - {id: query, sql: 'select 1'}\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest_golive", "doctor", "golive.yaml", "--provider", "local"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout
+    assert "not installed locally: no_such_extension" in result.stdout
+    assert "install what provides it for PostgreSQL 15" in result.stdout

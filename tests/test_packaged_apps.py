@@ -60,7 +60,7 @@ def test_a_poetry_packaged_flask_app_is_started_by_its_console_script(tmp_path: 
             "geotrack/migrations",
         ]
     ]
-    assert "{{ services.db.url }}" == app["env"]["DATABASE_URL"]
+    assert app["env"]["DATABASE_URL"] == "{{ services.db.url }}"
 
 
 def test_poetry_tables_are_read_as_data_with_their_extras(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import re
 import secrets
 import shutil
 import signal
+import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -212,11 +213,30 @@ def require_extensions(endpoint: Endpoint, spec: ServiceSpec, provider: str) -> 
         fix += "golive images build --force (golive-local/postgres:15 with PostGIS and pgvector)"
         where = f"image {endpoint.origin}"
     else:
-        packages = [EXTENSION_PACKAGES.get(name, "").format(major=major) for name in missing]
-        install = " ".join(filter(None, packages))
-        fix = f"apt-get install {install}" if install else f"install what provides it for PostgreSQL {major}"
+        fix = install_fix(missing, major)
         where = f"PostgreSQL {major} at {endpoint.origin}"
     raise ProvisionError(f"postgres service {spec.name!r}: {where} does not have the extension(s) {names}; fix: {fix}")
+
+
+def install_fix(missing: Sequence[str], major: int | str) -> str:
+    """What to install so that a local PostgreSQL of this major version has these extensions."""
+    packages = dict.fromkeys(EXTENSION_PACKAGES.get(name, "").format(major=major) for name in missing)
+    install = " ".join(filter(None, packages))
+    return f"apt-get install {install}" if install else f"install what provides it for PostgreSQL {major}"
+
+
+def missing_local_extensions(extensions: Sequence[str]) -> tuple[list[str], str]:
+    """The extensions the local provider's PostgreSQL has no control file for, and the fix
+    (for doctor, before any server runs; a run asks the server itself)."""
+    binaries = local_binaries()
+    if binaries is None or not extensions:
+        return [], ""
+    folder = binaries[0].parent
+    found = subprocess.run([str(folder / "pg_config"), "--sharedir"], capture_output=True, text=True, check=False)
+    major = folder.parent.name if _version(folder.parent.name) else "?"
+    sharedir = Path(found.stdout.strip()) if found.returncode == 0 else folder.parent.parent.parent / "share"
+    missing = [name for name in extensions if not (sharedir / "extension" / f"{name}.control").is_file()]
+    return missing, install_fix(missing, major)
 
 
 def create_extensions(conn: psycopg.Connection, extensions: Sequence[str]) -> None:
