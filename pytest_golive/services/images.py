@@ -2,8 +2,8 @@
 that cannot pull from a registry (air-gapped runners, corporate mirrors). The docker
 provider finds them by name when the default images cannot be had (services/manager.py).
 
-A Debian root file system with postgresql-15 (with the PostGIS and pgvector extensions,
-which apps' migrations need and the official images lack) and redis-server is made by
+A Debian root file system with postgresql-15 (with the PostGIS extension, which geo apps'
+databases need and the official image lacks) and redis-server is made by
 mmdebstrap from the machine's Debian mirror and imported as one base image, labelled with
 its packages; the two service images add entry points that take the official images'
 environment and arguments.
@@ -28,7 +28,7 @@ from .errors import ProvisionError
 BASE_IMAGE = "golive-local/debian-servers:bookworm"
 #: what mmdebstrap puts into the base image
 DEBIAN_SUITE = "bookworm"
-DEBIAN_PACKAGES = ("postgresql-15", "postgresql-15-postgis-3", "postgresql-15-pgvector", "redis-server", "util-linux")
+DEBIAN_PACKAGES = ("postgresql-15", "postgresql-15-postgis-3", "redis-server", "util-linux")
 #: the base image's label that lists its packages: a base made with fewer is made again
 PACKAGES_LABEL = "golive.packages"
 _FILES = Path(__file__).resolve().parent / "imagefiles"

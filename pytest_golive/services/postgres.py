@@ -210,7 +210,7 @@ def require_extensions(endpoint: Endpoint, spec: ServiceSpec, provider: str) -> 
         where = f"the external database {endpoint.database}"
     elif provider == "docker":
         fix = f"an image that has them (image: {image_with_extensions(missing) or 'one with ' + names}), or run "
-        fix += "golive images build --force (golive-local/postgres:15 with PostGIS and pgvector)"
+        fix += "golive images build --force (golive-local/postgres:15 with PostGIS)"
         where = f"image {endpoint.origin}"
     else:
         fix = install_fix(missing, major)
