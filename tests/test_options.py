@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-TWINS = ["golive_base_url", "golive_provider", "golive_gate", "golive_signoff", "golive_shard", "golive_app_coverage"]
+TWINS = [
+    "golive_base_url",
+    "golive_provider",
+    "golive_gate",
+    "golive_signoff",
+    "golive_shard",
+    "golive_app_coverage",
+    "golive_logs",
+]
 HEALTH = "golive: 1\nchecks:\n  - {id: health, http: {get: /health}, expect: {status: 200}}\n"
 
 
