@@ -156,33 +156,31 @@ class _Module:
 
 
 def _options(function: ast.FunctionDef, module_text: str) -> set[str]:
-    """The ``--host``/``--port`` options a command takes: its parameters (Typer), its
-    ``@click.option`` decorators, or the module's argparse arguments."""
+    """The ``--host``/``--port`` options a command takes: its parameters (Typer, also as
+    ``typer.Option(8000, "--port")``), its ``@click.option`` decorators, or the module's
+    argparse arguments."""
     found: set[str] = set()
-    arguments = function.args.args + function.args.kwonlyargs
-    defaults = dict(
-        zip(
-            [a.arg for a in function.args.args[len(function.args.args) - len(function.args.defaults) :]],
-            function.args.defaults,
-            strict=True,
-        )
-    )
-    defaults.update(
-        {a.arg: d for a, d in zip(function.args.kwonlyargs, function.args.kw_defaults, strict=True) if d is not None}
-    )
-    for argument in arguments:
-        if argument.arg in ("host", "port"):
-            default = defaults.get(argument.arg)
-            declared = [
-                text for text in (_string(a) for a in getattr(default, "args", [])) if text and text.startswith("--")
-            ]
-            found.add(declared[0] if declared else f"--{argument.arg}")
+    for name, default in _parameters(function).items():
+        if name in ("host", "port"):
+            declared = [text for text in map(_string, getattr(default, "args", [])) if text and text.startswith("--")]
+            found.add(declared[0] if declared else f"--{name}")
     for decorator in function.decorator_list:
         if isinstance(decorator, ast.Call) and _name(decorator.func) in ("option", "argument"):
-            found.update(text for text in (_string(a) for a in decorator.args) if text in ("--host", "--port"))
+            found.update(text for text in map(_string, decorator.args) if text in ("--host", "--port"))
     for option in ("--host", "--port"):
         if f"add_argument('{option}'" in module_text:  # ast.unparse writes strings with single quotes
             found.add(option)
+    return found
+
+
+def _parameters(function: ast.FunctionDef) -> dict[str, ast.expr | None]:
+    """A function's parameters and their defaults (None: no default)."""
+    arguments = function.args
+    positional = arguments.posonlyargs + arguments.args
+    found: dict[str, ast.expr | None] = {argument.arg: None for argument in positional + arguments.kwonlyargs}
+    with_defaults = positional[len(positional) - len(arguments.defaults) :]
+    found.update(zip([a.arg for a in with_defaults], arguments.defaults, strict=True))
+    found.update({a.arg: d for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if d is not None})
     return found
 
 
