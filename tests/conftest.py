@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
+import tempfile
 import textwrap
 import threading
 from collections.abc import Callable, Iterator
@@ -58,6 +60,15 @@ def checklist(pytester: pytest.Pytester, shop_url: str) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def runs_dir() -> Iterator[dict[str, str]]:
+    """A runs folder of this test's own (other tests run alongside), reachable by the server user."""
+    own = Path(tempfile.mkdtemp(prefix="golive-test-runs-"))
+    own.chmod(0o755)
+    yield {"GOLIVE_RUNS_DIR": str(own / "runs"), "GOLIVE_DATA_DIR": str(own / "data")}
+    subprocess.run(["rm", "-rf", str(own)], check=False)
 
 
 DOCKER_SKIP_PREFIX = "needs Docker: "

@@ -9,9 +9,7 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,15 +41,6 @@ def app_section(mode: str = "pool", **env: str) -> str:
         f"app:\n  command: ['{{{{ app.python }}}}', {SERVICES_APP}, {mode}]\n"
         f"  env: {{{variables}}}\n  ready: {{http: /health, timeout: 20s}}\n"
     )
-
-
-@pytest.fixture
-def runs_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A runs folder of this test's own (other tests run alongside), reachable by the server user."""
-    own = Path(tempfile.mkdtemp(prefix="golive-app-test-"))
-    own.chmod(0o755)
-    yield {"GOLIVE_RUNS_DIR": str(own / "runs"), "GOLIVE_DATA_DIR": str(own / "data")}
-    subprocess.run(["rm", "-rf", str(own)], check=False)
 
 
 def test_checks_that_do_not_need_the_app_never_start_it(tmp_path: Path) -> None:

@@ -237,8 +237,9 @@ def test_release_fails_on_a_faulty_shop_and_publishes_nothing(tmp_path: Path) ->
 
 
 def test_pytest_args_are_words_and_only_the_checklist_is_collected(tmp_path: Path) -> None:
-    """A repository whose other test file does not import, with requirements.txt, and
-    ``-m "smoke and p0"``: one argument, as written."""
+    """A repository whose other test file does not import, whose pytest settings are for its
+    own tests (a plugin golive's interpreter lacks, a conftest.py that imports the app), with
+    requirements.txt, and ``-m "smoke and p0"``: one argument, as written."""
     repo = tmp_path / "app"
     repo.mkdir()
     (repo / "golive.yaml").write_text(
@@ -253,6 +254,8 @@ def test_pytest_args_are_words_and_only_the_checklist_is_collected(tmp_path: Pat
         )
     )
     (repo / "test_broken.py").write_text("import module_that_does_not_exist\n")
+    (repo / "pyproject.toml").write_text('[tool.pytest.ini_options]\naddopts = "-p no_such_plugin --cov app/"\n')
+    (repo / "conftest.py").write_text("import the_app_only_its_venv_has\n")
     (repo / "requirements.txt").write_text("pyyaml\n")
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     run = harness(tmp_path, repo)
@@ -269,6 +272,7 @@ def test_pytest_args_are_words_and_only_the_checklist_is_collected(tmp_path: Pat
     assert 'name="a b"' in junit
     assert "golive: requirements.txt" in run.log
     assert "module_that_does_not_exist" not in "\n".join(run.log)
+    assert "the_app_only_its_venv_has" not in "\n".join(run.log)
     assert result.outputs["verdict"] == "fail"  # two declared items did not run: the gate says so
     assert "checklist coverage: 1 of 3 declared items ran" in "\n".join(run.log)
 

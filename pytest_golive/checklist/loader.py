@@ -197,8 +197,9 @@ def _service(name: str, raw: dict[str, Any], source: SourceMap) -> ServiceSpec:
     provider = raw.get("provider", "auto")
     if provider == "external" and "url" not in raw:
         raise ChecklistError([source.problem((*doc_path, "provider"), "the external provider needs a 'url'")])
-    if raw["kind"] != "postgres" and "init" in raw:
-        raise ChecklistError([source.problem((*doc_path, "init"), "init SQL files are for postgres services only")])
+    for key, what in (("init", "init SQL files are"), ("extensions", "extensions are")):
+        if raw["kind"] != "postgres" and key in raw:
+            raise ChecklistError([source.problem((*doc_path, key), f"{what} for postgres services only")])
     init = []
     for index, entry in enumerate(raw.get("init", [])):
         target = (source.path.parent / entry).resolve()
@@ -214,6 +215,7 @@ def _service(name: str, raw: dict[str, Any], source: SourceMap) -> ServiceSpec:
         image=raw.get("image"),
         url=raw.get("url"),
         init=tuple(init),
+        extensions=tuple(raw.get("extensions", ())),
         startup_timeout_s=parse_duration(timeout) if timeout else DEFAULT_STARTUP_TIMEOUT_S,
     )
 

@@ -120,6 +120,8 @@ class ServiceSpec:
     url: str | None
     init: tuple[Path, ...]
     startup_timeout_s: float
+    #: PostgreSQL extensions created in every database made for the service (postgres)
+    extensions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,7 @@ def _importable(module: str) -> bool:
 def alembic_config(settings: dict[str, Any]) -> Config:
     location = Path(settings["location"])
     if location.is_file():
-        config = Config(str(location))
+        config = Config(str(location), ini_section=settings.get("section") or "alembic")
         if not config.get_main_option("script_location"):
             config.set_main_option("script_location", str(location.parent))
     else:

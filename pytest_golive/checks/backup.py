@@ -70,7 +70,7 @@ def _postgres_drill(spec: Mapping[str, Any], ctx: StepContext) -> Observation:
         backup_file = Path(folder) / "backup.dump"
         start = time.perf_counter()
         dump = spec.get("dump") or [_binary("pg_dump"), "--format=custom", "--no-owner", f"--file={backup_file}"]
-        run_tool("dump", dump, {**libpq_env(source), FILE_ENV: str(backup_file)}, ctx.base_dir, ctx.remaining())
+        run_tool("dump", dump, {**_tool_env(source), FILE_ENV: str(backup_file)}, ctx.base_dir, ctx.remaining())
         dump_ms = elapsed_ms_since(start)
         if not backup_file.is_file() or backup_file.stat().st_size == 0:
             raise StepError(f"the dump command wrote nothing to ${FILE_ENV} ({backup_file.name})")
@@ -85,7 +85,7 @@ def _postgres_drill(spec: Mapping[str, Any], ctx: StepContext) -> Observation:
                 str(backup_file),
             ]
             run_tool(
-                "restore", restore, {**libpq_env(target), FILE_ENV: str(backup_file)}, ctx.base_dir, ctx.remaining()
+                "restore", restore, {**_tool_env(target), FILE_ENV: str(backup_file)}, ctx.base_dir, ctx.remaining()
             )
             restore_ms = elapsed_ms_since(start)
             with connect(target) as conn:
@@ -111,6 +111,12 @@ def _postgres_drill(spec: Mapping[str, Any], ctx: StepContext) -> Observation:
             "restore_ms": round(restore_ms, 1),
         },
     )
+
+
+def _tool_env(endpoint: Endpoint) -> dict[str, str]:
+    """pg_dump's and pg_restore's libpq settings; their sessions are named golive's, so the
+    connected check never takes a drill's dump for the app's own use of its database."""
+    return {**libpq_env(endpoint), "PGAPPNAME": postgres.CLIENT_NAME}
 
 
 def _binary(name: str) -> str:

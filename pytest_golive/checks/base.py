@@ -50,6 +50,8 @@ class StepContext:
     signoffs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: fault targets by service name (and "app"); and how a kind runs nested steps (a fault's during/recover)
     fault_targets: Mapping[str, FaultTarget] = field(default_factory=dict)
+    #: per service golive started: its server's log so far (services.serverlog), None when unreadable
+    server_logs: Mapping[str, Callable[[], str | None]] = field(default_factory=dict)
     #: ``run_steps(steps, doc_path, base_url=None)``: steps are rendered as they run, so they see
     #: values saved by earlier ones; ``base_url`` points them at another app (a release drill's)
     run_steps: Callable[..., list[Mismatch]] | None = None

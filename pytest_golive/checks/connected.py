@@ -2,20 +2,23 @@
 Postgres and Redis golive provisioned for it (it read another variable and fell back to
 SQLite, or to a Redis of its own). This kind proves that it did.
 
-Postgres: a client of the app's database in ``pg_stat_activity`` that is not golive (golive
-names its connections ``golive``), which finds apps that keep a pool; or more sessions in
-``pg_stat_database.sessions`` after the probe than before it, which finds apps that open a
-connection per request and close it (Django). golive reads both from the maintenance
-database, so its own session never counts. Redis: a client on the worker's db number in
-``CLIENT LIST`` that golive did not name, or a command on that db from another client in a
-``MONITOR`` stream started before the probe, which nothing short-lived can slip past.
+Postgres: a session on the app's database by a client that is not golive (golive names
+its connections ``golive``, its pg_dump and pg_restore too). On a server golive started,
+the server's own connection log (``log_connections``) shows every session since it
+started, so an app whose setup command migrated the database counts even when its routes
+touch no table and no session is open now. On an external server: a client in
+``pg_stat_activity`` now (apps that keep a pool), or more sessions in
+``pg_stat_database.sessions`` after the probe than before it (a connection per request,
+as Django makes them). Redis keeps no record of clients that left: a client on the
+worker's db number in ``CLIENT LIST`` that golive did not name, or a command on that db
+from another client in a ``MONITOR`` stream started before the probe.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol
 
 import psycopg
@@ -23,7 +26,7 @@ import redis as redis_client
 
 from ..checklist import builtin_kind_schema
 from ..checklist.durations import parse_duration
-from ..services import postgres
+from ..services import postgres, serverlog
 from ..services.endpoint import Endpoint
 from ..services.redis import client as redis_connection
 from .base import Kind, Mismatch, Observation, StepContext, StepError
@@ -33,6 +36,7 @@ _SCHEMA = builtin_kind_schema("connected")
 DEFAULT_WITHIN_S = 10.0
 _POLL_S = 0.1
 _SETTLE_ROUNDS = 10
+_LOG_EVERY_S = 0.5
 #: golive's own connections carry this name (application_name, CLIENT SETNAME)
 GOLIVE_CLIENT = "golive"
 #: commands a Redis client sends while it connects: seen on db 0 for every client that then SELECTs
@@ -66,7 +70,7 @@ class ConnectedKind(Kind):
         watchers: dict[str, _Watcher] = {}
         try:
             for name in names:
-                watchers[name] = _watch(ctx.services[name])
+                watchers[name] = _watch(ctx.services[name], ctx.server_logs.get(name))
             seen = {name for name, watcher in watchers.items() if watcher.connected()}
             probe_problems: list[Mismatch] = []
             if spec.get("probe") and len(seen) < len(names):
@@ -109,26 +113,31 @@ class ConnectedKind(Kind):
         return names
 
 
-def _watch(view: Mapping[str, Any]) -> _Watcher:
+def _watch(view: Mapping[str, Any], server_log: Callable[[], str | None] | None) -> _Watcher:
     endpoint = Endpoint.from_view(view)
     try:
-        return _PostgresWatcher(endpoint) if endpoint.kind == "postgres" else _RedisWatcher(endpoint)
+        return _PostgresWatcher(endpoint, server_log) if endpoint.kind == "postgres" else _RedisWatcher(endpoint)
     except (psycopg.Error, redis_client.RedisError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StepError(f"cannot watch {endpoint.kind} at {endpoint.host}:{endpoint.port}: {reason}") from None
 
 
 class _PostgresWatcher:
-    def __init__(self, endpoint: Endpoint) -> None:
+    def __init__(self, endpoint: Endpoint, server_log: Callable[[], str | None] | None) -> None:
         self.database = endpoint.database or ""
         self.what = f"a client of its database {self.database} other than golive"
+        #: the server's connection log, when golive started the server and can read it
+        self.server_log = server_log if server_log is not None and server_log() is not None else None
+        self._next_read = 0.0
+        if self.server_log is not None:
+            self.what += " since golive provisioned it (the server's connection log)"
         try:  # the maintenance database, so that golive's own session is not one of the app's
             self.conn = postgres.connect(endpoint.with_database(postgres.MAINTENANCE_DB))
             apart = True
         except psycopg.Error:
             self.conn = postgres.connect(endpoint)
             apart = False
-        counts_sessions = apart and self.conn.info.server_version >= 140000
+        counts_sessions = self.server_log is None and apart and self.conn.info.server_version >= 140000
         self.baseline = self._settled_sessions() if counts_sessions else None
 
     def _settled_sessions(self) -> int:
@@ -157,7 +166,18 @@ class _PostgresWatcher:
         ).fetchone()
         if row and row[0]:
             return True
+        if self.server_log is not None:
+            return self._logged()
         return self.baseline is not None and self._sessions() > self.baseline
+
+    def _logged(self) -> bool:
+        """A session of another client in the server's log (read at most twice a second)."""
+        if time.monotonic() < self._next_read:
+            return False
+        self._next_read = time.monotonic() + _LOG_EVERY_S
+        log = self.server_log() if self.server_log is not None else None
+        names = serverlog.sessions(log or "", self.database)
+        return any(not name.startswith(GOLIVE_CLIENT) for name in names)
 
     def close(self) -> None:
         self.conn.close()

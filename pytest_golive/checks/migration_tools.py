@@ -192,6 +192,7 @@ def tool_from_spec(spec: Mapping[str, Any], base_dir: Path, python: str, run_sta
             location,
             python=spec.get("python", python),
             app=spec.get("app"),
+            section=spec.get("section"),
             cwd=where,
             version_table=version_table,
             run_state=run_state,
@@ -219,8 +220,10 @@ class AlembicTool:
         cwd: Path,
         version_table: str,
         run_state: RunState | None,
+        section: str | None = None,
     ) -> None:
         self.location, self.python, self.app, self.cwd = location.resolve(), python, app, cwd
+        self.section = section
         self.own_tables: tuple[str, ...] = (version_table,)
         self.version_table = version_table
         self.names_matter = True
@@ -230,7 +233,7 @@ class AlembicTool:
     def session(
         self, database: WalkDatabase | None, timeout_s: float, env: Mapping[str, str] | None = None
     ) -> Iterator[ToolSession]:
-        settings = {"location": str(self.location), "app": self.app}
+        settings = {"location": str(self.location), "app": self.app, "section": self.section}
         driver, hello = Driver.start(
             "Alembic", ALEMBIC_DRIVER, self, settings, database=database, env=env, timeout_s=timeout_s
         )

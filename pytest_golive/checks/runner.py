@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jmespath
 
@@ -31,6 +32,8 @@ class RunSettings:
     signoffs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: what fault checks may act on: service names and "app"
     fault_targets: Mapping[str, Any] = field(default_factory=dict)
+    #: per service golive started: what its server has logged so far (StepContext.server_logs)
+    server_logs: Mapping[str, Callable[[], str | None]] = field(default_factory=dict)
     #: the run's state folder (services.runstate.RunState), for processes that drills start
     run_state: Any = None
     #: ``{{ app.python }}``: the app's interpreter (``app.python`` resolved; golive's own by default)
@@ -47,6 +50,17 @@ class Needs:
 
     app: bool
     services: frozenset[str]
+
+
+def _port_of(base_url: str | None) -> int | None:
+    """``{{ app.port }}`` in a check's templates: the port of the app it runs against (None
+    for a check that runs without the app, such as a migrations walk rendering app.env)."""
+    if not base_url:
+        return None
+    try:
+        return urlsplit(base_url).port
+    except ValueError:
+        return None
 
 
 def check_needs(
@@ -140,7 +154,7 @@ def _attempt(
     context: dict[str, Any] = {
         "env": dict(settings.environ),
         "vars": settings.variables,
-        "app": {"base_url": settings.base_url, "python": settings.app_python},
+        "app": {"base_url": settings.base_url, "python": settings.app_python, "port": _port_of(settings.base_url)},
         "services": settings.services,
         **instance.params,
     }
@@ -153,6 +167,7 @@ def _attempt(
         check_id=check.id,
         signoffs=settings.signoffs,
         fault_targets=settings.fault_targets,
+        server_logs=settings.server_logs,
         run_state=settings.run_state,
         app_python=settings.app_python,
         app=settings.app,

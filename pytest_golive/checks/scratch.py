@@ -23,7 +23,9 @@ from .walk_env import without_databases
 
 @contextlib.contextmanager
 def scratch_database(service: Mapping[str, Any], purpose: str) -> Iterator[Endpoint]:
-    """A new, empty database next to the service's; dropped afterwards, whatever happens."""
+    """A new database next to the service's, empty but for the service's extensions (a
+    migration that adds a PostGIS column needs them as the app's database has them);
+    dropped afterwards, whatever happens."""
     owner = Endpoint.from_view(service)
     name = f"golive_{purpose}_{secrets.token_hex(4)}"
     try:
@@ -32,9 +34,20 @@ def scratch_database(service: Mapping[str, Any], purpose: str) -> Iterator[Endpo
     except psycopg.Error as exc:
         raise StepError(f"cannot create a scratch database for the {purpose}: {_first_line(exc)}") from None
     try:
+        _create_extensions(owner, name)
         yield owner.with_database(name)
     finally:
         postgres.drop(owner, name)
+
+
+def _create_extensions(owner: Endpoint, name: str) -> None:
+    if not owner.extensions:
+        return
+    try:
+        with postgres.connect(owner.with_database(name)) as conn:
+            postgres.create_extensions(conn, owner.extensions)
+    except psycopg.Error as exc:
+        raise StepError(f"cannot create the extensions of the scratch database: {_first_line(exc)}") from None
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ..checklist import builtin_kind_schema
+from ..services import postgres
 from .base import Kind, Observation, StepContext, StepError, elapsed_ms_since
 
 _SCHEMA = builtin_kind_schema("sql")
@@ -44,6 +45,7 @@ class SqlKind(Kind):
                     connect_timeout=max(1, int(ctx.remaining())),
                     autocommit=True,
                     options=f"-c statement_timeout={int(ctx.remaining() * 1000)}",
+                    application_name=postgres.CLIENT_NAME,  # golive's session, not the app's (connected)
                 ) as conn,
                 conn.cursor(row_factory=dict_row) as cursor,
             ):

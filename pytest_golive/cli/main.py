@@ -34,8 +34,11 @@ EXIT_BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["run"] and not set(arguments[1:2]) & {"-h", "--help"}:
+        return _run(arguments[1:])  # the rest is pytest's: argparse must not read its options
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     try:
         return int(args.handler(args))
     except KindRegistryError as exc:
@@ -63,6 +66,17 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="golive", description="Executable go-live checklists for pytest.")
     parser.add_argument("--version", action="version", version=f"pytest-golive {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run a checklist with pytest, apart from the project's own pytest configuration and conftest.py",
+        description="golive run [CHECKLIST] [PYTEST ARGS]: pytest on CHECKLIST (default golive.yaml) with "
+        "golive's own empty ini (-c), the checklist's folder as rootdir and --noconftest, so the project's "
+        "addopts, plugins and conftest.py files (written for its own tests) stay out. Every other argument "
+        "goes to pytest as written (-m smoke, -n 4, --junitxml=..., --golive-provider local).",
+    )
+    run.add_argument("checklist", nargs="?", metavar="CHECKLIST", help="the checklist (default: golive.yaml)")
+    run.add_argument("pytest_args", nargs="*", metavar="PYTEST ARGS", help="passed on to pytest")
 
     validate = commands.add_parser("validate", help="check checklists without running them (exit 2 when invalid)")
     validate.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="checklist files or folders to search")
@@ -145,6 +159,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run(arguments: list[str]) -> int:
+    """pytest in place of this process (exec): its exit status and its handling of Ctrl-C are
+    the run's, and golive's modules are not imported before pytest can rewrite them."""
+    from .isolated import NoChecklist, checklist_file, pytest_arguments, split_arguments  # noqa: PLC0415
+
+    try:
+        target, extra = split_arguments(arguments)
+    except NoChecklist as exc:
+        print(f"golive run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not checklist_file(target).is_file():
+        print(f"golive run: {checklist_file(target)}: no such checklist file", file=sys.stderr)
+        return EXIT_USAGE
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "pytest", *pytest_arguments(target, extra)])
+
+
 def _images_build(args: argparse.Namespace) -> int:
     from ..services.errors import ProvisionError  # noqa: PLC0415  (only this command needs docker)
     from ..services.images import build_images  # noqa: PLC0415
@@ -185,7 +217,7 @@ def _init(args: argparse.Namespace) -> int:
         print(f"golive: the written checklist does not validate: {exc}", file=sys.stderr)
         return EXIT_FAIL
     print(f"wrote {checklist_path} ({len(checklist.checks)} checks) and {workflow_path}")
-    print(f"next: golive doctor {checklist_path}; then pytest {checklist_path}")
+    print(f"next: golive doctor {checklist_path}; then golive run {checklist_path}")
     return EXIT_OK
 
 

@@ -9,6 +9,7 @@ alembic.ini or package.json; medium: read from code; low: a default) and where i
 from __future__ import annotations
 
 import ast
+import configparser
 import json
 import os
 import re
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from . import deploy, django_project, environment, interpreter
+from . import deploy, django_project, entrypoints, environment, interpreter, packaging
 from .django_project import DjangoProject
 from .environment import EnvRead
 from .routes import Route, RouteMap
@@ -43,14 +44,22 @@ _SKIP_DIRS = {
 _MAX_FILES = 5000
 _FRAMEWORKS = {"fastapi": "FastAPI", "flask": "Flask", "django": "Django", "starlette": "Starlette"}
 _APP_CLASSES = ("FastAPI", "Flask", "Starlette")
-_POSTGRES_PY = {"psycopg", "psycopg2", "psycopg2-binary", "psycopg-binary", "asyncpg", "pg8000"}
+#: the clients of each service (an extra such as ``dramatiq[redis]`` counts as its client: packaging.py)
+_POSTGRES_PY = {"psycopg", "psycopg2", "psycopg2-binary", "psycopg-binary", "asyncpg", "pg8000", "postgresql"}
 _POSTGRES_NODE = {"pg", "postgres", "pg-promise"}
-_REDIS_PY = {"redis", "aioredis", "django-redis", "redis-py-cluster", "rq", "celery-redis"}
+_REDIS_PY = {"redis", "hiredis", "valkey", "aioredis", "django-redis", "redis-py-cluster", "rq", "celery-redis"}
 _REDIS_NODE = {"redis", "ioredis"}
 _HEALTH = re.compile(r"(^|/)(health|healthz|health-check|healthcheck|livez|readyz|ready|status|ping)/?$")
 _METRICS = re.compile(r"(^|/)metrics/?$")
+#: libraries whose use needs a PostgreSQL extension in the database
+_EXTENSION_DEPENDENCIES = {"geoalchemy2": "postgis", "pgvector": "vector"}
+_STATIC_FILE = re.compile(r"\.(ico|png|jpe?g|gif|svg|webp|css|js|map|txt|xml|rss|atom|webmanifest|woff2?|ttf|html?)$")
+_SIGN_IN_FLOW = re.compile(
+    r"(^|/)(admin|login|logout|signin|signout|sign-in|sign-out|signup|sign-up|register|forgot|reset|password"
+    r"|verify|callback|authorize|consent|oauth2?|token|userinfo)(/|$|-)",
+    re.I,
+)
 _NODE_ROUTE = re.compile(r"""\b(?:app|router)\.(get|post|put|delete|use)\(\s*['"`](/[^'"`]*)['"`]""")
-_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._\-]*)")
 #: subfolders that hold the app of a repository that also has a front end or infrastructure
 _APP_FOLDERS = ("backend", "server", "api", "app", "src", "web", "service")
 _TEST_PARTS = {"tests", "test", "testing"}
@@ -85,9 +94,13 @@ class Project:
     setup_skipped: list[str] = field(default_factory=list)
     setup_evidence: str = ""
     postgres: bool = False
+    #: PostgreSQL extensions the app needs and does not create itself (services.db.extensions)
+    extensions: list[str] = field(default_factory=list)
     redis: bool = False
     #: alembic.ini (or the migrations folder without one), relative to the root
     alembic: str | None = None
+    #: the alembic.ini section to read (``alembic -n``), when it is not [alembic]
+    alembic_section: str | None = None
     #: Flask-Migrate: the Flask app its env.py needs ("module:name"), when it is used
     flask_app: str | None = None
     django_migrations: list[str] = field(default_factory=list)
@@ -125,11 +138,15 @@ class Project:
         return next(iter(self.public_routes()), None)
 
     def public_routes(self) -> list[str]:
-        """GET routes without parameters or login, other than health, metrics and the API schema."""
+        """GET routes worth loading: without parameters or login, not a redirect, traced to the
+        app (their full path is known), not a static file or a step of a sign-in flow, and
+        other than health, metrics and the API schema."""
         found = []
         for route in self.routes:
             path = route.path
-            if route.protected or any(mark in path for mark in "{:<") or path in found:
+            if route.protected or route.redirects or not route.reached or any(mark in path for mark in "{:<"):
+                continue
+            if path in found or _STATIC_FILE.search(path) or _SIGN_IN_FLOW.search(path):
                 continue
             if path not in (self.health, self.metrics, self.openapi) and not _HEALTH.search(path):
                 found.append(path)
@@ -179,8 +196,10 @@ def inspect_project(root: Path) -> Project:
         project.reads.setdefault(read.name, read)
     _services(project, python_deps, node, files)
     _migrations(project, files)
+    _extensions(project, python_deps, files)
     _start_command(project, node, files, python_deps)
     _django(project)
+    _migrate_before_start(project)
     _coverage_and_ci(project, files)
     _summarise_routes(project, routes)
     _summarise_environment(project)
@@ -243,28 +262,11 @@ def _python_dependencies(root: Path, folder: Path, files: list[Path]) -> dict[st
         nested_requirements = path.name == "requirements.txt" and folder in path.parents
         if path.parent != folder and not nested_requirements and path.parent != folder / "requirements":
             continue
-        if (path.name.startswith("requirements") or path.parent.name == "requirements") and path.suffix in (
-            ".txt",
-            ".in",
-        ):
-            for number, line in enumerate(_read(path).splitlines(), 1):
-                match = _REQUIREMENT.match(line)
-                if match and not line.lstrip().startswith(("#", "-")):
-                    found.setdefault(_normal(match.group(1)), _rel(root, path, number))
-        elif path.name in ("pyproject.toml", "setup.cfg", "Pipfile", "setup.py"):
-            for number, line in enumerate(_read(path).splitlines(), 1):
-                for name in re.findall(
-                    r"""["']([A-Za-z0-9][A-Za-z0-9._\-]*)\s*(?:\[[^\]]*\])?\s*(?:[<>=!~;@^][^"']*)?["']""", line
-                ):
-                    found.setdefault(_normal(name), _rel(root, path, number))
-                match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._\-]*)\s*=", line)  # Pipfile, poetry tables
-                if match and path.name in ("Pipfile", "pyproject.toml"):
-                    found.setdefault(_normal(match.group(1)), _rel(root, path, number))
+        requirements = path.name.startswith("requirements") or path.parent.name == "requirements"
+        if (requirements and path.suffix in (".txt", ".in")) or path.name in packaging.PACKAGING_FILES:
+            for name, where in packaging.dependencies(path.name, _read(path), _rel(root, path)).items():
+                found.setdefault(name, where)
     return found
-
-
-def _normal(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _package_json(root: Path) -> dict[str, object] | None:
@@ -420,7 +422,7 @@ def _services(project: Project, python_deps: dict[str, str], node: dict[str, obj
         if re.fullmatch(r"(docker-)?compose(\.[\w-]+)?\.ya?ml", path.name):
             _compose(project, path)
     for path in files:
-        if path.name == "settings.py" or path.parent.name == "settings":  # Django
+        if project.framework == "Django" and (path.name == "settings.py" or path.parent.name == "settings"):
             text = _read(path)
             if "django.db.backends.postgresql" in text:
                 _found(project, "postgres", "Django DATABASES", HIGH, _rel(project.root, path))
@@ -477,13 +479,16 @@ def _migrations(project: Project, files: list[Path]) -> None:
     """alembic.ini wherever it is (the app folder's first), else an env.py beside versions/."""
     inis = sorted((p for p in files if p.name == "alembic.ini"), key=lambda p: (project.app_root not in p.parents, p))
     for path in inis:
-        match = re.search(r"(?m)^script_location\s*=\s*(.+)$", _read(path))
-        location = match.group(1).strip().replace("%(here)s", str(path.parent)) if match else None
+        section, location = _alembic_section(_read(path))
+        if location is not None:
+            location = location.replace("%(here)s", str(path.parent))
         folder = (path.parent if location is None else _script_folder(project, path, location)).resolve()
         if (folder / "env.py").is_file():
             project.alembic = _rel(project.root, path)
+            project.alembic_section = section
             where = folder.relative_to(project.root.resolve()).as_posix()
-            project.note("migrations", f"Alembic ({where}, {project.alembic})", HIGH, project.alembic)
+            named = f", section [{section}]" if section else ""
+            project.note("migrations", f"Alembic ({where}, {project.alembic}{named})", HIGH, project.alembic)
             break
     if project.alembic is None:
         for path in files:
@@ -507,8 +512,59 @@ def _migrations(project: Project, files: list[Path]) -> None:
                 project.note("migrations", f"Django migrations of app {app}", HIGH, _rel(project.root, path))
 
 
+def _extensions(project: Project, python_deps: dict[str, str], files: list[Path]) -> None:
+    """Extensions the app's database must have that its own migrations do not create: those
+    its libraries need (GeoAlchemy2's geometry columns need PostGIS), or its compose file's
+    image brings (postgis/postgis)."""
+    if not project.postgres:
+        return
+    needed = [
+        (extension, f"{dist} dependency", python_deps[dist])
+        for dist, extension in _EXTENSION_DEPENDENCIES.items()
+        if dist in python_deps
+    ]
+    for path in files:
+        if re.fullmatch(r"(docker-)?compose(\.[\w-]+)?\.ya?ml", path.name):
+            for name, spec in _compose_services(path).items():
+                image = str(spec.get("image", "")) if isinstance(spec, dict) else ""
+                if image.split("/")[-1].startswith("postgis"):
+                    needed.append(("postgis", f"compose service {name} ({image})", _rel(project.root, path)))
+    created = {
+        match.lower()
+        for path in files
+        if (path.suffix == ".py" and "versions" in path.parts) or path.parent.name == "migrations"
+        for match in re.findall(r"(?i)CREATE\s+EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?[\"']?([\w-]+)", _read(path))
+    }
+    for extension, why, where in needed:
+        if extension not in project.extensions and extension not in created:
+            project.extensions.append(extension)
+            project.note("postgres", f"extension {extension} ({why})", MEDIUM, where)
+
+
+def _alembic_section(text: str) -> tuple[str | None, str | None]:
+    """The section Alembic reads (``alembic``, else the first with a script_location, which
+    ``alembic -n NAME`` names: None for ``alembic``) and its script_location."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return None, None
+    if parser.has_section("alembic"):
+        return None, parser.get("alembic", "script_location", fallback=None)
+    for name in parser.sections():
+        if parser.has_option(name, "script_location"):
+            return name, parser.get(name, "script_location")
+    return None, None
+
+
 def _script_folder(project: Project, ini: Path, location: str) -> Path:
-    """script_location is relative to where alembic runs: the ini's folder, or the app folder."""
+    """script_location is relative to where alembic runs: the ini's folder, or the app folder;
+    ``package:path`` is inside a package of the app (``fief:alembic``)."""
+    package, colon, inside = location.partition(":")
+    if colon and re.fullmatch(r"[A-Za-z_][\w.]*", package):
+        module = _module_file(project, package)
+        if module is not None and module.name == "__init__.py":
+            return module.parent / inside
     for base in (ini.parent, project.app_root, project.root):
         if (base / location).is_dir():
             return base / location
@@ -564,6 +620,8 @@ def _start_command(
                 "start command", " ".join(project.command) + " (port in $PORT)", HIGH, "package.json scripts.start"
             )
             return
+    if project.language == "python" and _console_script(project, files):
+        return
     for path in files:
         if path.name == "__main__.py" and path.parent != project.root and project.language == "python":
             text = _read(path)
@@ -576,6 +634,54 @@ def _start_command(
                 project.note("start command", f"python -m {package}", MEDIUM, _rel(project.root, path))
                 return
     _from_framework(project, python_deps)
+
+
+def _console_script(project: Project, files: list[Path]) -> bool:
+    """A console script of the app's package that starts its server (``fief run-server``)."""
+    scripts = [
+        script
+        for path in files
+        if path.parent == project.app_root and path.name in packaging.PACKAGING_FILES
+        for script in packaging.console_scripts(path.name, _read(path), _rel(project.root, path))
+    ]
+    found = entrypoints.serving_script(scripts, lambda module: _module_file(project, module))
+    if found is None:
+        return False
+    project.command = found.argv
+    project.note("start command", f"{found.shown} (console script)", MEDIUM, found.where)
+    return True
+
+
+def _module_file(project: Project, module: str) -> Path | None:
+    """The file of a module of the project, as its packaging finds it (the app folder or src/)."""
+    found = (
+        interpreter.local_file(module, base) for base in (project.app_root, project.app_root / "src", project.root)
+    )
+    return next((path for path in found if path is not None), None)
+
+
+def _migrate_before_start(project: Project) -> None:
+    """Alembic migrations that nothing applies (no deploy step, not the app when it starts)
+    are applied before the app starts, as every deploy of it must: with Flask-Migrate's
+    ``flask db upgrade``, else ``alembic upgrade head``."""
+    if not (project.command and project.alembic) or project.migrates_on_start:
+        return
+    location = project.root / project.alembic
+    ini = location if location.is_file() else None
+    if project.flask_migrate and project.flask_app:  # paths from the app folder, where setup runs
+        folder = _relative_to(ini.parent if ini is not None else location, project.app_root)
+        step = [deploy.PYTHON, "-m", "flask", "--app", project.flask_app, "db", "upgrade", "--directory", folder]
+    elif ini is not None:
+        section = ["-n", project.alembic_section] if project.alembic_section else []
+        config = _relative_to(ini, project.app_root)
+        step = [deploy.PYTHON, "-m", "alembic", "-c", config, *section, "upgrade", "head"]
+    else:
+        return  # a migrations folder without alembic.ini: alembic cannot be pointed at it from the command line
+    project.setup.append(step)
+    project.migrates_on_start = True
+    why = "the migrations, which no deploy step applies"
+    project.setup_evidence = ", ".join(filter(None, [project.setup_evidence, why]))
+    project.note("deploy steps", " ".join(step).replace(deploy.PYTHON, "python"), MEDIUM, why)
 
 
 def _declared_starts(project: Project) -> Iterator[tuple[str, str]]:
@@ -718,8 +824,10 @@ def _from_framework(project: Project, python_deps: dict[str, str]) -> None:
             project.command = deploy.server_command(["python", "manage.py", "runserver"])
             project.note("start command", "python manage.py runserver --noreload", MEDIUM, "manage.py")
         return
-    for target, app_class, where in project.app_objects[:1]:
+    for target, app_class, where in project.app_objects[:1] or _factory_apps(project):
         tool = ["flask", "--app", target, "run"] if app_class == "Flask" else ["uvicorn", target]
+        if app_class == "Flask" and "gunicorn" in python_deps:  # the app's production server
+            tool = ["gunicorn", target + "()" if target in _factory_targets(project) else target]
         project.command = deploy.server_command(tool)
         project.note("start command", " ".join(tool), MEDIUM, where)
 
@@ -770,6 +878,18 @@ def _django_entry(project: Project, kind: str) -> str | None:
         if f"get_{kind}_application" in _read(path):
             return f"{path.parent.name}.{kind}"
     return None
+
+
+def _factory_targets(project: Project) -> list[str]:
+    return [f"{module}:{function}" for module, function in project.factories]
+
+
+def _factory_apps(project: Project) -> list[tuple[str, str, str]]:
+    """A Flask app made by a factory (``create_app()``) and no module-level app object."""
+    if project.framework != "Flask" or not project.factories:
+        return []
+    module, function = project.factories[0]
+    return [(f"{module}:{function}", "Flask", f"def {function} in {module}")]
 
 
 def _coverage_and_ci(project: Project, files: list[Path]) -> None:

@@ -83,7 +83,19 @@ def _services(checklist: Checklist, provider: str | None) -> list[Diagnosis]:
             what, missing, fix = _LOCAL_SERVER[kind]
             binary = local_server(kind)
             found.append(Diagnosis(OK, what, str(binary)) if binary else Diagnosis(FAIL, what, missing, fix))
+        found += _local_extensions(specs)
     return found
+
+
+def _local_extensions(specs: list[ServiceSpec]) -> list[Diagnosis]:
+    """The extensions postgres services declare, in the local PostgreSQL installation."""
+    wanted = list(dict.fromkeys(name for spec in specs if spec.kind == "postgres" for name in spec.extensions))
+    if not wanted or postgres.local_binaries() is None:
+        return []
+    missing, fix = postgres.missing_local_extensions(wanted)
+    if missing:
+        return [Diagnosis(FAIL, "postgres extensions", f"not installed locally: {', '.join(missing)}", fix)]
+    return [Diagnosis(OK, "postgres extensions", ", ".join(wanted))]
 
 
 def _image(spec: ServiceSpec) -> Diagnosis:

@@ -31,6 +31,8 @@ class EnvRead:
     how: str
     required: bool
     default: str | None = None
+    #: the values it may take, when its settings field is an Enum or a Literal (``DatabaseType``)
+    choices: tuple[str, ...] = ()
 
 
 @dataclass
@@ -44,6 +46,10 @@ class SettingsClass:
     #: field name -> (env names, has a default, the default when it is a constant, line)
     fields: dict[str, tuple[list[str], bool, str | None, int]] = field(default_factory=dict)
     env_files: list[str] = field(default_factory=list)
+    #: field name -> its annotation
+    annotations: dict[str, ast.expr] = field(default_factory=dict)
+    #: an Enum's members with string values (``POSTGRESQL = "POSTGRESQL"``): their values
+    members: list[str] = field(default_factory=list)
 
 
 def _const(node: ast.expr | None) -> str | None:
@@ -191,6 +197,8 @@ def settings_classes(tree: ast.Module, where: str) -> Iterator[SettingsClass]:
                 _settings_field(found, statement.target.id, statement)
             elif isinstance(statement, ast.Assign) and _is_model_config(statement):
                 _settings_config(found, statement.value)
+            elif isinstance(statement, ast.Assign) and any("Enum" in base for base in found.bases):
+                found.members += [value for value in [_const(statement.value)] if value is not None]
             elif isinstance(statement, ast.ClassDef) and statement.name == "Config":  # pydantic v1
                 for inner in statement.body:
                     if isinstance(inner, ast.Assign) and isinstance(inner.targets[0], ast.Name):
@@ -241,6 +249,7 @@ def _settings_field(found: SettingsClass, name: str, statement: ast.AnnAssign) -
         )
         default = _const(explicit)
     found.fields[name] = (aliases, has_default, default, statement.lineno)
+    found.annotations[name] = statement.annotation
 
 
 def settings_reads(classes: list[SettingsClass]) -> Iterator[EnvRead]:
@@ -266,15 +275,34 @@ def settings_reads(classes: list[SettingsClass]) -> Iterator[EnvRead]:
             continue
         prefix = next((c.prefix for c in chain if c.prefix is not None), "")
         fields: dict[str, tuple[list[str], bool, str | None, int, str]] = {}
+        annotations: dict[str, ast.expr] = {}
         for member in reversed(chain):  # subclasses override their bases
+            annotations.update(member.annotations)
             for name, (aliases, has_default, default, line) in member.fields.items():
                 fields[name] = (aliases, has_default, default, line, member.where.rsplit(":", 1)[0])
         for name, (aliases, has_default, default, line, path) in fields.items():
             env = aliases or [(prefix + name).upper()]
+            choices = _choices(annotations.get(name), by_name)
             for variable in env:
                 yield EnvRead(
-                    variable, f"{path}:{line}", f"{cls.name} field", required=not has_default, default=default
+                    variable,
+                    f"{path}:{line}",
+                    f"{cls.name} field",
+                    required=not has_default,
+                    default=default,
+                    choices=choices,
                 )
+
+
+def _choices(annotation: ast.expr | None, classes: dict[str, SettingsClass]) -> tuple[str, ...]:
+    """The values an annotation allows: an Enum of the repository's, or ``Literal[...]``."""
+    if annotation is None:
+        return ()
+    if isinstance(annotation, ast.Subscript) and _name(annotation.value) == "Literal":
+        items = annotation.slice.elts if isinstance(annotation.slice, ast.Tuple) else [annotation.slice]
+        return tuple(value for value in map(_const, items) if value is not None)
+    enum = classes.get(_name(annotation))
+    return tuple(enum.members) if enum is not None else ()
 
 
 def env_files_of(classes: list[SettingsClass]) -> list[str]:

@@ -101,7 +101,7 @@ def top_level_imports(entry: str, cwd: Path, limit: int = 200) -> list[str]:
         if module in seen:
             continue
         seen.add(module)
-        path = _local_file(module, cwd)
+        path = local_file(module, cwd)
         if path is None:
             continue
         try:
@@ -111,7 +111,7 @@ def top_level_imports(entry: str, cwd: Path, limit: int = 200) -> list[str]:
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
         for name in _unconditional_imports(tree, package):
             top = name.split(".")[0]
-            if _local_file(top, cwd) is not None:
+            if local_file(top, cwd) is not None:
                 pending.append(name)
                 parts = name.split(".")
                 pending += [".".join(parts[:i]) for i in range(1, len(parts))]
@@ -120,7 +120,8 @@ def top_level_imports(entry: str, cwd: Path, limit: int = 200) -> list[str]:
     return third_party
 
 
-def _local_file(module: str, cwd: Path) -> Path | None:
+def local_file(module: str, cwd: Path) -> Path | None:
+    """The file of ``module`` (``pkg.mod``: pkg/mod.py or pkg/mod/__init__.py) under ``cwd``."""
     base = cwd.joinpath(*module.split("."))
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
         if candidate.is_file():

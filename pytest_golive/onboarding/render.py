@@ -64,9 +64,10 @@ class _Plan:
     def services_and_env(self) -> None:
         project = self.project
         if project.postgres:
-            self.services.append({"name": DB, "kind": "postgres", "why": _why(project, "postgres")})
+            extensions = f", extensions: {json.dumps(project.extensions)}" if project.extensions else ""
+            self.services.append({"name": DB, "kind": "postgres", "why": _why(project, "postgres"), "more": extensions})
         if project.redis:
-            self.services.append({"name": CACHE, "kind": "redis", "why": _why(project, "redis")})
+            self.services.append({"name": CACHE, "kind": "redis", "why": _why(project, "redis"), "more": ""})
         wires, unresolved = wire(
             project.reads, project.examples, project.services(), project.framework, project.deployed
         )
@@ -115,6 +116,8 @@ class _Plan:
         project = self.project
         assert project.alembic is not None
         parts = [f"alembic: {json.dumps(project.alembic)}"]
+        if project.alembic_section:
+            parts.append(f"section: {json.dumps(project.alembic_section)}")
         if project.flask_app:
             parts.append(f"app: {json.dumps(project.flask_app)}")
         ini_folder = str(Path(project.alembic).parent) if project.alembic.endswith(".ini") else project.alembic
@@ -135,8 +138,7 @@ class _Plan:
             http = f"http: {{get: {json.dumps(project.health)}}}"
             self.add("health", "Health endpoint answers", "smoke", "P0", http, "expect: {status: 200}")
         else:
-            title = "The app answers (no health route was found: add one)"
-            self.add("app-answers", title, "smoke", "P0", "http: {get: /}", 'expect: {status: "< 500"}')
+            self.app_answers()
         if project.openapi:
             self.add(
                 "openapi",
@@ -146,6 +148,18 @@ class _Plan:
                 f"http: {{get: {json.dumps(project.openapi)}}}",
                 "expect: {status: 200}",
             )
+
+    def app_answers(self) -> None:
+        """Without a health route: a route the app serves answers 200 (a 404 is no answer)."""
+        project = self.project
+        route = project.key_route or project.openapi
+        if route:
+            title = f"The app serves {route} (no health route was found: add one)"
+            http = f"http: {{get: {json.dumps(route)}}}"
+            self.add("app-answers", title, "smoke", "P0", http, "expect: {status: 200}")
+        else:
+            title = "The app answers on / (no route was found in its code: name one)"
+            self.add("app-answers", title, "smoke", "P0", "http: {get: /}", 'expect: {status: "< 400"}')
 
     def performance_and_resilience(self) -> None:
         project, key = self.project, self.project.key_route

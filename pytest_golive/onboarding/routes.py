@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 _AUTH = re.compile(r"login_required|auth|token|current_user|currentuser|superuser|permission|admin|jwt", re.I)
 _APPS = {"FastAPI", "Flask", "Starlette", "Quart", "Sanic"}
 _ROUTERS = {"APIRouter": "prefix", "Blueprint": "url_prefix", "Router": "prefix"}
+_REDIRECT = re.compile(r"^(RedirectResponse|redirect|HttpResponseRedirect|HttpResponsePermanentRedirect)$")
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,10 @@ class Route:
     path: str
     #: a logged-in user is needed (an auth decorator or dependency): not a probe for load or outages
     protected: bool
+    #: its handler answers with a redirect (``RedirectResponse``, ``redirect()``): nothing to load
+    redirects: bool = False
+    #: its router was traced to an app: the path is whole (an untraced router's prefix may be missing)
+    reached: bool = True
 
 
 @dataclass
@@ -35,12 +40,16 @@ class _Module:
     apps: set[str] = field(default_factory=set)
     #: router variable -> (its own prefix expression, protected by router-level dependencies, class)
     routers: dict[str, tuple[ast.expr | None, bool, str]] = field(default_factory=dict)
-    #: (router variable, path, protected)
-    routes: list[tuple[str, str, bool]] = field(default_factory=list)
+    #: (router variable, path, protected, redirects)
+    routes: list[tuple[str, str, bool, bool]] = field(default_factory=list)
     #: (parent variable, child expression, prefix expression or None)
     mounts: list[tuple[str, ast.expr, ast.expr | None]] = field(default_factory=list)
-    #: the app's openapi_url expression (None: the default), or False when switched off
-    openapi: list[ast.expr | None] = field(default_factory=list)
+    #: (app variable, its openapi_url expression or None for the default); apps that switch it off are left out
+    openapi: list[tuple[str, ast.expr | None]] = field(default_factory=list)
+    #: classes of this module that derive from an app class (``class CustomFlask(Flask)``)
+    app_classes: set[str] = field(default_factory=set)
+    #: function -> the mounts it makes on its router parameter (``def include_routers(router)``)
+    param_mounts: dict[str, list[tuple[ast.expr, ast.expr | None]]] = field(default_factory=dict)
 
 
 class RouteMap:
@@ -54,6 +63,12 @@ class RouteMap:
     def add(self, module: str, tree: ast.Module, is_package: bool) -> None:
         found = _Module(module)
         package = module if is_package else module.rpartition(".")[0]
+        found.app_classes = {
+            node.name
+            for node in tree.body
+            if isinstance(node, ast.ClassDef) and any(_call_name(base) in _APPS for base in node.bases)
+        }
+        _param_mounts(found, tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
                 base = _absolute(node, package)
@@ -131,27 +146,43 @@ class RouteMap:
             if source and source[1]:
                 if f"{source[0]}.{source[1]}" in self.modules:  # from package import submodule
                     return None
-                return source[0], source[1]
+                return self._reexported(source[0], source[1])
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             source = module.imports.get(node.value.id)
             if source:
                 target = f"{source[0]}.{source[1]}" if source[1] else source[0]
-                return target, node.attr
+                return self._reexported(target, node.attr)
         return None
 
-    def routes(self) -> list[Route]:
-        """Every GET route with its full path. A router's base is where it is mounted plus its
-        own prefix (a Flask blueprint registered with ``url_prefix`` uses that one instead)."""
+    def _reexported(self, module_name: str, name: str) -> tuple[str, str]:
+        """Where a name imported from a package really lives: ``from fief.apps import
+        dashboard_app`` is ``app`` of fief.apps.dashboard.app when fief/apps/__init__.py
+        imports it so."""
+        for _ in range(8):
+            module = self.modules.get(module_name)
+            if module is None or name in module.apps or name in module.routers or name not in module.imports:
+                break
+            module_name, imported = module.imports[name]
+            if imported is None:
+                break
+            name = imported
+        return module_name, name
+
+    def _bases(self) -> dict[tuple[str, str], set[str]]:
+        """(module, variable) of every app and router traced from a root app -> the paths it is
+        mounted at. A root app is one that no other app mounts (``app.mount("/admin", sub)``)."""
         bases: dict[tuple[str, str], set[str]] = {}
-        for module in self.modules.values():
-            for app in module.apps:
-                bases[(module.name, app)] = {""}
         edges: list[tuple[tuple[str, str], tuple[str, str], str | None]] = []
         for module in self.modules.values():
             for parent, child, prefix in module.mounts:
                 target = self._resolve(module, child)
                 if target is not None:
                     edges.append(((module.name, parent), target, self.evaluate(module, prefix) if prefix else None))
+        mounted = {below for _, below, _ in edges}
+        for module in self.modules.values():
+            for app in module.apps:
+                if (module.name, app) not in mounted:
+                    bases[(module.name, app)] = {""}
         for _ in range(8):  # mounts nest a few levels deep at most
             changed = False
             for above, below, mounted_at in edges:
@@ -162,14 +193,21 @@ class RouteMap:
                         changed = True
             if not changed:
                 break
+        return bases
+
+    def routes(self) -> list[Route]:
+        """Every GET route with its full path. A router's base is where it is mounted plus its
+        own prefix (a Flask blueprint registered with ``url_prefix`` uses that one instead)."""
+        bases = self._bases()
         found: list[Route] = []
         for module in self.modules.values():
-            for router, path, protected in module.routes:
+            for router, path, protected, redirects in module.routes:
                 key = self._resolve(module, ast.Name(router)) or (module.name, router)
                 owner = self.modules.get(key[0])
                 guarded = owner is not None and owner.routers.get(key[1], (None, False, ""))[1]
+                reached = bool(bases.get(key))
                 for base in sorted(bases.get(key) or {self._base(key, "", replaced=False)}):
-                    route = Route(_join(base, path), protected or guarded)
+                    route = Route(_join(base, path), protected or guarded, redirects, reached)
                     if route not in found:
                         found.append(route)
         return found
@@ -184,15 +222,15 @@ class RouteMap:
         return _join(mounted_at, self.evaluate(module, own) or "") if own is not None else mounted_at
 
     def openapi_urls(self) -> list[str]:
+        """The API schema of each app, where the app is mounted."""
+        bases = self._bases()
         urls = []
         for module in self.modules.values():
-            for expression in module.openapi:
-                if expression is None:
-                    urls.append("/openapi.json")
-                else:
-                    value = self.evaluate(module, expression)
-                    if value:
-                        urls.append(value)
+            for app, expression in module.openapi:
+                value = "/openapi.json" if expression is None else self.evaluate(module, expression)
+                for base in sorted(bases.get((module.name, app), set())):
+                    if value and _join(base, value) not in urls:
+                        urls.append(_join(base, value))
         return urls
 
 
@@ -224,12 +262,20 @@ def _instance(module: _Module, node: ast.Assign) -> None:
     assert isinstance(node.value, ast.Call)
     kind = _call_name(node.value.func)
     names = [t.id for t in node.targets if isinstance(t, ast.Name)]
-    if kind in _APPS:
+    if kind in module.param_mounts and node.value.args:  # router = include_routers(APIRouter(prefix=...))
+        inner = node.value.args[0]
+        prefix = (
+            _keyword(inner, _ROUTERS.get(_call_name(inner.func), "prefix")) if isinstance(inner, ast.Call) else None
+        )
+        for name in names:
+            module.routers[name] = (prefix, False, "APIRouter")
+            module.mounts += [(name, child, mounted_at) for child, mounted_at in module.param_mounts[kind]]
+    elif kind in _APPS or kind in module.app_classes:
         module.apps.update(names)
         if kind == "FastAPI":
             expression = _keyword(node.value, "openapi_url")
             if not (isinstance(expression, ast.Constant) and expression.value is None):
-                module.openapi.append(expression)
+                module.openapi += [(name, expression) for name in names]
     elif kind in _ROUTERS:
         prefix = _keyword(node.value, _ROUTERS[kind])
         guarded = _AUTH.search(ast.unparse(_keyword(node.value, "dependencies") or ast.Constant(""))) is not None
@@ -238,13 +284,43 @@ def _instance(module: _Module, node: ast.Assign) -> None:
 
 
 def _mount(module: _Module, call: ast.Call) -> None:
+    found = _mounting(call)
+    if found is not None:
+        module.mounts.append(found)
+
+
+def _mounting(call: ast.Call) -> tuple[str, ast.expr, ast.expr | None] | None:
+    """(parent variable, child, prefix) of ``include_router``, ``register_blueprint`` and a
+    Starlette/FastAPI ``mount("/path", app)`` of another app or router."""
     func = call.func
     if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and call.args):
-        return
+        return None
     if func.attr == "include_router":
-        module.mounts.append((func.value.id, call.args[0], _keyword(call, "prefix")))
-    elif func.attr == "register_blueprint":
-        module.mounts.append((func.value.id, call.args[0], _keyword(call, "url_prefix")))
+        return func.value.id, call.args[0], _keyword(call, "prefix")
+    if func.attr == "register_blueprint":
+        return func.value.id, call.args[0], _keyword(call, "url_prefix")
+    child = call.args[1] if len(call.args) > 1 else _keyword(call, "app")
+    if func.attr == "mount" and isinstance(child, (ast.Name, ast.Attribute)):
+        return func.value.id, child, call.args[0]
+    return None
+
+
+def _param_mounts(module: _Module, tree: ast.Module) -> None:
+    """Mounts a module-level function makes on its first parameter, to repeat on each router
+    it is called with: ``def include_routers(router): router.include_router(...)``."""
+    for function in tree.body:
+        if not isinstance(function, ast.FunctionDef) or not function.args.args:
+            continue
+        parameter = function.args.args[0].arg
+        mounts = [
+            (child, prefix)
+            for node in ast.walk(function)
+            if isinstance(node, ast.Call)
+            for parent, child, prefix in [_mounting(node) or ("", node, None)]
+            if parent == parameter
+        ]
+        if mounts:
+            module.param_mounts[function.name] = mounts
 
 
 def _routes_of(module: _Module, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
@@ -269,4 +345,12 @@ def _routes_of(module: _Module, node: ast.FunctionDef | ast.AsyncFunctionDef) ->
             or _AUTH.search(ast.unparse(_keyword(decorator, "dependencies") or ast.Constant("")))
             or _AUTH.search(parameters)
         )
-        module.routes.append((owner, first.value, protected))
+        module.routes.append((owner, first.value, protected, _redirects(node)))
+
+
+def _redirects(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Every ``return`` of the handler answers with a redirect."""
+    returned = [n.value for n in ast.walk(node) if isinstance(n, ast.Return) and n.value is not None]
+    return bool(returned) and all(
+        isinstance(value, ast.Call) and _REDIRECT.search(_call_name(value.func)) for value in returned
+    )

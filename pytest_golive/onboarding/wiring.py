@@ -40,8 +40,15 @@ _PART = {
     "DATABASE": "database",
     "DBNAME": "database",
 }
-#: the database engine a settings module picks (pretalx's PRETALX_DB_TYPE, DB_ENGINE), SQLite by default
+#: the app's own public address (its domain, host or base URL), when its default is a local web address
+_SELF_ADDRESS = re.compile(r"(DOMAIN|HOST|HOSTNAME|URL|URI|ORIGIN|ADDRESS)$")
+_LOCAL_WEB = re.compile(
+    r"^(?P<scheme>https?://)?(localhost|127\.0\.0\.1|0\.0\.0\.0):(80|3000|5000|8000|8001|8080|8888)(?P<path>/.*)?$"
+)
+#: which database the app uses (pretalx's PRETALX_DB_TYPE, DB_ENGINE), from the values it knows
+#: (an Enum, a Literal), or in the form of its default (SQLite by default) for an engine's name
 _DB_ENGINE = re.compile(r"^(?:\w+_)?(?:DB|DATABASE)_?(?:TYPE|ENGINE|BACKEND|VENDOR)$")
+_DB_CHOICE = re.compile(r"^(?:\w+_)?(?:DATABASE|DB)_?(?:TYPE|ENGINE|BACKEND|DRIVER|VENDOR|DIALECT|KIND)$")
 _DEBUG = re.compile(r"^(?:\w+_)?(DEBUG|RELOAD|AUTORELOAD|USE_RELOADER)$")
 _HTTPS_ONLY = re.compile(r"^(?:\w+_)?(SSL_REDIRECT|FORCE_HTTPS|HTTPS_ONLY|SECURE_SSL_REDIRECT)$")
 _FALSY = {"0", "false", "False", "FALSE", "off", "no", "n", "f"}
@@ -148,7 +155,13 @@ def wire(
         if target is not None and target[0] in services:
             service, attribute = target
             wires[name] = Wire(name, template(service, attribute), f"{_how(read, example)} {where}")
-        elif read is not None and DB in services and _DB_ENGINE.match(name.upper()):
+        elif read is not None and _SELF_ADDRESS.search(name.upper()) and _own_address(read, example):
+            value = _own_address(read, example) or ""
+            wires[name] = Wire(name, value, f"the app's own address, where golive serves it ({where})")
+        elif read is not None and DB in services and _DB_CHOICE.match(name.upper()) and _postgres_choice(read):
+            how = f"Postgres, which golive provisions, of {', '.join(read.choices)} ({where})"
+            wires[name] = Wire(name, _postgres_choice(read) or "", how)
+        elif read is not None and DB in services and not read.choices and _DB_ENGINE.match(name.upper()):
             value = engine(read.default or (example[0] if example else ""))
             wires[name] = Wire(name, value, f"the database engine: golive provisions PostgreSQL ({where})")
         elif is_debug_switch(name) and (read or (example and example[0] not in _FALSY)):
@@ -171,6 +184,21 @@ def wire(
     if framework == "Flask" and "FLASK_DEBUG" not in wires:
         wires["FLASK_DEBUG"] = Wire("FLASK_DEBUG", "0", "debug and reloader off (flask reads it)")
     return list(wires.values()), unresolved
+
+
+def _own_address(read: EnvRead, example: tuple[str, str] | None) -> str | None:
+    """A default (or example) such as ``localhost:8000`` or ``http://localhost:8000/api`` is
+    the app's own address in development: where golive serves it, in the same form."""
+    match = _LOCAL_WEB.match(read.default or (example[0] if example else ""))
+    if match is None:
+        return None
+    if match.group("scheme"):
+        return "{{ app.base_url }}" + (match.group("path") or "")
+    return "127.0.0.1:{{ app.port }}" + (match.group("path") or "")
+
+
+def _postgres_choice(read: EnvRead) -> str | None:
+    return next((choice for choice in read.choices if re.match(r"(?i)postgres", choice)), None)
 
 
 def _how(read: EnvRead | None, example: tuple[str, str] | None) -> str:

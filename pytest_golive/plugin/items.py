@@ -153,6 +153,7 @@ class ChecklistFile(pytest.File):
             services=view,
             run_state=services.state,  # every process a check starts is recorded, so cleanup finds it
             fault_targets=services.fault_targets(self.checklist),
+            server_logs=services.server_logs(self.checklist),
             app_python=self._app_python(base),
         )
         if not (needs.app and self._starts_app()):

@@ -9,6 +9,7 @@ database.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -25,6 +26,7 @@ from ..services.errors import ProvisionError
 from ..services.faults import AppTarget, ServiceTarget
 from ..services.manager import ServiceManager, SharedService, WorkerServices, redis_slots, service_key
 from ..services.runstate import RunState, reap
+from ..services.serverlog import server_log
 from .options import APP_COVERAGE_OPTION, DEFAULT_LOGS_DIR, LOGS_OPTION, PROVIDER_OPTION, RUN_ID_INPUT, SERVICES_KEY
 
 SHARED_INPUT = "golive_services"
@@ -185,6 +187,11 @@ class SessionServices:
         if isinstance(app, AppProcess):
             targets["app"] = AppTarget(app)
         return targets
+
+    def server_logs(self, checklist: Checklist) -> dict[str, Callable[[], str | None]]:
+        """Per service golive started for this checklist: how to read its server's log so far."""
+        handles = self._handles.get(checklist.path, {})
+        return {name: functools.partial(server_log, handle) for name, handle in handles.items()}
 
     def app_log(self, checklist: Checklist) -> list[str]:
         """The last lines of the checklist's app log, colour codes stripped (not yet redacted)."""

@@ -299,7 +299,9 @@ class AppProcess:
                 raise AppStartError(f"app exited with status {code} while starting", details=self.log_lines())
             try:
                 if self.app.ready_http:
-                    response = requests.get(base_url + self.app.ready_http, timeout=1)
+                    # an answer is an answer: a redirect is not followed (it may point at the app's
+                    # public address, which is not where golive serves it)
+                    response = requests.get(base_url + self.app.ready_http, timeout=1, allow_redirects=False)
                     if response.status_code < 500:
                         return
                     last = f"status {response.status_code}"

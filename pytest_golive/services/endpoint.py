@@ -20,6 +20,8 @@ class Endpoint:
     db_number: int | None = None
     #: what served it, for the terminal header: an image name, a binary path, "external"
     origin: str = ""
+    #: PostgreSQL extensions every database made for the service has (services.NAME.extensions)
+    extensions: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -38,7 +40,7 @@ class Endpoint:
         return replace(self, db_number=number)
 
     def template_view(self) -> dict[str, Any]:
-        """``{{ services.NAME.* }}``: url, host, port, user, password, database, db."""
+        """``{{ services.NAME.* }}``: url, host, port, user, password, database, db, extensions."""
         return {
             "kind": self.kind,
             "provider": self.provider,
@@ -49,6 +51,7 @@ class Endpoint:
             "password": self.password,
             "database": self.database,
             "db": self.db_number,
+            "extensions": list(self.extensions),
         }
 
     @classmethod
@@ -63,6 +66,7 @@ class Endpoint:
             view.get("password"),
             view.get("database"),
             view.get("db"),
+            extensions=tuple(view.get("extensions", ())),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -70,4 +74,4 @@ class Endpoint:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Endpoint:
-        return cls(**data)
+        return cls(**{**data, "extensions": tuple(data.get("extensions", ()))})

@@ -2,9 +2,11 @@
 that cannot pull from a registry (air-gapped runners, corporate mirrors). The docker
 provider finds them by name when the default images cannot be had (services/manager.py).
 
-A Debian root file system with postgresql-15 and redis-server is made by mmdebstrap from
-the machine's Debian mirror and imported as one base image; the two service images add
-entry points that take the official images' environment and arguments.
+A Debian root file system with postgresql-15 (with the PostGIS extension, which geo apps'
+databases need and the official image lacks) and redis-server is made by
+mmdebstrap from the machine's Debian mirror and imported as one base image, labelled with
+its packages; the two service images add entry points that take the official images'
+environment and arguments.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from .errors import ProvisionError
 BASE_IMAGE = "golive-local/debian-servers:bookworm"
 #: what mmdebstrap puts into the base image
 DEBIAN_SUITE = "bookworm"
-DEBIAN_PACKAGES = ("postgresql-15", "redis-server", "util-linux")
+DEBIAN_PACKAGES = ("postgresql-15", "postgresql-15-postgis-3", "redis-server", "util-linux")
+#: the base image's label that lists its packages: a base made with fewer is made again
+PACKAGES_LABEL = "golive.packages"
 _FILES = Path(__file__).resolve().parent / "imagefiles"
 _BUILD_TIMEOUT_S = 1800
 #: per service kind: the image built, which the docker provider falls back to by this name
@@ -61,7 +65,7 @@ def build_images(*, force: bool = False, say: Callable[[str], None] = print) -> 
         if not wanted:
             say(f"golive images: {' and '.join(LOCAL_IMAGES.values())} exist (--force builds them again)")
             return []
-        if not _present(client, BASE_IMAGE):
+        if not base_present(client):
             _import_base(client, say)
         for kind, name in LOCAL_IMAGES.items():
             if name in wanted:
@@ -84,11 +88,10 @@ def build_image(client: Any, kind: str, tag: str) -> None:
 
 
 def base_present(client: Any) -> bool:
-    return _present(client, BASE_IMAGE)
-
-
-def _present(client: Any, name: str) -> bool:
-    return _image(client, name) is not None
+    """The base image, made with every package this version of golive puts in it."""
+    image = _image(client, BASE_IMAGE)
+    made_with = set((image.labels or {}).get(PACKAGES_LABEL, "").split(",")) if image is not None else set()
+    return set(DEBIAN_PACKAGES) <= made_with
 
 
 def _current(client: Any, kind: str, name: str) -> bool:
@@ -106,8 +109,10 @@ def _image(client: Any, name: str) -> Any:
 
 
 def recipe_digest(kind: str) -> str:
-    """What an image of ``kind`` is built from (its Dockerfile and entry point), as a digest."""
-    digest = hashlib.sha256(_dockerfile(kind).encode())
+    """What an image of ``kind`` is built from (the base's packages, its Dockerfile and entry
+    point), as a digest."""
+    digest = hashlib.sha256(",".join(DEBIAN_PACKAGES).encode())
+    digest.update(_dockerfile(kind).encode())
     digest.update((_FILES / RECIPES[kind][0]).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -122,7 +127,8 @@ def _import_base(client: Any, say: Callable[[str], None]) -> None:
         _run(command, "mmdebstrap")
         repository, tag = BASE_IMAGE.split(":")
         try:
-            client.api.import_image_from_file(str(rootfs), repository=repository, tag=tag)
+            label = f"LABEL {PACKAGES_LABEL}={','.join(DEBIAN_PACKAGES)}"
+            client.api.import_image_from_file(str(rootfs), repository=repository, tag=tag, changes=[label])
         except Exception as exc:  # the engine refused the archive
             raise ProvisionError(f"importing the root file system as {BASE_IMAGE} failed: {one_line(exc)}") from None
 

@@ -45,7 +45,7 @@ class SharedService:
 def service_key(spec: ServiceSpec, provider_override: str | None) -> str:
     """Specs that would provision the same thing share one server."""
     init = [[str(path), hashlib.sha256(path.read_bytes()).hexdigest()] for path in spec.init if path.is_file()]
-    identity = [spec.kind, provider_override or spec.provider, spec.image, spec.url, init]
+    identity = [spec.kind, provider_override or spec.provider, spec.image, spec.url, init, sorted(spec.extensions)]
     return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
 
 
@@ -69,7 +69,7 @@ def docker_image(spec: ServiceSpec) -> tuple[str | None, str]:
     configured = image_of(spec)
     candidates = [configured]
     if configured == _KINDS[spec.kind].DEFAULT_IMAGE:
-        candidates.append(LOCAL_IMAGES[spec.kind])
+        candidates = [postgres.image_with_extensions(spec.extensions) or configured, LOCAL_IMAGES[spec.kind]]
     problems = []
     for candidate in candidates:
         problem = image_status(candidate)
@@ -167,10 +167,14 @@ class ServiceManager:
         else:
             running = kind.reach_external(spec, url or "")
         self._running.append(running)
+        endpoint = running.endpoint
+        if spec.extensions:
+            postgres.require_extensions(endpoint, spec, provider)
+            endpoint = replace(endpoint, extensions=spec.extensions)
         template = None
         if spec.kind == "postgres" and provider != "external":
-            template = postgres.build_template(running.endpoint, spec, self.state.run_id)
-        return SharedService(key, running.endpoint, template, running.handle)
+            template = postgres.build_template(endpoint, spec, self.state.run_id)
+        return SharedService(key, endpoint, template, running.handle)
 
     def _url(self, spec: ServiceSpec, variables: Mapping[str, Any]) -> str:
         try:

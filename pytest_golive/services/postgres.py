@@ -9,7 +9,8 @@ import re
 import secrets
 import shutil
 import signal
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import psycopg
@@ -22,6 +23,7 @@ from .errors import ProvisionError
 from .processes import free_port, hand_over, run_as, run_checked, serve_locally
 from .running import Running
 from .runstate import RunState
+from .serverlog import CONNECTION_LOG_SETTINGS
 
 DEFAULT_IMAGE = "postgres:16-alpine"
 IMAGE_ENV = "GOLIVE_POSTGRES_IMAGE"
@@ -31,6 +33,15 @@ DATA_DIR = "/var/lib/postgresql/data"
 #: a throwaway server trades durability for speed; postgres arguments, as the official image's CMD takes them
 THROWAWAY_SETTINGS = ("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 MAINTENANCE_DB = "postgres"
+#: images for extensions the default image lacks (the docker provider's default for them)
+EXTENSION_IMAGES = {"postgis": "postgis/postgis:16-3.5-alpine", "vector": "pgvector/pgvector:pg16"}
+#: the Debian/Ubuntu package that adds an extension to a local PostgreSQL installation
+EXTENSION_PACKAGES = {
+    "postgis": "postgresql-{major}-postgis-3",
+    "postgis_raster": "postgresql-{major}-postgis-3",
+    "postgis_topology": "postgresql-{major}-postgis-3",
+    "vector": "postgresql-{major}-pgvector",
+}
 CLIENT_NAME = "golive"
 _CONNECT_TIMEOUT_S = 2
 
@@ -73,9 +84,8 @@ def start_docker(spec: ServiceSpec, state: RunState) -> Running:
     password = secrets.token_urlsafe(18)
     name = image(spec)
     env = {"POSTGRES_USER": OWNER, "POSTGRES_PASSWORD": password, "POSTGRES_DB": MAINTENANCE_DB}
-    container, port = start_container(
-        state, name, 5432, env=env, name=spec.name, command=THROWAWAY_SETTINGS, tmpfs=DATA_DIR
-    )
+    settings = [*THROWAWAY_SETTINGS, *CONNECTION_LOG_SETTINGS]
+    container, port = start_container(state, name, 5432, env=env, name=spec.name, command=settings, tmpfs=DATA_DIR)
     endpoint = Endpoint("postgres", "docker", published_host(), port, OWNER, password, MAINTENANCE_DB, origin=name)
     what = f"postgres service {spec.name!r} ({name})"
     return serve_in_container(container, endpoint, probe=_probe, timeout_s=spec.startup_timeout_s, what=what)
@@ -121,7 +131,7 @@ def start_local(spec: ServiceSpec, state: RunState) -> Running:
     endpoint = Endpoint("postgres", "local", "127.0.0.1", port, OWNER, password, MAINTENANCE_DB, origin=str(postgres))
     return serve_locally(
         state,
-        [*argv, *THROWAWAY_SETTINGS],
+        [*argv, *THROWAWAY_SETTINGS, *CONNECTION_LOG_SETTINGS],
         endpoint=endpoint,
         probe=_probe,
         stop_signal=signal.SIGINT,  # postgres' fast shutdown
@@ -175,12 +185,78 @@ def connect(endpoint: Endpoint, *, autocommit: bool = True, timeout: float = _CO
     )
 
 
+def image_with_extensions(extensions: Sequence[str]) -> str | None:
+    """An image that has these extensions, when the default image lacks one and one image has them all."""
+    special = {name for name in extensions if name in EXTENSION_IMAGES}
+    return EXTENSION_IMAGES[special.pop()] if len(special) == 1 else None
+
+
+def require_extensions(endpoint: Endpoint, spec: ServiceSpec, provider: str) -> None:
+    """The server has the extensions the service needs (``pg_available_extensions``); else
+    one line that names them and what to install. An external database must already have
+    them created: golive never changes a database it did not make."""
+    with connect(endpoint) as conn:
+        if provider == "external":
+            rows = conn.execute("SELECT extname FROM pg_extension").fetchall()
+        else:
+            rows = conn.execute("SELECT name FROM pg_available_extensions").fetchall()
+        major = conn.info.server_version // 10000
+    missing = [name for name in spec.extensions if name not in {row[0] for row in rows}]
+    if not missing:
+        return
+    names = ", ".join(missing)
+    if provider == "external":
+        fix = "its owner creates them (CREATE EXTENSION), or golive provisions the database (provider local or docker)"
+        where = f"the external database {endpoint.database}"
+    elif provider == "docker":
+        fix = f"an image that has them (image: {image_with_extensions(missing) or 'one with ' + names}), or run "
+        fix += "golive images build --force (golive-local/postgres:15 with PostGIS)"
+        where = f"image {endpoint.origin}"
+    else:
+        fix = install_fix(missing, major)
+        where = f"PostgreSQL {major} at {endpoint.origin}"
+    raise ProvisionError(f"postgres service {spec.name!r}: {where} does not have the extension(s) {names}; fix: {fix}")
+
+
+def install_fix(missing: Sequence[str], major: int | str) -> str:
+    """What to install so that a local PostgreSQL of this major version has these extensions."""
+    packages = dict.fromkeys(EXTENSION_PACKAGES.get(name, "").format(major=major) for name in missing)
+    install = " ".join(filter(None, packages))
+    return f"apt-get install {install}" if install else f"install what provides it for PostgreSQL {major}"
+
+
+def missing_local_extensions(extensions: Sequence[str]) -> tuple[list[str], str]:
+    """The extensions the local provider's PostgreSQL has no control file for, and the fix
+    (for doctor, before any server runs; a run asks the server itself)."""
+    binaries = local_binaries()
+    if binaries is None or not extensions:
+        return [], ""
+    folder = binaries[0].parent
+    found = subprocess.run([str(folder / "pg_config"), "--sharedir"], capture_output=True, text=True, check=False)
+    major = folder.parent.name if _version(folder.parent.name) else "?"
+    sharedir = Path(found.stdout.strip()) if found.returncode == 0 else folder.parent.parent.parent / "share"
+    missing = [name for name in extensions if not (sharedir / "extension" / f"{name}.control").is_file()]
+    return missing, install_fix(missing, major)
+
+
+def create_extensions(conn: psycopg.Connection, extensions: Sequence[str]) -> None:
+    """``CREATE EXTENSION IF NOT EXISTS`` each, in the database ``conn`` is connected to."""
+    for name in extensions:
+        conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(name)))
+
+
 def build_template(owner: Endpoint, spec: ServiceSpec, run_id: str) -> str:
-    """A database holding the init SQL, built once per run; workers clone it."""
+    """A database holding the service's extensions and init SQL, built once per run; workers clone it."""
     name = database_name(run_id, spec.name, "template")
     with connect(owner) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     with connect(owner.with_database(name)) as conn:
+        try:
+            create_extensions(conn, spec.extensions)
+        except psycopg.Error as exc:
+            raise ProvisionError(
+                f"postgres service {spec.name!r}: creating its extensions failed: {str(exc).strip().splitlines()[0]}"
+            ) from None
         for path in spec.init:
             try:
                 conn.execute(path.read_text(encoding="utf-8").encode())  # several statements, no parameters

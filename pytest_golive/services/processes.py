@@ -165,4 +165,4 @@ def serve_locally(
     except ProvisionError:
         stop()
         raise
-    return Running(endpoint, stop, {"pid": server.pid, "start": start_time})
+    return Running(endpoint, stop, {"pid": server.pid, "start": start_time, "log": str(log)})

@@ -28,8 +28,6 @@ import yaml
 from defusedxml import ElementTree
 from packaging.specifiers import SpecifierSet
 
-from pytest_golive.services.postgres import local_binaries
-
 HERE = Path(__file__).resolve().parent
 PINS_FILE = HERE / "apps.yaml"
 LOCKS = HERE / "locks"
@@ -254,23 +252,6 @@ def prepared(pin: Pin, cache: Path) -> Iterator[Path]:
         yield tree
 
 
-def missing_local_extensions(extensions: tuple[str, ...]) -> list[str]:
-    """Extensions the local provider's Postgres (the one golive picks) has no control file for."""
-    if not extensions:
-        return []
-    binaries = local_binaries()
-    if binaries is None:
-        return list(extensions)
-    pg_config = binaries[0].parent / "pg_config"
-    found = subprocess.run([str(pg_config), "--sharedir"], capture_output=True, text=True, check=False)
-    sharedir = Path(found.stdout.strip()) / "extension"
-    return [name for name in extensions if not (sharedir / f"{name}.control").is_file()]
-
-
-def docker_image_present(image: str) -> bool:
-    return subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False).returncode == 0
-
-
 @dataclass(frozen=True)
 class Case:
     """One testcase of the golive run's JUnit."""
@@ -279,6 +260,7 @@ class Case:
     kind: str
     outcome: str  # passed, failed, error, skipped
     message: str
+    properties: dict[str, str] = field(default_factory=dict)
 
 
 def read_junit(path: Path) -> list[Case]:
@@ -292,7 +274,8 @@ def read_junit(path: Path) -> list[Case]:
                 outcome = "failed" if tag == "failure" else tag
                 message = f"{found.get('message', '')}\n{found.text or ''}"
                 break
-        cases.append(Case(testcase.get("name", ""), properties.get("golive.kind", ""), outcome, message))
+        name = testcase.get("name", "")
+        cases.append(Case(name, properties.get("golive.kind", ""), outcome, message, properties))
     return cases
 
 
@@ -304,6 +287,10 @@ def judge(pin: Pin, cases: list[Case]) -> list[str]:
     connected = [case for case in cases if case.kind == "connected"]
     if not connected:
         problems.append(f"no `connected` check ran: nothing proves the app used {', '.join(pin.uses)}")
+    for case in connected:
+        proven = case.properties.get("golive.connected", "0")
+        if case.outcome == "passed" and proven != str(len(pin.uses)):
+            problems.append(f"{case.name} proved {proven} services, the app uses {len(pin.uses)}: {pin.uses}")
     migrations = [case for case in cases if case.kind == "migrations"]
     if not migrations:
         problems.append("no `migrations` check ran: init wrote no migrations walk")

@@ -1,10 +1,11 @@
 """golive on real applications nobody here wrote, as a new user runs it: ``golive init`` on the
-release's own tree, then ``pytest golive.yaml`` unedited, on the local and the docker provider.
+release's own tree, then ``golive run golive.yaml`` unedited, on the local and the docker provider.
 
 The run must be green, a ``connected`` check must prove the app used the services golive
-provisioned (no hollow greens), and the migrations walk must pass or name the app's own
-known defect. The apps are pinned in apps.yaml and fetched by hash (harness.py); they are
-slow, so they carry the ``realapp`` marker: ``-m "not realapp"`` leaves them out locally, CI
+provisioned (no hollow greens), the migrations walk must pass or name the app's own known
+defect, and the Postgres extensions the app needs must be declared by what init wrote (golive
+then provisions a server that has them: nothing here picks an image or checks the machine).
+The apps are pinned in apps.yaml and fetched by hash (harness.py); they are slow, so they carry the ``realapp`` marker: ``-m "not realapp"`` leaves them out locally, CI
 runs them. The two providers of one app share its tree and run one after the other on one
 xdist worker (``xdist_group`` with ``--dist loadgroup``)."""
 
@@ -17,23 +18,12 @@ import time
 from pathlib import Path
 
 import pytest
-from harness import (
-    HarnessError,
-    Pin,
-    cache_dir,
-    docker_image_present,
-    judge,
-    load_pins,
-    missing_local_extensions,
-    prepared,
-    read_junit,
-)
+import yaml
+from harness import HarnessError, Pin, cache_dir, judge, load_pins, prepared, read_junit
 
 PINS = load_pins()
 PROVIDERS = ("local", "docker")
 GOLIVE = [sys.executable, "-m", "pytest_golive"]
-#: the image the docker provider runs for apps whose migrations need PostGIS
-POSTGIS_IMAGE = os.environ.get("GOLIVE_REALAPPS_POSTGIS_IMAGE", "golive-local/postgis:15")
 
 pytestmark = pytest.mark.realapp
 
@@ -46,32 +36,17 @@ def _cases() -> list[object]:
     ]
 
 
-def _environment(pin: Pin, provider: str, runs: Path) -> dict[str, str]:
+def _environment(pin: Pin, runs: Path) -> dict[str, str]:
     """A user's shell: the machine's environment without this pytest's own variables (xdist's
     worker id, the current test), plus what the app's operator sets; nothing about the services."""
     shell = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
-    env = {**shell, **pin.operator_env, "GOLIVE_RUNS_DIR": str(runs)}
-    if provider == "docker" and pin.postgres_extensions:
-        env["GOLIVE_POSTGRES_IMAGE"] = POSTGIS_IMAGE
-    return env
+    return {**shell, **pin.operator_env, "GOLIVE_RUNS_DIR": str(runs)}
 
 
-def _check_machine(pin: Pin, provider: str) -> None:
-    """What the app needs of the machine that golive cannot provide: fail with the fix."""
-    if provider == "local":
-        missing = missing_local_extensions(pin.postgres_extensions)
-        if missing:
-            pytest.fail(
-                f"{pin.name} needs the Postgres extension(s) {', '.join(missing)} on the local server"
-                " (Debian: apt-get install postgresql-postgis)",
-                pytrace=False,
-            )
-    elif pin.postgres_extensions and not docker_image_present(POSTGIS_IMAGE):
-        pytest.fail(
-            f"{pin.name} needs a Postgres image with {', '.join(pin.postgres_extensions)}: {POSTGIS_IMAGE} is"
-            " missing (build it: scripts/build-images.sh --postgis, or set GOLIVE_REALAPPS_POSTGIS_IMAGE)",
-            pytrace=False,
-        )
+def _declared_extensions(checklist: Path) -> set[str]:
+    """The Postgres extensions the checklist init wrote asks golive for."""
+    services = (yaml.safe_load(checklist.read_text(encoding="utf-8")) or {}).get("services") or {}
+    return {name for spec in services.values() for name in (spec.get("extensions") or [])}
 
 
 def _tail(text: str, lines: int = 60) -> str:
@@ -85,8 +60,7 @@ def test_init_then_checklist_is_green_on_a_real_app(
     pin = PINS[name]
     if provider == "docker":
         request.getfixturevalue("docker_engine")
-    _check_machine(pin, provider)
-    env = _environment(pin, provider, tmp_path / "runs")
+    env = _environment(pin, tmp_path / "runs")
     junit = tmp_path / "junit.xml"
     started = time.monotonic()
     try:
@@ -96,8 +70,11 @@ def test_init_then_checklist_is_green_on_a_real_app(
                 [*GOLIVE, "init", str(tree)], capture_output=True, text=True, check=False, env=env, timeout=300
             )
             assert init.returncode == 0, f"golive init failed on {name}:\n{_tail(init.stdout + init.stderr)}"
+            request.node.user_properties.append(("realapp.golive_yaml", (tree / "golive.yaml").read_text()))
+            missing = set(pin.postgres_extensions) - _declared_extensions(tree / "golive.yaml")
+            assert not missing, f"init did not declare the Postgres extension(s) {sorted(missing)} {name} needs"
             run = subprocess.run(
-                [sys.executable, "-m", "pytest", "golive.yaml", "--golive-provider", provider, f"--junitxml={junit}"],
+                [*GOLIVE, "run", "golive.yaml", "--golive-provider", provider, f"--junitxml={junit}"],
                 cwd=tree,
                 capture_output=True,
                 text=True,
@@ -109,12 +86,12 @@ def test_init_then_checklist_is_green_on_a_real_app(
         pytest.fail(str(problem), pytrace=False)
     request.node.user_properties.append(("realapp.total_s", round(time.monotonic() - started, 1)))
     assert junit.is_file(), (
-        f"pytest golive.yaml wrote no JUnit (exit {run.returncode}):\n{_tail(run.stdout + run.stderr)}"
+        f"golive run golive.yaml wrote no JUnit (exit {run.returncode}):\n{_tail(run.stdout + run.stderr)}"
     )
     cases = read_junit(junit)
     problems = judge(pin, cases)
     assert not problems, (
-        f"{name} on {provider}: golive init + pytest golive.yaml (exit {run.returncode}) did not prove the app:\n  "
+        f"{name} on {provider}: golive init + golive run golive.yaml (exit {run.returncode}) did not prove the app:\n  "
         + "\n  ".join(problems)
         + f"\n--- pytest output ---\n{_tail(run.stdout + run.stderr)}"
     )
