@@ -1,25 +1,54 @@
-"""JUnit XML from any tool (pytest xunit1/xunit2, Maven Surefire, Jest, go-junit-report),
-merged across files and deduplicated by test id, the worst outcome winning.
+"""JUnit XML from any tool (pytest xunit1/xunit2, Maven Surefire, Jest, go-junit-report,
+googletest), merged across files and deduplicated by test id, the worst outcome winning.
+
+The reader fails closed. A <testcase> counts wherever it is (under <testsuites>, in a
+wrapper element, in any namespace), and so does a result element anywhere inside it
+(even inside <system-out>). What a file claims and does not hold (suite totals, a result
+outside any testcase) is a problem that fails the gate. Files are streamed: what has been
+read is detached, so memory stays bounded by the results kept, not the file's size.
 
 The elements are read directly: junitparser's wrappers made gating 100,000 cases 2.8x
-slower than junitparser merely parsing them (benchmarks/gate.py). tests/test_gate.py
-holds this reader to junitparser's counts on every dialect file."""
+slower than junitparser merely parsing them (benchmarks/gate.py). tests/test_gate.py holds
+this reader to junitparser on every corpus file: it is never more lenient."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import UnusableInput
-from .safexml import expand, parse
+from .inputs import expand
+from .properties import RERUNS_PROPERTY
+from .safexml import local_name, walk
 
 #: worse outcomes have higher ranks; the worst of duplicates wins
 OUTCOME_RANK = {"passed": 0, "skipped": 1, "xfailed": 2, "failed": 3, "error": 4}
-_RESULT_TAGS = {"error": "error", "failure": "failed", "skipped": "skipped"}
+#: the properties that say which checklist item a result is; two different values fail closed
+IDENTITY_PROPERTIES = frozenset({"golive.check", "golive.checklist", "golive.stage", "golive.severity"})
+MAX_CASES = 2_000_000  # distinct test ids over all files: about 1.5 GB of results
+MAX_PROPERTIES = 1_000  # per testcase
+MAX_MESSAGE = 4_096  # characters of a failure message kept
+
+_SUITES = frozenset({"testsuites", "testsuite"})
+_CASE = frozenset({"testcase"})  # read whole: its results may sit anywhere inside it
+# Surefire: rerunFailure/rerunError sit beside the <failure> of a test that failed every rerun
+_RESULTS = {
+    "failure": "failed",
+    "rerunFailure": "failed",
+    "error": "error",
+    "rerunError": "error",
+    "skipped": "skipped",
+}
+_FLAKY = frozenset({"flakyFailure", "flakyError"})  # Surefire: failed, then passed on a rerun
+# googletest and CTest say whether a test ran in attributes: status="notrun" result="suppressed"
+_STATUS_ATTRIBUTES = ("status", "result")
+_PASSED_STATUS = frozenset({"", "run", "pass", "passed", "success", "successful", "ok", "completed", "executed"})
+_FAILED_STATUS = {"fail": "failed", "failed": "failed", "failure": "failed", "error": "error", "errored": "error"}
 
 
 @dataclass
@@ -30,6 +59,7 @@ class CaseResult:
     message: str = ""
     properties: dict[str, str] = field(default_factory=dict)
     source: str = ""
+    reruns: int = 0  # failed attempts before a rerun passed (or before the reported outcome)
 
     @property
     def check(self) -> str | None:
@@ -41,6 +71,10 @@ class JUnitResults:
     cases: dict[str, CaseResult]
     files: list[Path]
     duplicates: int = 0
+    #: what the files claim and do not hold, or could not have been written by a test runner: each fails
+    problems: list[str] = field(default_factory=list)
+    #: worth a warning only (a shard file with no test case)
+    notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         found = dict.fromkeys(OUTCOME_RANK, 0)
@@ -51,21 +85,26 @@ class JUnitResults:
 
 def read_junit(patterns: Iterable[str]) -> JUnitResults:
     """Read and merge every file; UnusableInput for any file that cannot be used."""
-    cases: dict[str, CaseResult] = {}
     files = list(expand(patterns))
     if not files:
         raise UnusableInput("no JUnit file given")
-    duplicates = 0
+    results = JUnitResults({}, files)
     with _cyclic_gc_paused():
         for path in files:
-            for case in _cases(path):
-                known = cases.get(case.id)
-                if known is not None:
-                    duplicates += 1
-                    if OUTCOME_RANK[case.outcome] <= OUTCOME_RANK[known.outcome]:
-                        continue
-                cases[case.id] = case
-    return JUnitResults(cases, files, duplicates)
+            _FileReader(path, results).read()
+    return results
+
+
+def keep_worse(cases: dict[str, CaseResult], case: CaseResult) -> bool:
+    """Merge ``case`` into ``cases`` by id, the worse outcome (then the more reruns) winning;
+    True if the id was known already."""
+    known = cases.get(case.id)
+    if known is None:
+        cases[case.id] = case
+        return False
+    if (OUTCOME_RANK[case.outcome], case.reruns) > (OUTCOME_RANK[known.outcome], known.reruns):
+        cases[case.id] = case
+    return True
 
 
 @contextlib.contextmanager
@@ -82,35 +121,161 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _cases(path: Path) -> Iterable[CaseResult]:
-    root = parse(path).getroot()
-    if root.tag not in ("testsuites", "testsuite"):
-        raise UnusableInput(f"{path}: not a JUnit report (root element <{root.tag}>)")
-    source = str(path)
-    for suite in root.iter("testsuite"):  # suites nest in some dialects (Maven, Jest)
-        suite_name = suite.get("name", "")
-        for element in suite:
-            if element.tag == "testcase":
-                yield _case(element, suite_name, source)
+@dataclass
+class _Tally:
+    """Test cases read so far, and how many failed, errored or were skipped (by result kind,
+    as the suite totals count them: a test that failed and errored in teardown counts twice)."""
+
+    cases: int = 0
+    failing: int = 0
+    not_passed: int = 0
 
 
-def _case(element: Any, suite_name: str, source: str) -> CaseResult:
-    """One <testcase>: its worst result element (error > failure > skipped) and its properties."""
-    name = element.get("name", "")
-    outcome, message = "passed", ""
-    properties: dict[str, str] = {}
-    for child in element:
-        tag = child.tag
-        if tag == "properties":
+class _FileReader:
+    def __init__(self, path: Path, results: JUnitResults) -> None:
+        self.path = path
+        self.results = results
+        self.tally = _Tally()
+        self.suites: list[tuple[Any, _Tally]] = []  # open <testsuite(s)> with the tally at their start
+        self.open_cases = 0
+
+    def read(self) -> None:
+        root = True
+        for event, element, name in walk(self.path, whole=_CASE):
+            if event == "start":
+                if root and name not in _SUITES:
+                    raise UnusableInput(f"{self.path}: not a JUnit report (root element <{name}>)")
+                root = False
+                if name == "testcase":
+                    self.open_cases += 1
+                elif name in _SUITES:
+                    self.suites.append((element, _Tally(**vars(self.tally))))
+                elif not self.open_cases and (name in _RESULTS or name in _FLAKY):
+                    self._problem(f"<{name}> outside any testcase: a result that belongs to no test")
+            elif name == "testcase":
+                self.open_cases -= 1
+                self._case(element)
+            elif name in _SUITES:
+                self._totals(*self.suites.pop())
+        if self.tally.cases == 0:
+            self.results.notes.append(f"{self.path}: holds no test case")
+
+    def _problem(self, message: str) -> None:
+        self.results.problems.append(f"{self.path}: {message}")
+
+    def _case(self, element: Any) -> None:
+        name = element.get("name", "")
+        suite = next((s.get("name", "") for s, _ in reversed(self.suites) if s.get("name")), "")
+        case_id = f"{element.get('classname') or suite}::{name}"
+        outcome, message, reruns = "passed", "", 0
+        kinds: set[str] = set()
+        nodes = element.iter()
+        next(nodes)  # the testcase itself
+        for node in nodes:
+            tag = local_name(node.tag)
+            found = _RESULTS.get(tag)
+            if found is None:
+                reruns += tag in _FLAKY
+                continue
+            if found == "skipped" and node.get("type") == "pytest.xfail":
+                found = "xfailed"
+            kinds.add(found)
+            if OUTCOME_RANK[found] > OUTCOME_RANK[outcome]:
+                outcome, message = found, node.get("message") or node.text or ""
+        for attribute in _STATUS_ATTRIBUTES:
+            value = element.get(attribute)
+            found = _status_outcome(value)
+            if found is not None:
+                kinds.add(found)
+                if OUTCOME_RANK[found] > OUTCOME_RANK[outcome]:
+                    outcome, message = found, f"{attribute}={value!r}: not a run that passed"
+        properties = self._properties(element, case_id)
+        reruns = max(reruns, _count(properties.get(RERUNS_PROPERTY)))
+        self._check_time(element.get("time"), case_id)
+        failing = len(kinds & {"failed", "error"})
+        self.tally.cases += 1
+        self.tally.failing += failing
+        self.tally.not_passed += failing + bool(kinds & {"skipped", "xfailed"})
+        case = CaseResult(case_id, name, outcome, message[:MAX_MESSAGE].strip(), properties, str(self.path), reruns)
+        self.results.duplicates += keep_worse(self.results.cases, case)
+        if len(self.results.cases) > MAX_CASES:
+            raise UnusableInput(f"{self.path}: more than {MAX_CASES:,} distinct test cases: refused")
+
+    def _properties(self, element: Any, case_id: str) -> dict[str, str]:
+        properties: dict[str, str] = {}
+        count = 0
+        for child in element:
+            if local_name(child.tag) != "properties":
+                continue
             for prop in child:
-                properties.setdefault(prop.get("name", ""), prop.get("value", ""))
-            continue
-        found = _RESULT_TAGS.get(tag)
-        if found is None:
-            continue
-        if found == "skipped" and child.get("type") == "pytest.xfail":
-            found = "xfailed"
-        if OUTCOME_RANK[found] > OUTCOME_RANK[outcome]:
-            outcome, message = found, child.get("message") or child.text or ""
-    classname = element.get("classname") or suite_name
-    return CaseResult(f"{classname}::{name}", name, outcome, message.strip(), properties, source)
+                if local_name(prop.tag) != "property":
+                    continue
+                count += 1
+                if count > MAX_PROPERTIES:
+                    self._problem(f"testcase {case_id!r} has more than {MAX_PROPERTIES} properties")
+                    return properties
+                key, value = prop.get("name", ""), prop.get("value")
+                value = (prop.text or "") if value is None else value
+                kept = properties.setdefault(key, value)
+                if kept != value and key in IDENTITY_PROPERTIES:
+                    self._problem(f"testcase {case_id!r} has two values for {key}: {kept!r} and {value!r}")
+        return properties
+
+    def _check_time(self, raw: str | None, case_id: str) -> None:
+        """A test runner writes a duration; NaN, infinite or negative is a corrupt or forged file."""
+        if raw is None or not raw.strip():
+            return
+        try:
+            seconds = float(raw.replace(",", ""))  # Surefire may write 1,234.5
+        except ValueError:
+            seconds = math.nan
+        if not (math.isfinite(seconds) and seconds >= 0):
+            self._problem(f"testcase {case_id!r} has time={raw[:40]!r}, not a duration in seconds")
+
+    def _totals(self, suite: Any, start: _Tally) -> None:
+        """What a suite says it holds must be there: more tests, failures, errors or skips
+        declared than found means results are missing, and the gate fails closed."""
+        claims: dict[str, int] = {}
+        for key in ("tests", "failures", "errors", "skipped"):
+            raw = (suite.get(key) or "").strip()
+            if raw:
+                claims[key] = _count(raw, -1)
+                if claims[key] < 0:
+                    self._problem(f"{_describe(suite)} declares {key}={raw[:40]!r}, not a count")
+                    return
+        cases = self.tally.cases - start.cases
+        failing = self.tally.failing - start.failing
+        not_passed = self.tally.not_passed - start.not_passed
+        declared_failing = claims.get("failures", 0) + claims.get("errors", 0)
+        if (
+            claims.get("tests", 0) > cases
+            or declared_failing > failing
+            or declared_failing + claims.get("skipped", 0) > not_passed
+        ):
+            said = ", ".join(f"{key}={value}" for key, value in claims.items())
+            self._problem(
+                f"{_describe(suite)} declares {said} but holds {cases} testcases "
+                f"({failing} failing, {not_passed - failing} skipped): results are missing"
+            )
+
+
+def _status_outcome(value: str | None) -> str | None:
+    """None for a run that passed; else what the status attribute says (unknown: not run)."""
+    if value is None:
+        return None
+    word = value.strip().lower()
+    if word in _PASSED_STATUS:
+        return None
+    return _FAILED_STATUS.get(word, "skipped")
+
+
+def _count(raw: str | None, default: int = 0) -> int:
+    try:
+        return int(raw) if raw is not None else default
+    except ValueError:
+        return default
+
+
+def _describe(suite: Any) -> str:
+    name = suite.get("name")
+    return f"<{local_name(suite.tag)} name={name[:80]!r}>" if name else f"<{local_name(suite.tag)}>"

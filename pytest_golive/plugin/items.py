@@ -20,6 +20,7 @@ from ..checks import (
     render_vars,
     run_check,
 )
+from ..gate.identity import IDENTITY_PROPERTY, checklist_identity
 from ..services.endpoint import Endpoint
 from .markers import marker_names, register_tag
 from .options import BASE_URL_OPTION, FILES_KEY, SIGNOFF_OPTION
@@ -56,12 +57,14 @@ class ChecklistFile(pytest.File):
         self.checklist = load_checklist(self.path, load_kind_schemas(), cache_dir)
         self.endpoints = {}
         self.config.stash.setdefault(FILES_KEY, []).append(self)
+        identity = checklist_identity(self.checklist)  # the gate matches results to this checklist by it
         for check in self.checklist.checks:
             names = marker_names(check.stage, check.severity, check.tags)
             for tag in check.tags:
                 register_tag(self.config, tag)
             for instance in check.instances():
                 item = CheckItem.from_parent(self, name=instance.name, instance=instance)
+                item.user_properties.append((IDENTITY_PROPERTY, identity))
                 for name in names:
                     item.add_marker(name)
                 if check.skip:

@@ -29,3 +29,5 @@ FILES_KEY = pytest.StashKey[list["ChecklistFile"]]()
 EXPLICIT_KEY = pytest.StashKey[set[Any]]()
 #: the JUnit property that marks a drill phase's testcase (see plugin/phases.py)
 PHASE_PROPERTY = "golive.phase"
+#: pytest-rerunfailures' outcome for a failed attempt that is run again: an attempt, not a result
+RERUN_OUTCOME: str = "rerun"
