@@ -82,22 +82,17 @@ def _link_to_zero(folder: Path) -> list[str]:
     return [str(folder / "zero.xml")]
 
 
-def _deep_xml(folder: Path) -> list[str]:
-    deep = folder / "deep.xml"
-    inner = "<x>" * 100_000 + "</x>" * 100_000
-    deep.write_text(
-        f'<testsuite name="s"><testcase classname="s" name="t"><failure message="deep"/>{inner}</testcase></testsuite>'
-    )
-    return [str(deep)]
+def _deep(inside: bool) -> Callable[[Path], list[str]]:
+    """100,000 nested elements inside a failing testcase, or beside it."""
 
+    def build(folder: Path) -> list[str]:
+        deep = folder / "deep.xml"
+        inner = "<x>" * 100_000 + "</x>" * 100_000
+        case = f'<testcase classname="s" name="t"><failure message="deep"/>{inner if inside else ""}</testcase>'
+        deep.write_text(f'<testsuite name="s">{case}{"" if inside else inner}</testsuite>')
+        return [str(deep)]
 
-def _deep_outside(folder: Path) -> list[str]:
-    deep = folder / "deep-outside.xml"
-    inner = "<x>" * 100_000 + "</x>" * 100_000
-    deep.write_text(
-        f'<testsuite name="s"><testcase classname="s" name="t"><failure message="deep"/></testcase>{inner}</testsuite>'
-    )
-    return [str(deep)]
+    return build
 
 
 def _many_properties(folder: Path) -> list[str]:
@@ -115,11 +110,11 @@ MADE: dict[str, tuple[Callable[[Path], list[str]], int, str]] = {
         f"fifo-as-{role}": (lambda folder, role=role: _fifo(folder, role), 2, "not a regular file")
         for role in ("junit", "checklist", "baseline", "coverage")
     },
-    "sparse-2gb-junit": (_sparse, 2, "over the 512 MiB limit"),
+    "sparse-2gb-junit": (_sparse, 2, "over the 256 MiB limit"),
     "symlink-loop": (_symlink_loop, 2, "cannot read: Too many levels of symbolic links"),
     "symlink-to-dev-zero": (_link_to_zero, 2, "not a regular file"),
-    "100k-deep-inside-a-failing-case": (_deep_xml, 1, "test 's::t' failed (P1, tests): deep"),
-    "100k-deep-beside-a-failing-case": (_deep_outside, 1, "test 's::t' failed (P1, tests): deep"),
+    "100k-deep-inside-a-failing-case": (_deep(inside=True), 1, "test 's::t' failed (P1, tests): deep"),
+    "100k-deep-beside-a-failing-case": (_deep(inside=False), 1, "test 's::t' failed (P1, tests): deep"),
     "5000-properties": (_many_properties, 1, "has more than 1000 properties"),
 }
 

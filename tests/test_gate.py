@@ -53,6 +53,13 @@ def gate(case: dict[str, Any], *extra: str, env: dict[str, str] | None = None) -
     )
 
 
+def gate_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``golive gate ARGS`` run in ``folder``."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_golive", "gate", *args], cwd=folder, capture_output=True, text=True, check=False
+    )
+
+
 def run_measured(args: list[str], cwd: Path, timeout: float) -> tuple[subprocess.CompletedProcess[str], int]:
     """Run ``args``; its result and its peak memory in KiB (a hang fails after ``timeout``)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -243,23 +250,7 @@ def test_coverage_data_file_that_measured_no_statement_is_refused(tmp_path: Path
     )
     (tmp_path / "golive.yaml").write_text("golive: 1\ngates: {coverage: {min: 80}}\n")
     shutil.copy(CORPUS / "pytest-xunit2.xml", tmp_path / "junit.xml")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest_golive",
-            "gate",
-            "--checklist",
-            "golive.yaml",
-            "--coverage",
-            "data.coverage",
-            "junit.xml",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = gate_in(tmp_path, "--checklist", "golive.yaml", "--coverage", "data.coverage", "junit.xml")
     assert result.returncode == 2, result.stdout + result.stderr
     assert "data.coverage: coverage data measured no statement" in result.stderr
     assert "nan%" not in result.stdout + result.stderr
@@ -338,24 +329,8 @@ def changed_repo(tmp_path: Path) -> Path:
 )
 def test_diff_coverage(changed_repo: Path, diff_min: int, code: int, text: str) -> None:
     (changed_repo / "golive.yaml").write_text(f"golive: 1\ngates: {{coverage: {{diff_min: {diff_min}}}}}\n")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest_golive",
-            "gate",
-            "--checklist",
-            "golive.yaml",
-            "--coverage",
-            "coverage.xml",
-            "--diff-base",
-            "main",
-            "junit.xml",
-        ],
-        cwd=changed_repo,
-        capture_output=True,
-        text=True,
-        check=False,
+    result = gate_in(
+        changed_repo, "--checklist", "golive.yaml", "--coverage", "coverage.xml", "--diff-base", "main", "junit.xml"
     )
     assert result.returncode == code, result.stdout + result.stderr
     assert text in result.stdout
@@ -444,13 +419,7 @@ def test_rerun_pass_is_flaky_and_both_gates_agree(pytester: pytest.Pytester, fla
     finding = f"{level}: golive.yaml:3:5: check 'health' passed only after 1 failed attempts: flaky (P0); gates.flaky: {flaky}"
     result.stdout.fnmatch_lines([finding])
     assert result.ret == code
-    offline = subprocess.run(
-        [sys.executable, "-m", "pytest_golive", "gate", "--checklist", "golive.yaml", "junit.xml"],
-        cwd=pytester.path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    offline = gate_in(pytester.path, "--checklist", "golive.yaml", "junit.xml")
     assert offline.returncode == code, offline.stdout + offline.stderr
     assert finding in offline.stdout
 

@@ -9,23 +9,15 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import UnusableInput
 from .inputs import check_input
-from .safexml import walk
+from .safexml import local_name, parse
 
 #: how far line-rate may be from lines-covered / lines-valid: coverage.py writes 4 significant digits
 RATE_TOLERANCE = 0.001
-
-
-@dataclass
-class _Cobertura:
-    attributes: dict[str, str]
-    sources: list[str] = field(default_factory=list)
-    #: filename -> line number -> hits (the highest, where a line is listed twice)
-    hits: dict[str, dict[int, int]] = field(default_factory=dict)
 
 
 def total_percent(path: Path) -> float:
@@ -40,10 +32,10 @@ def line_hits(path: Path) -> dict[Path, dict[int, int]]:
     """Per-line hit counts of every measured file in a Cobertura coverage.xml, by absolute path."""
     if path.suffix != ".xml":
         raise UnusableInput(f"{path}: diff coverage needs a Cobertura coverage.xml (coverage xml), not a data file")
-    report = _read_cobertura(path, with_lines=True)
-    sources = [Path(s) for s in report.sources] or [path.parent]
+    root = _cobertura_root(path)
+    sources = [Path(s.text.strip()) for s in root.iter("source") if s.text and s.text.strip()] or [path.parent]
     hits: dict[Path, dict[int, int]] = {}
-    for filename, lines in report.hits.items():
+    for filename, lines in _hits(root, path).items():
         candidates = [source / filename for source in sources]
         absolute = next((c for c in candidates if c.exists()), candidates[0]).resolve()
         hits.setdefault(absolute, {}).update(lines)
@@ -51,13 +43,12 @@ def line_hits(path: Path) -> dict[Path, dict[int, int]]:
 
 
 def _from_cobertura(path: Path) -> float:
-    report = _read_cobertura(path, with_lines=False)
-    attributes = report.attributes
+    root = _cobertura_root(path)
+    attributes = root.attrib
     if "lines-covered" in attributes and "lines-valid" in attributes:
         covered, valid = _count(path, attributes, "lines-covered"), _count(path, attributes, "lines-valid")
-    else:
-        report = _read_cobertura(path, with_lines=True)
-        lines = [hits for measured in report.hits.values() for hits in measured.values()]
+    else:  # an older Cobertura: count the lines
+        lines = [hits for measured in _hits(root, path).values() for hits in measured.values()]
         covered, valid = sum(1 for hits in lines if hits > 0), len(lines)
         if "line-rate" not in attributes and not valid:
             raise UnusableInput(f"{path}: not a Cobertura coverage report (no line-rate, no line counts)")
@@ -81,32 +72,28 @@ def _from_cobertura(path: Path) -> float:
     return rate * 100
 
 
-def _read_cobertura(path: Path, *, with_lines: bool) -> _Cobertura:
-    """One streamed pass: the root's attributes, the <source> folders, and with ``with_lines``
-    every <line>'s hits. The whole file is read either way: a truncated report is refused."""
-    report: _Cobertura | None = None
-    filename = ""
-    for event, element, name in walk(path):
-        if report is None:
-            if name != "coverage":
-                raise UnusableInput(f"{path}: not a Cobertura coverage report (root <{name}>)")
-            report = _Cobertura(dict(element.attrib))
-        if event == "start":
-            if name == "class":
-                filename = element.get("filename", "")
-        elif name == "source" and element.text and element.text.strip():
-            report.sources.append(element.text.strip())
-        elif name == "line" and with_lines:
+def _cobertura_root(path: Path) -> Any:
+    root = parse(path)
+    if local_name(root.tag) != "coverage":
+        raise UnusableInput(f"{path}: not a Cobertura coverage report (root <{local_name(root.tag)}>)")
+    return root
+
+
+def _hits(root: Any, path: Path) -> dict[str, dict[int, int]]:
+    """Every <line>'s hits by the filename of its <class> (the highest, where a line is listed twice)."""
+    hits: dict[str, dict[int, int]] = {}
+    for measured in root.iter("class"):
+        filename = measured.get("filename", "")
+        lines = hits.setdefault(filename, {})
+        for line in measured.iter("line"):
             try:
-                number, hits = int(element.get("number", "")), int(element.get("hits", ""))
+                number, count = int(line.get("number", "")), int(line.get("hits", ""))
             except ValueError:
                 raise UnusableInput(f"{path}: a <line> of {filename!r} has a non-numeric number or hits") from None
-            if number < 0 or hits < 0:
+            if number < 0 or count < 0:
                 raise UnusableInput(f"{path}: a <line> of {filename!r} has a negative number or hits")
-            lines = report.hits.setdefault(filename, {})
-            lines[number] = max(hits, lines.get(number, 0))
-    assert report is not None  # iter_elements yields the root or raises
-    return report
+            lines[number] = max(count, lines.get(number, 0))
+    return hits
 
 
 def _count(path: Path, attributes: dict[str, str], key: str) -> int:

@@ -4,8 +4,7 @@ googletest), merged across files and deduplicated by test id, the worst outcome 
 The reader fails closed. A <testcase> counts wherever it is (under <testsuites>, in a
 wrapper element, in any namespace), and so does a result element anywhere inside it
 (even inside <system-out>). What a file claims and does not hold (suite totals, a result
-outside any testcase) is a problem that fails the gate. Files are streamed: what has been
-read is detached, so memory stays bounded by the results kept, not the file's size.
+outside any testcase) is a problem that fails the gate.
 
 The elements are read directly: junitparser's wrappers made gating 100,000 cases 2.8x
 slower than junitparser merely parsing them (benchmarks/gate.py). tests/test_gate.py holds
@@ -24,18 +23,18 @@ from typing import Any
 from .errors import UnusableInput
 from .inputs import expand
 from .properties import RERUNS_PROPERTY
-from .safexml import local_name, walk
+from .safexml import local_name, parse
 
 #: worse outcomes have higher ranks; the worst of duplicates wins
 OUTCOME_RANK = {"passed": 0, "skipped": 1, "xfailed": 2, "failed": 3, "error": 4}
 #: the properties that say which checklist item a result is; two different values fail closed
 IDENTITY_PROPERTIES = frozenset({"golive.check", "golive.checklist", "golive.stage", "golive.severity"})
 MAX_CASES = 2_000_000  # distinct test ids over all files: about 1.5 GB of results
-MAX_PROPERTIES = 1_000  # per testcase
+MAX_PROPERTIES = 1_000  # per testcase: more are dropped, and the file fails
 MAX_MESSAGE = 4_096  # characters of a failure message kept
 
 _SUITES = frozenset({"testsuites", "testsuite"})
-_CASE = frozenset({"testcase"})  # read whole: its results may sit anywhere inside it
+_FAILING_BITS = {"failed": 1, "error": 2}
 # Surefire: rerunFailure/rerunError sit beside the <failure> of a test that failed every rerun
 _RESULTS = {
     "failure": "failed",
@@ -45,8 +44,8 @@ _RESULTS = {
     "skipped": "skipped",
 }
 _FLAKY = frozenset({"flakyFailure", "flakyError"})  # Surefire: failed, then passed on a rerun
+_NOTICED = frozenset(_RESULTS) | _FLAKY | {"testcase"}  # inside a testcase, besides <property>
 # googletest and CTest say whether a test ran in attributes: status="notrun" result="suppressed"
-_STATUS_ATTRIBUTES = ("status", "result")
 _PASSED_STATUS = frozenset({"", "run", "pass", "passed", "success", "successful", "ok", "completed", "executed"})
 _FAILED_STATUS = {"fail": "failed", "failed": "failed", "failure": "failed", "error": "error", "errored": "error"}
 
@@ -131,105 +130,152 @@ class _Tally:
     not_passed: int = 0
 
 
+@dataclass
+class _Seen:
+    """What one testcase's result elements and status attributes say, the worst winning."""
+
+    outcome: str = "passed"
+    message: str = ""
+    failing: int = 0  # 1: a failure, 2: an error, 3: both (as suite totals count them)
+    skipped: bool = False
+    reruns: int = 0
+    nested: bool = False  # a testcase inside the testcase
+
+    def notice(self, node: Any, tag: str) -> _Seen:
+        """A result element, a Surefire flaky element, or a nested testcase."""
+        seen = self if self is not _NOTHING_SEEN else _Seen()
+        if tag in _FLAKY:
+            seen.reruns += 1
+        elif tag == "testcase":
+            seen.nested = True
+        else:
+            found = "xfailed" if tag == "skipped" and node.get("type") == "pytest.xfail" else _RESULTS[tag]
+            seen.result(found, node.get("message") or node.text or "")
+        return seen
+
+    def statuses(self, status: str | None, result: str | None) -> _Seen:
+        """googletest's and CTest's ``status`` and ``result`` attributes."""
+        seen = self if self is not _NOTHING_SEEN else _Seen()
+        for attribute, value in (("status", status), ("result", result)):
+            said = _status_outcome(value)
+            if said is not None:
+                seen.result(said, f"{attribute}={value!r}: not a run that passed")
+        return seen
+
+    def result(self, found: str, message: str) -> None:
+        if found in ("skipped", "xfailed"):
+            self.skipped = True
+        else:
+            self.failing |= _FAILING_BITS[found]
+        if OUTCOME_RANK[found] > OUTCOME_RANK[self.outcome]:
+            self.outcome, self.message = found, message
+
+
+_NOTHING_SEEN = _Seen()  # shared and never changed: notice() and statuses() start a new one
+
+
 class _FileReader:
     def __init__(self, path: Path, results: JUnitResults) -> None:
         self.path = path
+        self.source = str(path)
         self.results = results
         self.tally = _Tally()
         self.suites: list[tuple[Any, _Tally]] = []  # open <testsuite(s)> with the tally at their start
-        self.open_cases = 0
+        self.suite_name = ""  # of the innermost open suite that has one: a testcase's default classname
 
     def read(self) -> None:
-        root = True
-        for event, element, name in walk(self.path, whole=_CASE):
-            if event == "start":
-                if root and name not in _SUITES:
-                    raise UnusableInput(f"{self.path}: not a JUnit report (root element <{name}>)")
-                root = False
+        """Every element outside testcases, depth first (by hand: no recursion limit); each
+        testcase is read whole, since its results may sit anywhere inside it."""
+        root = parse(self.path)
+        if local_name(root.tag) not in _SUITES:
+            raise UnusableInput(f"{self.path}: not a JUnit report (root element <{local_name(root.tag)}>)")
+        self._suite_starts(root)
+        open_elements = [(root, iter(root))]
+        while open_elements:
+            element, children = open_elements[-1]
+            for child in children:
+                name = child.tag
+                if name[0] == "{":
+                    name = name.rpartition("}")[2]
                 if name == "testcase":
-                    self.open_cases += 1
-                elif name in _SUITES:
-                    self.suites.append((element, _Tally(**vars(self.tally))))
-                elif not self.open_cases and (name in _RESULTS or name in _FLAKY):
+                    self._case(child)
+                    continue
+                if name in _SUITES:
+                    self._suite_starts(child)
+                elif name in _RESULTS or name in _FLAKY:
                     self._problem(f"<{name}> outside any testcase: a result that belongs to no test")
-            elif name == "testcase":
-                self.open_cases -= 1
-                self._case(element)
-            elif name in _SUITES:
-                self._totals(*self.suites.pop())
+                open_elements.append((child, iter(child)))
+                break
+            else:
+                open_elements.pop()
+                if local_name(element.tag) in _SUITES:
+                    self._suite_ends()
         if self.tally.cases == 0:
             self.results.notes.append(f"{self.path}: holds no test case")
 
     def _problem(self, message: str) -> None:
         self.results.problems.append(f"{self.path}: {message}")
 
+    def _suite_starts(self, suite: Any) -> None:
+        self.suites.append((suite, _Tally(**vars(self.tally))))
+        self.suite_name = suite.get("name") or self.suite_name
+
+    def _suite_ends(self) -> None:
+        self._totals(*self.suites.pop())
+        self.suite_name = next((s.get("name") for s, _ in reversed(self.suites) if s.get("name")), "")
+
     def _case(self, element: Any) -> None:
         name = element.get("name", "")
-        suite = next((s.get("name", "") for s, _ in reversed(self.suites) if s.get("name")), "")
-        case_id = f"{element.get('classname') or suite}::{name}"
-        outcome, message, reruns = "passed", "", 0
-        kinds: set[str] = set()
+        case_id = f"{element.get('classname') or self.suite_name}::{name}"
+        seen = _NOTHING_SEEN  # a passing case allocates nothing
+        properties: dict[str, str] = {}
         nodes = element.iter()
         next(nodes)  # the testcase itself
         for node in nodes:
-            tag = local_name(node.tag)
-            found = _RESULTS.get(tag)
-            if found is None:
-                reruns += tag in _FLAKY
-                continue
-            if found == "skipped" and node.get("type") == "pytest.xfail":
-                found = "xfailed"
-            kinds.add(found)
-            if OUTCOME_RANK[found] > OUTCOME_RANK[outcome]:
-                outcome, message = found, node.get("message") or node.text or ""
-        for attribute in _STATUS_ATTRIBUTES:
-            value = element.get(attribute)
-            found = _status_outcome(value)
-            if found is not None:
-                kinds.add(found)
-                if OUTCOME_RANK[found] > OUTCOME_RANK[outcome]:
-                    outcome, message = found, f"{attribute}={value!r}: not a run that passed"
-        properties = self._properties(element, case_id)
-        reruns = max(reruns, _count(properties.get(RERUNS_PROPERTY)))
-        self._check_time(element.get("time"), case_id)
-        failing = len(kinds & {"failed", "error"})
-        self.tally.cases += 1
-        self.tally.failing += failing
-        self.tally.not_passed += failing + bool(kinds & {"skipped", "xfailed"})
-        case = CaseResult(case_id, name, outcome, message[:MAX_MESSAGE].strip(), properties, str(self.path), reruns)
+            tag = node.tag
+            if tag[0] == "{":
+                tag = tag.rpartition("}")[2]
+            if tag == "property":
+                key, value = node.get("name", ""), node.get("value")
+                if value is None:
+                    value = node.text or ""
+                kept = properties.setdefault(key, value)
+                if kept != value and key in IDENTITY_PROPERTIES:
+                    self._problem(f"testcase {case_id!r} has two values for {key}: {kept!r} and {value!r}")
+            elif tag in _NOTICED:
+                seen = seen.notice(node, tag)
+        status, result = element.get("status"), element.get("result")
+        if status is not None or result is not None:
+            seen = seen.statuses(status, result)
+        if seen.nested:
+            self._problem(f"testcase {case_id!r} holds another testcase: no test runner writes that")
+        if len(properties) > MAX_PROPERTIES:
+            self._problem(f"testcase {case_id!r} has more than {MAX_PROPERTIES} properties")
+            properties = {}
+        reruns = seen.reruns
+        if RERUNS_PROPERTY in properties:
+            reruns = max(reruns, _count(properties[RERUNS_PROPERTY]))
+        time = element.get("time")
+        if time:
+            self._check_time(time, case_id)
+        failing = (seen.failing & 1) + (seen.failing >> 1)  # a failure and an error count once each
+        tally = self.tally
+        tally.cases += 1
+        tally.failing += failing
+        tally.not_passed += failing + seen.skipped
+        message = seen.message[:MAX_MESSAGE].strip()
+        case = CaseResult(case_id, name, seen.outcome, message, properties, self.source, reruns)
         self.results.duplicates += keep_worse(self.results.cases, case)
         if len(self.results.cases) > MAX_CASES:
             raise UnusableInput(f"{self.path}: more than {MAX_CASES:,} distinct test cases: refused")
 
-    def _properties(self, element: Any, case_id: str) -> dict[str, str]:
-        properties: dict[str, str] = {}
-        count = 0
-        for child in element:
-            if local_name(child.tag) != "properties":
-                continue
-            for prop in child:
-                if local_name(prop.tag) != "property":
-                    continue
-                count += 1
-                if count > MAX_PROPERTIES:
-                    self._problem(f"testcase {case_id!r} has more than {MAX_PROPERTIES} properties")
-                    return properties
-                key, value = prop.get("name", ""), prop.get("value")
-                value = (prop.text or "") if value is None else value
-                kept = properties.setdefault(key, value)
-                if kept != value and key in IDENTITY_PROPERTIES:
-                    self._problem(f"testcase {case_id!r} has two values for {key}: {kept!r} and {value!r}")
-        return properties
-
-    def _check_time(self, raw: str | None, case_id: str) -> None:
+    def _check_time(self, raw: str, case_id: str) -> None:
         """A test runner writes a duration; NaN, infinite or negative is a corrupt or forged file."""
-        if raw is None or not raw.strip():
-            return
         try:
             seconds = float(raw.replace(",", ""))  # Surefire may write 1,234.5
         except ValueError:
             seconds = math.nan
-        if not (math.isfinite(seconds) and seconds >= 0):
+        if not (math.isfinite(seconds) and seconds >= 0) and raw.strip():
             self._problem(f"testcase {case_id!r} has time={raw[:40]!r}, not a duration in seconds")
 
     def _totals(self, suite: Any, start: _Tally) -> None:

@@ -1,10 +1,11 @@
-"""XML read as a stream of elements, refusing DTDs, entity expansion and external entities."""
+"""XML parsing that refuses DTDs, entity expansion and external entities."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any
 from xml.etree import ElementTree
 from xml.etree.ElementTree import ParseError
 
@@ -19,25 +20,41 @@ MAX_PROLOG = 16 * CHUNK  # the XML declaration and comments before the root elem
 _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16/32
 
 
-def iter_elements(path: Path) -> Iterator[tuple[str, Any]]:
-    """``("start" | "end", element)`` for every element of ``path``, read in chunks.
+def parse(path: Path) -> Any:
+    """The root element of ``path``, read in chunks, or UnusableInput saying why not.
 
-    An element is complete at its "end" event; a consumer that detaches what it has read
-    keeps memory bounded whatever the file's size. Entity attacks need a DTD, and a DTD
-    can only come before the root element: in UTF-8 and the other ASCII-based encodings,
-    that prolog is checked by hand and the rest goes to the C parser at full speed.
-    UTF-16/32 files go through defusedxml, which refuses DTDs inside the parser.
+    Entity attacks need a DTD, and a DTD can only come before the root element: in UTF-8
+    and the other ASCII-based encodings, that prolog is checked by hand and the document
+    goes to the C parser at full speed. UTF-16/32 files go through defusedxml, which
+    refuses DTDs inside the parser. Input that is not XML fails at its first chunk.
     """
+    with _one_line_errors(path), open_input(path) as handle:
+        head = handle.read(CHUNK)
+        if not head:
+            raise UnusableInput(f"{path}: empty file")
+        if head.startswith(_WIDE_BOMS) or b"\x00" in head[:4096]:
+            handle.seek(0)
+            return safe_etree.parse(handle, forbid_dtd=True).getroot()
+        while _root_start(head, path) is None and len(head) <= MAX_PROLOG:
+            more = handle.read(CHUNK)
+            if not more:
+                break  # no root element: the parser says where it ends
+            head += more
+        if len(head) > MAX_PROLOG and _root_start(head, path) is None:
+            raise UnusableInput(f"{path}: no root element in the first {MAX_PROLOG // CHUNK} MiB")
+        parser = ElementTree.XMLParser(target=ElementTree.TreeBuilder())
+        data = head
+        while data:
+            parser.feed(data)
+            data = handle.read(CHUNK)
+        return parser.close()
+
+
+@contextlib.contextmanager
+def _one_line_errors(path: Path) -> Iterator[None]:
+    """Whatever reading ``path`` raises becomes one UnusableInput line naming it."""
     try:
-        with open_input(path) as handle:
-            head = handle.read(CHUNK)
-            if not head:
-                raise UnusableInput(f"{path}: empty file")
-            if head.startswith(_WIDE_BOMS) or b"\x00" in head[:4096]:
-                handle.seek(0)
-                yield from safe_etree.iterparse(handle, events=("start", "end"), forbid_dtd=True)
-            else:
-                yield from _ascii_based(handle, head, path)
+        yield
     except ParseError as exc:
         line, col = exc.position
         reason = str(exc).split(":")[0]
@@ -54,24 +71,6 @@ def iter_elements(path: Path) -> Iterator[tuple[str, Any]]:
         raise UnusableInput(f"{path}: too large to hold in memory") from None
     except RecursionError:
         raise UnusableInput(f"{path}: nested too deeply") from None
-
-
-def _ascii_based(handle: BinaryIO, head: bytes, path: Path) -> Iterator[tuple[str, Any]]:
-    while _root_start(head, path) is None and len(head) <= MAX_PROLOG:
-        more = handle.read(CHUNK)
-        if not more:
-            break  # no root element: the parser says where it ends
-        head += more
-    if len(head) > MAX_PROLOG and _root_start(head, path) is None:
-        raise UnusableInput(f"{path}: no root element in the first {MAX_PROLOG // CHUNK} MiB")
-    parser: ElementTree.XMLPullParser[Any] = ElementTree.XMLPullParser(events=("start", "end"))
-    data = head
-    while data:
-        parser.feed(data)
-        yield from cast(Iterator[tuple[str, Any]], parser.read_events())
-        data = handle.read(CHUNK)
-    parser.close()
-    yield from cast(Iterator[tuple[str, Any]], parser.read_events())
 
 
 def _root_start(data: bytes, path: Path) -> int | None:
@@ -98,23 +97,3 @@ def _root_start(data: bytes, path: Path) -> int | None:
 def local_name(tag: str) -> str:
     """``{namespace}name`` -> ``name``: dialects are read by local name, in any namespace."""
     return tag.rpartition("}")[2] if tag[:1] == "{" else tag
-
-
-def walk(path: Path, whole: frozenset[str] = frozenset()) -> Iterator[tuple[str, Any, str]]:
-    """``(event, element, local name)`` of :func:`iter_elements`. Once its "end" has been
-    handled, an element is detached from its parent, so memory stays bounded; inside an
-    element named in ``whole``, everything is kept until that element's own end."""
-    stack: list[Any] = []
-    kept = 0
-    for event, element in iter_elements(path):
-        name = local_name(element.tag)
-        if event == "start":
-            stack.append(element)
-            kept += name in whole
-            yield event, element, name
-            continue
-        stack.pop()
-        yield event, element, name
-        kept -= name in whole
-        if stack and not kept:
-            stack[-1].remove(element)

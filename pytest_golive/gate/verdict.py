@@ -104,8 +104,13 @@ def decide(
     findings.extend(authority.findings)
     table: dict[tuple[str, str], Counter[str]] = {}
     for case in results:
-        table.setdefault((stage_of(case), severity_of(case)), Counter())[case.outcome] += 1
-        findings.extend(_judge_case(case, policy))
+        key = (stage_of(case), severity_of(case))
+        counts = table.get(key)
+        if counts is None:
+            counts = table[key] = Counter()
+        counts[case.outcome] += 1
+        if case.outcome != "passed" or case.reruns:
+            findings.extend(_judge_case(case, policy))
     if not results:
         findings.append(Finding("fail", "no test ran: the results hold zero test cases"))
     findings.extend(_required_stages(results, policy))
@@ -119,8 +124,7 @@ def decide(
 
 
 def _judge_case(case: CaseResult, policy: GatePolicy) -> list[Finding]:
-    if case.outcome == "passed" and not case.reruns:
-        return []
+    """What a result that did not simply pass (or passed after reruns) means for the verdict."""
     severity = severity_of(case)
     blocking = severity in policy.block
     where = case.properties.get("golive.location")
