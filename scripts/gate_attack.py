@@ -28,15 +28,19 @@ sys.path.insert(0, str(ROOT / "tests"))
 from gate_corpus import CORPUS, FAILING, MADE, PASSING, Mutant, gate_mutant, mutants, problems_with  # noqa: E402
 
 
-def gate_process(args: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest_golive", "gate", *args],
-        cwd=CORPUS,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+def gate_process(args: list[str]) -> subprocess.CompletedProcess[str] | None:
+    """``golive gate ARGS`` in its own process; None if it was still running after 60 s."""
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest_golive", "gate", *args],
+            cwd=CORPUS,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    except subprocess.TimeoutExpired:
+        return None
 
 
 def corpus_args(case: dict[str, Any]) -> list[str]:
@@ -49,8 +53,11 @@ def corpus_args(case: dict[str, Any]) -> list[str]:
     return args + [str(path) for path in case["junit"]]
 
 
-def tally(counts: Counter[str], result: subprocess.CompletedProcess[str], expected: int) -> None:
+def tally(counts: Counter[str], result: subprocess.CompletedProcess[str] | None, expected: int) -> None:
     counts["tried"] += 1
+    if result is None:
+        counts["hangs"] += 1
+        return
     counts["false passes"] += result.returncode == 0
     counts["tracebacks"] += "Traceback" in result.stdout + result.stderr
     counts["other exit than expected"] += result.returncode != expected
@@ -94,7 +101,7 @@ def main() -> int:
 
     attack()
 
-    keys = ["tried", "false passes", "tracebacks", "more lenient than junitparser", "other exit than expected"]
+    keys = ["tried", "false passes", "tracebacks", "hangs", "more lenient than junitparser", "other exit than expected"]
     width = max(len(label) for label in rows)
     print(f"{'bad gate inputs':{width}}  " + "  ".join(keys))
     for label, counts in rows.items():
@@ -103,12 +110,13 @@ def main() -> int:
     tried = sum(counts["tried"] for counts in bad)
     false_passes = sum(counts["false passes"] for counts in bad)
     tracebacks = sum(counts["tracebacks"] for counts in rows.values())
+    hangs = sum(counts["hangs"] for counts in rows.values())
     lenient = sum(counts["more lenient than junitparser"] for counts in rows.values())
     print(
         f"\nbad gate inputs tried: {tried}; false passes: {false_passes}; tracebacks: {tracebacks}; "
-        f"more lenient than junitparser: {lenient}"
+        f"hangs: {hangs}; more lenient than junitparser: {lenient}"
     )
-    return 1 if false_passes or tracebacks or lenient else 0
+    return 1 if false_passes or tracebacks or hangs or lenient else 0
 
 
 if __name__ == "__main__":
