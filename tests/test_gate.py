@@ -454,3 +454,26 @@ def test_junit_kind_fails_on_results_a_file_claims_and_does_not_hold(pytester: p
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*other.xml: <testsuite name='cart'> declares tests=3, failures=2*"])
+
+
+def test_a_rerun_attempt_reports_no_drill_phases(pytester: pytest.Pytester) -> None:
+    """The phases of a failed attempt that pytest-rerunfailures runs again are not results:
+    only the last attempt's phases are written, so a drill that passed on rerun passes."""
+    pytester.makepyfile(
+        test_drill="""
+        from pathlib import Path
+
+        def test_drill(request):
+            first = not Path("attempted").exists()
+            Path("attempted").touch()
+            phase = {"name": "restore", "summary": "restored", "ran": True, "elapsed_ms": 1.0,
+                     "problems": ["rows missing"] if first else []}
+            request.node.phase_reports = [phase]
+            assert not first
+        """
+    )
+    result = pytester.runpytest_subprocess("--reruns", "1", "--junitxml=junit.xml", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.OK
+    offline = gate_in(pytester.path, "junit.xml")
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+    assert "test 'test_drill.test_drill::restore' passed only after 1 failed attempts: flaky" in offline.stdout
