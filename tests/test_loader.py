@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -79,7 +82,7 @@ def test_every_problem_is_one_located_line(tmp_path: Path) -> None:
     assert found[0].endswith(
         ":4:5: checks[0].titel: unknown key 'titel' (did you mean 'title'?); expected one of: "
         "id, title, description, stage, severity, tags, params, retry, timeout, skip, xfail, steps, "
-        "expect, http, command, file, env, tcp, sql, redis, junit, coverage, manual, metrics, tls, load, fault, migrations, backup, rollback"
+        "expect, http, command, file, env, tcp, sql, redis, junit, coverage, manual, metrics, tls, load, fault, migrations, backup, rollback, connected"
     )
     assert ":7:12: checks[1].stage: expected one of predeploy, deploy" in found[1]
     assert all("\n" not in line for line in found)
@@ -155,3 +158,136 @@ def test_render_error_names_the_path() -> None:
 def test_sandbox_blocks_python_internals() -> None:
     with pytest.raises(TemplateProblem, match=r"unsafe|not safely|access"):
         render("{{ ''.__class__.__mro__ }}", {})
+
+
+def test_merge_keys_share_defaults_and_written_keys_override(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        golive: 1
+        x-defaults: &defaults {severity: P1, stage: smoke, tags: [shared]}
+        x-slow: &slow {timeout: 1m, severity: P3}
+        checks:
+          - <<: *defaults
+            id: health
+            severity: P0
+            command: "true"
+          - id: listing
+            <<: [*slow, *defaults]
+            command: "true"
+          - id: own
+            <<: {stage: e2e}
+            command: "true"
+        """,
+    )
+    health, listing, own = load_checklist(path, KINDS).checks
+    assert (health.severity, health.stage, health.tags) == ("P0", "smoke", ("shared",))
+    assert (listing.severity, listing.stage, listing.timeout_s) == ("P3", "smoke", 60.0)  # the first mapping wins
+    assert own.stage == "e2e"
+    assert health.source.locate(("checks", 0, "stage")).line == 2  # merged values point where they are written
+
+
+def test_extension_keys_hold_anchors_and_are_ignored(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        golive: 1
+        x-common: &common {timeout: 2s}
+        checks:
+          - id: a
+            x-owner: payments team
+            x-steps: &steps [{command: "echo {{ not_a_param }}"}]
+            <<: *common
+            command: "true"
+        """,
+    )
+    (check,) = load_checklist(path, KINDS).checks
+    assert check.timeout_s == 2.0
+    bad = write(tmp_path, "golive: 1\nxtra: 1\n", "bad.yaml")
+    (line,) = problems(bad)
+    assert ":2:1: xtra: unknown key 'xtra'" in line
+
+
+@pytest.mark.parametrize("kind", ["symlink loop", "device", "fifo", "directory", "too large"])
+def test_what_is_not_a_checklist_file_is_one_line(tmp_path: Path, kind: str) -> None:
+    """Checked by the open descriptor, so a FIFO never blocks: golive validate runs in a
+    subprocess with a timeout, a guard against the hang this was."""
+    path = tmp_path / "golive.yaml"
+    expected = {
+        "symlink loop": "cannot read file: Too many levels of symbolic links",
+        "device": "cannot read file: a device, not a regular file",
+        "fifo": "cannot read file: a FIFO, not a regular file",
+        "directory": "cannot read file: a directory, not a regular file",
+        "too large": "file too large: a checklist may be at most 8 MiB",
+    }[kind]
+    if kind == "symlink loop":
+        path.symlink_to(path.name)
+    elif kind == "device":
+        path.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        with path.open("wb") as big:
+            big.write(b"golive: 1\n")
+            big.truncate(9 * 1024 * 1024)
+    including = write(tmp_path, "golive: 1\ninclude: [golive.yaml]\n", "main.yaml")
+    for target in (path, including) if kind != "directory" else (including,):
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest_golive", "validate", target.name],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert result.returncode == 2
+        assert result.stderr.splitlines() == [result.stderr.strip()]
+        assert expected in result.stderr
+        assert result.stderr.split(":")[1:3] == ["1", "1"]
+
+
+def test_pytest_reports_a_symlink_loop_without_an_internal_error(pytester: pytest.Pytester) -> None:
+    (pytester.path / "loop.golive.yaml").symlink_to("loop.golive.yaml")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--golive", "loop.golive.yaml")
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_includes_are_bounded_in_depth_and_in_number(tmp_path: Path) -> None:
+    for index in range(600):
+        write(tmp_path, f"golive: 1\ninclude: [c{index + 1}.yaml]\n", f"c{index}.yaml")
+    write(tmp_path, "golive: 1\n", "c600.yaml")
+    (line,) = problems(tmp_path / "c0.yaml")
+    assert "c15.yaml:2:11: include[0]: includes nested more than 16 files deep" in line
+    for index in range(12):  # each file includes the next one twice: 4,096 reads without a bound
+        write(tmp_path, f"golive: 1\ninclude: [w{index + 1}.yaml, w{index + 1}.yaml]\n", f"w{index}.yaml")
+    write(tmp_path, "golive: 1\n", "w12.yaml")
+    (line,) = problems(tmp_path / "w0.yaml")
+    assert ": include[0]: more than 100 files included in all" in line
+
+
+def test_items_are_bounded_per_checklist_before_they_are_made(tmp_path: Path) -> None:
+    values = ", ".join(str(n) for n in range(100))
+    checks = "".join(f"  - {{id: c{n}, params: {{a: [{values}], b: [{values}]}}, command: 'true'}}\n" for n in range(6))
+    path = write(tmp_path, f"golive: 1\nchecks:\n{checks}")
+    (line,) = problems(path)
+    assert ":8:5: checks[5]: more than 50,000 items in this checklist and its includes; split it" in line
+
+
+def test_only_the_invalid_checks_are_explained_and_keep_their_place(tmp_path: Path) -> None:
+    checks = [f"  - {{id: c{n}, command: 'true'}}\n" for n in range(300)]
+    checks[250] = "  - {id: c250, comand: 'true'}\n"
+    checks[260] = "  - {id: c260, command: 'true', severity: P9}\n"
+    path = write(tmp_path, "golive: 1\nname: [not text]\nchecks:\n" + "".join(checks))
+    found = problems(path)
+    assert [line.split(": ", 1)[1].split(":")[0] for line in found] == [
+        "name",
+        "checks[250].comand",
+        "checks[260].severity",
+    ]
+    assert found[1].startswith(
+        f"{path}:254:16: checks[250].comand: unknown check kind 'comand' (did you mean 'command'?)"
+    )
+    assert found[2].startswith(f"{path}:264:43: checks[260].severity: expected one of P0, P1, P2, P3, got 'P9'")

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+
+from pytest_golive.onboarding.detect import inspect_project
+from pytest_golive.onboarding.render import render_checklist
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECTS = ROOT / "fixtures" / "projects"
@@ -22,8 +27,8 @@ EXPECTED = {
         "facts": [
             "FastAPI",
             "compose service db (postgres:16)",
-            "Alembic (migrations)",
-            "applied at release",
+            "Alembic (migrations, alembic.ini)",
+            "python -m alembic upgrade head",
             "/healthz",
         ],
         "command": [
@@ -38,35 +43,35 @@ EXPECTED = {
         ],
         "services": {"db": "postgres", "cache": "redis"},
         "include": ["golive:smoke", "golive:api-performance", "golive:resilience"],
-        "checks": ["migrations-reversible", "openapi", "backup-restore", "migrations-applied"],
+        "checks": ["migrations-reversible", "openapi", "backup-restore", "migrations-applied", "app-used-services"],
     },
     "flask-sqlalchemy": {
         "facts": ["Flask", "psycopg2-binary dependency", "gunicorn app:app", "/healthz"],
         "command": ["{{ app.python }}", "-m", "gunicorn", "--bind", "127.0.0.1:{{ app.port }}", "app:app"],
         "services": {"db": "postgres"},
         "include": ["golive:api-performance"],
-        "checks": ["environment-configured", "health", "backup-restore"],
+        "checks": ["environment-configured", "health", "backup-restore", "app-used-services"],
     },
     "django-site": {
         "facts": ["Django", "Django DATABASES", "Django CACHES", "Django migrations of app notes", "/health/"],
         "command": ["{{ app.python }}", "-m", "gunicorn", "--bind", "127.0.0.1:{{ app.port }}", "mysite.wsgi"],
         "services": {"db": "postgres", "cache": "redis"},
         "include": [],
-        "checks": ["migrations-reversible", "health", "backup-restore"],
+        "checks": ["migrations-reversible", "health", "backup-restore", "app-used-services"],
     },
     "redis-only": {
         "facts": ["Starlette", "redis dependency", "uvicorn main:app", "/ping"],
         "command": ["{{ app.python }}", "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", "{{ app.port }}"],
         "services": {"cache": "redis"},
         "include": ["golive:api-performance", "golive:resilience"],
-        "checks": ["health"],
+        "checks": ["health", "app-used-services"],
     },
     "node-express": {
         "facts": ["Express (Node.js)", "pg dependency", "ioredis dependency", "node server.js", "/metrics"],
         "command": ["node", "server.js"],
         "services": {"db": "postgres", "cache": "redis"},
         "include": ["golive:smoke", "golive:api-performance", "golive:resilience"],
-        "checks": ["backup-restore"],
+        "checks": ["backup-restore", "app-used-services"],
     },
 }
 
@@ -156,8 +161,14 @@ def test_shop_checklist_from_init_runs_green_unedited(tmp_path: Path) -> None:
         timeout=600,
     )
     assert run.returncode == 0, run.stdout[-4000:]
-    assert " 9 passed" in run.stdout
-    for check in ("smoke-health", "perf-route-under-load", "resilience-dependency-outage", "migrations-reversible"):
+    assert " 10 passed" in run.stdout
+    for check in (
+        "smoke-health",
+        "perf-route-under-load",
+        "resilience-dependency-outage",
+        "migrations-reversible",
+        "app-used-services",
+    ):
         assert f"PASSED golive.yaml::{check}" in run.stdout
 
 
@@ -239,3 +250,216 @@ def test_without_a_declared_command_the_app_object_in_code_is_served(tmp_path: P
         "--port",
         "{{ app.port }}",
     ]
+
+
+# What init writes for layouts of real applications (the samples mimic them; none is run here).
+# These read the rendered checklist; the CLI tests above also validate it.
+
+
+def written(name: str, tmp_path: Path, prepare: Any = None) -> tuple[dict[str, Any], str]:
+    """The checklist init writes for a copy of a sample, and the findings it prints."""
+    repo = tmp_path / name
+    shutil.copytree(PROJECTS / name, repo)
+    if prepare is not None:
+        prepare(repo)
+    project = inspect_project(repo)
+    facts = "\n".join(f"{f.topic} {f.value} {f.evidence}" for f in project.facts)
+    return yaml.safe_load(render_checklist(project)), facts
+
+
+def checks_of(checklist: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {check["id"]: check for check in checklist["checks"]}
+
+
+def test_names_read_with_get_getenv_and_env_readers_point_at_the_services(tmp_path: Path) -> None:
+    """microblog's config.py reads os.environ.get('DATABASE_URL', ...) and falls back to SQLite:
+    unwired, the app ran on SQLite while golive drilled an empty Postgres."""
+    flask, _ = written("flask-migrate", tmp_path)
+    assert flask["app"]["env"]["DATABASE_URL"] == "{{ services.db.url }}"  # os.environ.get
+    assert flask["app"]["env"]["REDIS_URL"] == "{{ services.cache.url }}"  # os.getenv
+    django, _ = written("django-environ", tmp_path)
+    assert django["app"]["env"]["DATABASE_URL"] == "{{ services.db.url }}"  # env.db(...)
+    assert django["app"]["env"]["REDIS_URL"] == "{{ services.cache.url }}"  # env.cache(...)
+
+
+def test_settings_fields_that_are_parts_of_a_url_point_at_the_parts(tmp_path: Path) -> None:
+    """The FastAPI template's Settings builds its URL from POSTGRES_SERVER, _PORT, _USER, ...;
+    a prefixed settings class (env_prefix) reads APP_CACHE_REDIS_HOST."""
+    checklist, _ = written("fastapi-settings", tmp_path)
+    env = checklist["app"]["env"]
+    assert env["POSTGRES_SERVER"] == "{{ services.db.host }}"
+    assert env["POSTGRES_PORT"].startswith("{{ services.db.port")
+    assert env["POSTGRES_USER"] == "{{ services.db.user }}"
+    assert env["POSTGRES_PASSWORD"] == "{{ services.db.password }}"
+    assert env["POSTGRES_DB"] == "{{ services.db.database }}"
+    assert env["APP_CACHE_REDIS_HOST"] == "{{ services.cache.host }}"
+    assert env["APP_CACHE_REDIS_PORT"].startswith("{{ services.cache.port")
+
+
+def test_required_variables_get_test_values_from_the_dotenv_files(tmp_path: Path) -> None:
+    checklist, _ = written("fastapi-settings", tmp_path)
+    env = checklist["app"]["env"]
+    assert env["PROJECT_NAME"] == "Inventory Service"  # required, shown in ../.env
+    assert env["FIRST_SUPERUSER"] == "admin@example.com"
+    for secret in ("FIRST_SUPERUSER_PASSWORD", "SECRET_KEY"):  # "changethis" in .env: generated
+        assert env[secret].startswith("golive-"), env[secret]
+        assert len(env[secret]) > 20
+    assert "environment-configured" not in checks_of(checklist)
+    django, _ = written("django-environ", tmp_path)
+    assert django["app"]["env"]["DJANGO_SECRET_KEY"].startswith("golive-")
+
+
+def test_routes_under_router_and_blueprint_prefixes(tmp_path: Path) -> None:
+    """/api/v1/utils/health-check/: include_router(prefix=settings.API_V1_STR) + APIRouter(prefix="/utils")."""
+    fastapi, _ = written("fastapi-settings", tmp_path)
+    assert fastapi["app"]["ready"]["http"] == "/api/v1/utils/health-check/"
+    assert checks_of(fastapi)["health"]["http"] == {"get": "/api/v1/utils/health-check/"}
+    assert checks_of(fastapi)["openapi"]["http"] == {"get": "/api/v1/openapi.json"}
+    assert fastapi["vars"]["perf_path"] == "/api/v1/items/stock"  # /items/ needs a logged-in user
+    flask, _ = written("flask-migrate", tmp_path)
+    assert flask["app"]["ready"]["http"] == "/api/ping"  # register_blueprint(url_prefix="/api")
+    assert flask["vars"]["perf_path"] == "/journal/entries"  # /journal/write is login_required
+
+
+def test_alembic_ini_anywhere_is_written_with_its_path(tmp_path: Path) -> None:
+    flask, facts = written("flask-migrate", tmp_path)
+    assert "no alembic.ini" not in facts
+    migrations = checks_of(flask)["migrations-reversible"]["migrations"]
+    assert migrations["alembic"] == "migrations/alembic.ini"
+    assert migrations["app"] == "journal:app"  # Flask-Migrate's env.py needs the app (FLASK_APP in .flaskenv)
+    assert migrations["cwd"] == "."  # it imports journal from where the app runs, not beside alembic.ini
+    fastapi, _ = written("fastapi-settings", tmp_path)
+    assert checks_of(fastapi)["migrations-reversible"]["migrations"]["alembic"] == "backend/alembic.ini"
+
+
+def test_deploy_time_migrations_run_before_the_app_starts(tmp_path: Path) -> None:
+    """A Procfile `web: flask db upgrade; ...; gunicorn`, a compose prestart script, a release line."""
+    flask, _ = written("flask-migrate", tmp_path)
+    assert flask["app"]["setup"] == [["{{ app.python }}", "-m", "flask", "db", "upgrade"]]
+    assert flask["app"]["command"][:3] == ["{{ app.python }}", "-m", "gunicorn"]
+    assert "migrations-applied" in checks_of(flask)
+    fastapi, facts = written("fastapi-settings", tmp_path)
+    assert fastapi["app"]["cwd"] == "backend"
+    assert fastapi["app"]["setup"] == [
+        ["{{ app.python }}", "app/wait_for_db.py"],
+        ["{{ app.python }}", "-m", "alembic", "upgrade", "head"],
+        ["{{ app.python }}", "app/initial_data.py"],
+    ]
+    assert "compose.yml service prestart" in facts
+    assert fastapi["app"]["command"] == [
+        "{{ app.python }}", "-m", "fastapi", "run", "app/main.py", "--host", "127.0.0.1", "--port", "{{ app.port }}"
+    ]  # fmt: skip
+    django, _ = written("django-environ", tmp_path)
+    assert django["app"]["setup"] == [["{{ app.python }}", "manage.py", "migrate", "--noinput"]]
+
+
+def test_steps_it_leaves_out_are_named_in_the_checklist(tmp_path: Path) -> None:
+    repo = tmp_path / "flask-migrate"
+    shutil.copytree(PROJECTS / "flask-migrate", repo)
+    text = render_checklist(inspect_project(repo))
+    assert "# also run at deploy, left out here (not a migration or a Python step): flask compile-assets" in text
+
+
+def test_debug_and_reloader_switches_are_off(tmp_path: Path) -> None:
+    """.flaskenv's FLASK_DEBUG=1 started the reloader: the port opened before the app was loaded."""
+    flask, _ = written("flask-migrate", tmp_path)
+    assert flask["app"]["env"]["FLASK_DEBUG"] == "0"
+    django, _ = written("django-environ", tmp_path)
+    assert django["app"]["env"]["DJANGO_DEBUG"] == "0"
+    assert "--reload" not in django["app"]["command"]
+
+
+def make_virtualenv(folder: Path) -> None:
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
+
+
+def test_the_projects_virtualenv_is_the_apps_interpreter(tmp_path: Path) -> None:
+    """pytest's interpreter ran every check unless golive was installed into the app's venv."""
+    flask, facts = written("flask-migrate", tmp_path, lambda repo: make_virtualenv(repo / ".venv"))
+    assert flask["app"]["python"] == ".venv/bin/python"
+    assert "python" not in checks_of(flask)["migrations-reversible"]["migrations"]  # the app's, by default
+    assert "interpreter .venv/bin/python" in facts
+    fastapi, _ = written("fastapi-settings", tmp_path, lambda repo: make_virtualenv(repo / "backend" / "venv"))
+    assert fastapi["app"]["python"] == "backend/venv/bin/python"  # relative to the checklist, not to cwd
+
+
+def test_without_a_virtualenv_the_checklist_says_how_to_set_app_python(tmp_path: Path) -> None:
+    repo = tmp_path / "flask-migrate"
+    shutil.copytree(PROJECTS / "flask-migrate", repo)
+    text = render_checklist(inspect_project(repo))
+    assert "python" not in yaml.safe_load(text)["app"]
+    assert "# python: .venv/bin/python" in text
+    assert "python -m venv .venv && .venv/bin/pip install -r requirements.txt" in text
+
+
+def test_a_service_the_app_does_not_read_gets_no_outage_or_restore_drill(tmp_path: Path) -> None:
+    """django-site's cache LOCATION is written out in settings.py: pausing that Redis proves nothing."""
+    checklist, facts = written("django-site", tmp_path)
+    assert "not wired cache: the app reads no variable for it" in facts
+    assert "golive:resilience" not in checklist.get("include", [])
+    assert checks_of(checklist)["app-used-services"]["connected"]["services"] == ["db", "cache"]
+    flask, _ = written("flask-migrate", tmp_path)
+    assert "golive:resilience" in flask["include"]
+    assert "backup-restore" in checks_of(flask)
+    connected = checks_of(flask)["app-used-services"]["connected"]
+    assert connected == {"services": ["db", "cache"], "probe": [{"http": {"get": "/journal/entries"}}]}
+
+
+def test_without_a_health_route_readiness_waits_for_an_answer_not_the_port(tmp_path: Path) -> None:
+    """gunicorn and the Flask reloader open the port before the app is loaded: readiness passed
+    early and the first requests of the load check queued for seconds."""
+    (tmp_path / "requirements.txt").write_text("flask>=3\ngunicorn\n")
+    (tmp_path / "Procfile").write_text("web: gunicorn site:app\n")
+    (tmp_path / "site.py").write_text(
+        "from flask import Flask\n\napp = Flask(__name__)\n\n\n@app.get('/catalogue')\ndef catalogue():\n    return []\n"
+    )
+    checklist = yaml.safe_load(render_checklist(inspect_project(tmp_path)))
+    assert checklist["app"]["ready"] == {"http": "/catalogue", "timeout": "60s"}
+
+
+def app_checklist(folder: Path, python: str | None) -> Path:
+    """A checklist whose app is gunicorn serving shopfront:app, a module that imports Flask."""
+    (folder / "shopfront.py").write_text(
+        "import json\n\nfrom flask import Flask\n\nfrom helpers import h\n\napp = Flask('x')\n"
+    )
+    (folder / "helpers.py").write_text(
+        "import yaml\n\ntry:\n    import ujson\nexcept ImportError:\n    ujson = None\nh = 1\n"
+    )
+    interpreter = f"  python: {json.dumps(python)}\n" if python else ""
+    (folder / "golive.yaml").write_text(
+        "golive: 1\n"
+        "app:\n"
+        f"{interpreter}"
+        '  command: ["{{ app.python }}", -m, gunicorn, --bind, "127.0.0.1:{{ app.port }}", "shopfront:app"]\n'
+        "checks:\n"
+        "  - {id: up, http: {get: /}}\n"
+    )
+    return folder / "golive.yaml"
+
+
+def test_doctor_is_not_ready_when_the_apps_interpreter_cannot_import_the_app(tmp_path: Path) -> None:
+    """`golive doctor` said "ready to run" while every check failed with `No module named flask`."""
+    make_virtualenv(tmp_path / ".venv")
+    result = doctor(str(app_checklist(tmp_path, ".venv/bin/python")), env={})
+    assert result.returncode == 1, result.stdout
+    assert f"OK   app interpreter: {tmp_path / '.venv/bin/python'} (Python " in result.stdout
+    assert f"FAIL app imports: {tmp_path / '.venv/bin/python'} cannot import gunicorn, flask, yaml\n" in result.stdout
+    assert "ujson" not in result.stdout  # an optional import, inside try
+    assert "fix: install the app's dependencies into it" in result.stdout
+    assert not result.stdout.rstrip().endswith("ready to run")
+
+
+def test_doctor_names_a_missing_app_interpreter(tmp_path: Path) -> None:
+    result = doctor(str(app_checklist(tmp_path, ".venv/bin/python")), env={})
+    assert result.returncode == 1
+    assert "FAIL app interpreter: .venv/bin/python does not exist" in result.stdout
+    assert "fix: make the app's virtualenv there" in result.stdout
+
+
+def test_doctor_without_app_python_warns_that_pytests_interpreter_runs_the_app(tmp_path: Path) -> None:
+    result = doctor(str(app_checklist(tmp_path, None)), env={})
+    assert (
+        f"WARN app interpreter: app.python is not set: {{{{ app.python }}}} is the interpreter running golive ({sys.executable})"
+        in result.stdout
+    )
+    assert "fix: set app.python to the app's own virtualenv" in result.stdout

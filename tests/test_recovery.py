@@ -117,22 +117,30 @@ def test_applied_names_the_pending_revisions(pytester: pytest.Pytester) -> None:
 
 
 def test_other_tools_through_upgrade_and_downgrade_commands(pytester: pytest.Pytester) -> None:
-    """psql as the "tool": the target revision arrives in $GOLIVE_MIGRATION_TARGET."""
+    """psql as the "tool": the revision to reach arrives in $GOLIVE_MIGRATION_TARGET, and the
+    tool records where it stands in a version table of its own, as real tools do."""
     (pytester.path / "up.sh").write_text(
-        'case "$GOLIVE_MIGRATION_TARGET" in\n'
-        '  a) psql -q -v ON_ERROR_STOP=1 -c "CREATE TABLE t (id int)" ;;\n'
-        '  b) psql -q -v ON_ERROR_STOP=1 -c "CREATE INDEX t_id ON t (id)" ;;\n'
-        "esac\n"
+        'at=$(psql -tAc "SELECT name FROM revision" 2>/dev/null)\n'
+        'if [ -z "$at" ]; then\n'
+        '  psql -q -v ON_ERROR_STOP=1 -c "CREATE TABLE t (id int)"'
+        ' -c "CREATE TABLE IF NOT EXISTS revision (name text)" -c "INSERT INTO revision VALUES (\'a\')"\n'
+        "fi\n"
+        'if [ "$GOLIVE_MIGRATION_TARGET" = b ]; then\n'
+        '  psql -q -v ON_ERROR_STOP=1 -c "CREATE INDEX t_id ON t (id)" -c "UPDATE revision SET name = \'b\'"\n'
+        "fi\n"
     )
     (pytester.path / "down.sh").write_text(
-        'case "$GOLIVE_MIGRATION_TARGET" in\n  base) psql -q -c "DROP TABLE t" ;;\n  a) true ;;\nesac\n'
+        'case "$GOLIVE_MIGRATION_TARGET" in\n'
+        '  base) psql -q -c "DROP TABLE t" -c "DELETE FROM revision" ;;\n'
+        "  a) psql -q -c \"UPDATE revision SET name = 'a'\" ;;\n"
+        "esac\n"
     )
     text = """\
         golive: 1
         services: {db: {kind: postgres}}
         checks:
           - id: commands
-            migrations: {upgrade: [sh, up.sh], downgrade: [sh, down.sh], revisions: [a, b]}
+            migrations: {upgrade: [sh, up.sh], downgrade: [sh, down.sh], revisions: [a, b], version_table: revision}
             expect: {revisions: 2, downgrades_checked: 2}
         """
     result = run(pytester, text)
@@ -304,9 +312,11 @@ def test_release_from_a_git_ref(pytester: pytest.Pytester) -> None:
 
 
 def test_interrupted_drill_leaves_no_release_running(tmp_path: Path) -> None:
-    """Ctrl-C while release N+1 is writing: its process, database and run folder all go."""
+    """Ctrl-C while release N+1 is writing: its process, the Alembic walk's process, the
+    database and the run folder all go."""
     marker = tmp_path / f"release-{time.monotonic_ns()}"
     marker.mkdir()
+    history = shutil.copytree(NOTES, tmp_path / f"history-{time.monotonic_ns()}")
     flag = tmp_path / "writing.flag"
     serve = f"exec {sys.executable} -m http.server --bind 127.0.0.1 --directory {marker} $PORT"
     (tmp_path / "golive.yaml").write_text(
@@ -317,7 +327,7 @@ def test_interrupted_drill_leaves_no_release_running(tmp_path: Path) -> None:
           - id: drill
             timeout: 2m
             rollback:
-              migrations: {{alembic: {NOTES}}}
+              migrations: {{alembic: {history}}}
               from: {{revision: "0002", command: [sh, -c, "{serve}"]}}
               to: {{command: [sh, -c, "{serve}"]}}
               smoke: [{{http: {{get: /}}}}]
@@ -328,10 +338,12 @@ def test_interrupted_drill_leaves_no_release_running(tmp_path: Path) -> None:
     run = run_until_flag(tmp_path, "local", flag)
     (run_dir,) = [d for d in run_dirs() - before if json.loads((d / "owner.json").read_text())["pid"] == run.pid]
     assert len(processes_mentioning(str(marker))) == 1  # release N+1 serves while the write step runs
+    assert len(processes_mentioning(str(history))) == 1  # and the walk's Alembic process waits
     run.send_signal(signal.SIGINT)
     output, _ = run.communicate(timeout=GUARD_S)
     assert "KeyboardInterrupt" in output
     assert processes_mentioning(str(marker)) == []
+    assert processes_mentioning(str(history)) == []
     assert not run_dir.exists()
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from pytest_golive.checklist import ChecklistError
+from pytest_golive.checklist.regexes import compile_regex
 from pytest_golive.checklist.schema import compile_schema
+from pytest_golive.checklist.yamlsource import parse_yaml, read_source
 from pytest_golive.checks import kind_schemas, load_kinds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,13 +21,14 @@ COMPILED = compile_schema(kind_schemas(load_kinds()))
 
 
 def parsed(path: Path) -> Any:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    """The document as the loader hands it to the schema."""
+    return parse_yaml(path, read_source(path))[0]
 
 
 def reaches_the_schema(path: Path) -> bool:
     try:
         parsed(path)
-    except (yaml.YAMLError, UnicodeDecodeError):
+    except ChecklistError:
         return False
     return True
 
@@ -67,3 +73,37 @@ def _refs_with_siblings(node: Any, where: str = "#") -> list[str]:
 def test_schema_keeps_to_keywords_both_drafts_read_alike() -> None:
     # draft-07 ignores the siblings of $ref; 2020-12 applies them
     assert _refs_with_siblings(COMPILED.schema) == []
+
+
+def test_editors_accept_the_suites_and_the_shop() -> None:
+    """check-jsonschema reads format: regex as ECMAScript, as editors do: the checklists golive
+    ships and accepts must pass it against the schema that `golive schema` prints."""
+    files = [*sorted((ROOT / "suites").glob("*.yaml")), ROOT / "fixtures" / "shop" / "golive.yaml"]
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--schemafile", str(ROOT / "docs" / "checklist.schema.json")]
+        + [str(path) for path in files],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("(?im)^#+ *rollback", "an inline flag group like (?i) is Python-only: scope it, as in (?i:abc)"),
+        ("(?P<v>[0-9]+)", "(?P<name>...) is Python-only: write (?<name>...)"),
+        (r"\Aok\Z", r"\A, \Z and \z are not ECMAScript: use ^ and $"),
+        ("(?<=a)b", "RE2, which matches in linear time, has no lookarounds or backreferences"),
+        ("((", "not ECMAScript syntax: Unbalanced parenthesis"),
+    ],
+)
+def test_a_regex_outside_the_shared_language_is_refused_with_its_reason(pattern: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        compile_regex(pattern)
+
+
+def test_regexes_editors_and_golive_both_read() -> None:
+    for pattern, text in [("(?im:^#+ *rollback)", "# Rollback\n"), ("^c\\d+$", "c12"), ("(?<v>[0-9]+)", "v=12")]:
+        assert compile_regex(pattern).search(text) is not None

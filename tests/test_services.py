@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+import redis as redis_client
 
 from pytest_golive.checklist import ServiceSpec
 from pytest_golive.services.manager import ServiceManager
@@ -170,3 +173,90 @@ def test_xdist_workers_never_see_each_others_data(
     assert set(by_worker) == {"gw0", "gw1"}
     assert by_worker["gw0"] != by_worker["gw1"]  # its own database and its own Redis db number
     assert all(row[1].startswith("golive_") for row in rows)
+
+
+@pytest.fixture(params=["local", "docker"])
+def provisioned(request: pytest.FixtureRequest) -> Iterator[tuple[ServiceManager, str]]:
+    """A ServiceManager of a run of this test's own, and the provider it uses."""
+    if request.param == "docker":
+        request.getfixturevalue("docker_engine")
+    state = RunState.create()
+    manager = ServiceManager(state, request.param, os.environ)
+    try:
+        yield manager, str(request.param)
+    finally:
+        manager.shutdown()
+        reap(state)
+
+
+def bridge_address(container_id: str) -> str:
+    """Where another container on the same Docker network reaches this one."""
+    from pytest_golive.services.dockerengine import engine  # noqa: PLC0415
+
+    with engine() as client:
+        assert client is not None
+        networks = client.containers.get(container_id).attrs["NetworkSettings"]["Networks"]
+    return str(next(iter(networks.values()))["IPAddress"])
+
+
+def test_provisioned_redis_refuses_a_client_without_its_password(provisioned: tuple[ServiceManager, str]) -> None:
+    manager, provider = provisioned
+    shared = manager.provision(ServiceSpec("cache", "redis", provider, None, None, (), 60), {})
+    endpoint = shared.endpoint
+    assert endpoint.password
+    assert f":{endpoint.password}@" in endpoint.url
+    with redis_client.Redis.from_url(endpoint.url) as owner:
+        assert owner.ping()
+    places = [(endpoint.host, endpoint.port)]
+    if provider == "docker":
+        assert shared.handle is not None
+        places.append((bridge_address(shared.handle["container"]), 6379))  # what other containers see
+    for host, port in places:
+        with (
+            redis_client.Redis(host=host, port=port, socket_timeout=5) as stranger,
+            pytest.raises(redis_client.AuthenticationError),
+        ):
+            stranger.ping()
+
+
+def test_provisioned_postgres_refuses_a_client_without_its_password(provisioned: tuple[ServiceManager, str]) -> None:
+    manager, provider = provisioned
+    shared = manager.provision(ServiceSpec("db", "postgres", provider, None, None, (), 60), {})
+    endpoint = shared.endpoint
+    places = [(endpoint.host, endpoint.port)]
+    if provider == "docker":
+        assert shared.handle is not None
+        places.append((bridge_address(shared.handle["container"]), 5432))
+    for host, port in places:
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(host=host, port=port, user=endpoint.user, dbname="postgres", connect_timeout=5)
+
+
+def test_the_projects_redis_image_refuses_strangers_on_the_bridge(docker_engine: None) -> None:
+    """The Redis image `golive images build` makes, started as anyone would start it, without
+    a password: another container on the bridge network must not be served."""
+    from pytest_golive.services.dockerengine import engine  # noqa: PLC0415
+    from pytest_golive.services.images import BASE_IMAGE, base_present, build_image  # noqa: PLC0415
+
+    tag = f"golive-test/redis-recipe:{os.getpid()}"
+    with engine() as client:
+        assert client is not None
+        if not base_present(client):
+            pytest.skip(f"{BASE_IMAGE} is missing: golive images build builds it")
+        build_image(client, "redis", tag)
+        container = client.containers.run(tag, detach=True, labels={"golive.test": "redis-image"})
+        try:
+            container.reload()
+            address = next(iter(container.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
+            for _ in range(100):  # until it listens
+                try:
+                    socket.create_connection((address, 6379), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            stranger = redis_client.Redis(host=address, port=6379, socket_timeout=5)
+            with stranger, pytest.raises(redis_client.RedisError, match="protected mode"):
+                stranger.ping()
+        finally:
+            container.remove(force=True)
+            client.images.remove(tag)

@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .regexes import compile_regex
+
 _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "<=": operator.le,
     ">=": operator.ge,
@@ -73,7 +75,7 @@ def satisfies(actual: Any, expected: Any) -> bool:
     if isinstance(expected, dict) and len(expected) == 1:
         ((key, value),) = expected.items()
         if key == "match":
-            return re.search(value, _as_text(actual)) is not None
+            return _matches(value, actual)
         if key == "contains":
             needles = value if isinstance(value, list) else [value]
             return all(_contains(actual, needle) for needle in needles)
@@ -82,6 +84,14 @@ def satisfies(actual: Any, expected: Any) -> bool:
         if key == "equals":
             return _equal(actual, value)
     return _equal(actual, expected)
+
+
+def _matches(pattern: Any, actual: Any) -> bool:
+    """A pattern that came from a template is checked only now: an invalid one matches nothing."""
+    try:
+        return compile_regex(str(pattern)).search(_as_text(actual)) is not None
+    except ValueError:
+        return False
 
 
 def _compare(actual: Any, op: str, operand: float | str) -> bool:

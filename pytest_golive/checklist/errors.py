@@ -26,6 +26,12 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+def short_repr(value: object, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters: messages stay one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def format_doc_path(parts: tuple[str | int, ...]) -> str:
     """``("checks", 3, "expect", "status")`` -> ``checks[3].expect.status``."""
     text = ""
@@ -55,4 +61,12 @@ class Problem:
 
     def __str__(self) -> str:
         where = format_doc_path(self.doc_path)
-        return f"{self.location}: {where}: {self.message}" if where else f"{self.location}: {self.message}"
+        return printable(f"{self.location}: {where}: {self.message}" if where else f"{self.location}: {self.message}")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters, line breaks and other invisible characters escaped
+    (``\\n``, ``\\x07``, ``\\u202e``): a problem stays on one line and cannot steer the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)

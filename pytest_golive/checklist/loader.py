@@ -21,15 +21,22 @@ from .model import (
     ServiceSpec,
     Step,
 )
-from .parse_cache import ParseCache, file_digest
+from .parse_cache import ParseCache, content_digest
 from .schema import FLOW_KEY, KindSchema, compile_schema, validate
 from .suites import resolve_include
 from .templating import GLOBAL_NAMES, TemplateProblem, check_templates
-from .yamlsource import SourceMap, load_yaml
+from .yamlsource import SourceMap, parse_yaml, read_source, real_path
 
 _NOT_TEMPLATED = frozenset(
     {"id", "title", "description", "stage", "severity", "tags", "params", "retry", "timeout", "skip", "xfail", "save"}
 )
+
+#: pytest items one check may become (the product of its ``params``), and a whole checklist with its includes.
+MAX_ITEMS_PER_CHECK = 10_000
+MAX_ITEMS = 50_000
+#: How deeply includes may nest, and how many files one checklist may read in all.
+MAX_INCLUDE_DEPTH = 16
+MAX_FILES = 100
 
 
 def load_checklist(path: Path, kinds: Mapping[str, KindSchema], cache_dir: Path | None = None) -> Checklist:
@@ -37,7 +44,7 @@ def load_checklist(path: Path, kinds: Mapping[str, KindSchema], cache_dir: Path 
 
     With ``cache_dir``, files parsed and validated before are read from there.
     """
-    return _ChecklistLoader(kinds, cache_dir).load(path.resolve(), ())
+    return _ChecklistLoader(kinds, cache_dir).load(real_path(path), ())
 
 
 class _ChecklistLoader:
@@ -45,19 +52,21 @@ class _ChecklistLoader:
         self.kinds = kinds
         self.schema = compile_schema(kinds)
         self.cache = ParseCache(cache_dir, self.schema.fingerprint) if cache_dir else None
+        self.files = 0
 
     def _valid_document(self, path: Path) -> tuple[Any, SourceMap]:
-        digest = file_digest(path) if self.cache else None
-        if self.cache and digest:
+        data = read_source(path)
+        digest = content_digest(data) if self.cache else ""
+        if self.cache:
             cached = self.cache.load(path, digest)
             if cached is not None:
                 return cached
-        document, source = load_yaml(path)
+        document, source = parse_yaml(path, data)
         self._check_document(document, source)
         problems = validate(document, self.schema, source)
         if problems:
             raise ChecklistError(problems)
-        if self.cache and digest:
+        if self.cache:
             self.cache.store(path, digest, document, source)
         return document, source
 
@@ -74,6 +83,7 @@ class _ChecklistLoader:
         checks = [check for child in included for check in child.checks]
         checks += [self._check(raw, ("checks", index), source) for index, raw in enumerate(document.get("checks", []))]
         _reject_duplicate_ids(checks)
+        _limit_items(checks)
         services = {name: _service(name, raw, source) for name, raw in document.get("services", {}).items()}
         app = _app(document["app"], source) if "app" in document else None
         return Checklist(
@@ -105,6 +115,13 @@ class _ChecklistLoader:
             raise ChecklistError([source.problem(doc_path, str(exc))]) from None
         if target == source.path or target in including:
             raise ChecklistError([source.problem(doc_path, f"include cycle: {display_path(target)} includes itself")])
+        if len(including) + 1 >= MAX_INCLUDE_DEPTH:
+            raise ChecklistError(
+                [source.problem(doc_path, f"includes nested more than {MAX_INCLUDE_DEPTH} files deep")]
+            )
+        self.files += 1
+        if self.files >= MAX_FILES:
+            raise ChecklistError([source.problem(doc_path, f"more than {MAX_FILES} files included in all")])
         return self.load(target, (*including, source.path))
 
     def _check(self, raw: dict[str, Any], doc_path: tuple[str | int, ...], source: SourceMap) -> Check:
@@ -121,7 +138,7 @@ class _ChecklistLoader:
             steps = [self._step(raw, doc_path, source, known)]
             kind = steps[0].kind
         retry = raw.get("retry")
-        return Check(
+        check = Check(
             id=raw["id"],
             title=raw.get("title", raw["id"]),
             kind=kind,
@@ -137,12 +154,18 @@ class _ChecklistLoader:
             source=source,
             doc_path=doc_path,
         )
+        if check.item_count > MAX_ITEMS_PER_CHECK:
+            message = (
+                f"{check.item_count:,} combinations of params; a check may make at most {MAX_ITEMS_PER_CHECK:,} items"
+            )
+            raise ChecklistError([source.problem((*doc_path, "params"), message)])
+        return check
 
     def _step(
         self, raw: dict[str, Any], doc_path: tuple[str | int, ...], source: SourceMap, known: frozenset[str]
     ) -> Step:
         kind = next(name for name in self.kinds if name in raw)
-        templated = {key: value for key, value in raw.items() if key not in _NOT_TEMPLATED}
+        templated = {key: value for key, value in raw.items() if key not in _NOT_TEMPLATED and not key.startswith("x-")}
         _check_templates_or_raise(templated, doc_path, known | nested_saves(raw[kind]), source)
         return Step(
             kind=kind,
@@ -210,7 +233,7 @@ def _gates(raw: dict[str, Any]) -> GatePolicy:
 
 
 def _app(raw: dict[str, Any], source: SourceMap) -> App:
-    templated = {key: raw[key] for key in ("command", "env") if key in raw}
+    templated = {key: raw[key] for key in ("command", "env", "python", "setup") if key in raw}
     _check_templates_or_raise(templated, ("app",), GLOBAL_NAMES, source)
     ready = raw.get("ready", {})
     return App(
@@ -222,6 +245,8 @@ def _app(raw: dict[str, Any], source: SourceMap) -> App:
         ready_http=ready.get("http"),
         ready_timeout_s=parse_duration(ready["timeout"]) if "timeout" in ready else DEFAULT_READY_TIMEOUT_S,
         coverage=raw.get("coverage", False),
+        python=raw.get("python"),
+        setup=tuple(tuple(command) for command in raw.get("setup", ())),
     )
 
 
@@ -232,6 +257,15 @@ def _check_templates_or_raise(
         check_templates(value, doc_path, known)
     except TemplateProblem as problem:
         raise ChecklistError([source.problem(problem.doc_path, problem.message)]) from None
+
+
+def _limit_items(checks: list[Check]) -> None:
+    total = 0
+    for check in checks:
+        total += check.item_count
+        if total > MAX_ITEMS:
+            message = f"more than {MAX_ITEMS:,} items in this checklist and its includes; split it"
+            raise ChecklistError([check.source.problem(check.doc_path, message)])
 
 
 def _reject_duplicate_ids(checks: list[Check]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,11 @@ class Check:
     def location(self) -> Location:
         return self.source.locate(self.doc_path)
 
+    @property
+    def item_count(self) -> int:
+        """How many pytest items the check becomes, without making them."""
+        return math.prod(len(values) for values in self.params.values())
+
     def instances(self) -> list[CheckInstance]:
         """One instance per combination of parameter values (cartesian product)."""
         if not self.params:
@@ -81,16 +87,23 @@ class CheckInstance:
 
 @dataclass(frozen=True)
 class App:
-    """A deployed target (``base_url``) or a process to start (``command``)."""
+    """A deployed target (``base_url``) or a process to start (``command``).
+
+    ``command``, ``env``, ``setup`` and ``python`` are templates, rendered when the app
+    starts; argv and env values may be numbers (and env values booleans) until then."""
 
     base_url: str | None
-    command: tuple[str, ...] | None = None
-    env: dict[str, str] = field(default_factory=dict)
+    command: tuple[Any, ...] | None = None
+    env: dict[str, Any] = field(default_factory=dict)
     cwd: Path | None = None
     port: int | None = None
     ready_http: str | None = None
     ready_timeout_s: float = DEFAULT_READY_TIMEOUT_S
     coverage: bool = False
+    #: the app's interpreter as written (``{{ app.python }}``); None: the one running golive
+    python: str | None = None
+    #: commands run in order before the app starts (a deploy-time migration), each an argv
+    setup: tuple[tuple[Any, ...], ...] = ()
 
 
 @dataclass(frozen=True)

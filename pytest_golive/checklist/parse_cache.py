@@ -74,11 +74,8 @@ class ParseCache:
         return self.directory / (hashlib.sha256(str(path).encode()).hexdigest()[:32] + ".json")
 
 
-def file_digest(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
+def content_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _walk(value: Any, doc_path: DocPath) -> Iterator[tuple[DocPath, bool]]:

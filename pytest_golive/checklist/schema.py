@@ -24,10 +24,12 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
 from .comparisons import parse_operator_string
-from .errors import Problem
+from .durations import DURATION_PATTERN, RATE_PATTERN, parse_duration, parse_rate
+from .errors import Problem, short_repr
+from .regexes import compile_regex
 from .series import parse_selector
 from .templating import is_template
-from .yamlsource import SourceMap
+from .yamlsource import DocPath, SourceMap
 
 SCHEMA_FILE = Path(__file__).with_name("schema.json")
 FLOW_KEY = "steps"
@@ -80,6 +82,7 @@ def _item_schema(
         "type": "object",
         "additionalProperties": False,
         "properties": properties,
+        "patternProperties": base_schema()["patternProperties"],
         "oneOf": [{"required": [name]} for name in choices],
         "allOf": [
             {"if": {"required": [name]}, "then": {"properties": {"expect": {"$ref": f"#/$defs/{name}.expect"}}}}
@@ -94,10 +97,25 @@ def _item_schema(
 _FORMATS = FormatChecker(formats=())
 
 
-@_FORMATS.checks("regex", raises=re.error)
+@_FORMATS.checks("regex", raises=ValueError)
 def _is_regex(value: object) -> bool:
-    if isinstance(value, str):
-        re.compile(value)
+    if isinstance(value, str) and not is_template(value):
+        compile_regex(value)
+    return True
+
+
+@_FORMATS.checks("golive-duration", raises=ValueError)
+def _is_duration(value: object) -> bool:
+    """The pattern checks the form; this, the bound (a malformed value gets one problem, not two)."""
+    if isinstance(value, str) and re.match(DURATION_PATTERN, value):
+        parse_duration(value)
+    return True
+
+
+@_FORMATS.checks("golive-rate", raises=ValueError)
+def _is_rate(value: object) -> bool:
+    if isinstance(value, str) and re.match(RATE_PATTERN, value):
+        parse_rate(value)
     return True
 
 
@@ -132,16 +150,49 @@ class CompiledSchema:
         self.explainer = Draft202012Validator(schema, format_checker=_FORMATS)
         # fastjsonschema speaks draft-07; the schema keeps to the keywords both drafts share
         # (tests/test_schema_engines.py holds the two engines to the same verdicts).
-        draft7 = {**schema, "$schema": "http://json-schema.org/draft-07/schema#"}
-        formats = {name: _as_predicate(name) for name in ("jmespath", "golive-comparison", "golive-series")}
-        self.is_valid: Callable[[Any], Any] = fastjsonschema.compile(draft7, formats=formats)
+        self.draft7 = {**schema, "$schema": "http://json-schema.org/draft-07/schema#"}
+        self.formats = {name: _as_predicate(name) for name in _FORMATS.checkers}
+        self.is_valid: Callable[[Any], Any] = fastjsonschema.compile(self.draft7, formats=self.formats)
 
     def accepts(self, document: Any) -> bool:
-        try:
-            self.is_valid(document)
-        except fastjsonschema.JsonSchemaException:
-            return False
-        return True
+        return _passes(self.is_valid, document)
+
+    @functools.cached_property
+    def check_is_valid(self) -> Callable[[Any], Any]:
+        """One check on its own; compiled for the first invalid document only."""
+        return fastjsonschema.compile({**self.draft7, "$ref": "#/$defs/check"}, formats=self.formats)
+
+    def invalid_checks(self, checks: list[Any]) -> list[int]:
+        """The indexes of the first invalid checks: jsonschema explains only those, since it
+        takes about a millisecond a check (seconds for a large generated checklist)."""
+        found: list[int] = []
+        for index, check in enumerate(checks):
+            if not _passes(self.check_is_valid, check):
+                found.append(index)
+                if len(found) == MAX_PROBLEMS:
+                    break
+        return found
+
+
+def _passes(is_valid: Callable[[Any], Any], value: Any) -> bool:
+    try:
+        is_valid(value)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
+class _Renumbered:
+    """Locates problems found in a document that holds only some of its checks."""
+
+    def __init__(self, source: SourceMap, indexes: list[int]) -> None:
+        self.source = source
+        self.indexes = indexes
+
+    def problem(self, doc_path: DocPath, message: str, *, key: bool = False) -> Problem:
+        if doc_path[:1] == ("checks",) and len(doc_path) > 1 and isinstance(doc_path[1], int):
+            doc_path = ("checks", self.indexes[doc_path[1]], *doc_path[2:])
+        return self.source.problem(doc_path, message, key=key)
 
 
 def _as_predicate(name: str) -> Callable[[Any], bool]:
@@ -165,10 +216,15 @@ def validate(document: Any, compiled: CompiledSchema, source: SourceMap) -> list
     """All schema problems in ``document``, one located Problem each, in file order."""
     if compiled.accepts(document):
         return []
-    validator = compiled.explainer
+    locator: SourceMap | _Renumbered = source
+    checks = document.get("checks") if isinstance(document, dict) else None
+    if isinstance(checks, list):
+        invalid = compiled.invalid_checks(checks)
+        document = {**document, "checks": [checks[index] for index in invalid]}
+        locator = _Renumbered(source, invalid)
     problems: dict[tuple[Any, ...], Problem] = {}
-    for error in validator.iter_errors(document):
-        for problem in _explain(error, source):
+    for error in compiled.explainer.iter_errors(document):
+        for problem in _explain(error, locator):
             problems.setdefault((problem.doc_path, problem.message), problem)
     ordered = sorted(problems.values(), key=lambda p: (p.location.line, p.location.col))
     return _drop_redundant(ordered)[:MAX_PROBLEMS]
@@ -180,7 +236,7 @@ def _drop_redundant(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if not (p.doc_path in unknown_at and p.message.startswith("no check kind"))]
 
 
-def _explain(error: ValidationError, source: SourceMap) -> list[Problem]:
+def _explain(error: ValidationError, source: SourceMap | _Renumbered) -> list[Problem]:
     path = tuple(error.absolute_path)
     instance, sub = error.instance, error.schema
     kind = error.validator
@@ -202,15 +258,16 @@ def _explain(error: ValidationError, source: SourceMap) -> list[Problem]:
 
 
 def _unknown_keys(
-    instance: dict[str, Any], sub: dict[str, Any], path: tuple[Any, ...], source: SourceMap
+    instance: dict[str, Any], sub: dict[str, Any], path: tuple[Any, ...], source: SourceMap | _Renumbered
 ) -> list[Problem]:
     known = list(sub.get("properties", {}))
     choice = sub.get("oneOf", [])
     kinds = [c["required"][0] for c in choice if _is_required_one(c)]
     has_kind = any(k in instance for k in kinds)
+    extensions = list(sub.get("patternProperties", {}))
     problems = []
     for key in instance:
-        if key in known:
+        if key in known or any(re.search(pattern, key) for pattern in extensions):
             continue
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -312,5 +369,4 @@ def _describe_value(value: Any) -> str:
         return "a list"
     if value is None:
         return "nothing (null)"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return short_repr(value)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .regexes import compile_regex
+
 _SELECTOR = re.compile(
     r"^\s*(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*?)\s*(\{(?P<labels>[^}]*)\})?\s*(:p(?P<q>\d{1,2}(\.\d+)?))?\s*$"
 )
@@ -25,7 +27,7 @@ class Selector:
                 return False
             if op == "!=" and actual == value:
                 return False
-            if op == "=~" and re.fullmatch(value, actual) is None:
+            if op == "=~" and compile_regex(value).fullmatch(actual) is None:
                 return False
         return True
 
@@ -42,7 +44,10 @@ def parse_selector(text: str) -> Selector:
         if found is None:
             raise ValueError(f'expected label="value", label!="value" or label=~"regex", got {part!r}')
         if found.group("op") == "=~":
-            re.compile(found.group("value"))
+            try:
+                compile_regex(found.group("value"))
+            except ValueError as exc:
+                raise ValueError(f"invalid regular expression {found.group('value')!r} in {part!r}: {exc}") from None
         matchers.append((found.group("label"), found.group("op"), found.group("value")))
     quantile = float(match.group("q")) / 100 if match.group("q") else None
     return Selector(match.group("name"), tuple(matchers), quantile)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+from .yamlsource import real_path
 
 SUITE_PREFIX = "golive:"
 
@@ -27,7 +30,7 @@ def resolve_include(entry: str, base: Path) -> Path:
             available = ", ".join(builtin_suites()) or "none"
             raise LookupError(f"no built-in suite named {name!r} (available: {available})")
         return candidate.resolve()
-    candidate = (base / entry).resolve()
-    if not candidate.is_file():
+    candidate = base / entry
+    if not os.path.lexists(candidate):
         raise LookupError(f"included file {entry!r} not found (looked for {candidate})")
-    return candidate
+    return real_path(candidate)

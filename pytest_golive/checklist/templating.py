@@ -7,17 +7,55 @@ check runs (services, saved step values) are rendered then.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from .errors import short_repr
 from .yamlsource import DocPath
 
-_ENVIRONMENT = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+#: The largest power (in bits) and the longest repeated string or list a template may compute.
+MAX_POWER_BITS = 4096
+MAX_REPEAT_LENGTH = 1_000_000
+#: What evaluating a template can raise besides Jinja's own errors: ``{{ env.HOME + 1 }}``
+#: is a TypeError, ``{{ 1 / 0 }}`` an ArithmeticError, and deep nesting a RecursionError.
+_EVALUATION_ERRORS = (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError, RecursionError)
+
+
+class _BoundedEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox, with ``**`` and ``*`` computed only when the result stays small:
+    ``{{ 9 ** 9 ** 9 }}`` or ``{{ 'x' * 10 ** 10 }}`` would otherwise hang a run or exhaust
+    its memory before any check's timeout applies."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and _is_int(left) and _is_int(right) and abs(left) > 1 and right > 0:  # noqa: SIM102
+            if right * math.log2(abs(left)) > MAX_POWER_BITS:
+                raise SecurityError(f"a power too large to compute (at most {MAX_POWER_BITS} bits)")
+        if operator == "*":
+            sequence, times = (left, right) if _is_int(right) else (right, left)
+            if (
+                isinstance(sequence, (str, list, tuple))
+                and _is_int(times)
+                and len(sequence) * times > MAX_REPEAT_LENGTH
+            ):
+                raise SecurityError(f"a repetition longer than {MAX_REPEAT_LENGTH:,}")
+        return super().call_binop(context, operator, left, right)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+_ENVIRONMENT = _BoundedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 _SINGLE_EXPRESSION = re.compile(r"^\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}$", re.DOTALL)
 
 #: Names every template may use; parameters and saved step values come on top.
@@ -56,10 +94,12 @@ def check_templates(value: Any, doc_path: DocPath, known_names: Iterable[str]) -
         if not is_template(text):
             continue
         try:
-            ast = _ENVIRONMENT.parse(text)
+            undeclared = meta.find_undeclared_variables(_ENVIRONMENT.parse(text))
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateProblem(path, f"template syntax error in {text!r}: {exc.message}") from None
-        unknown = sorted(meta.find_undeclared_variables(ast) - known)
+        except RecursionError:
+            raise TemplateProblem(path, f"template nested too deeply: {short_repr(text)}") from None
+        unknown = sorted(undeclared - known)
         if unknown:
             names = ", ".join(sorted(known))
             raise TemplateProblem(path, f"undefined name {unknown[0]!r} in template {text!r} (known here: {names})")
@@ -89,5 +129,39 @@ def _render_text(text: str, context: Mapping[str, Any], doc_path: DocPath) -> An
                 str(result)  # StrictUndefined raises UndefinedError here
             return result
         return _ENVIRONMENT.from_string(text).render(**context)
-    except jinja2.TemplateError as exc:
-        raise TemplateProblem(doc_path, f"template error in {text!r}: {exc.message}") from None
+    except RecursionError:
+        raise TemplateProblem(doc_path, f"template nested too deeply: {short_repr(text)}") from None
+    except _EVALUATION_ERRORS as exc:
+        reason = exc.message if isinstance(exc, jinja2.TemplateError) else f"{type(exc).__name__}: {exc}"
+        raise TemplateProblem(doc_path, f"template error in {text!r}: {reason}") from None
+
+
+def attributes_read(value: Any, name: str) -> set[str] | None:
+    """The attributes of ``name`` that the templates in ``value`` read (``services.db.url``
+    reads ``db`` of ``services``); None when one uses ``name`` whole (``services[x]``).
+    Unparsable templates read nothing: loading the checklist has reported them."""
+    found: set[str] = set()
+    for _, text in iter_strings(value):
+        if not is_template(text):
+            continue
+        try:
+            ast = _ENVIRONMENT.parse(text)
+        except jinja2.TemplateSyntaxError:
+            continue
+        uses = [node for node in ast.find_all(nodes.Name) if node.name == name]
+        reads = [read for node in ast.find_all((nodes.Getattr, nodes.Getitem)) if (read := _read(node, name))]
+        if len(reads) < len(uses):
+            return None
+        found.update(reads)
+    return found
+
+
+def _read(node: nodes.Node, name: str) -> str | None:
+    """``name.attr`` or ``name["attr"]``: the attribute read; else None."""
+    target = getattr(node, "node", None)
+    if not isinstance(target, nodes.Name) or target.name != name:
+        return None
+    if isinstance(node, nodes.Getattr):
+        return str(node.attr)
+    key = getattr(node, "arg", None)
+    return str(key.value) if isinstance(key, nodes.Const) else None

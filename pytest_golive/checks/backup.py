@@ -21,7 +21,8 @@ from ..services.endpoint import Endpoint
 from .base import Kind, Mismatch, Observation, StepContext, StepError, elapsed_ms_since
 from .catalog import sums_diff, table_sums, user_tables
 from .redis import matching_keys
-from .scratch import connect, libpq_env, postgres_errors, run_tool, scratch_database
+from .scratch import connect, postgres_errors, run_tool, scratch_database
+from .walk_env import libpq_env
 
 _SCHEMA = builtin_kind_schema("backup")
 FILE_ENV = "GOLIVE_BACKUP_FILE"
@@ -31,6 +32,8 @@ class BackupKind(Kind):
     """Dump, restore into a fresh database, compare every table; or a Redis key round trip."""
 
     name = "backup"
+    needs_app = False
+    service_kinds = frozenset({"postgres", "redis"})
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
 

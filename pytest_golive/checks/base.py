@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -12,6 +13,7 @@ from typing import Any, ClassVar, Protocol
 
 import jmespath
 
+from ..checklist import App
 from ..checklist.comparisons import describe, satisfies
 
 
@@ -55,10 +57,21 @@ class StepContext:
     step_path: tuple[str | int, ...] = ()
     #: where this run keeps what it starts (processes, folders), so the reaper can find them
     run_state: Any = None
+    #: the app's interpreter (``app.python`` resolved; golive's own by default), the app as the
+    #: checklist writes it (``checklist.App``, templates unrendered), and the environment golive
+    #: gave the started app, as rendered (empty when no app was started for this check)
+    app_python: str = sys.executable
+    app: App | None = None
+    app_env: Mapping[str, str] = field(default_factory=dict)
+    #: what templates of this check see (env, vars, app, services, params, saved values)
+    template_context: Mapping[str, Any] = field(default_factory=dict)
     #: Closed when the check's attempt ends; kinds keep shared resources here
     #: (e.g. one HTTP session for all steps of a flow, so cookies carry over).
     resources: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     shared: dict[str, Any] = field(default_factory=dict)
+    #: ``render(value, doc_path, services)``: a checklist value rendered with this check's template
+    #: context, ``services`` replaced (for Kind.rendered_later); a template problem is located
+    render: Callable[[Any, tuple[str | int, ...], Mapping[str, Mapping[str, Any]]], Any] | None = None
 
     def service(self, name: str | None, kind: str) -> Mapping[str, Any]:
         """The service a step names, or the checklist's only service of ``kind``."""
@@ -142,6 +155,27 @@ class Kind(ABC):
     #: Keys of the spec (paths) that hold steps the kind runs itself through ``ctx.run_steps``;
     #: they are rendered when they run, not with the spec.
     nested_steps: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    #: Whether its steps talk to the app under test (its URL, or the app as a fault target):
+    #: the app is started, and waited for, only for checks that need it. Plugin kinds that do
+    #: not say so are assumed to need it.
+    needs_app: ClassVar[bool] = True
+    #: The kinds of service its steps use (see ``services_used``); None: every service.
+    service_kinds: ClassVar[frozenset[str] | None] = None
+
+    def services_used(self, spec: Any, declared: Mapping[str, str]) -> set[str]:
+        """The services (of ``declared``: name -> kind) a step with this spec uses, so that a
+        service that could not start errors only the checks that need it: the one the spec
+        names with ``service:``, else every one of ``service_kinds``."""
+        if self.service_kinds is None:
+            return set(declared)
+        named = spec.get("service") if isinstance(spec, Mapping) else None
+        if isinstance(named, str):
+            return {named} & set(declared)
+        return {name for name, kind in declared.items() if kind in self.service_kinds}
+
+    #: Keys of the spec (paths) the kind renders itself with ``ctx.render`` when it runs, e.g.
+    #: against a drill's own database instead of the service's.
+    rendered_later: ClassVar[tuple[tuple[str, ...], ...]] = ()
 
     @abstractmethod
     def run(self, spec: Any, ctx: StepContext) -> Observation:

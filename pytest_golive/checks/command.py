@@ -22,17 +22,21 @@ class CommandKind(Kind):
     """Runs a program or a shell line and judges its exit status and output."""
 
     name = "command"
+    needs_app = False
+    service_kinds = frozenset()
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
     default_expect: ClassVar[Mapping[str, Any]] = {"exit": 0}
 
     def run(self, spec: Any, ctx: StepContext) -> Observation:
         options = spec if isinstance(spec, dict) else {"run": spec}
-        run = options["run"]
+        # templates keep their type ("{{ n }}" may be a number): a process takes text only
+        run = [str(part) for part in options["run"]] if isinstance(options["run"], list) else str(options["run"])
         shell = isinstance(run, str)
-        cwd = ctx.base_dir / options.get("cwd", ".")
-        env = {**os.environ, **options.get("env", {})}
-        shown = run if shell else shlex.join(run)
+        cwd = ctx.base_dir / str(options.get("cwd", "."))
+        env = {**os.environ, **{str(name): str(value) for name, value in options.get("env", {}).items()}}
+        stdin = None if options.get("stdin") is None else str(options["stdin"])
+        shown = run if isinstance(run, str) else shlex.join(run)
         start = time.perf_counter()
         try:
             process = subprocess.Popen(
@@ -50,8 +54,12 @@ class CommandKind(Kind):
             raise StepError(f"command not found: {run[0] if not shell else shown}") from None
         except OSError as exc:
             raise StepError(f"cannot start {shown!r}: {exc.strerror}") from None
+        except ValueError as exc:  # a NUL character in an argument
+            raise StepError(f"cannot start {shown!r}: {exc}") from None
+        if ctx.run_state is not None:  # so that golive cleanup stops it after the run was killed
+            ctx.run_state.record_process(process.pid, f"command {shown[:80]}")
         try:
-            stdout, stderr = process.communicate(options.get("stdin"), timeout=ctx.remaining())
+            stdout, stderr = process.communicate(stdin, timeout=ctx.remaining())
         except subprocess.TimeoutExpired:
             raise StepTimeout(f"{shown!r} still running after {ctx.timeout_s:g}s; stopped it") from None
         finally:

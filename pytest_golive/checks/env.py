@@ -45,6 +45,8 @@ class EnvKind(Kind):
     """Required environment variables are set and are not placeholders."""
 
     name = "env"
+    needs_app = False
+    service_kinds = frozenset()
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
 

@@ -15,6 +15,8 @@ class FileKind(Kind):
     """A file in the repository exists and holds what it should."""
 
     name = "file"
+    needs_app = False
+    service_kinds = frozenset()
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
     default_expect: ClassVar[Mapping[str, Any]] = {"exists": True}

@@ -33,6 +33,7 @@ class HttpKind(Kind):
     """One HTTP request to the app or an absolute URL."""
 
     name = "http"
+    service_kinds = frozenset()
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
     default_expect: ClassVar[Mapping[str, Any]] = {"status": "< 400"}

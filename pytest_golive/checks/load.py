@@ -22,8 +22,8 @@ import requests
 from hdrh.histogram import HdrHistogram
 
 from ..checklist import builtin_kind_schema
-from ..checklist.durations import parse_duration
-from .base import Kind, Mismatch, Observation, StepContext, StepError, compare
+from ..checklist.durations import parse_duration, parse_rate
+from .base import Kind, Mismatch, Observation, StepContext, StepError, StepTimeout, compare
 from .http import METHODS, absolute_url
 
 _SCHEMA = builtin_kind_schema("load")
@@ -59,11 +59,16 @@ class LoadKind(Kind):
     """A timed load (fixed arrival rate or concurrent users) judged on percentiles and errors."""
 
     name = "load"
+    service_kinds = frozenset()
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
 
     def run(self, spec: Any, ctx: StepContext) -> Observation:
-        duration = parse_duration(spec["duration"])
+        try:  # duration and rate may come from templates, so they are checked again here
+            duration = parse_duration(str(spec["duration"]))
+            rate = parse_rate(str(spec["rate"])) if "rate" in spec else 0.0
+        except ValueError as exc:
+            raise StepError(str(exc)) from None
         if duration + 5 > ctx.remaining():
             raise StepError(f"the check's timeout ({ctx.timeout_s:g}s) must exceed the load's duration; set timeout:")
         plan = _plan(spec, ctx.base_url)
@@ -71,13 +76,15 @@ class LoadKind(Kind):
         recorders: list[_Recorder] = []
         started = time.perf_counter()
         if "rate" in spec:
-            rate = float(spec["rate"].removesuffix("/s"))
-            _open_model(plan, rate, duration, request_timeout, recorders)
+            _open_model(plan, rate, duration, request_timeout, recorders=recorders, deadline=ctx.deadline)
             model = f"{rate:g}/s for {duration:g}s"
         else:
-            rate = 0.0
-            _closed_model(plan, int(spec["concurrency"]), duration, request_timeout, recorders)
+            _closed_model(
+                plan, int(spec["concurrency"]), duration, request_timeout, recorders=recorders, deadline=ctx.deadline
+            )
             model = f"{spec['concurrency']} users for {duration:g}s"
+        if time.monotonic() >= ctx.deadline:
+            raise StepTimeout(f"load still running after the check's timeout ({ctx.timeout_s:g}s); stopped it")
         elapsed = time.perf_counter() - started
         merged = HdrHistogram(_LOWEST_US, _HIGHEST_US, _DIGITS)
         for recorder in recorders:
@@ -145,8 +152,15 @@ def _send(session: requests.Session, request: _Request, timeout: float) -> bool:
 
 
 def _open_model(
-    plan: Callable[[int], _Request], rate: float, duration: float, timeout: float, recorders: list[_Recorder]
+    plan: Callable[[int], _Request],
+    rate: float,
+    duration: float,
+    timeout: float,
+    *,
+    recorders: list[_Recorder],
+    deadline: float,
 ) -> None:
+    """Sends until the plan is done or the check's ``deadline`` (time.monotonic) passes."""
     total = int(rate * duration)
     work: queue.Queue[tuple[float, _Request] | None] = queue.Queue()
     workers = min(_MAX_WORKERS, max(4, int(rate)))
@@ -156,6 +170,8 @@ def _open_model(
         recorders.append(recorder)
         with requests.Session() as session:
             while (item := work.get()) is not None:
+                if time.monotonic() >= deadline:
+                    continue  # out of time: drain what is queued without sending it
                 scheduled, request = item
                 ok = _send(session, request, timeout)
                 recorder.record(time.perf_counter() - scheduled, ok)  # from the scheduled start
@@ -166,6 +182,8 @@ def _open_model(
     start = time.perf_counter() + 0.05
     progress = _Progress(total / rate, recorders)
     for index in range(total):
+        if time.monotonic() >= deadline:
+            break
         scheduled = start + index / rate
         delay = scheduled - time.perf_counter()
         if delay > 0:
@@ -174,13 +192,25 @@ def _open_model(
         progress.tick()
     for _ in threads:
         work.put(None)
-    for thread in threads:
-        thread.join(timeout + 5)
+    _join(threads, deadline)
     progress.done()
 
 
+def _join(threads: list[threading.Thread], deadline: float) -> None:
+    """Wait for the workers, never past the check's deadline (they are daemons: the ones
+    still in a request end with it)."""
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
 def _closed_model(
-    plan: Callable[[int], _Request], users: int, duration: float, timeout: float, recorders: list[_Recorder]
+    plan: Callable[[int], _Request],
+    users: int,
+    duration: float,
+    timeout: float,
+    *,
+    recorders: list[_Recorder],
+    deadline: float,
 ) -> None:
     counter = itertools.count()
     end = time.perf_counter() + duration
@@ -197,8 +227,7 @@ def _closed_model(
     threads = [threading.Thread(target=user, name=f"golive-user-{n}", daemon=True) for n in range(users)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(duration + timeout + 5)
+    _join(threads, deadline)
 
 
 def _summary(histogram: HdrHistogram, samples: int, errors: int, elapsed: float, rate: float) -> dict[str, Any]:

@@ -17,6 +17,8 @@ class ManualKind(Kind):
     """A human confirmation; passes only with a recorded sign-off (who, when, note)."""
 
     name = "manual"
+    needs_app = False
+    service_kinds = frozenset()
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
     default_expect: ClassVar[Mapping[str, Any]] = {"signed": True}

@@ -22,6 +22,7 @@ class MetricsKind(Kind):
     """A Prometheus text endpoint's series: sums of counters and histogram quantiles."""
 
     name = "metrics"
+    service_kinds = frozenset()
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
 

@@ -22,6 +22,8 @@ class RedisKind(Kind):
     """A Redis command, a list length, or the TTLs of a key pattern."""
 
     name = "redis"
+    needs_app = False
+    service_kinds = frozenset({"redis"})
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
     default_expect: ClassVar[Mapping[str, Any]] = {}

@@ -35,6 +35,7 @@ BUILTIN_KINDS: dict[str, str] = {
     "migrations": "migrations:MigrationsKind",
     "backup": "backup:BackupKind",
     "rollback": "rollback:RollbackKind",
+    "connected": "connected:ConnectedKind",
 }
 
 

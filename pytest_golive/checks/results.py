@@ -20,6 +20,8 @@ class JunitKind(Kind):
     """Other jobs' JUnit files: failures, errors and a minimum test count."""
 
     name = "junit"
+    needs_app = False
+    service_kinds = frozenset()
     spec_schema = _JUNIT.spec
     expect_schema = _JUNIT.expect
     default_expect: ClassVar[Mapping[str, Any]] = {"failures": 0, "errors": 0, "tests": ">= 1"}
@@ -53,6 +55,8 @@ class CoverageKind(Kind):
     """A coverage report's total percentage."""
 
     name = "coverage"
+    needs_app = False
+    service_kinds = frozenset()
     spec_schema = _COVERAGE.spec
     expect_schema = _COVERAGE.expect
 

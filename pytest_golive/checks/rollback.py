@@ -24,8 +24,10 @@ from ..services.app import AppProcess
 from ..services.endpoint import Endpoint
 from ..services.errors import ProvisionError
 from .base import Kind, Mismatch, Observation, Phase, StepContext, StepError, elapsed_ms_since
-from .migration_tools import HEAD, MigrationTool, tool_from_spec
-from .scratch import scratch_database
+from .migration_tools import ToolSession, guarded_move, tool_from_spec, walk_database
+from .scratch import connect, scratch_database
+from .walk_env import database_variables
+from .walk_guard import HEAD, VersionWatch
 
 _SCHEMA = builtin_kind_schema("rollback")
 _DEFAULT_READY_S = 60.0
@@ -35,19 +37,26 @@ class RollbackKind(Kind):
     """Release N -> N+1 -> back to N, smoke steps after each, data written under N+1 kept."""
 
     name = "rollback"
+    needs_app = False
+    service_kinds = frozenset({"postgres"})
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
     nested_steps = (("smoke",), ("write",), ("verify",))
+    rendered_later = (("migrations", "env"),)
 
     def run(self, spec: Any, ctx: StepContext) -> Observation:
         if ctx.run_state is None:
             raise StepError("a rollback drill starts processes and needs the pytest plugin's run")
-        tool = tool_from_spec(spec["migrations"], ctx.base_dir)
+        tool = tool_from_spec(spec["migrations"], ctx.base_dir, ctx.app_python, ctx.run_state)
         service = ctx.service(spec.get("service"), "postgres")
         old, new = spec["from"], spec["to"]
-        drill = Drill(spec, ctx, tool)
+        drill = Drill(spec, ctx)
         start = time.perf_counter()
         with scratch_database(service, "rollback") as database, contextlib.ExitStack() as stack:
+            walk = walk_database(ctx, service, database, spec["migrations"], (*ctx.step_path, "migrations"))
+            drill.session = stack.enter_context(tool.session(walk, ctx.remaining()))
+            conn = stack.enter_context(connect(database))
+            drill.watch = VersionWatch(conn, tool.version_table, database.database or "")
             old_dir = stack.enter_context(_release_dir(old, ctx.base_dir))
             new_dir = stack.enter_context(_release_dir(new, ctx.base_dir))
             stack.callback(drill.stop)  # first out: the release stops before its folder and database go, also on Ctrl-C
@@ -68,10 +77,14 @@ class RollbackKind(Kind):
 
 class Drill:
     """The drill's state: the running release, and each phase's outcome. A phase after a
-    failed one is reported as not run, so the first failure is the one to read."""
+    failed one is reported as not run, so the first failure is the one to read. The schema
+    moves through the tool's session, guarded as the migrations walk is (walk_guard)."""
 
-    def __init__(self, spec: Mapping[str, Any], ctx: StepContext, tool: MigrationTool) -> None:
-        self.spec, self.ctx, self.tool = spec, ctx, tool
+    session: ToolSession
+    watch: VersionWatch
+
+    def __init__(self, spec: Mapping[str, Any], ctx: StepContext) -> None:
+        self.spec, self.ctx = spec, ctx
         self.phases: list[Phase] = []
         self.running: AppProcess | None = None
         self.base_url: str | None = None
@@ -101,16 +114,17 @@ class Drill:
         """Stop what runs, move the schema to the release's revision, start it, smoke it."""
         self.stop()
         target = str(release.get("revision", HEAD))
-        move = self.tool.upgrade if upgrade else self.tool.downgrade
-        try:
-            move(database, target, self.ctx.remaining())
-        except StepError as exc:
-            action = "upgrade" if upgrade else "downgrade"
-            return [Mismatch(f"{action} to {target} for release {label}", "to succeed", str(exc))]
+        action = "upgrade" if upgrade else "downgrade"
+        problem = guarded_move(
+            self.session, self.watch, action, target, heads=self.session.heads, timeout_s=self.ctx.remaining()
+        )
+        if problem is not None:
+            return [Mismatch(f"{action} to {target} for release {label}", *problem)]
         app = App(
             None,
             tuple(str(part) for part in release["command"]),
             {
+                **database_variables(database),
                 **{k: str(v) for k, v in release.get("env", {}).items()},
                 self.spec.get("url_env", "DATABASE_URL"): database.url,
             },

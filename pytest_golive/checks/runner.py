@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import jmespath
 
-from ..checklist import CheckInstance, Checklist, Problem, Step
-from ..checklist.templating import TemplateProblem, render
+from ..checklist import App, Check, CheckInstance, Checklist, Problem, Step
+from ..checklist.templating import TemplateProblem, attributes_read, render
 from ..checklist.yamlsource import SourceMap
 from .base import Kind, Mismatch, Phase, StepContext, StepError
 
@@ -33,6 +33,40 @@ class RunSettings:
     fault_targets: Mapping[str, Any] = field(default_factory=dict)
     #: the run's state folder (services.runstate.RunState), for processes that drills start
     run_state: Any = None
+    #: ``{{ app.python }}``: the app's interpreter (``app.python`` resolved; golive's own by default)
+    app_python: str = sys.executable
+    #: the app as the checklist writes it (``checklist.App``), for kinds that run its code themselves
+    app: App | None = None
+    #: the environment golive gave the app it started, as rendered; empty when it started none
+    app_env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a check needs before it can run: the app started, and which services."""
+
+    app: bool
+    services: frozenset[str]
+
+
+def check_needs(
+    check: Check, kinds: Mapping[str, Kind], declared: Mapping[str, str], app_services: Iterable[str]
+) -> Needs:
+    """From what each step's kind declares and what its templates read: ``{{ app.base_url }}``
+    needs the app, ``{{ services.db.url }}`` needs db. The app needs ``app_services``."""
+    app = False
+    services: set[str] = set()
+    for step in check.steps:
+        kind = kinds[step.kind]
+        written = [step.spec, step.expect]
+        reads_app = attributes_read(written, "app")
+        app = app or kind.needs_app or reads_app is None or bool(reads_app - {"python"})
+        reads_services = attributes_read(written, "services")
+        services |= kind.services_used(step.spec, declared)
+        services |= set(declared) if reads_services is None else reads_services & set(declared)
+    if app:
+        services |= set(app_services)
+    return Needs(app, frozenset(services))
 
 
 def render_vars(checklist: Checklist, environ: Mapping[str, str]) -> dict[str, Any]:
@@ -106,7 +140,7 @@ def _attempt(
     context: dict[str, Any] = {
         "env": dict(settings.environ),
         "vars": settings.variables,
-        "app": {"base_url": settings.base_url, "python": sys.executable},
+        "app": {"base_url": settings.base_url, "python": settings.app_python},
         "services": settings.services,
         **instance.params,
     }
@@ -120,7 +154,19 @@ def _attempt(
         signoffs=settings.signoffs,
         fault_targets=settings.fault_targets,
         run_state=settings.run_state,
+        app_python=settings.app_python,
+        app=settings.app,
+        app_env=settings.app_env,
+        template_context=context,
     )
+
+    def render_with(raw: Any, doc_path: tuple[str | int, ...], services: Mapping[str, Mapping[str, Any]]) -> Any:
+        try:
+            return render(raw, {**context, "services": services}, doc_path)
+        except TemplateProblem as problem:
+            raise CheckProblem(check.source.problem(problem.doc_path, problem.message)) from None
+
+    ctx.render = render_with
 
     def run_steps(raw: list[Any], doc_path: tuple[str | int, ...], base_url: str | None = None) -> list[Mismatch]:
         target = ctx if base_url is None else replace(ctx, base_url=base_url)
@@ -206,10 +252,12 @@ def _run_step(
 
 
 def _render_spec(kind: Kind, spec: Any, context: Mapping[str, Any], doc_path: tuple[str | int, ...]) -> Any:
-    """The spec rendered, except the step lists the kind runs itself (see Kind.nested_steps)."""
-    if not kind.nested_steps or not isinstance(spec, dict):
+    """The spec rendered, except the step lists the kind runs itself (see Kind.nested_steps)
+    and the values it renders later (Kind.rendered_later)."""
+    later = (*kind.nested_steps, *kind.rendered_later)
+    if not later or not isinstance(spec, dict):
         return render(spec, context, doc_path)
-    return _render_except(spec, context, doc_path, kind.nested_steps)
+    return _render_except(spec, context, doc_path, later)
 
 
 def _render_except(

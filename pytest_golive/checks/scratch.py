@@ -18,6 +18,7 @@ from psycopg import sql
 from ..services import postgres
 from ..services.endpoint import Endpoint
 from .base import StepError
+from .walk_env import without_databases
 
 
 @contextlib.contextmanager
@@ -53,24 +54,16 @@ def connect(endpoint: Endpoint) -> psycopg.Connection:
         raise StepError(f"cannot connect to database {endpoint.database!r}: {_first_line(exc)}") from None
 
 
-def libpq_env(endpoint: Endpoint) -> dict[str, str]:
-    """PG* variables for tools that speak libpq: the password travels in the environment, not argv."""
-    env = {"PGHOST": endpoint.host, "PGPORT": str(endpoint.port), "PGDATABASE": endpoint.database or ""}
-    if endpoint.user:
-        env["PGUSER"] = endpoint.user
-    if endpoint.password:
-        env["PGPASSWORD"] = endpoint.password
-    return env
-
-
-def run_tool(what: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path, timeout_s: float) -> None:
-    """Run a helper to completion; a failure is one line: what, which program, its last output line."""
+def run_tool(what: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path, timeout_s: float) -> str:
+    """Run a helper to completion and return its output; a failure is one line: what, which
+    program, its last output line. It sees ``env`` over the user's environment without the
+    variables that name a database (walk_env), so only the database given can be reached."""
     program = Path(str(argv[0])).name
     try:
         done = subprocess.run(
             [str(part) for part in argv],
             cwd=cwd,
-            env={**os.environ, **env},
+            env={**without_databases(os.environ), **env},
             capture_output=True,
             text=True,
             timeout=timeout_s,
@@ -83,6 +76,7 @@ def run_tool(what: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path, 
     if done.returncode != 0:
         output = (done.stderr.strip() or done.stdout.strip()).splitlines()
         raise StepError(f"{what}: {program} exited {done.returncode}" + (f": {output[-1]}" if output else ""))
+    return done.stdout
 
 
 def _first_line(exc: BaseException) -> str:

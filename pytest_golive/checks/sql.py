@@ -23,6 +23,8 @@ class SqlKind(Kind):
     """A query on a postgres service: rows, scalar, empty, columns."""
 
     name = "sql"
+    needs_app = False
+    service_kinds = frozenset({"postgres"})
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
     default_expect: ClassVar[Mapping[str, Any]] = {}

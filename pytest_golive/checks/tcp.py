@@ -17,6 +17,8 @@ class TcpKind(Kind):
     """A TCP port accepts connections."""
 
     name = "tcp"
+    needs_app = False
+    service_kinds = frozenset()
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
     default_expect: ClassVar[Mapping[str, Any]] = {"open": True}

@@ -20,6 +20,8 @@ class TlsKind(Kind):
     """A TLS endpoint: certificate valid for the host, days left, protocol version."""
 
     name = "tls"
+    needs_app = False
+    service_kinds = frozenset()
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
     default_expect: ClassVar[Mapping[str, Any]] = {"valid": True}

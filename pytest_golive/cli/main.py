@@ -1,11 +1,13 @@
 """``golive``: validate checklists, print the schema, list the check kinds.
 
-Exit codes: 0 success, 1 a failing verdict, 2 bad usage or invalid input.
+Exit codes: 0 success, 1 a failing verdict, 2 bad usage or invalid input, 141 (as for a
+writer ended by SIGPIPE) when the reader of its output went away (``golive schema | head``).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -14,7 +16,9 @@ from pathlib import Path
 
 from .. import __version__
 from ..checklist import ChecklistError, compose, load_checklist
-from ..checks import KindRegistryError, load_kind_schemas, load_kinds
+from ..checklist.durations import parse_duration
+from ..checklist.errors import printable
+from ..checks import KindRegistryError, Redactor, load_kind_schemas, load_kinds
 from ..formats.coverage import line_hits, total_percent
 from ..formats.errors import UnusableInput
 from ..formats.inputs import MAX_WHOLE_BYTES, check_input
@@ -24,9 +28,10 @@ from ..gate.diffcov import changed_lines, diff_coverage
 from ..gate.verdict import decide, merge_policies
 from ..plugin.discovery import is_checklist_path
 from ..plugin.options import PROVIDERS
-from ..services.runstate import ReapReport, reap, remove_orphan_containers, stale_runs
+from ..services.cleanup import Policy, cleanup, summary_lines
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,6 +45,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("golive: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """A quiet exit, not a traceback; never 0, so a gate piped into ``head`` fails closed.
+
+    Output still buffered would fail again at interpreter exit: stdout points at
+    /dev/null from here on."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -103,10 +121,41 @@ def _parser() -> argparse.ArgumentParser:
     doctor.set_defaults(handler=_doctor)
 
     cleanup = commands.add_parser(
-        "cleanup", help="remove what killed runs left: containers, server processes, data folders"
+        "cleanup",
+        help="remove what killed runs left: containers, server processes, data folders",
+        description=CLEANUP_POLICY,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    cleanup.add_argument(
+        "--older-than",
+        metavar="DURATION",
+        help="also remove runs and containers created longer ago than this (e.g. 30m, 12h), alive or not",
+    )
+    cleanup.add_argument(
+        "--run", action="append", default=[], metavar="RUN_ID", help="also remove this run's resources (repeatable)"
+    )
+    cleanup.add_argument("--dry-run", action="store_true", help="say what would be removed and left; remove nothing")
     cleanup.set_defaults(handler=_cleanup)
+
+    images = commands.add_parser("images", help="service images for Docker engines that cannot pull")
+    image_commands = images.add_subparsers(dest="images_command", required=True, metavar="COMMAND")
+    about = "build golive-local/postgres:15 and golive-local/redis:7 from Debian packages (mmdebstrap)"
+    build = image_commands.add_parser("build", help=about, description=about)
+    build.add_argument("--force", action="store_true", help="build again even when the images exist")
+    build.set_defaults(handler=_images_build)
     return parser
+
+
+def _images_build(args: argparse.Namespace) -> int:
+    from ..services.errors import ProvisionError  # noqa: PLC0415  (only this command needs docker)
+    from ..services.images import build_images  # noqa: PLC0415
+
+    try:
+        build_images(force=args.force)
+    except ProvisionError as exc:
+        print(f"golive images build: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    return EXIT_OK
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -168,8 +217,8 @@ def _validate(args: argparse.Namespace) -> int:
             print(exc, file=sys.stderr)
             failed = True
             continue
-        items = sum(len(check.instances()) for check in checklist.checks)
-        print(f"ok {path}: {len(checklist.checks)} checks, {items} items")
+        items = sum(check.item_count for check in checklist.checks)
+        print(printable(f"ok {path}: {len(checklist.checks)} checks, {items} items"))
     return EXIT_USAGE if failed else EXIT_OK
 
 
@@ -209,17 +258,24 @@ def _gate(args: argparse.Namespace) -> int:
     except (UnusableInput, ChecklistError) as exc:
         print(f"golive gate: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
+    hide = Redactor(os.environ)  # JUnit from other tools may hold this job's secrets: none reach a report
+    cases = [
+        dataclasses.replace(
+            case, name=hide(case.name), message=hide(case.message), properties=hide.data(case.properties)
+        )
+        for case in results.cases.values()
+    ]
     release = args.release_tag or os.environ.get("GITHUB_REF", "").startswith("refs/tags/")
     verdict = decide(
-        results.cases.values(),
+        cases,
         merge_policies(c.gates for c in checklists),
         checklists=checklists,
         coverage=coverage,
         diff=diff,
         baseline=baseline,
         release_tag=release,
-        problems=results.problems,
-        notes=results.notes,
+        problems=[hide(problem) for problem in results.problems],
+        notes=[hide(note) for note in results.notes],
     )
     print(report.terminal(verdict))
     summary = report.markdown(verdict)
@@ -242,24 +298,33 @@ def _one_line(text: str) -> str:
     return " ".join(text.split("\n")).replace("\r", " ")
 
 
+CLEANUP_POLICY = """\
+Remove what runs left behind (containers, server processes, data folders), but only what
+is provably abandoned. The Docker engine and this machine may be shared by other runs
+(other CI jobs, other users, other runs folders), so a run's folder or container is
+removed only when:
+  - its owner process is gone: the pid, kernel start time and boot id recorded when the
+    run started (owner.json, and labels on its containers), checked on this host;
+  - or it was created longer ago than --older-than;
+  - or its run is named with --run.
+Everything else is left and the reason printed: its run is alive, it belongs to another
+host (whose processes cannot be checked from here), or it has no owner record.
+Exit status: 0, or 1 when something could not be removed."""
+
+
 def _cleanup(args: argparse.Namespace) -> int:
-    total = ReapReport()
-    runs = 0
-    for state in stale_runs():
-        report = reap(state)
-        runs += 1
-        total.containers += report.containers
-        total.processes += report.processes
-        total.folders += report.folders
-        total.problems += report.problems
-    total.containers += remove_orphan_containers(total.problems)
-    print(
-        f"golive cleanup: {runs} stale runs; removed {total.containers} containers, "
-        f"stopped {total.processes} processes, deleted {total.folders} folders"
-    )
-    for problem in total.problems:
+    try:
+        older_than = parse_duration(args.older_than) if args.older_than else None
+    except ValueError as exc:
+        print(f"golive cleanup: --older-than: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    policy = Policy(older_than, frozenset(args.run), args.dry_run)
+    found = cleanup(policy)
+    for line in summary_lines(found, args.dry_run):
+        print(f"golive cleanup: {line}")
+    for problem in found.problems:
         print(f"golive cleanup: {problem}", file=sys.stderr)
-    return 1 if total.problems else EXIT_OK
+    return EXIT_FAIL if found.problems else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-"""What a repository is, read from its files alone: framework, start command, services,
-migrations, routes, required environment, coverage and CI. Nothing is imported or run.
+"""What a repository is, read from its files alone: where the app lives and which Python
+runs it, framework, start command and the steps run before it at deploy, services and the
+variables the app reads for them, migrations, routes, coverage and CI. Nothing is imported
+or run.
 
 Every fact comes with how sure it is (high: declared in a Procfile, Dockerfile, compose file,
 alembic.ini or package.json; medium: read from code; low: a default) and where it was seen."""
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import shlex
 from collections.abc import Iterator
@@ -15,6 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from . import deploy, environment, interpreter
+from .environment import EnvRead
+from .routes import Route, RouteMap
+from .wiring import CACHE, DB, service_by_value, service_part
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
 _SKIP_DIRS = {
@@ -29,20 +37,22 @@ _SKIP_DIRS = {
     "build",
     "dist",
     ".mypy_cache",
+    "site-packages",
 }
 _MAX_FILES = 5000
 _FRAMEWORKS = {"fastapi": "FastAPI", "flask": "Flask", "django": "Django", "starlette": "Starlette"}
 _APP_CLASSES = ("FastAPI", "Flask", "Starlette")
 _POSTGRES_PY = {"psycopg", "psycopg2", "psycopg2-binary", "psycopg-binary", "asyncpg", "pg8000"}
 _POSTGRES_NODE = {"pg", "postgres", "pg-promise"}
-_REDIS_PY = {"redis", "aioredis", "django-redis", "redis-py-cluster"}
+_REDIS_PY = {"redis", "aioredis", "django-redis", "redis-py-cluster", "rq", "celery-redis"}
 _REDIS_NODE = {"redis", "ioredis"}
-_HEALTH = re.compile(r"^/(health|healthz|healthcheck|livez|readyz|ready|status|ping)/?$")
+_HEALTH = re.compile(r"(^|/)(health|healthz|health-check|healthcheck|livez|readyz|ready|status|ping)/?$")
 _METRICS = re.compile(r"(^|/)metrics/?$")
-_DATABASE_ENV = re.compile(r"^(DATABASE_URL|DB_URL|POSTGRES(QL)?_(URL|DSN)|PG_?(URL|DSN)|SQLALCHEMY_DATABASE_URI)$")
-_REDIS_ENV = re.compile(r"^(REDIS_(URL|DSN)|CACHE_URL)$")
 _NODE_ROUTE = re.compile(r"""\b(?:app|router)\.(get|post|put|delete|use)\(\s*['"`](/[^'"`]*)['"`]""")
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._\-]*)")
+#: subfolders that hold the app of a repository that also has a front end or infrastructure
+_APP_FOLDERS = ("backend", "server", "api", "app", "src", "web", "service")
+_TEST_PARTS = {"tests", "test", "testing"}
 
 
 @dataclass(frozen=True)
@@ -61,61 +71,114 @@ class Project:
     facts: list[Fact] = field(default_factory=list)
     language: str = "python"
     framework: str | None = None
+    #: the folder the app runs in, relative to the root ("" for the root itself)
+    app_dir: str = ""
+    #: the app's own interpreter, relative to the root (its virtualenv), when there is one
+    python: str | None = None
+    #: how to make that virtualenv when there is none
+    python_hint: str = ""
     #: how the app starts, as golive's app.command (templates for python and the port)
     command: list[str] | None = None
+    #: what runs before it at deploy, as golive's app.setup; and the deploy steps left out
+    setup: list[list[str]] = field(default_factory=list)
+    setup_skipped: list[str] = field(default_factory=list)
+    setup_evidence: str = ""
     postgres: bool = False
     redis: bool = False
+    #: alembic.ini (or the migrations folder without one), relative to the root
     alembic: str | None = None
+    #: Flask-Migrate: the Flask app its env.py needs ("module:name"), when it is used
+    flask_app: str | None = None
     django_migrations: list[str] = field(default_factory=list)
     migrates_on_start: bool = False
     health: str | None = None
     metrics: str | None = None
-    routes: list[str] = field(default_factory=list)
-    #: variables the app cannot start without, with where they are read
-    required_env: dict[str, str] = field(default_factory=dict)
+    openapi: str | None = None
+    routes: list[Route] = field(default_factory=list)
+    #: every variable the app reads, by name
+    reads: dict[str, EnvRead] = field(default_factory=dict)
+    #: values the repository's dotenv files give: name -> (value, where)
+    examples: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: values the deployment sets (Dockerfile ENV): name -> (value, where)
+    deployed: dict[str, tuple[str, str]] = field(default_factory=dict)
     coverage: bool = False
     workflows: list[str] = field(default_factory=list)
-    #: module-level ``NAME = FastAPI(...)`` (or Flask, Starlette): (module:NAME, class, where)
+    #: ``NAME = FastAPI(...)`` (or Flask, Starlette) anywhere in a module: (module:NAME, class, where)
     app_objects: list[tuple[str, str, str]] = field(default_factory=list)
+    #: modules with a ``create_app``-style factory: (module, function)
+    factories: list[tuple[str, str]] = field(default_factory=list)
+    flask_migrate: bool = False
+
+    @property
+    def app_root(self) -> Path:
+        return self.root / self.app_dir if self.app_dir else self.root
 
     def note(self, topic: str, value: str, confidence: str, evidence: str) -> None:
         self.facts.append(Fact(topic, value, confidence, evidence))
 
     @property
     def key_route(self) -> str | None:
-        """A GET route without parameters that is neither health nor metrics: what users load."""
+        """A public GET route without parameters that is neither health nor metrics: what users load."""
+        return next(iter(self.public_routes()), None)
+
+    def public_routes(self) -> list[str]:
+        """GET routes without parameters or login, other than health, metrics and the API schema."""
+        found = []
         for route in self.routes:
-            if "{" not in route and ":" not in route and "<" not in route and route not in (self.health, self.metrics):
-                return route
-        return None
+            path = route.path
+            if route.protected or any(mark in path for mark in "{:<") or path in found:
+                continue
+            if path not in (self.health, self.metrics, self.openapi) and not _HEALTH.search(path):
+                found.append(path)
+        return found
 
+    def wired_services(self) -> set[str]:
+        """The services some variable the app reads (or its dotenv files set) points at."""
+        found = set()
+        for name in [*self.reads, *self.examples]:
+            target = service_part(name)
+            read = self.reads.get(name)
+            example = self.examples.get(name)
+            service = target[0] if target else None
+            service = service or service_by_value(read.default if read else None)
+            service = service or service_by_value(example[0] if example else None)
+            if service:
+                found.add(service)
+        return found & self.services()
 
-def is_database_env(name: str) -> bool:
-    return bool(_DATABASE_ENV.match(name))
-
-
-def is_redis_env(name: str) -> bool:
-    return bool(_REDIS_ENV.match(name))
+    def services(self) -> set[str]:
+        return {name for name, used in ((DB, self.postgres), (CACHE, self.redis)) if used}
 
 
 def inspect_project(root: Path) -> Project:
     project = Project(root)
     files = list(_files(root))
-    python_deps = _python_dependencies(root, files)
+    app_dir, python_deps = _app_dir(root, files)
+    project.app_dir = app_dir
+    if app_dir:
+        project.note("app folder", app_dir, HIGH, f"{app_dir}/ declares the framework; the root does not")
     node = _package_json(root)
     if node is not None and not python_deps:
         project.language = "node"
     _framework(project, python_deps, node)
+    _interpreter(project)
+    routes = RouteMap()
+    classes: list[environment.SettingsClass] = []
     for path in files:
-        if path.suffix == ".py":
-            _python_source(project, path)
+        if path.suffix == ".py" and project.language == "python":
+            _python_source(project, path, routes, classes)
         elif path.suffix in (".js", ".mjs", ".cjs", ".ts") and project.language == "node":
             _node_source(project, path)
+        elif environment.is_dotenv_file(path):
+            _dotenv(project, path)
+    for read in environment.settings_reads(classes):
+        project.reads.setdefault(read.name, read)
     _services(project, python_deps, node, files)
     _migrations(project, files)
-    _start_command(project, node, files)
+    _start_command(project, node, files, python_deps)
     _coverage_and_ci(project, files)
-    _summarise_routes(project)
+    _summarise_routes(project, routes)
+    _summarise_environment(project)
     return project
 
 
@@ -124,8 +187,14 @@ def _files(root: Path) -> Iterator[Path]:
     stack = [root]
     while stack:
         folder = stack.pop()
-        for entry in sorted(folder.iterdir()):
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
             if entry.is_dir():
+                if (entry / "pyvenv.cfg").exists():
+                    continue  # a virtualenv of any name
                 if (entry.name not in _SKIP_DIRS and not entry.name.startswith(".")) or entry.name == ".github":
                     stack.append(entry)
             elif entry.is_file():
@@ -147,13 +216,32 @@ def _read(path: Path) -> str:
         return ""
 
 
-def _python_dependencies(root: Path, files: list[Path]) -> dict[str, str]:
-    """Distribution names (lower case, - for _) -> where they are declared."""
+def _app_dir(root: Path, files: list[Path]) -> tuple[str, dict[str, str]]:
+    """The folder the app runs in: the root when it declares a web framework (or has
+    manage.py), else the subfolder that does (``backend/`` beside a ``frontend/``)."""
+    at_root = _python_dependencies(root, root, files)
+    if set(_FRAMEWORKS) & set(at_root) or (root / "manage.py").is_file():
+        return "", at_root
+    folders = sorted({path.parent for path in files if path.parent.parent == root})
+    folders.sort(key=lambda f: (_APP_FOLDERS.index(f.name) if f.name in _APP_FOLDERS else len(_APP_FOLDERS), f.name))
+    for folder in folders:
+        deps = _python_dependencies(root, folder, files)
+        if set(_FRAMEWORKS) & set(deps) or (folder / "manage.py").is_file():
+            return folder.name, deps
+    return "", at_root
+
+
+def _python_dependencies(root: Path, folder: Path, files: list[Path]) -> dict[str, str]:
+    """Distribution names (lower case, - for _) declared in ``folder`` -> where they are declared."""
     found: dict[str, str] = {}
     for path in files:
-        if path.parent != root and path.name != "requirements.txt":
+        nested_requirements = path.name == "requirements.txt" and folder in path.parents
+        if path.parent != folder and not nested_requirements and path.parent != folder / "requirements":
             continue
-        if path.name.startswith("requirements") and path.suffix in (".txt", ".in"):
+        if (path.name.startswith("requirements") or path.parent.name == "requirements") and path.suffix in (
+            ".txt",
+            ".in",
+        ):
             for number, line in enumerate(_read(path).splitlines(), 1):
                 match = _REQUIREMENT.match(line)
                 if match and not line.lstrip().startswith(("#", "-")):
@@ -161,13 +249,12 @@ def _python_dependencies(root: Path, files: list[Path]) -> dict[str, str]:
         elif path.name in ("pyproject.toml", "setup.cfg", "Pipfile", "setup.py"):
             for number, line in enumerate(_read(path).splitlines(), 1):
                 for name in re.findall(
-                    r"""["']([A-Za-z0-9][A-Za-z0-9._\-]*)\s*(?:\[[^\]]*\])?\s*(?:[<>=!~;@].*)?["']""", line
+                    r"""["']([A-Za-z0-9][A-Za-z0-9._\-]*)\s*(?:\[[^\]]*\])?\s*(?:[<>=!~;@^].*)?["']""", line
                 ):
                     found.setdefault(_normal(name), _rel(root, path, number))
-                if path.name == "Pipfile":
-                    match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._\-]*)\s*=", line)
-                    if match:
-                        found.setdefault(_normal(match.group(1)), _rel(root, path, number))
+                match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._\-]*)\s*=", line)  # Pipfile, poetry tables
+                if match and path.name in ("Pipfile", "pyproject.toml"):
+                    found.setdefault(_normal(match.group(1)), _rel(root, path, number))
     return found
 
 
@@ -200,9 +287,9 @@ def _framework(project: Project, python_deps: dict[str, str], node: dict[str, ob
         if dist in python_deps and project.framework is None:
             project.framework = name
             project.note("framework", name, HIGH, python_deps[dist])
-    if (project.root / "manage.py").is_file() and project.framework in (None, "Django"):
+    if (project.app_root / "manage.py").is_file() and project.framework in (None, "Django"):
         if project.framework is None:
-            project.note("framework", "Django", HIGH, "manage.py")
+            project.note("framework", "Django", HIGH, _rel(project.root, project.app_root / "manage.py"))
         project.framework = "Django"
     if node is not None and project.language == "node":
         deps = _node_deps(node)
@@ -211,104 +298,115 @@ def _framework(project: Project, python_deps: dict[str, str], node: dict[str, ob
                 project.framework = name.title() if not name.startswith("@") else "NestJS"
                 project.note("framework", f"{project.framework} (Node.js)", HIGH, "package.json")
                 break
+    project.flask_migrate = "flask-migrate" in python_deps
 
 
-def _python_source(project: Project, path: Path) -> None:
+def _interpreter(project: Project) -> None:
+    """The project's virtualenv, in the app folder, the root or the repository above it."""
+    if project.language != "python":
+        return
+    folders = [project.app_root, project.root]
+    above = project.root.resolve().parent
+    if not (project.root / ".git").exists() and (above / ".git").exists():
+        folders.append(above)
+    python = interpreter.find_virtualenv(folders)
+    if python is None:
+        project.python_hint = interpreter.how_to_make(project.app_root)
+        project.note("interpreter", "no virtualenv found: set app.python", LOW, f"make one: {project.python_hint}")
+        return
+    relative = Path(_relative_to(python, project.root))
+    project.python = relative.as_posix()
+    version = interpreter.virtualenv_version(python)
+    project.note("interpreter", project.python + (f" (Python {version})" if version else ""), HIGH, "pyvenv.cfg")
+
+
+def _relative_to(path: Path, start: Path) -> str:
+    return os.path.relpath(path.absolute(), start.absolute())  # walks up with ..; pathlib only from 3.12
+
+
+def _module_name(project: Project, path: Path) -> tuple[str, bool]:
+    """A file's dotted module name as the app imports it (from the app folder), and if it is a package."""
+    base = project.app_root if project.app_root in path.parents else project.root
+    relative = path.relative_to(base).with_suffix("")
+    is_package = relative.name == "__init__"
+    parts = relative.parts[:-1] if is_package else relative.parts
+    return ".".join(parts), is_package
+
+
+def _python_source(project: Project, path: Path, routes: RouteMap, classes: list[environment.SettingsClass]) -> None:
     try:
         tree = ast.parse(_read(path), filename=str(path))
     except (SyntaxError, ValueError):
         return
-    in_tests = any(part in ("tests", "test") for part in path.relative_to(project.root).parts[:-1])
-    is_migration = "versions" in path.parts or "migrations" in path.parts
-    for statement in tree.body:
-        app_class = _app_class(statement)
-        if app_class and isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
-            module = path.relative_to(project.root).with_suffix("").as_posix().replace("/", ".")
-            where = _rel(project.root, path, statement.lineno)
-            project.app_objects.append((f"{module}:{statement.targets[0].id}", app_class, where))
+    relative = path.relative_to(project.root)
+    if _TEST_PARTS & set(relative.parts[:-1]) or relative.name.startswith(("test_", "conftest")):
+        return
+    module, is_package = _module_name(project, path)
+    where = relative.as_posix()
+    is_revision = "versions" in relative.parts
+    for read in environment.reads_in_module(tree, where):
+        project.reads.setdefault(read.name, read)
+    if is_revision:
+        return
+    classes.extend(environment.settings_classes(tree, where))
+    routes.add(module, tree, is_package)
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)) and project.framework is None:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            app_class = _call_name(node.value.func)
+            if app_class in _APP_CLASSES and isinstance(node.targets[0], ast.Name):
+                target = f"{module}:{node.targets[0].id}"
+                if not any(found[0] == target for found in project.app_objects):
+                    project.app_objects.append((target, app_class, f"{where}:{node.lineno}"))
+            elif app_class in ("create_app", "make_app") and isinstance(node.targets[0], ast.Name):
+                project.app_objects.append((f"{module}:{node.targets[0].id}", "Flask", f"{where}:{node.lineno}"))
+        elif isinstance(node, ast.FunctionDef) and node.name in ("create_app", "make_app") and node in tree.body:
+            project.factories.append((module, node.name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)) and project.framework is None:
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            for module in modules:
-                top = module.split(".")[0]
+            for name in modules:
+                top = name.split(".")[0]
                 if top in _FRAMEWORKS:
                     project.framework = _FRAMEWORKS[top]
-                    project.note("framework", project.framework, MEDIUM, _rel(project.root, path, node.lineno))
-        if in_tests or is_migration:
-            continue
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            for decorator in node.decorator_list:
-                route = _decorated_route(decorator)
-                if route is not None and route not in project.routes:
-                    project.routes.append(route)
+                    project.note("framework", project.framework, MEDIUM, f"{where}:{node.lineno}")
         elif isinstance(node, ast.Call):
             _python_call(project, path, node)
-        elif isinstance(node, ast.Subscript) and _is_environ(node.value):
-            name = node.slice.value if isinstance(node.slice, ast.Constant) else None
-            if isinstance(name, str) and isinstance(node.ctx, ast.Load):
-                project.required_env.setdefault(name, _rel(project.root, path, node.lineno))
 
 
-def _app_class(statement: ast.stmt) -> str | None:
-    """``app = FastAPI(...)`` at module level: the framework class it instantiates."""
-    if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
-        name = _name(statement.value.func)
-        return name if name in _APP_CLASSES else None
-    return None
-
-
-def _decorated_route(decorator: ast.expr) -> str | None:
-    """``@app.get("/x")``, ``@router.route("/x")``, ``@bp.route("/x", methods=["GET"])``."""
-    if not (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)):
-        return None
-    if decorator.func.attr not in ("get", "route", "api_route") or not decorator.args:
-        return None
-    first = decorator.args[0]
-    if isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value.startswith("/"):
-        return first.value
-    return None
+def _call_name(node: ast.expr) -> str:
+    return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
 
 
 def _python_call(project: Project, path: Path, node: ast.Call) -> None:
     func = node.func
-    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-    if name == "path" and path.name == "urls.py" and node.args:  # Django: path("healthz/", view)
-        first = node.args[0]
-        if isinstance(first, ast.Constant) and isinstance(first.value, str):
-            route = "/" + first.value
-            if route not in project.routes:
-                project.routes.append(route)
-    elif name == "Route" and node.args:  # Starlette: Route("/health", endpoint)
-        first = node.args[0]
-        if isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value not in project.routes:
-            project.routes.append(first.value)
-    elif name == "mount" and node.args:  # app.mount("/metrics", make_asgi_app())
-        first = node.args[0]
-        if isinstance(first, ast.Constant) and isinstance(first.value, str) and _METRICS.search(first.value):
-            project.routes.append(first.value)
-    elif name == "upgrade" and isinstance(func, ast.Attribute) and _name(func.value) == "command":
+    name = _call_name(func)
+    first = node.args[0] if node.args else None
+    text = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+    if name in ("path", "re_path") and path.name == "urls.py" and text is not None:  # Django
+        project.routes.append(Route("/" + text, protected=bool(re.search(r"admin|login|account", text))))
+    elif (name == "Route" and text is not None) or (
+        name == "mount" and text is not None and _METRICS.search(text)
+    ):  # Starlette: Route("/health", endpoint)
+        project.routes.append(Route(text, protected=False))
+    elif name == "upgrade" and isinstance(func, ast.Attribute) and _call_name(func.value) == "command":
         project.migrates_on_start = True
         project.note("migrations", "applied by the app when it starts", MEDIUM, _rel(project.root, path, node.lineno))
-    elif name == "getenv" or (name == "get" and isinstance(func, ast.Attribute) and _is_environ(func.value)):
-        return  # optional variables: the app has a default
-
-
-def _name(node: ast.expr) -> str:
-    return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
-
-
-def _is_environ(node: ast.expr) -> bool:
-    return isinstance(node, ast.Attribute) and node.attr == "environ" and _name(node.value) == "os"
 
 
 def _node_source(project: Project, path: Path) -> None:
     text = _read(path)
     for method, route in _NODE_ROUTE.findall(text):
-        if method in ("get", "use") and route not in project.routes:
-            project.routes.append(route)
+        if method in ("get", "use"):
+            project.routes.append(Route(route, protected=False))
     for name in re.findall(r"process\.env\.([A-Z][A-Z0-9_]*)", text):
-        if is_database_env(name) or is_redis_env(name):
-            project.required_env.setdefault(name, _rel(project.root, path))
+        project.reads.setdefault(name, EnvRead(name, _rel(project.root, path), "process.env", required=False))
+
+
+def _dotenv(project: Project, path: Path) -> None:
+    """Values the repository's dotenv files give (the real ``.env`` wins over examples)."""
+    real = path.name in (".env", ".flaskenv")
+    for name, value, line in environment.dotenv_values(_read(path)):
+        if real or name not in project.examples:
+            project.examples[name] = (value, _rel(project.root, path, line))
 
 
 def _services(project: Project, python_deps: dict[str, str], node: dict[str, object] | None, files: list[Path]) -> None:
@@ -317,7 +415,7 @@ def _services(project: Project, python_deps: dict[str, str], node: dict[str, obj
         if re.fullmatch(r"(docker-)?compose(\.[\w-]+)?\.ya?ml", path.name):
             _compose(project, path)
     for path in files:
-        if path.name == "settings.py":  # Django
+        if path.name == "settings.py" or path.parent.name == "settings":  # Django
             text = _read(path)
             if "django.db.backends.postgresql" in text:
                 _found(project, "postgres", "Django DATABASES", HIGH, _rel(project.root, path))
@@ -338,11 +436,10 @@ def _services(project: Project, python_deps: dict[str, str], node: dict[str, obj
                     _found(project, "postgres", "a postgres:// URL", MEDIUM, _rel(project.root, path, number))
                 if re.search(r"\brediss?://", line):
                     _found(project, "redis", "a redis:// URL", MEDIUM, _rel(project.root, path, number))
-    for name, where in project.required_env.items():
-        if is_database_env(name):
-            _found(project, "postgres", f"${name} read", MEDIUM, where)
-        elif is_redis_env(name):
-            _found(project, "redis", f"${name} read", MEDIUM, where)
+    for name, read in project.reads.items():
+        target = service_part(name)
+        if target and target[1] == "url":
+            _found(project, "postgres" if target[0] == DB else "redis", f"${name} read", MEDIUM, read.where)
 
 
 def _found(project: Project, service: str, why: str, confidence: str, evidence: str) -> None:
@@ -352,13 +449,7 @@ def _found(project: Project, service: str, why: str, confidence: str, evidence: 
 
 
 def _compose(project: Project, path: Path) -> None:
-    try:
-        data = yaml.safe_load(_read(path))
-    except yaml.YAMLError:
-        return
-    services = data.get("services") if isinstance(data, dict) else None
-    if not isinstance(services, dict):
-        return
+    services = _compose_services(path)
     for name, spec in services.items():
         image = str(spec.get("image", "")) if isinstance(spec, dict) else ""
         where = _rel(project.root, path)
@@ -368,160 +459,268 @@ def _compose(project: Project, path: Path) -> None:
             _found(project, "redis", f"compose service {name} ({image})", HIGH, where)
 
 
+def _compose_services(path: Path) -> dict[str, object]:
+    try:
+        data = yaml.safe_load(_read(path))
+    except yaml.YAMLError:
+        return {}
+    services = data.get("services") if isinstance(data, dict) else None
+    return services if isinstance(services, dict) else {}
+
+
 def _migrations(project: Project, files: list[Path]) -> None:
+    """alembic.ini wherever it is (the app folder's first), else an env.py beside versions/."""
+    inis = sorted((p for p in files if p.name == "alembic.ini"), key=lambda p: (project.app_root not in p.parents, p))
+    for path in inis:
+        match = re.search(r"(?m)^script_location\s*=\s*(.+)$", _read(path))
+        location = match.group(1).strip().replace("%(here)s", str(path.parent)) if match else None
+        folder = (path.parent if location is None else _script_folder(project, path, location)).resolve()
+        if (folder / "env.py").is_file():
+            project.alembic = _rel(project.root, path)
+            where = folder.relative_to(project.root.resolve()).as_posix()
+            project.note("migrations", f"Alembic ({where}, {project.alembic})", HIGH, project.alembic)
+            break
+    if project.alembic is None:
+        for path in files:
+            if path.name == "env.py" and (path.parent / "versions").is_dir():
+                project.alembic = _rel(project.root, path.parent)
+                project.note(
+                    "migrations", f"Alembic ({project.alembic}, no alembic.ini)", MEDIUM, _rel(project.root, path)
+                )
+                break
+    if project.alembic and project.flask_migrate:
+        project.flask_app = _flask_app(project)
+        if project.flask_app:
+            project.note(
+                "migrations", f"Flask-Migrate (env.py needs the app {project.flask_app})", HIGH, "flask-migrate"
+            )
     for path in files:
-        if path.name == "alembic.ini" and project.alembic is None:
-            match = re.search(r"(?m)^script_location\s*=\s*(.+)$", _read(path))
-            location = match.group(1).strip().replace("%(here)s", ".") if match else "alembic"
-            folder = (path.parent / location).resolve()
-            if folder.is_dir():
-                project.alembic = folder.relative_to(project.root.resolve()).as_posix()
-                project.note("migrations", f"Alembic ({project.alembic})", HIGH, _rel(project.root, path))
-        elif path.name == "env.py" and (path.parent / "versions").is_dir() and project.alembic is None:
-            project.alembic = path.parent.relative_to(project.root).as_posix()
-            project.note("migrations", f"Alembic ({project.alembic}, no alembic.ini)", MEDIUM, _rel(project.root, path))
-        elif path.name == "0001_initial.py" and path.parent.name == "migrations" and project.framework == "Django":
+        if path.name == "0001_initial.py" and path.parent.name == "migrations" and project.framework == "Django":
             app = path.parent.parent.name
             if app not in project.django_migrations:
                 project.django_migrations.append(app)
                 project.note("migrations", f"Django migrations of app {app}", HIGH, _rel(project.root, path))
 
 
-def _start_command(project: Project, node: dict[str, object] | None, files: list[Path]) -> None:
-    procfile = project.root / "Procfile"
-    if procfile.is_file():
-        for number, line in enumerate(_read(procfile).splitlines(), 1):
-            if line.startswith("release:") and re.search(r"alembic\s+upgrade|manage\.py\s+migrate", line):
-                project.migrates_on_start = True
-                project.note("migrations", "applied at release", HIGH, f"Procfile:{number}")
-        for number, line in enumerate(_read(procfile).splitlines(), 1):
-            if line.startswith("web:") and _adopt(project, shlex.split(line[4:]), f"Procfile:{number}"):
-                return
-    dockerfile = project.root / "Dockerfile"
-    if dockerfile.is_file():
-        for number, line in enumerate(_read(dockerfile).splitlines(), 1):
-            match = re.match(r"^\s*(CMD|ENTRYPOINT)\s+(.+)$", line)
-            if match:
-                argv = _docker_argv(match.group(2))
-                if argv and _adopt(project, argv, f"Dockerfile:{number}"):
-                    return
+def _script_folder(project: Project, ini: Path, location: str) -> Path:
+    """script_location is relative to where alembic runs: the ini's folder, or the app folder."""
+    for base in (ini.parent, project.app_root, project.root):
+        if (base / location).is_dir():
+            return base / location
+    return ini.parent / location
+
+
+def _flask_app(project: Project) -> str | None:
+    """The Flask app as Flask's CLI finds it: FLASK_APP, else an app object, else a factory."""
+    flask_app = project.examples.get("FLASK_APP", ("", ""))[0]
+    if flask_app:
+        module = flask_app.removesuffix(".py").replace("/", ".")
+        if ":" in module:
+            return module
+        for target, _, _ in project.app_objects:
+            if target.split(":")[0] == module:
+                return target
+        factory = next((f"{m}:{f}" for m, f in project.factories if m == module), None)
+        return factory or f"{module}:app"
+    if project.app_objects:
+        return project.app_objects[0][0]
+    return f"{project.factories[0][0]}:{project.factories[0][1]}" if project.factories else None
+
+
+def _deploy_scripts(project: Project, files: list[Path]) -> dict[str, str]:
+    return {
+        _rel(project.app_root, path) if project.app_root in path.parents else _rel(project.root, path): _read(path)
+        for path in files
+        if path.suffix == ".sh"
+    }
+
+
+def _start_command(
+    project: Project, node: dict[str, object] | None, files: list[Path], python_deps: dict[str, str]
+) -> None:
+    scripts = _deploy_scripts(project, files)
+    hooks = _release_hooks(project, files, scripts)
+    for source, evidence in _declared_starts(project):
+        found = deploy.read_deploy(source, scripts)
+        if found.server is None:
+            continue
+        project.command = found.server
+        project.note("start command", found.server_text, HIGH, evidence)
+        _adopt_setup(project, [*hooks, (found, evidence)])
+        return
+    _adopt_setup(project, hooks)
     if node is not None:
-        scripts = node.get("scripts")
-        start = scripts.get("start") if isinstance(scripts, dict) else None
+        scripts_section = node.get("scripts")
+        start = scripts_section.get("start") if isinstance(scripts_section, dict) else None
         if isinstance(start, str):
-            argv = shlex.split(start)
+            argv = start.split()
             project.command = argv if argv and argv[0] == "node" else ["npm", "start"]
             project.note(
                 "start command", " ".join(project.command) + " (port in $PORT)", HIGH, "package.json scripts.start"
             )
             return
     for path in files:
-        if path.name == "__main__.py" and path.parent != project.root:
+        if path.name == "__main__.py" and path.parent != project.root and project.language == "python":
             text = _read(path)
             if re.search(r"\b(uvicorn|waitress|gunicorn)\.run\(|\.run\(\s*host", text):
-                package = path.parent.relative_to(project.root).as_posix().replace("/", ".")
-                argv = ["{{ app.python }}", "-m", package]
+                package = _module_name(project, path.parent / "__init__.py")[0]
+                argv = [deploy.PYTHON, "-m", package]
                 if re.search(r"""add_argument\(\s*["']--port["']""", text):
-                    argv += ["--port", "{{ app.port }}"]
+                    argv += ["--port", deploy.PORT]
                 project.command = argv
                 project.note("start command", f"python -m {package}", MEDIUM, _rel(project.root, path))
                 return
-    _from_framework(project)
+    _from_framework(project, python_deps)
 
 
-def _docker_argv(text: str) -> list[str]:
+def _declared_starts(project: Project) -> Iterator[tuple[str, str]]:
+    """Shell text that starts the app: Procfile ``web:``, then Dockerfile ENTRYPOINT + CMD."""
+    for folder in dict.fromkeys([project.app_root, project.root]):
+        procfile = folder / "Procfile"
+        for number, line in enumerate(_read(procfile).splitlines(), 1):
+            if line.startswith("web:"):
+                yield line[4:], f"{_rel(project.root, procfile)}:{number}"
+        dockerfile = folder / "Dockerfile"
+        entrypoint, command, where = "", "", ""
+        for instruction, text, number in dockerfile_instructions(_read(dockerfile)):
+            if instruction in ("CMD", "ENTRYPOINT"):
+                shell = _docker_text(text)
+                entrypoint, command = (shell, command) if instruction == "ENTRYPOINT" else (entrypoint, shell)
+                where = f"{_rel(project.root, dockerfile)}:{number}"
+        if entrypoint or command:
+            yield f"{entrypoint} {command}".strip(), where
+
+
+def dockerfile_instructions(text: str) -> Iterator[tuple[str, str, int]]:
+    """(INSTRUCTION, its text with continuation lines joined, first line number)."""
+    pending, start = "", 0
+    for number, line in enumerate(text.splitlines(), 1):
+        if not pending and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if not pending:
+            start = number
+        if line.rstrip().endswith("\\"):
+            pending += line.rstrip()[:-1] + " "
+            continue
+        whole = (pending + line).strip()
+        pending = ""
+        match = re.match(r"^(\w+)\s+(.*)$", whole)
+        if match:
+            yield match.group(1).upper(), match.group(2), start
+
+
+def _release_hooks(project: Project, files: list[Path], scripts: dict[str, str]) -> list[tuple[deploy.Deploy, str]]:
+    """Steps run at deploy before the app: Procfile ``release:``, heroku.yml, compose services
+    that migrate or run a prestart script, and scripts named for it (prestart.sh, boot.sh)."""
+    hooks = []
+    for folder in dict.fromkeys([project.app_root, project.root]):
+        dockerfile = folder / "Dockerfile"
+        for instruction, text, number in dockerfile_instructions(_read(dockerfile)):
+            if instruction == "ENV":
+                _docker_env(project, text, f"{_rel(project.root, dockerfile)}:{number}")
+            if instruction == "RUN":
+                found = deploy.read_deploy(text, serves=False)
+                found.skipped = []  # package installs and the like: building the image is not golive's
+                if found.setup:
+                    hooks.append((found, f"{_rel(project.root, dockerfile)}:{number}"))
+        procfile = folder / "Procfile"
+        for number, line in enumerate(_read(procfile).splitlines(), 1):
+            if line.startswith("release:"):
+                hooks.append(
+                    (deploy.read_deploy(line[8:], scripts, serves=False), f"{_rel(project.root, procfile)}:{number}")
+                )
+    for path in files:
+        if path.name == "heroku.yml":
+            release = _yaml(path).get("release")
+            command = release.get("command") if isinstance(release, dict) else None
+            if isinstance(command, list):
+                hooks.append(
+                    (deploy.read_deploy("\n".join(map(str, command)), scripts, serves=False), _rel(project.root, path))
+                )
+        elif re.fullmatch(r"(docker-)?compose(\.[\w-]+)?\.ya?ml", path.name):
+            for name, spec in _compose_services(path).items():
+                command = spec.get("command") if isinstance(spec, dict) else None
+                text = " ".join(map(str, command)) if isinstance(command, list) else str(command or "")
+                found = deploy.read_deploy(text, scripts, serves=False)
+                if found.migrates:
+                    hooks.append((found, f"{_rel(project.root, path)} service {name}"))
+        elif path.suffix == ".sh" and re.fullmatch(r"pre[-_]?start\.sh|release\.sh|migrate\.sh", path.name):
+            hooks.append((deploy.read_deploy(_read(path), scripts, serves=False), _rel(project.root, path)))
+    return hooks
+
+
+def _adopt_setup(project: Project, sources: list[tuple[deploy.Deploy, str]]) -> None:
+    evidence = []
+    for found, where in sources:
+        new = [step for step in found.setup if not any(deploy.same_step(step, known) for known in project.setup)]
+        project.setup += new
+        project.setup_skipped += [text for text in found.skipped if text not in project.setup_skipped]
+        if found.migrates:
+            project.migrates_on_start = True
+        if new:
+            evidence.append(where)
+    if project.setup:
+        project.setup_evidence = ", ".join(evidence)
+        steps = "; ".join(" ".join(step).replace(deploy.PYTHON, "python") for step in project.setup)
+        project.note("deploy steps", steps, HIGH, project.setup_evidence)
+
+
+def _docker_env(project: Project, text: str, where: str) -> None:
+    """``ENV A=1 B=2`` or the old ``ENV A 1``."""
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        return
+    if words and "=" not in words[0]:
+        project.deployed.setdefault(words[0], (" ".join(words[1:]), where))
+        return
+    for word in words:
+        name, _, value = word.partition("=")
+        project.deployed.setdefault(name, (value, where))
+
+
+def _yaml(path: Path) -> dict[str, object]:
+    try:
+        data = yaml.safe_load(_read(path))
+    except yaml.YAMLError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _docker_text(text: str) -> str:
+    """A Dockerfile CMD/ENTRYPOINT as shell text (the exec form is a JSON list)."""
     text = text.strip()
     if text.startswith("["):
         try:
             value = json.loads(text)
         except json.JSONDecodeError:
-            return []
-        return [str(part) for part in value] if isinstance(value, list) else []
-    return shlex.split(text)
+            return ""
+        return shlex.join(str(part) for part in value) if isinstance(value, list) else ""
+    return text
 
 
-def _adopt(project: Project, argv: list[str], evidence: str) -> bool:
-    """A server command as golive runs it: on 127.0.0.1 and the port golive picks."""
-    translated = server_command(argv)
-    if translated is None:
-        return False
-    project.command = translated
-    project.note("start command", " ".join(argv), HIGH, evidence)
-    return True
-
-
-def server_command(argv: list[str]) -> list[str] | None:
-    """uvicorn, gunicorn, flask run, manage.py runserver, python, node: rewritten to bind
-    127.0.0.1 on ``{{ app.port }}``; hosts and ports of the original are dropped."""
-    words = [w for w in argv if w not in ("exec",)]
-    if words[:2] == ["python", "-m"] or words[:2] == ["python3", "-m"]:
-        words = words[2:]
-    if not words:
-        return None
-    tool, rest = Path(words[0]).name, words[1:]
-    python = "{{ app.python }}"
-    if tool == "uvicorn":
-        target = _positional(rest, {"--host", "--port", "--workers", "--log-level", "--root-path"})
-        return [python, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", "{{ app.port }}"] if target else None
-    if tool == "gunicorn":
-        target = _positional(rest, {"-b", "--bind", "-w", "--workers", "-k", "--worker-class", "-c", "--config"})
-        worker = _option(rest, ("-k", "--worker-class"))
-        extra = ["--worker-class", worker] if worker else []
-        return [python, "-m", "gunicorn", "--bind", "127.0.0.1:{{ app.port }}", *extra, target] if target else None
-    if tool == "flask":
-        app = _option(rest, ("--app", "-A"))
-        return [
-            python,
-            "-m",
-            "flask",
-            *(["--app", app] if app else []),
-            "run",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "{{ app.port }}",
-        ]
-    if tool in ("python", "python3") and rest[:2] == ["manage.py", "runserver"]:
-        return [python, "manage.py", "runserver", "127.0.0.1:{{ app.port }}", "--noreload"]
-    if tool in ("python", "python3") and rest:
-        return [python, *rest]  # the app reads $PORT
-    if tool == "node" and rest:
-        return ["node", *rest]
-    return None
-
-
-def _positional(words: list[str], with_value: set[str]) -> str | None:
-    skip = False
-    for word in words:
-        if skip:
-            skip = False
-        elif word in with_value:
-            skip = True
-        elif not word.startswith("-"):
-            return word
-    return None
-
-
-def _option(words: list[str], names: tuple[str, ...]) -> str | None:
-    for index, word in enumerate(words):
-        if word in names and index + 1 < len(words):
-            return words[index + 1]
-        for name in names:
-            if word.startswith(name + "="):
-                return word.split("=", 1)[1]
-    return None
-
-
-def _from_framework(project: Project) -> None:
+def _from_framework(project: Project, python_deps: dict[str, str]) -> None:
     """No declared command: the framework's own server, pointed at the app object found in code."""
-    if project.framework == "Django" and (project.root / "manage.py").is_file():
-        project.command = server_command(["python", "manage.py", "runserver"])
-        project.note("start command", "python manage.py runserver", MEDIUM, "manage.py")
+    if project.framework == "Django" and (project.app_root / "manage.py").is_file():
+        wsgi = _django_wsgi(project)
+        if wsgi and "gunicorn" in python_deps:
+            project.command = deploy.server_command(["gunicorn", wsgi])
+            project.note("start command", f"gunicorn {wsgi}", MEDIUM, python_deps["gunicorn"])
+        else:
+            project.command = deploy.server_command(["python", "manage.py", "runserver"])
+            project.note("start command", "python manage.py runserver --noreload", MEDIUM, "manage.py")
         return
     for target, app_class, where in project.app_objects[:1]:
         tool = ["flask", "--app", target, "run"] if app_class == "Flask" else ["uvicorn", target]
-        project.command = server_command(tool)
+        project.command = deploy.server_command(tool)
         project.note("start command", " ".join(tool), MEDIUM, where)
+
+
+def _django_wsgi(project: Project) -> str | None:
+    for path in sorted(project.app_root.glob("*/wsgi.py")):
+        if "get_wsgi_application" in _read(path):
+            return f"{path.parent.name}.wsgi"
+    return None
 
 
 def _coverage_and_ci(project: Project, files: list[Path]) -> None:
@@ -538,19 +737,43 @@ def _coverage_and_ci(project: Project, files: list[Path]) -> None:
             project.note("coverage", "coverage.py configured", HIGH, rel)
         if rel.startswith(".github/workflows/") and path.suffix in (".yml", ".yaml"):
             project.workflows.append(rel)
-            project.note("CI", f"GitHub Actions workflow {path.name}", HIGH, rel)
         if path.name == ".gitlab-ci.yml":
             project.note("CI", "GitLab CI", HIGH, rel)
+    if project.workflows:
+        project.note("CI", f"{len(project.workflows)} GitHub Actions workflows", HIGH, ".github/workflows/")
 
 
-def _summarise_routes(project: Project) -> None:
+def _summarise_routes(project: Project, routes: RouteMap) -> None:
+    project.routes = [*routes.routes(), *project.routes]
     for route in project.routes:
-        if project.health is None and _HEALTH.match(route):
-            project.health = route
-            project.note("health route", route, MEDIUM, "route in code")
-        elif project.metrics is None and _METRICS.search(route):
-            project.metrics = route
-            project.note("metrics route", route, MEDIUM, "route in code")
+        if project.health is None and _HEALTH.search(route.path) and "{" not in route.path:
+            project.health = route.path
+            project.note("health route", route.path, MEDIUM, "route in code, with its prefixes")
+        elif project.metrics is None and _METRICS.search(route.path):
+            project.metrics = route.path
+            project.note("metrics route", route.path, MEDIUM, "route in code")
+    if project.framework == "FastAPI":
+        urls = routes.openapi_urls()
+        project.openapi = urls[0] if urls else None
+        if project.openapi:
+            project.note("OpenAPI", project.openapi, MEDIUM, "FastAPI(openapi_url=...)")
     key = project.key_route
     if key:
-        project.note("key route", key, LOW, "first GET route without parameters")
+        project.note("key route", key, LOW, "first public GET route without parameters")
+
+
+def _summarise_environment(project: Project) -> None:
+    for service in sorted(project.services()):
+        names = [
+            name
+            for name in [*project.reads, *project.examples]
+            if (service_part(name) or ("", ""))[0] == service
+            or service_by_value(project.reads[name].default if name in project.reads else None) == service
+            or service_by_value(project.examples.get(name, ("", ""))[0]) == service
+        ]
+        if names:
+            shown = ", ".join(dict.fromkeys(names))
+            where = project.reads[names[0]].where if names[0] in project.reads else project.examples[names[0]][1]
+            project.note("wired", f"{service}: {shown}", MEDIUM, where)
+        else:
+            project.note("not wired", f"{service}: the app reads no variable for it", LOW, "set app.env yourself")

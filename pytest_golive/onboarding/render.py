@@ -12,9 +12,13 @@ from typing import Any
 
 import jinja2
 
-from .detect import Project, is_database_env, is_redis_env
+from .detect import Project
+from .wiring import CACHE, DB, Wire, wire
 
-REUSABLE_WORKFLOW = "pytest-golive/pytest-golive/.github/workflows/golive.yml@v1"
+#: the moving tag v1 follows the newest v1.x.y release (README: "In CI"); the package comes from the same tag
+RELEASE_TAG = "v1"
+REUSABLE_WORKFLOW = f"pytest-golive/pytest-golive/.github/workflows/golive.yml@{RELEASE_TAG}"
+GOLIVE_REQUIREMENT = f"pytest-golive @ git+https://github.com/pytest-golive/pytest-golive@{RELEASE_TAG}"
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -35,7 +39,7 @@ class _Plan:
 
     project: Project
     services: list[dict[str, str]] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
+    env: list[Wire] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     suites: list[dict[str, str]] = field(default_factory=list)
     variables: dict[str, Any] = field(default_factory=dict)
@@ -59,37 +63,53 @@ class _Plan:
     def services_and_env(self) -> None:
         project = self.project
         if project.postgres:
-            self.services.append({"name": "db", "kind": "postgres", "why": _why(project, "postgres")})
+            self.services.append({"name": DB, "kind": "postgres", "why": _why(project, "postgres")})
         if project.redis:
-            self.services.append({"name": "cache", "kind": "redis", "why": _why(project, "redis")})
-        required = []
-        for name in project.required_env:
-            if project.postgres and is_database_env(name):
-                self.env[name] = "{{ services.db.url }}"
-            elif project.redis and is_redis_env(name):
-                self.env[name] = "{{ services.cache.url }}"
-            else:
-                self.env[name] = "{{ env." + name + " }}"
-                required.append(name)
-        if required:
+            self.services.append({"name": CACHE, "kind": "redis", "why": _why(project, "redis")})
+        wires, unresolved = wire(
+            project.reads, project.examples, project.services(), project.framework, project.deployed
+        )
+        self.env = wires
+        if unresolved:
             self.add(
                 "environment-configured",
                 "The variables the app needs are set",
                 "predeploy",
                 "P0",
-                f"env: {json.dumps(required)}",
+                f"env: {json.dumps(unresolved)}",
             )
 
     def migrations(self) -> None:
         project = self.project
         if project.alembic:
-            spec = f"migrations: {{alembic: {json.dumps(project.alembic)}}}"
-            self.add("migrations-reversible", "Every migration goes up, down and up again", "predeploy", "P0", spec)
+            self.add(
+                "migrations-reversible",
+                "Every migration goes up, down and up again",
+                "predeploy",
+                "P0",
+                f"migrations: {self.alembic_spec()}",
+            )
         elif project.django_migrations and project.postgres:
-            zero = " ".join(f"python manage.py migrate {app} zero;" for app in reversed(project.django_migrations))
-            spec = f"migrations: {{upgrade: [python, manage.py, migrate], downgrade: [sh, -c, {json.dumps(zero)}]}}"
+            python = project.python or "python"
+            zero = " ".join(f"{python} manage.py migrate {app} zero;" for app in reversed(project.django_migrations))
+            upgrade = json.dumps([python, "manage.py", "migrate"])
+            spec = f"migrations: {{upgrade: {upgrade}, downgrade: [sh, -c, {json.dumps(zero)}]}}"
             title = "Migrations go up, down and up again (settings must read $DATABASE_URL)"
             self.add("migrations-reversible", title, "predeploy", "P0", spec)
+
+    def alembic_spec(self, **extra: str) -> str:
+        """The migrations kind's settings: the alembic.ini found, and the Flask app its env.py
+        needs. Its interpreter is the app's (``{{ app.python }}``), its environment the app's."""
+        project = self.project
+        assert project.alembic is not None
+        parts = [f"alembic: {json.dumps(project.alembic)}"]
+        if project.flask_app:
+            parts.append(f"app: {json.dumps(project.flask_app)}")
+        ini_folder = str(Path(project.alembic).parent) if project.alembic.endswith(".ini") else project.alembic
+        if ini_folder != (project.app_dir or "."):  # env.py imports the app from where the app runs
+            parts.append(f"cwd: {json.dumps(project.app_dir or '.')}")
+        parts += [f"{key}: {value}" for key, value in extra.items()]
+        return "{" + ", ".join(parts) + "}"
 
     def smoke(self) -> None:
         project = self.project
@@ -105,13 +125,13 @@ class _Plan:
         else:
             title = "The app answers (no health route was found: add one)"
             self.add("app-answers", title, "smoke", "P0", "http: {get: /}", 'expect: {status: "< 500"}')
-        if project.framework == "FastAPI":
+        if project.openapi:
             self.add(
                 "openapi",
                 "The API describes itself",
                 "smoke",
                 "P2",
-                "http: {get: /openapi.json}",
+                f"http: {{get: {json.dumps(project.openapi)}}}",
                 "expect: {status: 200}",
             )
 
@@ -121,18 +141,29 @@ class _Plan:
             return
         targets = {"perf_rate": "20/s", "perf_duration": "5s", "perf_p95_ms": 1000, "perf_p99_ms": 2000}  # 100 samples
         self.include("api-performance", f"{key} under load; set your own targets", "perf", perf_path=key, **targets)
-        if project.redis:
+        if CACHE in project.wired_services():
             why = f"{key} while Redis is paused: 200 or 503, never 500"
             self.include("resilience", why, "resilience", dependency="cache", probe_path=key)
 
     def recovery(self) -> None:
         project = self.project
-        if project.postgres and project.command:
+        if DB in project.wired_services() and project.command:
             title = "The database backup restores within the RTO, every table identical"
             self.add("backup-restore", title, "rollback", "P1", "backup: {service: db}", "expect: {rto: 5m}")
-        if project.alembic and project.migrates_on_start:
-            spec = f"migrations: {{alembic: {json.dumps(project.alembic)}, mode: applied}}"
-            self.add("migrations-applied", "The running database is at the code's head", "postdeploy", "P0", spec)
+        if project.alembic and project.migrates_on_start and project.command:
+            ready = project.health or project.key_route or "/"
+            steps = [
+                f"  - {{http: {{get: {json.dumps(ready)}}}}}   # the app is up: its deploy steps ran",
+                f"  - {{migrations: {self.alembic_spec(mode='applied')}}}",
+            ]
+            title = "The running database is at the code's head"
+            self.add("migrations-applied", title, "postdeploy", "P0", "steps:", *steps)
+        if project.services() and project.command:
+            services = [service["name"] for service in self.services]
+            title = "The app really used " + " and ".join(services) + " (no hollow greens)"
+            probe = ", ".join(f"{{http: {{get: {json.dumps(path)}}}}}" for path in project.public_routes()[:5])
+            spec = f"services: {json.dumps(services)}" + (f", probe: [{probe}]" if probe else "")
+            self.add("app-used-services", title, "postdeploy", "P0", f"connected: {{{spec}}}")
         if not self.checks and not self.suites:
             self.add(
                 "readme", "The repository has a README", "predeploy", "P3", "file: README.md", "expect: {exists: true}"
@@ -152,14 +183,21 @@ def render_checklist(project: Project) -> str:
         "facts": project.facts,
         "services": plan.services,
         "command": project.command,
+        "python": project.python,
+        "python_hint": project.python_hint,
+        "cwd": project.app_dir,
+        "setup": project.setup,
+        "setup_evidence": project.setup_evidence,
+        "setup_skipped": project.setup_skipped,
         "env": plan.env,
         "health": project.health,
+        "ready": project.health or project.key_route or "/",
         "coverage": project.coverage,
         "suites": plan.suites,
         "vars": plan.variables,
         "checks": plan.checks,
         "rollback_hint": bool(project.alembic and project.command),
-        "alembic": project.alembic,
+        "alembic": plan.alembic_spec() if project.alembic else "",
         "stages": [stage for stage in order if stage in plan.stages],
     }
     return _environment().get_template("golive.yaml.j2").render(context)
@@ -167,7 +205,9 @@ def render_checklist(project: Project) -> str:
 
 def render_workflow(checklist: str) -> str:
     return (
-        _environment().get_template("workflow.yml.j2").render({"reusable": REUSABLE_WORKFLOW, "checklist": checklist})
+        _environment()
+        .get_template("workflow.yml.j2")
+        .render({"reusable": REUSABLE_WORKFLOW, "requirement": GOLIVE_REQUIREMENT, "checklist": checklist})
     )
 
 

@@ -19,11 +19,17 @@ def is_checklist_path(path: Path) -> bool:
     return path.name in CHECKLIST_NAMES or path.name.endswith(CHECKLIST_SUFFIXES)
 
 
+def real_path(path: Path) -> Path:
+    """Symbolic links resolved as far as they go; unlike ``Path.resolve`` a symlink loop is
+    not an error here (the loader reports it, as one located line)."""
+    return Path(os.path.realpath(path))
+
+
 def discover_checklists(config: pytest.Config, explicit: set[Path]) -> Iterator[Path]:
     skip = [str(pattern) for pattern in config.getini("norecursedirs")]
     base = config.invocation_params.dir
     for arg in config.args:
-        path = (base / arg.split("::")[0]).resolve()
+        path = real_path(base / arg.split("::")[0])
         if path.is_file() and (is_checklist_path(path) or path in explicit):
             yield path
         elif path.is_dir():

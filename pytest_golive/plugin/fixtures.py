@@ -11,6 +11,7 @@ import pytest
 from .options import FILES_KEY
 
 if TYPE_CHECKING:
+    from ..checks import RunSettings
     from ..services.endpoint import Endpoint
     from .items import ChecklistFile
 
@@ -29,16 +30,23 @@ def golive_services(request: pytest.FixtureRequest) -> dict[str, Endpoint]:
     Each value has ``url``, ``host``, ``port``, ``user``, ``password``, ``database``
     (Postgres) and ``db_number`` (Redis).
     """
-    from ..checks import CheckProblem  # noqa: PLC0415  (fixtures load the heavy parts only when used)
-
     found: dict[str, Endpoint] = {}
     for checklist_file in _checklist_files(request.config):
-        try:
-            checklist_file.run_settings()
-        except CheckProblem as problem:
-            pytest.fail(str(problem.problem), pytrace=False)
+        _prepared(checklist_file, app=False)
         found.update(checklist_file.endpoints)
     return found
+
+
+def _prepared(checklist_file: ChecklistFile, *, app: bool) -> RunSettings:
+    """The checklist's services (and app) started; a problem fails the test with its one line."""
+    from ..checks import CheckProblem  # noqa: PLC0415  (fixtures load the heavy parts only when used)
+    from ..checks.runner import Needs  # noqa: PLC0415
+    from .items import Unavailable  # noqa: PLC0415
+
+    try:
+        return checklist_file.prepare(Needs(app, frozenset(checklist_file.checklist.services)))
+    except (CheckProblem, Unavailable) as problem:
+        pytest.fail(str(problem.problem), pytrace=False)
 
 
 def _only(services: dict[str, Endpoint], kind: str) -> Endpoint:
@@ -111,7 +119,7 @@ def golive_redis(golive_services: dict[str, Endpoint]) -> Iterator[RedisService]
 def golive_app(request: pytest.FixtureRequest, golive_services: dict[str, Endpoint]) -> str:
     """The base URL of the app under test (started by the checklist, or its base_url)."""
     for checklist_file in _checklist_files(request.config):
-        url = checklist_file.run_settings().base_url
+        url = _prepared(checklist_file, app=True).base_url
         if url:
             return url
     pytest.fail("no checklist in this run has an app (app.command or app.base_url)", pytrace=False)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from ..formats.properties import RERUNS_PROPERTY
-from .discovery import discover_checklists, is_checklist_path
+from .discovery import discover_checklists, is_checklist_path, real_path
 from .fixtures import golive_app, golive_postgres, golive_redis, golive_services
 from .markers import register_builtin_markers
 from .options import (
@@ -22,6 +22,8 @@ from .options import (
     BASE_URL_OPTION,
     EXPLICIT_KEY,
     GATE_OPTION,
+    GOLIVE_FAILURE_KEY,
+    LOGS_OPTION,
     PHASE_PROPERTY,
     PROVIDER_OPTION,
     PROVIDERS,
@@ -30,6 +32,8 @@ from .options import (
     SERVICES_KEY,
     SHARD_OPTION,
     SIGNOFF_OPTION,
+    add_ini_twins,
+    apply_ini_twins,
 )
 from .phases import PHASES_ATTRIBUTE, PhaseReporter
 from .sharding import parse_shard, select_shard
@@ -88,27 +92,45 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--golive-app-coverage",
         dest=APP_COVERAGE_OPTION,
         metavar="FILE",
-        default="golive-app-coverage.xml",
-        help="where apps with 'coverage: true' get their combined coverage (Cobertura XML, for golive gate --coverage)",
+        default=None,
+        help="where apps with 'coverage: true' get their combined coverage (Cobertura XML, for golive gate --coverage; "
+        "default golive-app-coverage.xml)",
     )
-    parser.addini("golive_paths", type="paths", default=[], help="checklists to collect besides the given paths")
+    group.addoption(
+        "--golive-logs",
+        dest=LOGS_OPTION,
+        metavar="DIR",
+        default=None,
+        help="keep the app's logs, redacted, in DIR/<run id>/ (default golive-logs; ini: golive_logs)",
+    )
+    parser.addini(
+        "golive_paths",
+        type="paths",
+        default=[],
+        help="checklists to collect too when pytest is run without paths (as testpaths); like --golive",
+    )
+    add_ini_twins(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    apply_ini_twins(config)
     register_builtin_markers(config)
     parse_cli(config.getoption(SIGNOFF_OPTION))  # malformed values are usage errors, before anything runs
     parse_shard(config.getoption(SHARD_OPTION))
-    extra = [Path(p) for p in config.getoption("golive")] + list(config.getini("golive_paths"))
-    explicit = {path.resolve() for path in extra}
+    extra = [Path(p) for p in config.getoption("golive")]
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        # pytest's rule for testpaths: paths or node ids given on the command line are not widened
+        extra += list(config.getini("golive_paths"))
+    explicit = {real_path(path) for path in extra}
     explicit |= {
-        Path(arg.split("::")[0]).resolve() for arg in config.args if arg.split("::")[0].endswith((".yaml", ".yml"))
+        real_path(Path(arg.split("::")[0])) for arg in config.args if arg.split("::")[0].endswith((".yaml", ".yml"))
     }
     config.stash[EXPLICIT_KEY] = explicit
-    known_args = {Path(arg.split("::")[0]).resolve() for arg in config.args}
+    known_args = {real_path(Path(arg.split("::")[0])) for arg in config.args}
     for path in extra:
-        if path.resolve() not in known_args:
+        if real_path(path) not in known_args:
             config.args.append(str(path))
-            known_args.add(path.resolve())
+            known_args.add(real_path(path))
     workerinput = getattr(config, "workerinput", None)
     if workerinput is None or RUN_ID_INPUT not in workerinput:  # this process owns the run
         _stop_cleanly_on_sigterm(config)
@@ -143,7 +165,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if is_checklist_path(file_path) or file_path.resolve() in parent.config.stash[EXPLICIT_KEY]:
+    if is_checklist_path(file_path) or real_path(file_path) in parent.config.stash[EXPLICIT_KEY]:
         from .items import ChecklistFile  # noqa: PLC0415  (the first checklist loads the heavy parts)
 
         return ChecklistFile.from_parent(parent, path=file_path)
@@ -154,6 +176,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     """A check's drill phases ride on its call report (see plugin/phases.py)."""
     report = yield
+    if call.when == "setup" and call.excinfo is not None and hasattr(item, "repr_setup_failure"):
+        report.longrepr = item.repr_setup_failure(call.excinfo) or report.longrepr  # a service or the app did not start
     phases = getattr(item, "phase_reports", None)
     if call.when == "call" and phases:
         setattr(report, PHASES_ATTRIBUTE, phases)
@@ -169,6 +193,27 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         report.user_properties.append((RERUNS_PROPERTY, reruns))
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_report_to_serializable(config: pytest.Config, report: Any) -> Any:
+    """An xdist worker sends a golive failure as data, so that the controller's reports
+    (--tb=line, JUnit's message) read its one-line crash message too."""
+    data = yield
+    to_json = getattr(getattr(report, "longrepr", None), "golive_json", None)
+    if data is not None and to_json is not None:
+        data[GOLIVE_FAILURE_KEY] = to_json()
+    return data
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_from_serializable(config: pytest.Config, data: dict[str, Any]) -> Any:
+    report = yield
+    if report is not None and GOLIVE_FAILURE_KEY in data:
+        from .report import FailureRepr  # noqa: PLC0415  (only runs with golive failures load it)
+
+        report.longrepr = FailureRepr.from_json(data[GOLIVE_FAILURE_KEY])
+    return report
+
+
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
     """A drill's phases count on their own in the summary line ("4 drill phases passed") and
     leave the progress counter, which counts collected items, alone."""
@@ -180,12 +225,18 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 def pytest_report_header(config: pytest.Config) -> str | None:
     """Kept cheap (every pytest run calls it); the summary says what served each service."""
     chosen = config.getoption(PROVIDER_OPTION)
-    return f"golive: services provider {chosen} (--golive-provider)" if chosen else None
+    return f"golive: services provider {chosen} (--golive-provider or ini golive_provider)" if chosen else None
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     services = config.stash.get(SERVICES_KEY, None)
-    if services is None or (not services.served and not services.app_coverage_written):
+    if services is None:
+        return
+    kept = services.kept_logs()
+    if kept:
+        terminalreporter.section("golive app logs")
+        terminalreporter.write_line(f"app logs (redacted): {kept}")
+    if not services.served and not services.app_coverage_written:
         return
     from .items import redactor  # noqa: PLC0415  (loaded already: services exist only with checklists)
 
@@ -196,6 +247,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(
             hide(f"{name}: {endpoint.kind} via {endpoint.provider} ({endpoint.origin}) at {where}")
         )
+    if any(endpoint.provider == "docker" for endpoint in services.served.values()):
+        from ..services.dockerengine import reaper_problem  # noqa: PLC0415  (docker was used: loaded already)
+
+        problem = reaper_problem()  # the answer the containers' start got, kept for the process
+        if problem:
+            terminalreporter.write_line(problem)
     if services.app_coverage_written:
         terminalreporter.write_line(f"app coverage: {config.getoption(APP_COVERAGE_OPTION)}")
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from ..checklist import CheckInstance, Checklist, ChecklistError, load_checklist
+from ..checklist import CheckInstance, Checklist, ChecklistError, Problem, load_checklist
+from ..checklist.templating import attributes_read
 from ..checks import (
     CheckProblem,
     CheckResult,
@@ -20,12 +22,16 @@ from ..checks import (
     render_vars,
     run_check,
 )
+from ..checks.redaction import is_secret_name
+from ..checks.runner import Needs, check_needs
 from ..gate.identity import IDENTITY_PROPERTY, checklist_identity
+from ..services.app import AppStartError, render_python
 from ..services.endpoint import Endpoint
+from ..services.errors import ProvisionError
 from .markers import marker_names, register_tag
 from .options import BASE_URL_OPTION, FILES_KEY, SIGNOFF_OPTION
 from .phases import phase_data
-from .report import format_failure
+from .report import failure_repr, format_failure, format_log
 from .signoffs import load_file, parse_cli
 
 _REDACTOR_KEY = pytest.StashKey[Redactor]()
@@ -46,9 +52,21 @@ class CheckFailed(Exception):
         super().__init__(instance.name)
 
 
+class Unavailable(Exception):
+    """What a check needs (a service, the app) could not be started: an error in the check's
+    setup, not a failure of the check. ``details`` explain it (the app log's last lines)."""
+
+    def __init__(self, problem: Problem, details: list[str] | None = None) -> None:
+        self.problem = problem
+        self.details = details or []
+        super().__init__(str(problem))
+
+
 class ChecklistFile(pytest.File):
     checklist: Checklist
-    _settings: RunSettings | CheckProblem | None = None
+    _base: RunSettings | CheckProblem | None = None
+    #: this process's view of each service, or why it could not be had; None until first needed
+    _endpoints: dict[str, Endpoint | ProvisionError] | None = None
     endpoints: dict[str, Endpoint]
 
     def collect(self) -> Iterator[CheckItem]:
@@ -73,46 +91,99 @@ class ChecklistFile(pytest.File):
                     item.add_marker(pytest.mark.xfail(reason=check.xfail))
                 yield item
 
-    def run_settings(self) -> RunSettings:
-        """Prepared once per file, when its first check runs: vars, services, then the app.
-
-        So unused env vars never block collection, and nothing is provisioned for
-        checklists whose checks were all deselected.
-        """
-        if self._settings is None:
+    def base_settings(self) -> RunSettings:
+        """What every check of the file shares, prepared once when its first check runs:
+        vars, sign-offs, the app's interpreter. Nothing is started yet, so unused env vars
+        never block collection; a problem here is the checklist's (CheckProblem)."""
+        if self._base is None:
             try:
-                self._settings = self._prepare()
+                variables = render_vars(self.checklist, os.environ)
+                signoffs = {**load_file(self.checklist.path.parent), **parse_cli(self.config.getoption(SIGNOFF_OPTION))}
             except CheckProblem as problem:
-                self._settings = problem
-        if isinstance(self._settings, CheckProblem):
-            raise self._settings
-        return self._settings
+                self._base = problem
+            else:
+                app = self.checklist.app
+                self._base = RunSettings(
+                    self.checklist.path.parent,
+                    self.config.getoption(BASE_URL_OPTION) or (app.base_url if app else None),
+                    variables,
+                    os.environ,
+                    signoffs=signoffs,
+                    app=app,
+                )
+        if isinstance(self._base, CheckProblem):
+            raise self._base
+        return self._base
 
-    def _prepare(self) -> RunSettings:
+    def needs(self, instance: CheckInstance) -> Needs:
+        declared = {name: spec.kind for name, spec in self.checklist.services.items()}
+        return check_needs(instance.check, load_kinds(), declared, self._app_services())
+
+    def _app_services(self) -> set[str]:
+        """The services the app's command, env and setup name (all of them when a template
+        uses ``services`` whole); none when golive does not start the app."""
+        app = self.checklist.app
+        if not self._starts_app() or app is None:
+            return set()
+        read = attributes_read([list(app.command or ()), app.env, [list(c) for c in app.setup], app.python], "services")
+        return set(self.checklist.services) if read is None else read & set(self.checklist.services)
+
+    def _starts_app(self) -> bool:
+        app = self.checklist.app
+        return app is not None and app.command is not None and not self.config.getoption(BASE_URL_OPTION)
+
+    def prepare(self, needs: Needs) -> RunSettings:
+        """The settings a check with ``needs`` runs with: the services it needs provisioned,
+        the app started if it needs it. What could not be started raises Unavailable."""
         from .services import session_services  # noqa: PLC0415  (the services stage loads when checks run)
 
+        base = self.base_settings()
         services = session_services(self.config)
-        variables = render_vars(self.checklist, os.environ)
-        self.endpoints = services.endpoints(self.checklist, variables)
-        for endpoint in self.endpoints.values():
-            redactor(self.config).add(endpoint.password)
+        hide = redactor(self.config)
+        hide.add_named(base.variables)  # a token written literally in vars is a secret too
+        if self._endpoints is None and (needs.services or (needs.app and self._starts_app())):
+            self._endpoints = services.endpoints(self.checklist, base.variables)
+            self.endpoints = {name: e for name, e in self._endpoints.items() if isinstance(e, Endpoint)}
+            for endpoint in self.endpoints.values():
+                hide.add(endpoint.password)
+        for name in sorted(needs.services):
+            missing = (self._endpoints or {}).get(name)
+            if isinstance(missing, ProvisionError):
+                raise Unavailable(self.checklist.source.problem(("services", name), str(missing)))
         view = {name: endpoint.template_view() for name, endpoint in self.endpoints.items()}
-        app = self.checklist.app
-        base_url = self.config.getoption(BASE_URL_OPTION) or (app.base_url if app else None)
-        if base_url is None:
-            context = {"env": dict(os.environ), "vars": variables, "services": view}
-            base_url = services.app_url(self.checklist, context)
-        signoffs = {**load_file(self.checklist.path.parent), **parse_cli(self.config.getoption(SIGNOFF_OPTION))}
-        return RunSettings(
-            self.checklist.path.parent,
-            base_url,
-            variables,
-            os.environ,
-            view,
-            signoffs,
-            services.fault_targets(self.checklist),
-            services.state,
+        settings = replace(
+            base,
+            services=view,
+            run_state=services.state,  # every process a check starts is recorded, so cleanup finds it
+            fault_targets=services.fault_targets(self.checklist),
+            app_python=self._app_python(base),
         )
+        if not (needs.app and self._starts_app()):
+            return settings
+        context = {"env": dict(os.environ), "vars": base.variables, "services": view}
+        try:
+            started = services.app(self.checklist, context, settings.app_python)
+        except AppStartError as exc:
+            problem = self.checklist.source.problem(exc.doc_path, exc.message)
+            raise Unavailable(problem, format_log([hide(line) for line in exc.details], None)) from None
+        except ProvisionError as exc:
+            raise Unavailable(self.checklist.source.problem(("app",), str(exc))) from None
+        for name, value in started.env.items():
+            if is_secret_name(name):
+                hide.add(value)
+        return replace(
+            settings,
+            base_url=services.app_url(self.checklist),
+            fault_targets=services.fault_targets(self.checklist),
+            app_env=started.env,
+        )
+
+    def _app_python(self, base: RunSettings) -> str:
+        context = {"env": dict(os.environ), "vars": base.variables}
+        try:
+            return render_python(self.checklist.app, self.checklist.path.parent, context)
+        except AppStartError as exc:
+            raise Unavailable(self.checklist.source.problem(exc.doc_path, exc.message)) from None
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, (ChecklistError, KindRegistryError)):
@@ -126,6 +197,7 @@ class CheckItem(pytest.Item):
         self.instance = instance
         #: a drill's phases as plain data, redacted: they ride on the call report (plugin/phases.py)
         self.phase_reports: list[dict[str, Any]] = []
+        self._settings: RunSettings | None = None
         check = instance.check
         self.user_properties.extend(
             [
@@ -137,14 +209,36 @@ class CheckItem(pytest.Item):
             ]
         )
 
-    def runtest(self) -> None:
+    @property
+    def checklist_file(self) -> ChecklistFile:
         parent = self.parent
         assert isinstance(parent, ChecklistFile)
-        settings = parent.run_settings()
+        return parent
+
+    def setup(self) -> None:
+        """Start what this check needs, and only that: a service or app that cannot start
+        makes this an error (Unavailable), not a failure of the check."""
+        parent = self.checklist_file
+        try:
+            parent.base_settings()
+        except CheckProblem:
+            return  # the checklist's own problem: runtest reports it as this check's failure
+        needs = parent.needs(self.instance)
+        self._settings = parent.prepare(needs)
         self.user_properties.extend(
             (f"golive.service.{name}", f"{endpoint.kind} via {endpoint.provider}")
             for name, endpoint in parent.endpoints.items()
+            if name in needs.services
         )
+        if self._settings.app_env:
+            from .services import session_services  # noqa: PLC0415
+
+            services = session_services(self.config)
+            kept = services.logs_dir / services.app_log_name(parent.checklist)
+            self.user_properties.append(("golive.app_log", str(kept)))
+
+    def runtest(self) -> None:
+        settings = self._settings or self.checklist_file.base_settings()
         result = run_check(self.instance, settings, load_kinds())
         hide = redactor(self.config)
         self.phase_reports = phase_data(result.phases, hide)
@@ -155,19 +249,31 @@ class CheckItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         error = excinfo.value
+        hide = redactor(self.config)
         if isinstance(error, CheckFailed):
-            return redactor(self.config)(format_failure(error.instance, error.result) + self._app_log())
+            text = format_failure(error.instance, error.result) + self._app_log()
+            return failure_repr(self.instance.check.location, hide(text))
         if isinstance(error, CheckProblem):
-            return redactor(self.config)(str(error.problem))
+            return failure_repr(error.problem.location, hide(str(error.problem)))
+        if isinstance(error, Unavailable):
+            return failure_repr(error.problem.location, hide("\n".join([str(error.problem), *error.details])))
         return super().repr_failure(excinfo, style)
 
+    def repr_setup_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:
+        """A setup error's report (called from the plugin's makereport hook): ours, or pytest's own."""
+        return self.repr_failure(excinfo) if isinstance(excinfo.value, (Unavailable, CheckProblem)) else None
+
     def _app_log(self) -> str:
-        parent = self.parent
-        assert isinstance(parent, ChecklistFile)
+        """The app log's last lines, when this check ran against a started app."""
+        if self._settings is None or not self._settings.app_env:
+            return ""
         from .services import session_services  # noqa: PLC0415
 
-        tail = session_services(self.config).app_log_tail(parent.checklist)
-        return f"\n  app log (last lines): {tail}" if tail else ""
+        services = session_services(self.config)
+        checklist = self.checklist_file.checklist
+        kept = str(services.logs_dir / services.app_log_name(checklist))
+        lines = format_log(services.app_log(checklist), kept)
+        return "\n" + "\n".join(lines) if lines else ""
 
     def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:
         check = self.instance.check

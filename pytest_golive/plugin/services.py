@@ -10,7 +10,7 @@ database.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +23,13 @@ from ..services.app import AppProcess, write_app_coverage
 from ..services.endpoint import Endpoint
 from ..services.errors import ProvisionError
 from ..services.faults import AppTarget, ServiceTarget
-from ..services.manager import ServiceManager, SharedService, WorkerServices, service_key
+from ..services.manager import ServiceManager, SharedService, WorkerServices, redis_slots, service_key
 from ..services.runstate import RunState, reap
-from .options import APP_COVERAGE_OPTION, PROVIDER_OPTION, RUN_ID_INPUT, SERVICES_KEY
+from .options import APP_COVERAGE_OPTION, DEFAULT_LOGS_DIR, LOGS_OPTION, PROVIDER_OPTION, RUN_ID_INPUT, SERVICES_KEY
 
 SHARED_INPUT = "golive_services"
 ERRORS_INPUT = "golive_service_errors"
+SLOTS_INPUT = "golive_redis_slots"
 
 
 class SessionServices:
@@ -38,9 +39,15 @@ class SessionServices:
         environ: Mapping[str, str],
         workerinput: Any = None,
         app_coverage: Path | None = None,
+        *,
+        logs_root: Path = Path(DEFAULT_LOGS_DIR),
+        redact: Callable[[str], str] = str,
     ) -> None:
         self.provider_override = provider_override
         self.app_coverage = app_coverage
+        #: kept app logs go to ``logs_root/<run id>/``, redacted by ``redact``
+        self.logs_root = logs_root
+        self.redact = redact
         self.app_coverage_written = False
         self._closed = False
         self.environ = environ
@@ -53,14 +60,17 @@ class SessionServices:
         self._urls: dict[Path, str] = {}
         self._handles: dict[Path, dict[str, dict[str, Any]]] = {}
         self.served: dict[str, Endpoint] = {}
-        worker_id, index = "main", 0
+        worker_id, index, count = "main", 0, 1
+        self._slots: dict[str, list[str]] = {}
         if not self.owner:
             self._state = RunState.attach(workerinput[RUN_ID_INPUT])
             self._shared = {item["key"]: SharedService.from_json(item) for item in workerinput[SHARED_INPUT]}
             self._errors = dict(workerinput[ERRORS_INPUT])
+            self._slots = dict(workerinput.get(SLOTS_INPUT, {}))
             worker_id = str(workerinput["workerid"])
             index = int(worker_id.removeprefix("gw")) if worker_id.removeprefix("gw").isdigit() else 0
-        self._worker_id, self._worker_index = worker_id, index
+            count = int(workerinput.get("workercount", 1))
+        self._worker_id, self._worker_index, self._worker_count = worker_id, index, count
         self._workers: WorkerServices | None = None
 
     @property
@@ -76,7 +86,9 @@ class SessionServices:
 
     def _worker_view(self) -> WorkerServices:
         if self._workers is None:
-            self._workers = WorkerServices(self.state, self._worker_id, self._worker_index)
+            self._workers = WorkerServices(
+                self.state, self._worker_id, self._worker_index, self._worker_count, self._slots
+            )
         return self._workers
 
     def _shared_for(
@@ -98,30 +110,33 @@ class SessionServices:
                 found[name] = ProvisionError(f"service {name!r} was not provisioned by the xdist controller")
         return found
 
-    def endpoints(self, checklist: Checklist, variables: Mapping[str, Any]) -> dict[str, Endpoint]:
-        """This process's isolated endpoint of every service the checklist declares."""
-        found = {}
+    def endpoints(self, checklist: Checklist, variables: Mapping[str, Any]) -> dict[str, Endpoint | ProvisionError]:
+        """This process's isolated endpoint of every service the checklist declares, or why
+        it could not be had: only the checks that need a missing one error."""
+        found: dict[str, Endpoint | ProvisionError] = {}
         for name, shared in self._shared_for(checklist, variables).items():
             try:
                 if isinstance(shared, ProvisionError):
                     raise shared
                 if shared.handle is not None:
                     self._handles.setdefault(checklist.path, {})[name] = shared.handle
-                endpoint = self._worker_view().endpoint(shared, checklist.services[name])
+                endpoint = self._worker_view().endpoint(shared, checklist.services[name], checklist.path)
             except ProvisionError as exc:
-                raise CheckProblem(checklist.source.problem(("services", name), str(exc))) from None
+                found[name] = exc
+                continue
             found[name] = endpoint
             self.served[name] = endpoint
         return found
 
-    def app_url(self, checklist: Checklist, context: Mapping[str, Any]) -> str | None:
-        """Start the checklist's app once (if it has a command) and return its URL."""
+    def app(self, checklist: Checklist, context: Mapping[str, Any], python: str) -> AppProcess:
+        """Start the checklist's app once (it has a command); a failure is remembered and
+        raised again (AppStartError), not retried."""
         app = checklist.app
-        if app is None or app.command is None:
-            return None
+        assert app is not None
         started = self._apps.get(checklist.path)
         if started is None:
-            process = AppProcess(self.state, app, checklist.path.parent.name or "app")
+            name = self.app_log_name(checklist)
+            process = AppProcess(self.state, app, name, python=python, keep_log=self._keeper(name))
             try:
                 self._urls[checklist.path] = process.start(context)
                 started = process
@@ -129,8 +144,37 @@ class SessionServices:
                 started = exc
             self._apps[checklist.path] = started
         if isinstance(started, ProvisionError):
-            raise CheckProblem(checklist.source.problem(("app",), str(started)))
-        return self._urls[checklist.path]
+            raise started
+        return started
+
+    def app_log_name(self, checklist: Checklist) -> str:
+        """``<folder>-<file>[-<worker>].log``: one per app process, so xdist workers keep theirs apart."""
+        worker = "" if self._worker_id == "main" else f"-{self._worker_id}"
+        return f"{checklist.path.parent.name or 'app'}-{checklist.path.stem}{worker}.log"
+
+    @property
+    def logs_dir(self) -> Path:
+        """This run's folder of kept app logs (created when the first log is kept)."""
+        return self.logs_root / self.state.run_id
+
+    def _keeper(self, name: str) -> Callable[[Path], None]:
+        def keep(log: Path) -> None:
+            self.logs_dir.mkdir(parents=True, exist_ok=True)
+            text = log.read_text(encoding="utf-8", errors="replace")
+            (self.logs_dir / name).write_text(self.redact(text), encoding="utf-8")
+
+        return keep
+
+    def app_url(self, checklist: Checklist) -> str | None:
+        return self._urls.get(checklist.path)
+
+    def kept_logs(self) -> Path | None:
+        """The run's folder of kept app logs, when a log was kept (by this process or, under
+        xdist, by a worker: they share the run id)."""
+        if self._state is None:
+            return None
+        folder = self.logs_root / self._state.run_id
+        return folder if folder.is_dir() and any(folder.iterdir()) else None
 
     def fault_targets(self, checklist: Checklist) -> dict[str, Any]:
         """What this checklist's fault checks may act on: its services, and its app if started here."""
@@ -142,9 +186,10 @@ class SessionServices:
             targets["app"] = AppTarget(app)
         return targets
 
-    def app_log_tail(self, checklist: Checklist) -> str:
+    def app_log(self, checklist: Checklist) -> list[str]:
+        """The last lines of the checklist's app log, colour codes stripped (not yet redacted)."""
         started = self._apps.get(checklist.path)
-        return started.log_tail() if isinstance(started, AppProcess) else ""
+        return started.log_lines() if isinstance(started, AppProcess) else []
 
     def provision_for_workers(self, checklists: Iterable[Path]) -> dict[str, Any]:
         """Controller side of xdist: provision every service of the discovered checklists.
@@ -153,6 +198,7 @@ class SessionServices:
         start (apps, app coverage data) is owned, combined and reaped in one place."""
         schemas = load_kind_schemas()
         errors: dict[str, str] = {}
+        slots: dict[str, list[str]] = {}
         paths = list(checklists)
         if not paths:
             return {}
@@ -162,37 +208,58 @@ class SessionServices:
                 variables = render_vars(checklist, self.environ)
             except (ChecklistError, CheckProblem):
                 continue  # the workers report it when they collect the file
+            redis_slots(checklist.path, checklist.services, self.provider_override, slots)
             for name, outcome in self._shared_for(checklist, variables).items():
                 if isinstance(outcome, ProvisionError):
                     errors[service_key(checklist.services[name], self.provider_override)] = str(outcome)
         shared = self._manager.shared() if self._manager else []
-        return {RUN_ID_INPUT: self.state.run_id, SHARED_INPUT: [s.to_json() for s in shared], ERRORS_INPUT: errors}
+        return {
+            RUN_ID_INPUT: self.state.run_id,
+            SHARED_INPUT: [s.to_json() for s in shared],
+            ERRORS_INPUT: errors,
+            SLOTS_INPUT: slots,
+        }
 
     def close(self) -> None:
         """Stop apps, drop this worker's databases; the owner also stops servers and reaps."""
         if self._closed:
             return
         self._closed = True
-        for started in self._apps.values():
-            if isinstance(started, AppProcess):
-                started.stop()
-        if self._workers is not None:
-            self._workers.close()
-        if self._manager is not None:
-            self._manager.shutdown()
-        if self.owner and self._state is not None:
-            if self.app_coverage is not None:
+        try:
+            for started in self._apps.values():
+                if isinstance(started, AppProcess):
+                    started.stop()
+            if self._workers is not None:
+                self._workers.close()
+            if self._manager is not None:
+                self._manager.shutdown()
+            if self.owner and self._state is not None and self.app_coverage is not None:
                 self.app_coverage_written = write_app_coverage(self._state, self.app_coverage)
-            reap(self._state)
+        finally:  # whatever broke above, the reaper still removes what the run recorded
+            if self.owner and self._state is not None:
+                reap(self._state)
 
 
 def session_services(config: pytest.Config) -> SessionServices:
     """This process's services, created on first use (runs without checklists never pay for them)."""
     if SERVICES_KEY not in config.stash:
+        from .items import redactor  # noqa: PLC0415  (items loads this module, not the other way round)
+
         app_coverage = config.invocation_params.dir / config.getoption(APP_COVERAGE_OPTION)
         workerinput = getattr(config, "workerinput", None)
         config.stash[SERVICES_KEY] = SessionServices(
-            config.getoption(PROVIDER_OPTION), os.environ, workerinput, app_coverage
+            config.getoption(PROVIDER_OPTION),
+            os.environ,
+            workerinput,
+            app_coverage,
+            logs_root=logs_root(config),
+            redact=redactor(config),
         )
     services: SessionServices = config.stash[SERVICES_KEY]
     return services
+
+
+def logs_root(config: pytest.Config) -> Path:
+    """``--golive-logs`` (or its ini twin ``golive_logs``; default ``golive-logs``), relative
+    to where pytest was started."""
+    return config.invocation_params.dir / str(config.getoption(LOGS_OPTION))

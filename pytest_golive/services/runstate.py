@@ -1,10 +1,12 @@
 """Every resource a run starts is recorded in the run's state folder, so that one reaper
 serves a normal session end, SIGINT/SIGTERM, and ``golive cleanup`` after a SIGKILL.
 
-Layout: ``$TMPDIR/pytest-golive-runs/<run id>/`` with ``owner.json`` (the pid that
-owns the run) and ``resources.jsonl`` (one JSON record per process, container,
-folder or database, appended as each is created). Containers also carry the label
-``golive.run=<run id>``, so one created just before a crash is still found.
+Layout: ``$TMPDIR/pytest-golive-runs/<run id>/`` with ``owner.json`` (the process that
+owns the run: pid, kernel start time, host name and boot id) and ``resources.jsonl`` (one
+JSON record per process, container, folder or database, appended as each is created).
+Containers also carry the run id and the owner as labels, so one created just before a
+crash is still found, and a run on another host or with another runs folder that shares
+the Docker engine can be told apart from an abandoned one (services/cleanup.py).
 """
 
 from __future__ import annotations
@@ -15,15 +17,19 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 RUN_LABEL = "golive.run"
+OWNER_LABEL_PREFIX = "golive.owner."
+OWNER_FILE = "owner.json"
 _STOP_GRACE_S = 5.0
+_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 
 _MIN_TMPFS_FREE = 1 << 30
@@ -53,29 +59,108 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(3)
 
 
+def boot_id() -> str | None:
+    try:
+        return _BOOT_ID.read_text().strip()
+    except OSError:
+        return None
+
+
+def this_owner() -> dict[str, Any]:
+    """Who owns a run started by this process: enough to tell, on this host, whether it still runs."""
+    pid = os.getpid()
+    return {
+        "pid": pid,
+        "start": process_start_time(pid),
+        "host": socket.gethostname(),
+        "boot": boot_id(),
+        "created": time.time(),
+    }
+
+
+def owner_alive(owner: Mapping[str, Any]) -> bool | None:
+    """True or False when this host can tell; None when it cannot (another host, no record).
+
+    A pid alone proves nothing (pids are reused): the kernel start time and the boot id
+    make "this process is that owner" checkable; the host name keeps another machine's or
+    another container's pids out of it."""
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or owner.get("host") != socket.gethostname():
+        return None
+    if owner.get("boot") and owner.get("boot") != boot_id():
+        return False  # this host rebooted since: every process of that boot is gone
+    if owner.get("start") is None:
+        return None if is_alive(pid, None) else False
+    return is_alive(pid, owner["start"])
+
+
+def owner_labels(owner: Mapping[str, Any]) -> dict[str, str]:
+    return {OWNER_LABEL_PREFIX + key: str(value) for key, value in owner.items() if value is not None}
+
+
+def owner_from_labels(labels: Mapping[str, str]) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        key.removeprefix(OWNER_LABEL_PREFIX): value
+        for key, value in labels.items()
+        if key.startswith(OWNER_LABEL_PREFIX)
+    }
+    for key in ("pid", "start"):
+        with contextlib.suppress(KeyError, ValueError):
+            found[key] = int(found[key])
+    return found
+
+
+def read_owner(directory: Path) -> dict[str, Any] | None:
+    try:
+        owner = json.loads((directory / OWNER_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return owner if isinstance(owner, dict) else None
+
+
 @dataclass
 class RunState:
     run_id: str
     directory: Path
+    owner: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def create(cls, run_id: str | None = None) -> RunState:
+        """The run's folder appears whole, owner.json included (built aside, then renamed),
+        so ``golive cleanup`` never sees a run folder without its owner."""
         run_id = run_id or new_run_id()
-        directory = runs_root() / run_id
-        directory.mkdir(parents=True, exist_ok=True)
-        os.chmod(directory, 0o755)  # local servers run as an unprivileged user and keep files below it
-        pid = os.getpid()
-        (directory / "owner.json").write_text(json.dumps({"pid": pid, "start": process_start_time(pid)}))
-        return cls(run_id, directory)
+        root = runs_root()
+        root.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix=f".{run_id}-", dir=root))
+        os.chmod(building, 0o755)  # local servers run as an unprivileged user and keep files below it
+        owner = this_owner()
+        (building / OWNER_FILE).write_text(json.dumps(owner))
+        directory = root / run_id
+        building.rename(directory)
+        return cls(run_id, directory, owner)
 
     @classmethod
     def attach(cls, run_id: str) -> RunState:
-        return cls(run_id, runs_root() / run_id)
+        directory = runs_root() / run_id
+        return cls(run_id, directory, read_owner(directory) or {})
+
+    def labels(self) -> dict[str, str]:
+        """What a container of this run is labelled with: the run, and its owner."""
+        return {RUN_LABEL: self.run_id, **owner_labels(self.owner)}
 
     def record(self, kind: str, **data: Any) -> None:
         line = json.dumps({"type": kind, **data}) + "\n"
+        self._still_there()
         with (self.directory / "resources.jsonl").open("a", encoding="utf-8") as handle:
             handle.write(line)  # one short O_APPEND write: whole even with several writers
+
+    def _still_there(self) -> None:
+        """Put the folder back if something removed it mid-run (a tmp cleaner, an operator):
+        what the run starts from now on must still be recorded, under its owner."""
+        if not self.directory.is_dir():
+            self.directory.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.directory, 0o755)
+            (self.directory / OWNER_FILE).write_text(json.dumps(self.owner))
 
     def record_process(self, pid: int, what: str) -> None:
         self.record("process", pid=pid, start=process_start_time(pid), what=what)
@@ -93,6 +178,7 @@ class RunState:
 
     def private_dir(self, name: str, *, data: bool = False) -> Path:
         """A recorded folder of this run; ``data=True`` puts it under data_root()."""
+        self._still_there()
         parent = self.directory
         if data and data_root() != runs_root():
             parent = data_root() / self.run_id
@@ -130,62 +216,19 @@ def reap(state: RunState) -> ReapReport:
     return report
 
 
-def stale_runs() -> Iterator[RunState]:
-    """Runs whose owner process is gone (killed, or crashed before its cleanup)."""
-    root = runs_root()
-    if not root.is_dir():
-        return
-    for directory in sorted(root.iterdir()):
-        try:
-            owner = json.loads((directory / "owner.json").read_text())
-        except (OSError, ValueError):
-            owner = {}
-        if not is_alive(owner.get("pid", -1), owner.get("start")):
-            yield RunState(directory.name, directory)
-
-
-def live_run_ids() -> set[str]:
-    root = runs_root()
-    stale = {state.run_id for state in stale_runs()}
-    return {d.name for d in root.iterdir() if d.name not in stale} if root.is_dir() else set()
-
-
-def remove_orphan_containers(problems: list[str]) -> int:
-    """Containers labelled by a run that no live process owns (its folder may be gone too)."""
-    live = live_run_ids()
-    return _remove_containers(lambda run_id: run_id not in live, problems)
-
-
 def remove_labelled_containers(run_id: str, problems: list[str]) -> int:
     """Remove the containers labelled with this run, if an engine answers."""
-    return _remove_containers(lambda labelled: labelled == run_id, problems)
-
-
-def _remove_containers(doomed: Callable[[str | None], bool], problems: list[str]) -> int:
-    from .dockerengine import docker_client  # noqa: PLC0415  (keeps docker out of runs that never use it)
-
-    client = docker_client()
-    if client is None:
-        return 0
-    from docker.errors import APIError, NotFound  # noqa: PLC0415
+    from .dockerengine import engine, remove_container  # noqa: PLC0415  (keeps docker out of runs that never use it)
 
     removed = 0
     try:
-        for container in client.containers.list(all=True, filters={"label": RUN_LABEL}):
-            if doomed(container.labels.get(RUN_LABEL)):
-                try:
-                    container.remove(force=True, v=True)
-                except NotFound:
-                    continue  # removed by someone else meanwhile (another cleanup, the run's own reaper)
-                except APIError as exc:
-                    if exc.status_code != 409 or "already in progress" not in str(exc):
-                        raise
-                    continue  # the same, still under way
-                removed += 1
+        with engine() as client:
+            if client is None:
+                return 0
+            for container in client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_id}"}):
+                removed += remove_container(container)
     except Exception as exc:  # the engine may vanish mid-cleanup; say so, do not crash
         problems.append(f"docker: {exc}")
-    finally:
-        client.close()
     return removed
 
 

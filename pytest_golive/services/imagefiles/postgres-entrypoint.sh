@@ -1,8 +1,9 @@
 #!/bin/sh
 # Entry point compatible with the official postgres image's POSTGRES_USER,
-# POSTGRES_PASSWORD and POSTGRES_DB, for images built from Debian packages.
+# POSTGRES_PASSWORD and POSTGRES_DB, for images built from Debian packages by
+# `golive images build`. Arguments are postgres' own (-c fsync=off ...).
 set -eu
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin | tail -n 1)
+for folder in /usr/lib/postgresql/*/bin; do PGBIN=$folder; done
 POSTGRES_USER=${POSTGRES_USER:-postgres}
 POSTGRES_DB=${POSTGRES_DB:-$POSTGRES_USER}
 PGDATA=${PGDATA:-/var/lib/postgresql/data}

@@ -1,0 +1,310 @@
+"""Which environment variables an app reads, found in its code and its dotenv files.
+
+The app only uses the services golive provisions when every name it reads for them is
+set, and read is more than ``os.environ[...]``: ``.get``, ``getenv``, ``setdefault``,
+``"X" in os.environ``, pydantic settings classes (with ``env_prefix``, aliases and
+inheritance), django-environ, python-decouple, Starlette's ``Config``, dj-database-url and
+Flask's ``from_prefixed_env``. Each read records whether the app has a default."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: the modules whose ``getenv``/``environ`` these are
+_OS_MODULES = {"os", "posix"}
+#: constructors of config readers called as ``reader("NAME", default=...)`` or ``reader.bool("NAME")``
+_READER_CLASSES = {"Env", "Config", "AutoConfig", "Environs", "RepositoryEnv"}
+_READER_MODULES = {"decouple", "environ", "environs", "starlette.config"}
+_SETTINGS_BASES = {"BaseSettings"}
+
+
+@dataclass(frozen=True)
+class EnvRead:
+    """One variable the app reads: ``required`` when it has no default (it fails without it)."""
+
+    name: str
+    where: str
+    how: str
+    required: bool
+    default: str | None = None
+
+
+@dataclass
+class SettingsClass:
+    """A pydantic settings class as written: its bases, fields and ``env_prefix``."""
+
+    name: str
+    bases: list[str]
+    where: str
+    prefix: str | None = None
+    #: field name -> (env names, has a default, the default when it is a constant, line)
+    fields: dict[str, tuple[list[str], bool, str | None, int]] = field(default_factory=dict)
+    env_files: list[str] = field(default_factory=list)
+
+
+def _const(node: ast.expr | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, int, float, bool)):
+        return str(node.value)
+    return None
+
+
+def _name(node: ast.expr) -> str:
+    return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+
+
+class _Aliases:
+    """What the names of one module stand for: ``os``, ``environ``, ``getenv``, reader objects."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.environ: set[str] = set()  # local names bound to os.environ
+        self.getenv: set[str] = set()
+        self.readers: set[str] = set()
+        #: names given a default in the reader's constructor: ``environ.Env(DEBUG=(bool, False))``
+        self.reader_defaults: set[str] = set()
+        self.os: set[str] = set()
+        self.dj_database_url: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name in _OS_MODULES:
+                        self.os.add(alias.asname or alias.name)
+                    elif alias.name == "dj_database_url":
+                        self.dj_database_url.add(alias.asname or alias.name)
+            elif isinstance(node, ast.ImportFrom) and node.module in _OS_MODULES:
+                for alias in node.names:
+                    if alias.name == "environ":
+                        self.environ.add(alias.asname or "environ")
+                    elif alias.name == "getenv":
+                        self.getenv.add(alias.asname or "getenv")
+            elif isinstance(node, ast.ImportFrom) and node.module == "decouple":
+                self.readers |= {alias.asname or alias.name for alias in node.names if alias.name == "config"}
+            elif (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and _name(node.value.func) in _READER_CLASSES
+            ):
+                self.readers |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+                self.reader_defaults |= {kw.arg for kw in node.value.keywords if kw.arg}
+
+    def is_environ(self, node: ast.expr) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id in self.environ
+        return isinstance(node, ast.Attribute) and node.attr == "environ" and _name(node.value) in self.os
+
+    def is_getenv(self, node: ast.expr) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id in self.getenv
+        return isinstance(node, ast.Attribute) and node.attr == "getenv" and _name(node.value) in self.os
+
+    def is_reader(self, node: ast.expr) -> bool:
+        """``env(...)``, ``env.bool(...)``, ``config(...)`` of a reader object of this module."""
+        if isinstance(node, ast.Name):
+            return node.id in self.readers
+        return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in self.readers
+
+
+def _keyword(call: ast.Call, name: str) -> ast.expr | None:
+    return next((kw.value for kw in call.keywords if kw.arg == name), None)
+
+
+def reads_in_module(tree: ast.Module, where: str) -> Iterator[EnvRead]:
+    """Every variable one module reads, with ``where`` as ``path`` (the line is added)."""
+    aliases = _Aliases(tree)
+    guarded = _guarded_names(tree, aliases)
+    conditional = _conditional_nodes(tree)
+    for node in ast.walk(tree):
+        line = f"{where}:{getattr(node, 'lineno', 0)}"
+        if isinstance(node, ast.Subscript) and aliases.is_environ(node.value) and isinstance(node.ctx, ast.Load):
+            name = _const(node.slice)
+            if name:
+                required = name not in guarded and id(node) not in conditional
+                yield EnvRead(name, line, "os.environ[...]", required=required)
+        elif isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn)):
+            name = _const(node.left)
+            if name and aliases.is_environ(node.comparators[0]):
+                yield EnvRead(name, line, "in os.environ", required=False)
+        elif isinstance(node, ast.Call):
+            yield from _call_reads(node, aliases, line)
+
+
+def _conditional_nodes(tree: ast.Module) -> set[int]:
+    """Nodes inside an ``if``, ``try`` or a loop: code that may not run, so its reads are optional."""
+    found: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.If, ast.Try, ast.For, ast.While, ast.IfExp)):
+            branches = [*node.body, *node.orelse] if isinstance(node, ast.If) else [node]
+            for branch in branches if not isinstance(node, ast.IfExp) else [node.body, node.orelse]:
+                found.update(id(inner) for inner in ast.walk(branch))
+    return found
+
+
+def _guarded_names(tree: ast.Module, aliases: _Aliases) -> set[str]:
+    """Names tested with ``"X" in os.environ`` somewhere: their ``os.environ["X"]`` is optional."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn)):
+            name = _const(node.left)
+            if name and aliases.is_environ(node.comparators[0]):
+                found.add(name)
+    return found
+
+
+def _call_reads(call: ast.Call, aliases: _Aliases, line: str) -> Iterator[EnvRead]:
+    func = call.func
+    first = _const(call.args[0]) if call.args else _const(_keyword(call, "key") or _keyword(call, "var"))
+    if isinstance(func, ast.Attribute) and func.attr in ("get", "setdefault", "pop") and aliases.is_environ(func.value):
+        if first:
+            default = call.args[1] if len(call.args) > 1 else None
+            yield EnvRead(first, line, f"os.environ.{func.attr}", required=False, default=_const(default))
+    elif aliases.is_getenv(func):
+        if first:
+            default = call.args[1] if len(call.args) > 1 else _keyword(call, "default")
+            yield EnvRead(first, line, "os.getenv", required=False, default=_const(default))
+    elif aliases.is_reader(func):
+        if first:
+            default = _keyword(call, "default")
+            if default is None and len(call.args) > 1 and isinstance(func, ast.Attribute):
+                default = call.args[1]  # env.str("X", "default"); env("X", cast) has no positional default
+            has_default = default is not None or first in aliases.reader_defaults
+            yield EnvRead(first, line, "env reader", required=not has_default, default=_const(default))
+    elif isinstance(func, ast.Attribute) and func.attr == "config" and _name(func.value) in aliases.dj_database_url:
+        name = _const(_keyword(call, "env")) or "DATABASE_URL"
+        yield EnvRead(name, line, "dj_database_url.config", required=False, default=_const(_keyword(call, "default")))
+    elif isinstance(func, ast.Attribute) and func.attr == "from_prefixed_env":
+        prefix = first or _const(_keyword(call, "prefix")) or "FLASK"
+        for key in ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "SECRET_KEY", "DEBUG"):
+            yield EnvRead(f"{prefix}_{key}", line, "app.config.from_prefixed_env", required=False)
+
+
+def settings_classes(tree: ast.Module, where: str) -> Iterator[SettingsClass]:
+    """Classes of one module that may be pydantic settings (their bases are resolved later)."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ClassDef) or not node.bases:
+            continue
+        found = SettingsClass(node.name, [_name(base) for base in node.bases], f"{where}:{node.lineno}")
+        for statement in node.body:
+            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+                _settings_field(found, statement.target.id, statement)
+            elif isinstance(statement, ast.Assign) and _is_model_config(statement):
+                _settings_config(found, statement.value)
+            elif isinstance(statement, ast.ClassDef) and statement.name == "Config":  # pydantic v1
+                for inner in statement.body:
+                    if isinstance(inner, ast.Assign) and isinstance(inner.targets[0], ast.Name):
+                        _config_option(found, inner.targets[0].id, inner.value)
+        yield found
+
+
+def _is_model_config(statement: ast.Assign) -> bool:
+    return any(isinstance(t, ast.Name) and t.id == "model_config" for t in statement.targets)
+
+
+def _settings_config(found: SettingsClass, value: ast.expr) -> None:
+    if isinstance(value, ast.Call):
+        for keyword in value.keywords:
+            if keyword.arg:
+                _config_option(found, keyword.arg, keyword.value)
+    elif isinstance(value, ast.Dict):
+        for key, item in zip(value.keys, value.values, strict=True):
+            name = _const(key)
+            if name:
+                _config_option(found, name, item)
+
+
+def _config_option(found: SettingsClass, option: str, value: ast.expr) -> None:
+    if option == "env_prefix":
+        found.prefix = _const(value) or ""
+    elif option == "env_file":
+        items = value.elts if isinstance(value, (ast.Tuple, ast.List)) else [value]
+        found.env_files += [text for text in map(_const, items) if text]
+
+
+def _settings_field(found: SettingsClass, name: str, statement: ast.AnnAssign) -> None:
+    if name.startswith("_") or name == "model_config" or "ClassVar" in ast.unparse(statement.annotation):
+        return
+    value = statement.value
+    aliases: list[str] = []
+    has_default = value is not None
+    default = _const(value)
+    if isinstance(value, ast.Call) and _name(value.func) == "Field":
+        for keyword in ("env", "alias", "validation_alias"):
+            alias = _const(_keyword(value, keyword))
+            if alias:
+                aliases.append(alias)
+        explicit = value.args[0] if value.args else _keyword(value, "default")
+        factory = _keyword(value, "default_factory")
+        has_default = factory is not None or (
+            explicit is not None and not (isinstance(explicit, ast.Constant) and explicit.value is Ellipsis)
+        )
+        default = _const(explicit)
+    found.fields[name] = (aliases, has_default, default, statement.lineno)
+
+
+def settings_reads(classes: list[SettingsClass]) -> Iterator[EnvRead]:
+    """The variables of every class that derives, through the repository's own classes, from BaseSettings."""
+    by_name = {cls.name: cls for cls in classes}
+
+    def lineage(cls: SettingsClass, seen: frozenset[str] = frozenset()) -> list[SettingsClass] | None:
+        if cls.name in seen:
+            return None
+        for base in cls.bases:
+            if base in _SETTINGS_BASES:
+                return [cls]
+            parent = by_name.get(base)
+            if parent is not None:
+                above = lineage(parent, seen | {cls.name})
+                if above is not None:
+                    return [cls, *above]
+        return None
+
+    for cls in classes:
+        chain = lineage(cls)
+        if chain is None:
+            continue
+        prefix = next((c.prefix for c in chain if c.prefix is not None), "")
+        fields: dict[str, tuple[list[str], bool, str | None, int, str]] = {}
+        for member in reversed(chain):  # subclasses override their bases
+            for name, (aliases, has_default, default, line) in member.fields.items():
+                fields[name] = (aliases, has_default, default, line, member.where.rsplit(":", 1)[0])
+        for name, (aliases, has_default, default, line, path) in fields.items():
+            env = aliases or [(prefix + name).upper()]
+            for variable in env:
+                yield EnvRead(
+                    variable, f"{path}:{line}", f"{cls.name} field", required=not has_default, default=default
+                )
+
+
+def env_files_of(classes: list[SettingsClass]) -> list[str]:
+    return [name for cls in classes for name in cls.env_files]
+
+
+_DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+def dotenv_values(text: str) -> Iterator[tuple[str, str, int]]:
+    """``NAME=value`` lines of a .env file (quotes removed, comments skipped): (name, value, line)."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("#"):
+            continue
+        match = _DOTENV_LINE.match(line)
+        if not match:
+            continue
+        value = match.group(2)
+        if value[:1] in ("'", '"') and value.endswith(value[0]) and len(value) >= 2:
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        yield match.group(1), value, number
+
+
+def is_dotenv_file(path: Path) -> bool:
+    """.env, .env.example, .env.sample, .flaskenv, env.example, example.env ..."""
+    name = path.name.lower()
+    return (
+        name in (".env", ".flaskenv", "env.example", "env.sample", "example.env", "sample.env", ".envrc")
+        or name.startswith(".env.")
+        or name.endswith(".env")
+    )

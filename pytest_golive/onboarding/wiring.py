@@ -1,0 +1,169 @@
+"""What golive passes the app: each variable it reads, pointed at what the run provisions.
+
+Database and Redis names (whole URLs, or their parts such as ``POSTGRES_SERVER`` or
+``REDIS_PORT``) point at the services; debug and reloader switches are turned off; the
+variables the app cannot start without get a test value when the repository's dotenv files
+show one (a generated one for secrets), and are otherwise taken from the environment and
+named by an ``env`` check."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from .environment import EnvRead
+
+DB, CACHE = "db", "cache"
+_DB_URL = re.compile(r"^(?:\w+_)?(DATABASE|DB|POSTGRES(?:QL)?|PG)_?(URL|URI|DSN)$")
+#: names of other stores, which golive does not provision
+_OTHER_STORE = re.compile(r"MONGO|MYSQL|MARIA|SQLITE|ELASTIC|INFLUX|CLICKHOUSE|CASSANDRA|NEO4J|COUCH|DYNAMO|MEMCACHE")
+_REDIS_URL = re.compile(r"^(?:\w+_)?(REDIS|CACHE|VALKEY)(?:_\w+)?_(URL|URI|DSN|LOCATION)$|^(?:\w+_)?REDIS$")
+_DB_PART = re.compile(
+    r"^(?:\w+?_)?(?:POSTGRES(?:QL)?|PG|DB|DATABASE)_?"
+    r"(HOST|HOSTNAME|SERVER|ADDR|PORT|USER|USERNAME|PASSWORD|PASS|PWD|DB|NAME|DATABASE|DBNAME)$"
+)
+_REDIS_PART = re.compile(r"^(?:\w+?_)?(?:REDIS|CACHE)_(HOST|HOSTNAME|SERVER|PORT|PASSWORD|PASS|DB|DATABASE)$")
+_PART = {
+    "HOST": "host",
+    "HOSTNAME": "host",
+    "SERVER": "host",
+    "ADDR": "host",
+    "PORT": "port",
+    "USER": "user",
+    "USERNAME": "user",
+    "PASSWORD": "password",
+    "PASS": "password",
+    "PWD": "password",
+    "DB": "database",
+    "NAME": "database",
+    "DATABASE": "database",
+    "DBNAME": "database",
+}
+_DEBUG = re.compile(r"^(?:\w+_)?(DEBUG|RELOAD|AUTORELOAD|USE_RELOADER)$")
+_HTTPS_ONLY = re.compile(r"^(?:\w+_)?(SSL_REDIRECT|FORCE_HTTPS|HTTPS_ONLY|SECURE_SSL_REDIRECT)$")
+_FALSY = {"0", "false", "False", "FALSE", "off", "no", "n", "f"}
+_SECRET = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|PRIVATE_KEY|CREDENTIAL|SALT|_KEY$")
+_PLACEHOLDER = re.compile(r"^(changeme|changethis|change[-_ ]?me|secret|password|xxx+|todo|<.*>|\$\{.*\})$", re.I)
+
+
+@dataclass(frozen=True)
+class Wire:
+    """One variable of ``app.env``: its value (a template or a literal) and why."""
+
+    name: str
+    value: str
+    why: str
+
+
+def service_part(name: str) -> tuple[str, str] | None:
+    """(service, attribute) a variable's name stands for: ``POSTGRES_SERVER`` -> (db, host)."""
+    upper = name.upper()
+    if _OTHER_STORE.search(upper):
+        return None
+    if _DB_URL.match(upper):
+        return DB, "url"
+    if _REDIS_URL.match(upper):
+        return CACHE, "url"
+    part = _REDIS_PART.match(upper)
+    if part:
+        attribute = _PART[part.group(1)]
+        return CACHE, "db" if attribute == "database" else attribute
+    part = _DB_PART.match(upper)
+    if part:
+        return DB, _PART[part.group(1)]
+    return None
+
+
+def service_by_value(value: str | None) -> str | None:
+    """A default or example value that is a connection URL says which service a name is for."""
+    if value is None:
+        return None
+    if re.match(r"^postgres(ql)?(\+\w+)?://", value):
+        return DB
+    if re.match(r"^rediss?://", value):
+        return CACHE
+    return None
+
+
+def template(service: str, attribute: str) -> str:
+    if attribute in ("port", "db"):  # numbers: the OS wants strings in an environment
+        return f"{{{{ services.{service}.{attribute}|string }}}}"
+    return f"{{{{ services.{service}.{attribute} }}}}"
+
+
+def is_debug_switch(name: str) -> bool:
+    return bool(_DEBUG.match(name.upper())) or name.upper() in ("FLASK_ENV", "DJANGO_ENV")
+
+
+def debug_off(name: str, read: EnvRead | None) -> str:
+    """The value that turns a debug or reloader switch off, in the form the code compares it with."""
+    if name.upper().endswith("_ENV"):
+        return "production"
+    if read is not None and read.default in _FALSY:
+        return read.default  # os.getenv("DEBUG", "False") == "True": keep its own spelling
+    return "0"
+
+
+def is_secret(name: str) -> bool:
+    return bool(_SECRET.search(name.upper()))
+
+
+def test_value(name: str, example: str) -> str:
+    """A safe value for the run from what the repository's dotenv files show: secrets and
+    placeholders are generated, anything else (a project name, an admin email) is kept."""
+    if is_secret(name) or _PLACEHOLDER.match(example.strip()):
+        return "golive-" + secrets.token_urlsafe(18)
+    return example
+
+
+def wire(
+    reads: dict[str, EnvRead],
+    examples: dict[str, tuple[str, str]],
+    services: set[str],
+    framework: str | None,
+    deployed: dict[str, tuple[str, str]] | None = None,
+) -> tuple[list[Wire], list[str]]:
+    """``app.env`` for the reads (and the names the dotenv files set), and the required
+    names golive cannot give a value: those go in an ``env`` check. ``deployed`` are values
+    the deployment sets (Dockerfile ENV), passed on for the names the app reads."""
+    deployed = deployed or {}
+    wires: dict[str, Wire] = {}
+    unresolved: list[str] = []
+    for name in [*reads, *[n for n in examples if n not in reads]]:
+        read = reads.get(name)
+        example = examples.get(name)
+        where = read.where if read else example[1] if example else ""
+        target = service_part(name)
+        by_value = service_by_value(read.default if read else None) or service_by_value(example[0] if example else None)
+        if target is None and by_value:
+            target = (by_value, "url")
+        if target is not None and target[0] in services:
+            service, attribute = target
+            wires[name] = Wire(name, template(service, attribute), f"{_how(read, example)} {where}")
+        elif is_debug_switch(name) and (read or (example and example[0] not in _FALSY)):
+            wires[name] = Wire(name, debug_off(name, read), f"debug/reloader off ({where})")
+        elif read is not None and _HTTPS_ONLY.match(name.upper()):
+            value = "False" if (read.default or "").lower() == "true" else "0"
+            wires[name] = Wire(name, value, f"golive serves plain HTTP on 127.0.0.1 ({where})")
+        elif read is not None and name in deployed and not is_secret(name) and deployed[name][0]:
+            wires[name] = Wire(name, deployed[name][0], f"as deployed ({deployed[name][1]}), read in {where}")
+        elif read is not None and read.required:
+            if example and example[0]:
+                value = test_value(name, example[0])
+                kind = "generated" if value != example[0] else f"from {example[1]}"
+                wires[name] = Wire(name, value, f"required by {read.where}; test value {kind}")
+            else:
+                wires[name] = Wire(name, f"{{{{ env.{name} }}}}", f"required by {read.where}")
+                unresolved.append(name)
+        elif read is not None and example and is_secret(name) and _PLACEHOLDER.match(example[0].strip()):
+            wires[name] = Wire(name, test_value(name, example[0]), f"{example[1]} holds a placeholder; generated")
+    if framework == "Flask" and "FLASK_DEBUG" not in wires:
+        wires["FLASK_DEBUG"] = Wire("FLASK_DEBUG", "0", "debug and reloader off (flask reads it)")
+    return list(wires.values()), unresolved
+
+
+def _how(read: EnvRead | None, example: tuple[str, str] | None) -> str:
+    if read is not None:
+        return f"{read.how} in"
+    return "set by" if example else "read in"
