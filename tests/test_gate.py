@@ -7,11 +7,25 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from gate_corpus import (
+    MADE,
+    GateRun,
+    Mutant,
+    gate_mutant,
+    junitparser_outcomes,
+    more_lenient,
+    mutants,
+    oracle_disagreements,
+    problems_with,
+)
+from hypothesis import HealthCheck, given, settings
 
 CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "junit"
 CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text())
@@ -39,8 +53,35 @@ def gate(case: dict[str, Any], *extra: str, env: dict[str, str] | None = None) -
     )
 
 
+def gate_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``golive gate ARGS`` run in ``folder``."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_golive", "gate", *args], cwd=folder, capture_output=True, text=True, check=False
+    )
+
+
+def run_measured(args: list[str], cwd: Path, timeout: float) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Run ``args``; its result and its peak memory in KiB (a hang fails after ``timeout``)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, text=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                pytest.fail(f"{args} still running after {timeout} s")
+            time.sleep(0.05)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(args, process.returncode, out.read(), err.read()), usage.ru_maxrss
+
+
 def test_corpus_is_large_enough() -> None:
-    assert len(CASES["bad"]) >= 30
+    assert len(CASES["bad"]) >= 90
 
 
 @pytest.mark.parametrize("case", CASES["bad"], ids=[c["name"] for c in CASES["bad"]])
@@ -61,6 +102,7 @@ def test_dialects_and_good_input_pass(case: dict[str, Any]) -> None:
     result = gate(case)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"golive gate: PASS ({case['results']} results" in result.stdout
+    assert case.get("warning", "") in result.stdout
 
 
 def test_markdown_summary_annotations_and_evidence(tmp_path: Path) -> None:
@@ -78,7 +120,7 @@ def test_markdown_summary_annotations_and_evidence(tmp_path: Path) -> None:
     assert "| smoke | 0/1 (1 failed) | - | - | - |" in text
     assert "checklist coverage: 3 of 3 declared items ran" in text
     assert (
-        "::error file=golive.yaml,line=4::check 'health' failed (P0, smoke): status: expected 200, got 500"
+        "::error file=checklists/three.yaml,line=4::check 'health' failed (P0, smoke): status: expected 200, got 500"
         in result.stdout
     )
     bundle = json.loads((tmp_path / "evidence.json").read_text())
@@ -146,48 +188,95 @@ def test_pytest_golive_gate_under_xdist(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["FAIL: required stage 'rollback' is absent*"])
 
 
-DIALECTS = [
-    "surefire-pass.xml",
-    "surefire-failure.xml",
-    "jest-pass.xml",
-    "jest-failure.xml",
-    "go-pass.xml",
-    "go-failure.xml",
-    "pytest-xunit1.xml",
-    "pytest-xunit2.xml",
-    "golive-pass.xml",
-    "golive-xfailed-p1.xml",
-    "golive-error.xml",
-    "all-skipped.xml",
-]
+CORPUS_XML = sorted(path.name for path in CORPUS.glob("*.xml") if path.is_file())
 
 
-@pytest.mark.parametrize("name", DIALECTS)
-def test_reader_agrees_with_junitparser(name: str) -> None:
-    """junitparser, an independent reader, is the oracle for counts and outcomes."""
-    from junitparser import Error, Failure, JUnitXml, Skipped, TestSuite  # noqa: PLC0415
+@pytest.mark.parametrize("name", CORPUS_XML)
+def test_reader_is_never_more_lenient_than_junitparser(name: str) -> None:
+    """junitparser, an independent reader, is the oracle: on every corpus file the reader
+    finds every test it finds, each with an outcome at least as bad (the worse one wins)."""
+    assert oracle_disagreements((CORPUS / name).read_bytes()) == []
 
-    from pytest_golive.formats.junit import read_junit  # noqa: PLC0415
 
-    xml = JUnitXml.fromfile(str(CORPUS / name))
-    suites = [xml] if isinstance(xml, TestSuite) else list(xml)
-    expected: dict[str, int] = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
-    for suite in suites:
-        for case in suite:
-            kinds = {type(r) for r in case.result}
-            outcome = (
-                "error"
-                if Error in kinds
-                else "failed"
-                if Failure in kinds
-                else "skipped"
-                if Skipped in kinds
-                else "passed"
-            )
-            expected[outcome] += 1
-    counts = read_junit([str(CORPUS / name)]).counts()
-    counts["skipped"] += counts.pop("xfailed")
-    assert counts == expected
+def test_the_oracle_comparison_can_fail() -> None:
+    assert more_lenient({"a::b": "passed"}, {"a::b": "failed"}) == ["a::b: junitparser failed, reader passed"]
+    assert more_lenient({}, {"a::b": "passed"}) == ["a::b: junitparser passed, reader missing"]
+    assert more_lenient({"a::b": "error"}, {"a::b": "failed"}) == []
+    assert junitparser_outcomes(CORPUS / "plain-failure.xml") == {
+        "tests.test_a::test_ok": "passed",
+        "tests.test_a::test_bad": "failed",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(MADE))
+def test_inputs_made_on_the_spot_never_pass_and_never_hang(name: str, tmp_path: Path) -> None:
+    build, code, reason = MADE[name]
+    args = build(tmp_path)
+    result, peak_kib = run_measured([sys.executable, "-m", "pytest_golive", "gate", *args], cwd=CORPUS, timeout=60)
+    output = result.stdout + result.stderr
+    assert result.returncode == code, output
+    assert reason in output
+    assert "Traceback" not in output
+    if code == 2:
+        assert result.stderr.count("\n") == 1, output
+    assert peak_kib < 400 * 1024, f"{peak_kib} KiB peak memory"  # a 2 GB file is never read whole
+
+
+def test_200k_junk_elements_beside_a_passing_case_pass(tmp_path: Path) -> None:
+    """Decided (docs/checklist-format.md): unknown elements are ignored, wherever they are;
+    they cost time and memory bounded by the size limit, and hide nothing the reader looks for."""
+    junk = "<junk><more/></junk>" * 200_000
+    path = tmp_path / "junk.xml"
+    path.write_text(
+        f'<testsuite name="s" tests="1">{junk}<testcase classname="s" name="t" time="0.1"/>{junk}</testsuite>'
+    )
+    result, peak_kib = run_measured(
+        [sys.executable, "-m", "pytest_golive", "gate", str(path)], cwd=tmp_path, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "golive gate: PASS (1 results, 0 warnings)" in result.stdout
+    assert peak_kib < 400 * 1024, f"{peak_kib} KiB peak memory for an 8 MB file"
+
+
+def test_coverage_data_file_that_measured_no_statement_is_refused(tmp_path: Path) -> None:
+    """The data-file path is as strict as Cobertura's lines-valid="0": nothing measured is no 100%."""
+    (tmp_path / "empty.py").write_text("")
+    (tmp_path / "run.py").write_text("import empty\n")
+    subprocess.run(
+        [sys.executable, "-m", "coverage", "run", "--data-file=data.coverage", "--include=empty.py", "run.py"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    (tmp_path / "golive.yaml").write_text("golive: 1\ngates: {coverage: {min: 80}}\n")
+    shutil.copy(CORPUS / "pytest-xunit2.xml", tmp_path / "junit.xml")
+    result = gate_in(tmp_path, "--checklist", "golive.yaml", "--coverage", "data.coverage", "junit.xml")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "data.coverage: coverage data measured no statement" in result.stderr
+    assert "nan%" not in result.stdout + result.stderr
+
+
+@settings(
+    max_examples=300,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+@given(mutant=mutants())
+def test_no_mutation_of_a_failing_input_passes(mutant: Mutant) -> None:
+    """Failing and passing corpus inputs, moved, wrapped, namespaced, padded, relabelled,
+    re-encoded, truncated and corrupted: a failing one never passes, nothing traces back
+    (an exception would escape run_gate), and the reader is never more lenient than junitparser."""
+    with tempfile.TemporaryDirectory(prefix="golive-mutant-") as folder:
+        run = gate_mutant(mutant, Path(folder))
+    assert problems_with(mutant, run) == [], (mutant.base, mutant.steps, run)
+
+
+def test_the_mutator_can_catch_a_false_pass() -> None:
+    """problems_with is not vacuous: a failing input answered with PASS is reported."""
+    mutant = Mutant("plain-failure.xml", None, True, (CORPUS / "plain-failure.xml").read_bytes(), ())
+    assert problems_with(mutant, GateRun(0, "golive gate: PASS", "")) == ["a failing input passed"]
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -240,24 +329,8 @@ def changed_repo(tmp_path: Path) -> Path:
 )
 def test_diff_coverage(changed_repo: Path, diff_min: int, code: int, text: str) -> None:
     (changed_repo / "golive.yaml").write_text(f"golive: 1\ngates: {{coverage: {{diff_min: {diff_min}}}}}\n")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest_golive",
-            "gate",
-            "--checklist",
-            "golive.yaml",
-            "--coverage",
-            "coverage.xml",
-            "--diff-base",
-            "main",
-            "junit.xml",
-        ],
-        cwd=changed_repo,
-        capture_output=True,
-        text=True,
-        check=False,
+    result = gate_in(
+        changed_repo, "--checklist", "golive.yaml", "--coverage", "coverage.xml", "--diff-base", "main", "junit.xml"
     )
     assert result.returncode == code, result.stdout + result.stderr
     assert text in result.stdout
@@ -322,3 +395,85 @@ def test_html_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert (width, height) == (1100, 1000)
     assert len(png) > 10_000  # a rendered page, not a blank one
+
+
+FLAKY_CHECKLIST = """\
+golive: 1
+checks:
+  - id: health
+    stage: smoke
+    severity: P0
+    command: "test -f attempted || {{ touch attempted; exit 1; }}"
+gates: {{flaky: {flaky}}}
+"""
+
+
+@pytest.mark.parametrize(("flaky", "code", "level"), [("warn", 0, "WARN"), ("block", 1, "FAIL")])
+def test_rerun_pass_is_flaky_and_both_gates_agree(pytester: pytest.Pytester, flaky: str, code: int, level: str) -> None:
+    """A P0 that fails once and passes on pytest-rerunfailures' rerun: --golive-gate and
+    golive gate on the JUnit of the same run give one verdict, a pass marked flaky."""
+    pytester.makefile(".yaml", golive=FLAKY_CHECKLIST.format(flaky=flaky))
+    result = pytester.runpytest_subprocess(
+        "--golive-gate", "--reruns", "1", "--junitxml=junit.xml", "-p", "no:cacheprovider"
+    )
+    finding = f"{level}: golive.yaml:3:5: check 'health' passed only after 1 failed attempts: flaky (P0); gates.flaky: {flaky}"
+    result.stdout.fnmatch_lines([finding])
+    assert result.ret == code
+    offline = gate_in(pytester.path, "--checklist", "golive.yaml", "junit.xml")
+    assert offline.returncode == code, offline.stdout + offline.stderr
+    assert finding in offline.stdout
+
+
+def test_pytest_golive_gate_takes_severity_from_the_checklist(pytester: pytest.Pytester) -> None:
+    """A conftest that relabels a failing P0 check as P3 does not lower it in --golive-gate."""
+    pytester.makefile(".yaml", golive="golive: 1\nchecks:\n  - {id: health, severity: P0, command: 'false'}\n")
+    pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_runtest_setup(item):
+            item.user_properties[:] = [
+                (k, "P3" if k == "golive.severity" else v) for k, v in item.user_properties
+            ]
+        """
+    )
+    result = pytester.runpytest("--golive-gate", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(
+        [
+            "FAIL: *the result of check 'health' says severity 'P3', its checklist says 'P0'",
+            "FAIL: golive.yaml:3:5: check 'health' failed (P0, tests)*",
+        ]
+    )
+
+
+def test_junit_kind_fails_on_results_a_file_claims_and_does_not_hold(pytester: pytest.Pytester) -> None:
+    """The ``junit`` check kind reads JUnit with the gate's reader, and fails closed the same way."""
+    shutil.copy(CORPUS / "totals-3-tests-2-failures.xml", pytester.path / "other.xml")
+    pytester.makefile(".yaml", golive="golive: 1\nchecks:\n  - {id: unit-tests, junit: other.xml}\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*other.xml: <testsuite name='cart'> declares tests=3, failures=2*"])
+
+
+def test_a_rerun_attempt_reports_no_drill_phases(pytester: pytest.Pytester) -> None:
+    """The phases of a failed attempt that pytest-rerunfailures runs again are not results:
+    only the last attempt's phases are written, so a drill that passed on rerun passes."""
+    pytester.makepyfile(
+        test_drill="""
+        from pathlib import Path
+
+        def test_drill(request):
+            first = not Path("attempted").exists()
+            Path("attempted").touch()
+            phase = {"name": "restore", "summary": "restored", "ran": True, "elapsed_ms": 1.0,
+                     "problems": ["rows missing"] if first else []}
+            request.node.phase_reports = [phase]
+            assert not first
+        """
+    )
+    result = pytester.runpytest_subprocess("--reruns", "1", "--junitxml=junit.xml", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.OK
+    offline = gate_in(pytester.path, "junit.xml")
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+    assert "test 'test_drill.test_drill::restore' passed only after 1 failed attempts: flaky" in offline.stdout

@@ -230,6 +230,7 @@ def _gates(raw: dict[str, Any]) -> GatePolicy:
         diff_coverage_min=raw.get("coverage", {}).get("diff_min"),
         max_regression=baseline.get("max_regression", {}),
         waive_missing_baseline=baseline.get("waive_missing"),
+        flaky=raw.get("flaky", "warn"),
     )
 
 

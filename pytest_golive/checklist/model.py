@@ -135,6 +135,7 @@ class GatePolicy:
     diff_coverage_min: float | None = None
     max_regression: dict[str, float] = field(default_factory=dict)
     waive_missing_baseline: str | None = None
+    flaky: str = "warn"  # a pass after reruns: "warn" or "block"
 
 
 @dataclass(frozen=True)

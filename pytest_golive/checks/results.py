@@ -32,6 +32,8 @@ class JunitKind(Kind):
             results = read_junit(str(ctx.base_dir / pattern) for pattern in patterns)
         except UnusableInput as exc:
             raise StepError(str(exc)) from None
+        if results.problems:  # results a file claims and does not hold: never a pass
+            raise StepError(results.problems[0])
         counts = results.counts()
         document: dict[str, float | int | str] = {
             "tests": len(results.cases),

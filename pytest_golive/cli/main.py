@@ -21,6 +21,7 @@ from ..checklist.errors import printable
 from ..checks import KindRegistryError, Redactor, load_kind_schemas, load_kinds
 from ..formats.coverage import line_hits, total_percent
 from ..formats.errors import UnusableInput
+from ..formats.inputs import MAX_WHOLE_BYTES, check_input
 from ..formats.junit import read_junit
 from ..gate import evidence, html, report
 from ..gate.diffcov import changed_lines, diff_coverage
@@ -275,6 +276,8 @@ def _kinds(args: argparse.Namespace) -> int:
 
 def _gate(args: argparse.Namespace) -> int:
     try:
+        for path in args.checklist:
+            check_input(path, MAX_WHOLE_BYTES)  # a FIFO or device is refused before anything opens it
         checklists = [load_checklist(path, load_kind_schemas()) for path in args.checklist]
         results = read_junit(args.junit)
         coverage = total_percent(args.coverage) if args.coverage else None
@@ -285,7 +288,7 @@ def _gate(args: argparse.Namespace) -> int:
                 raise UnusableInput("--diff-base needs --coverage coverage.xml")
             diff = diff_coverage(changed_lines(args.diff_base, Path.cwd()), line_hits(args.coverage))
     except (UnusableInput, ChecklistError) as exc:
-        print(f"golive gate: {exc}", file=sys.stderr)
+        print(f"golive gate: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     hide = Redactor(os.environ)  # JUnit from other tools may hold this job's secrets: none reach a report
     cases = [
@@ -303,6 +306,8 @@ def _gate(args: argparse.Namespace) -> int:
         diff=diff,
         baseline=baseline,
         release_tag=release,
+        problems=[hide(problem) for problem in results.problems],
+        notes=[hide(note) for note in results.notes],
     )
     print(report.terminal(verdict))
     summary = report.markdown(verdict)
@@ -313,11 +318,16 @@ def _gate(args: argparse.Namespace) -> int:
     if os.environ.get("GITHUB_ACTIONS") == "true":
         print("\n".join(report.github_annotations(verdict)))
     if args.evidence:
-        evidence.write(evidence.build(verdict, cases), args.evidence)
+        evidence.write(evidence.build(verdict, verdict.cases), args.evidence)
     if args.html:
         args.html.parent.mkdir(parents=True, exist_ok=True)
-        args.html.write_text(html.render(verdict, cases), encoding="utf-8")
+        args.html.write_text(html.render(verdict, verdict.cases), encoding="utf-8")
     return EXIT_OK if verdict.passed else EXIT_FAIL
+
+
+def _one_line(text: str) -> str:
+    """An input's own text (a file name, an attribute) may hold line breaks: the error stays one line."""
+    return " ".join(text.split("\n")).replace("\r", " ")
 
 
 CLEANUP_POLICY = """\

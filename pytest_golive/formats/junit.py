@@ -1,25 +1,53 @@
-"""JUnit XML from any tool (pytest xunit1/xunit2, Maven Surefire, Jest, go-junit-report),
-merged across files and deduplicated by test id, the worst outcome winning.
+"""JUnit XML from any tool (pytest xunit1/xunit2, Maven Surefire, Jest, go-junit-report,
+googletest), merged across files and deduplicated by test id, the worst outcome winning.
+
+The reader fails closed. A <testcase> counts wherever it is (under <testsuites>, in a
+wrapper element, in any namespace), and so does a result element anywhere inside it
+(even inside <system-out>). What a file claims and does not hold (suite totals, a result
+outside any testcase) is a problem that fails the gate.
 
 The elements are read directly: junitparser's wrappers made gating 100,000 cases 2.8x
-slower than junitparser merely parsing them (benchmarks/gate.py). tests/test_gate.py
-holds this reader to junitparser's counts on every dialect file."""
+slower than junitparser merely parsing them (benchmarks/gate.py). tests/test_gate.py holds
+this reader to junitparser on every corpus file: it is never more lenient."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import UnusableInput
-from .safexml import expand, parse
+from .inputs import expand
+from .properties import RERUNS_PROPERTY
+from .safexml import local_name, parse
 
 #: worse outcomes have higher ranks; the worst of duplicates wins
 OUTCOME_RANK = {"passed": 0, "skipped": 1, "xfailed": 2, "failed": 3, "error": 4}
-_RESULT_TAGS = {"error": "error", "failure": "failed", "skipped": "skipped"}
+#: the properties that say which checklist item a result is; two different values fail closed
+IDENTITY_PROPERTIES = frozenset({"golive.check", "golive.checklist", "golive.stage", "golive.severity"})
+MAX_CASES = 2_000_000  # distinct test ids over all files: about 1.5 GB of results
+MAX_PROPERTIES = 1_000  # per testcase: more are dropped, and the file fails
+MAX_MESSAGE = 4_096  # characters of a failure message kept
+
+_SUITES = frozenset({"testsuites", "testsuite"})
+_FAILING_BITS = {"failed": 1, "error": 2}
+# Surefire: rerunFailure/rerunError sit beside the <failure> of a test that failed every rerun
+_RESULTS = {
+    "failure": "failed",
+    "rerunFailure": "failed",
+    "error": "error",
+    "rerunError": "error",
+    "skipped": "skipped",
+}
+_FLAKY = frozenset({"flakyFailure", "flakyError"})  # Surefire: failed, then passed on a rerun
+_NOTICED = frozenset(_RESULTS) | _FLAKY | {"testcase"}  # inside a testcase, besides <property>
+# googletest and CTest say whether a test ran in attributes: status="notrun" result="suppressed"
+_PASSED_STATUS = frozenset({"", "run", "pass", "passed", "success", "successful", "ok", "completed", "executed"})
+_FAILED_STATUS = {"fail": "failed", "failed": "failed", "failure": "failed", "error": "error", "errored": "error"}
 
 
 @dataclass
@@ -30,6 +58,7 @@ class CaseResult:
     message: str = ""
     properties: dict[str, str] = field(default_factory=dict)
     source: str = ""
+    reruns: int = 0  # failed attempts before a rerun passed (or before the reported outcome)
 
     @property
     def check(self) -> str | None:
@@ -41,6 +70,10 @@ class JUnitResults:
     cases: dict[str, CaseResult]
     files: list[Path]
     duplicates: int = 0
+    #: what the files claim and do not hold, or could not have been written by a test runner: each fails
+    problems: list[str] = field(default_factory=list)
+    #: worth a warning only (a shard file with no test case)
+    notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         found = dict.fromkeys(OUTCOME_RANK, 0)
@@ -51,21 +84,26 @@ class JUnitResults:
 
 def read_junit(patterns: Iterable[str]) -> JUnitResults:
     """Read and merge every file; UnusableInput for any file that cannot be used."""
-    cases: dict[str, CaseResult] = {}
     files = list(expand(patterns))
     if not files:
         raise UnusableInput("no JUnit file given")
-    duplicates = 0
+    results = JUnitResults({}, files)
     with _cyclic_gc_paused():
         for path in files:
-            for case in _cases(path):
-                known = cases.get(case.id)
-                if known is not None:
-                    duplicates += 1
-                    if OUTCOME_RANK[case.outcome] <= OUTCOME_RANK[known.outcome]:
-                        continue
-                cases[case.id] = case
-    return JUnitResults(cases, files, duplicates)
+            _FileReader(path, results).read()
+    return results
+
+
+def keep_worse(cases: dict[str, CaseResult], case: CaseResult) -> bool:
+    """Merge ``case`` into ``cases`` by id, the worse outcome (then the more reruns) winning;
+    True if the id was known already."""
+    known = cases.get(case.id)
+    if known is None:
+        cases[case.id] = case
+        return False
+    if (OUTCOME_RANK[case.outcome], case.reruns) > (OUTCOME_RANK[known.outcome], known.reruns):
+        cases[case.id] = case
+    return True
 
 
 @contextlib.contextmanager
@@ -82,35 +120,208 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _cases(path: Path) -> Iterable[CaseResult]:
-    root = parse(path).getroot()
-    if root.tag not in ("testsuites", "testsuite"):
-        raise UnusableInput(f"{path}: not a JUnit report (root element <{root.tag}>)")
-    source = str(path)
-    for suite in root.iter("testsuite"):  # suites nest in some dialects (Maven, Jest)
-        suite_name = suite.get("name", "")
-        for element in suite:
-            if element.tag == "testcase":
-                yield _case(element, suite_name, source)
+@dataclass
+class _Tally:
+    """Test cases read so far, and how many failed, errored or were skipped (by result kind,
+    as the suite totals count them: a test that failed and errored in teardown counts twice)."""
+
+    cases: int = 0
+    failing: int = 0
+    not_passed: int = 0
 
 
-def _case(element: Any, suite_name: str, source: str) -> CaseResult:
-    """One <testcase>: its worst result element (error > failure > skipped) and its properties."""
-    name = element.get("name", "")
-    outcome, message = "passed", ""
-    properties: dict[str, str] = {}
-    for child in element:
-        tag = child.tag
-        if tag == "properties":
-            for prop in child:
-                properties.setdefault(prop.get("name", ""), prop.get("value", ""))
-            continue
-        found = _RESULT_TAGS.get(tag)
-        if found is None:
-            continue
-        if found == "skipped" and child.get("type") == "pytest.xfail":
-            found = "xfailed"
-        if OUTCOME_RANK[found] > OUTCOME_RANK[outcome]:
-            outcome, message = found, child.get("message") or child.text or ""
-    classname = element.get("classname") or suite_name
-    return CaseResult(f"{classname}::{name}", name, outcome, message.strip(), properties, source)
+@dataclass
+class _Seen:
+    """What one testcase's result elements and status attributes say, the worst winning."""
+
+    outcome: str = "passed"
+    message: str = ""
+    failing: int = 0  # 1: a failure, 2: an error, 3: both (as suite totals count them)
+    skipped: bool = False
+    reruns: int = 0
+    nested: bool = False  # a testcase inside the testcase
+
+    def notice(self, node: Any, tag: str) -> _Seen:
+        """A result element, a Surefire flaky element, or a nested testcase."""
+        seen = self if self is not _NOTHING_SEEN else _Seen()
+        if tag in _FLAKY:
+            seen.reruns += 1
+        elif tag == "testcase":
+            seen.nested = True
+        else:
+            found = "xfailed" if tag == "skipped" and node.get("type") == "pytest.xfail" else _RESULTS[tag]
+            seen.result(found, node.get("message") or node.text or "")
+        return seen
+
+    def statuses(self, status: str | None, result: str | None) -> _Seen:
+        """googletest's and CTest's ``status`` and ``result`` attributes."""
+        seen = self if self is not _NOTHING_SEEN else _Seen()
+        for attribute, value in (("status", status), ("result", result)):
+            said = _status_outcome(value)
+            if said is not None:
+                seen.result(said, f"{attribute}={value!r}: not a run that passed")
+        return seen
+
+    def result(self, found: str, message: str) -> None:
+        if found in ("skipped", "xfailed"):
+            self.skipped = True
+        else:
+            self.failing |= _FAILING_BITS[found]
+        if OUTCOME_RANK[found] > OUTCOME_RANK[self.outcome]:
+            self.outcome, self.message = found, message
+
+
+_NOTHING_SEEN = _Seen()  # shared and never changed: notice() and statuses() start a new one
+
+
+class _FileReader:
+    def __init__(self, path: Path, results: JUnitResults) -> None:
+        self.path = path
+        self.source = str(path)
+        self.results = results
+        self.tally = _Tally()
+        self.suites: list[tuple[Any, _Tally]] = []  # open <testsuite(s)> with the tally at their start
+        self.suite_name = ""  # of the innermost open suite that has one: a testcase's default classname
+
+    def read(self) -> None:
+        """Every element outside testcases, depth first (by hand: no recursion limit); each
+        testcase is read whole, since its results may sit anywhere inside it."""
+        root = parse(self.path)
+        if local_name(root.tag) not in _SUITES:
+            raise UnusableInput(f"{self.path}: not a JUnit report (root element <{local_name(root.tag)}>)")
+        self._suite_starts(root)
+        open_elements = [(root, iter(root))]
+        while open_elements:
+            element, children = open_elements[-1]
+            for child in children:
+                name = child.tag
+                if name[0] == "{":
+                    name = name.rpartition("}")[2]
+                if name == "testcase":
+                    self._case(child)
+                    continue
+                if name in _SUITES:
+                    self._suite_starts(child)
+                elif name in _RESULTS or name in _FLAKY:
+                    self._problem(f"<{name}> outside any testcase: a result that belongs to no test")
+                open_elements.append((child, iter(child)))
+                break
+            else:
+                open_elements.pop()
+                if local_name(element.tag) in _SUITES:
+                    self._suite_ends()
+        if self.tally.cases == 0:
+            self.results.notes.append(f"{self.path}: holds no test case")
+
+    def _problem(self, message: str) -> None:
+        self.results.problems.append(f"{self.path}: {message}")
+
+    def _suite_starts(self, suite: Any) -> None:
+        self.suites.append((suite, _Tally(**vars(self.tally))))
+        self.suite_name = suite.get("name") or self.suite_name
+
+    def _suite_ends(self) -> None:
+        self._totals(*self.suites.pop())
+        self.suite_name = next((s.get("name") for s, _ in reversed(self.suites) if s.get("name")), "")
+
+    def _case(self, element: Any) -> None:
+        name = element.get("name", "")
+        case_id = f"{element.get('classname') or self.suite_name}::{name}"
+        seen = _NOTHING_SEEN  # a passing case allocates nothing
+        properties: dict[str, str] = {}
+        nodes = element.iter()
+        next(nodes)  # the testcase itself
+        for node in nodes:
+            tag = node.tag
+            if tag[0] == "{":
+                tag = tag.rpartition("}")[2]
+            if tag == "property":
+                key, value = node.get("name", ""), node.get("value")
+                if value is None:
+                    value = node.text or ""
+                kept = properties.setdefault(key, value)
+                if kept != value and key in IDENTITY_PROPERTIES:
+                    self._problem(f"testcase {case_id!r} has two values for {key}: {kept!r} and {value!r}")
+            elif tag in _NOTICED:
+                seen = seen.notice(node, tag)
+        status, result = element.get("status"), element.get("result")
+        if status is not None or result is not None:
+            seen = seen.statuses(status, result)
+        if seen.nested:
+            self._problem(f"testcase {case_id!r} holds another testcase: no test runner writes that")
+        if len(properties) > MAX_PROPERTIES:
+            self._problem(f"testcase {case_id!r} has more than {MAX_PROPERTIES} properties")
+            properties = {}
+        reruns = seen.reruns
+        if RERUNS_PROPERTY in properties:
+            reruns = max(reruns, _count(properties[RERUNS_PROPERTY]))
+        time = element.get("time")
+        if time:
+            self._check_time(time, case_id)
+        failing = (seen.failing & 1) + (seen.failing >> 1)  # a failure and an error count once each
+        tally = self.tally
+        tally.cases += 1
+        tally.failing += failing
+        tally.not_passed += failing + seen.skipped
+        message = seen.message[:MAX_MESSAGE].strip()
+        case = CaseResult(case_id, name, seen.outcome, message, properties, self.source, reruns)
+        self.results.duplicates += keep_worse(self.results.cases, case)
+        if len(self.results.cases) > MAX_CASES:
+            raise UnusableInput(f"{self.path}: more than {MAX_CASES:,} distinct test cases: refused")
+
+    def _check_time(self, raw: str, case_id: str) -> None:
+        """A test runner writes a duration; NaN, infinite or negative is a corrupt or forged file."""
+        try:
+            seconds = float(raw.replace(",", ""))  # Surefire may write 1,234.5
+        except ValueError:
+            seconds = math.nan
+        if not (math.isfinite(seconds) and seconds >= 0) and raw.strip():
+            self._problem(f"testcase {case_id!r} has time={raw[:40]!r}, not a duration in seconds")
+
+    def _totals(self, suite: Any, start: _Tally) -> None:
+        """What a suite says it holds must be there: more tests, failures, errors or skips
+        declared than found means results are missing, and the gate fails closed."""
+        claims: dict[str, int] = {}
+        for key in ("tests", "failures", "errors", "skipped"):
+            raw = (suite.get(key) or "").strip()
+            if raw:
+                claims[key] = _count(raw, -1)
+                if claims[key] < 0:
+                    self._problem(f"{_describe(suite)} declares {key}={raw[:40]!r}, not a count")
+                    return
+        cases = self.tally.cases - start.cases
+        failing = self.tally.failing - start.failing
+        not_passed = self.tally.not_passed - start.not_passed
+        declared_failing = claims.get("failures", 0) + claims.get("errors", 0)
+        if (
+            claims.get("tests", 0) > cases
+            or declared_failing > failing
+            or declared_failing + claims.get("skipped", 0) > not_passed
+        ):
+            said = ", ".join(f"{key}={value}" for key, value in claims.items())
+            self._problem(
+                f"{_describe(suite)} declares {said} but holds {cases} testcases "
+                f"({failing} failing, {not_passed - failing} skipped): results are missing"
+            )
+
+
+def _status_outcome(value: str | None) -> str | None:
+    """None for a run that passed; else what the status attribute says (unknown: not run)."""
+    if value is None:
+        return None
+    word = value.strip().lower()
+    if word in _PASSED_STATUS:
+        return None
+    return _FAILED_STATUS.get(word, "skipped")
+
+
+def _count(raw: str | None, default: int = 0) -> int:
+    try:
+        return int(raw) if raw is not None else default
+    except ValueError:
+        return default
+
+
+def _describe(suite: Any) -> str:
+    name = suite.get("name")
+    return f"<{local_name(suite.tag)} name={name[:80]!r}>" if name else f"<{local_name(suite.tag)}>"

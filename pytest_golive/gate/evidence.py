@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..formats.errors import UnusableInput
+from ..formats.inputs import read_input
 from ..formats.junit import CaseResult
 from .verdict import Verdict, measurements, severity_of, stage_of
 
@@ -51,17 +52,34 @@ def write(bundle: dict[str, Any], path: Path) -> None:
 
 
 def load(path: Path) -> dict[str, Any]:
+    """A previous evidence bundle, checked to its leaves: every entry of ``checks`` an object
+    whose ``measurements`` are numbers. NaN and infinities parse, and fail the comparison."""
+    data = read_input(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UnusableInput(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UnusableInput(f"{path}: cannot read: {exc}") from None
+        document = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise UnusableInput(f"{path}: not UTF-8 text (byte {exc.start}): not an evidence bundle") from None
+    except RecursionError:
+        raise UnusableInput(f"{path}: JSON nested too deeply: not an evidence bundle") from None
     except ValueError as exc:
-        raise UnusableInput(f"{path}: not JSON: {exc}") from None
-    if not isinstance(data, dict) or data.get("format") != EVIDENCE_FORMAT or not isinstance(data.get("checks"), dict):
+        raise UnusableInput(f"{path}: not JSON: {str(exc)[:200]}") from None
+    if (
+        not isinstance(document, dict)
+        or document.get("format") != EVIDENCE_FORMAT
+        or not isinstance(document.get("checks"), dict)
+    ):
         raise UnusableInput(f"{path}: not a pytest-golive evidence bundle (format {EVIDENCE_FORMAT})")
-    return data
+    for key, entry in document["checks"].items():
+        where = f"{path}: checks[{key[:80]!r}]"
+        if not isinstance(entry, dict):
+            raise UnusableInput(f"{where} is {type(entry).__name__}, expected an object")
+        found = entry.get("measurements", {})
+        if not isinstance(found, dict):
+            raise UnusableInput(f"{where}.measurements is {type(found).__name__}, expected an object")
+        for name, value in found.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise UnusableInput(f"{where}.measurements[{name[:80]!r}] is {str(value)[:40]!r}, expected a number")
+    return document
 
 
 def _git_sha() -> str | None:

@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..checklist import Checklist, GatePolicy
+from ..checklist import Check, Checklist, GatePolicy
 from ..formats.junit import CaseResult
+from ..formats.properties import RERUNS_PROPERTY
 from .diffcov import DiffCoverage
+from .identity import IDENTITY_PROPERTY, checklist_identity, digest_of
 
 DEFAULT_SEVERITY = "P1"  # a plain test without golive properties: "all tests passing" blocks
 PLAIN_STAGE = "tests"
-_META = {"golive.check", "golive.kind", "golive.stage", "golive.severity", "golive.location", "golive.attempts"}
+PHASE_PROPERTY = "golive.phase"  # a drill's phase, reported as a testcase of its own (plugin/phases.py)
+_CHECK, _STAGE, _SEVERITY, _LOCATION = "golive.check", "golive.stage", "golive.severity", "golive.location"
+_LEADING_LOCATION = re.compile(r"^\S+:\d+:\d+: ")
+_META = {
+    _CHECK,
+    "golive.kind",
+    _STAGE,
+    _SEVERITY,
+    _LOCATION,
+    "golive.attempts",
+    IDENTITY_PROPERTY,
+    RERUNS_PROPERTY,
+}
 
 
 @dataclass(frozen=True)
@@ -32,6 +49,8 @@ class Verdict:
     ran_declared: int | None = None
     coverage: float | None = None
     diff: DiffCoverage | None = None
+    #: the results as judged: under a checklist, with its stages and severities
+    cases: list[CaseResult] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -75,18 +94,28 @@ def decide(
     diff: DiffCoverage | None = None,
     baseline: dict[str, Any] | None = None,
     release_tag: bool = False,
+    problems: Iterable[str] = (),
+    notes: Iterable[str] = (),
 ) -> Verdict:
-    results = list(cases)
-    findings: list[Finding] = []
+    """``problems`` are what the input files claim and do not hold (each fails); ``notes`` warn."""
+    findings = [Finding("fail", problem) for problem in problems] + [Finding("warn", note) for note in notes]
+    authority = _ChecklistAuthority(list(checklists))
+    results = [authority.judge(case) for case in cases] if authority.checklists else list(cases)
+    findings.extend(authority.findings)
     table: dict[tuple[str, str], Counter[str]] = {}
     for case in results:
-        table.setdefault((stage_of(case), severity_of(case)), Counter())[case.outcome] += 1
-        findings.extend(_judge_case(case, policy))
+        key = (stage_of(case), severity_of(case))
+        counts = table.get(key)
+        if counts is None:
+            counts = table[key] = Counter()
+        counts[case.outcome] += 1
+        if case.outcome != "passed" or case.reruns:
+            findings.extend(_judge_case(case, policy))
     if not results:
         findings.append(Finding("fail", "no test ran: the results hold zero test cases"))
     findings.extend(_required_stages(results, policy))
-    verdict = Verdict(findings, table, len(results), coverage=coverage)
-    _declared_items(results, list(checklists), verdict)
+    verdict = Verdict(findings, table, len(results), coverage=coverage, cases=results)
+    authority.declared_items(verdict)
     findings.extend(_coverage(policy, coverage))
     findings.extend(_diff_coverage(policy, diff))
     verdict.diff = diff
@@ -95,22 +124,26 @@ def decide(
 
 
 def _judge_case(case: CaseResult, policy: GatePolicy) -> list[Finding]:
-    if case.outcome == "passed":
-        return []
+    """What a result that did not simply pass (or passed after reruns) means for the verdict."""
     severity = severity_of(case)
     blocking = severity in policy.block
     where = case.properties.get("golive.location")
     label = f"check {case.name!r}" if case.check else f"test {case.id!r}"
     first_line = case.message.splitlines()[0] if case.message else ""
-    if where and first_line.startswith(f"{where}: "):
-        first_line = first_line[len(where) + 2 :]  # the location is shown once, by the finding
+    if where:
+        first_line = _LEADING_LOCATION.sub("", first_line)  # the location is shown once, by the finding
     detail = f": {first_line[:300]}" if first_line else ""
+    waiver = policy.waive.get(case.check or case.name)
+    if case.outcome == "passed":
+        level = "fail" if blocking and policy.flaky == "block" and not waiver else "warn"
+        note = f"; waived: {waiver}" if waiver else f"; gates.flaky: {policy.flaky}"
+        message = f"{label} passed only after {case.reruns} failed attempts: flaky ({severity}){note}"
+        return [Finding(level, message, where)]
     if case.outcome in ("failed", "error"):
         verb = "failed" if case.outcome == "failed" else "errored"
         return [
             Finding("fail" if blocking else "warn", f"{label} {verb} ({severity}, {stage_of(case)}){detail}", where)
         ]
-    waiver = policy.waive.get(case.check or case.name)
     if not blocking or waiver:
         note = f"; waived: {waiver}" if waiver else ""
         return [Finding("warn", f"{label} was {case.outcome} ({severity}){detail}{note}", where)]
@@ -128,24 +161,85 @@ def _required_stages(results: list[CaseResult], policy: GatePolicy) -> list[Find
     return findings
 
 
-def _declared_items(results: list[CaseResult], checklists: list[Checklist], verdict: Verdict) -> None:
-    """Every item a checklist declares must appear in the results (ran, failed or skipped)."""
-    if not checklists:
-        return
-    present = {(case.check, case.name) for case in results if case.check}
-    declared = [
-        (check, instance.name)
-        for checklist in checklists
-        for check in checklist.checks
-        for instance in check.instances()
-    ]
-    missing = [(check, name) for check, name in declared if (check.id, name) not in present]
-    verdict.declared = len(declared)
-    verdict.ran_declared = len(declared) - len(missing)
-    for check, name in missing:
-        verdict.findings.append(
-            Finding("fail", f"checklist item {name!r} appears nowhere in the results", str(check.location))
-        )
+class _ChecklistAuthority:
+    """Under ``--checklist`` (and ``--golive-gate``), a result's severity, stage and identity
+    come from the checklist, never from the result file. A result that claims to be a
+    checklist item and cannot be matched to one, or that contradicts it, fails closed."""
+
+    def __init__(self, checklists: list[Checklist]) -> None:
+        #: by digest: a checklist that includes another to add gates declares the same items
+        self.checklists = {digest_of(checklist_identity(checklist)): checklist for checklist in checklists}
+        #: digest -> check id -> the check and the names of its items
+        self.items = {
+            digest: {check.id: (check, dict.fromkeys(i.name for i in check.instances())) for check in checklist.checks}
+            for digest, checklist in self.checklists.items()
+        }
+        self.findings: list[Finding] = []
+        self.present: set[tuple[str, str, str]] = set()  # (digest, check id, item name) of verified results
+
+    def judge(self, case: CaseResult) -> CaseResult:
+        """The case with the checklist's stage, severity and location; a finding if it cannot be matched."""
+        properties = {k: v for k, v in case.properties.items() if k not in (_STAGE, _SEVERITY, _LOCATION)}
+        plain = dataclasses.replace(case, properties=properties)
+        if case.check is None:
+            return plain  # a plain test: P1, stage "tests", whatever its properties say
+        check, problem = self._match(case)
+        if check is None:
+            self.findings.append(Finding("fail", f"{_origin(case)}the result of check {case.check!r} {problem}"))
+            return plain
+        for key, label, expected in ((_SEVERITY, "severity", check.severity), (_STAGE, "stage", check.stage or "")):
+            written = case.properties.get(key)
+            if written is not None and written != expected:
+                self.findings.append(
+                    Finding(
+                        "fail",
+                        f"{_origin(case)}the result of check {check.id!r} says {label} {written!r}, "
+                        f"its checklist says {expected!r}",
+                        str(check.location),
+                    )
+                )
+        properties.update({_SEVERITY: check.severity, _STAGE: check.stage or "", _LOCATION: str(check.location)})
+        return dataclasses.replace(case, properties=properties)
+
+    def _match(self, case: CaseResult) -> tuple[Check | None, str]:
+        identity = case.properties.get(IDENTITY_PROPERTY)
+        if not identity:
+            return None, f"names no checklist (no {IDENTITY_PROPERTY} property): it cannot be matched to one"
+        checklist = self.checklists.get(digest_of(identity))
+        if checklist is None:
+            given = ", ".join(f"{c.path.name} ({checklist_identity(c)})" for c in self.checklists.values())
+            return None, f"comes from checklist {identity[:120]!r}, not from the one given: {given}"
+        found = self.items[digest_of(identity)].get(case.check or "")
+        if found is None:
+            return None, f"is not a check of {checklist.path.name}"
+        check, names = found
+        if PHASE_PROPERTY not in case.properties:  # a drill's phase is reported beside its check's item
+            if case.name not in names:
+                return None, f"is named {case.name[:120]!r}, not an item of {checklist.path.name}"
+            self.present.add((digest_of(identity), check.id, case.name))
+        return check, ""
+
+    def declared_items(self, verdict: Verdict) -> None:
+        """Every item a checklist declares must appear in the results (ran, failed or skipped)."""
+        if not self.checklists:
+            return
+        declared = [
+            (digest, check, name)
+            for digest, checks in self.items.items()
+            for check, names in checks.values()
+            for name in names
+        ]
+        missing = [(check, name) for digest, check, name in declared if (digest, check.id, name) not in self.present]
+        verdict.declared = len(declared)
+        verdict.ran_declared = len(declared) - len(missing)
+        for check, name in missing:
+            verdict.findings.append(
+                Finding("fail", f"checklist item {name!r} appears nowhere in the results", str(check.location))
+            )
+
+
+def _origin(case: CaseResult) -> str:
+    return f"{case.source}: " if case.source else ""
 
 
 def _coverage(policy: GatePolicy, coverage: float | None) -> list[Finding]:
@@ -155,6 +249,8 @@ def _coverage(policy: GatePolicy, coverage: float | None) -> list[Finding]:
         return [
             Finding("fail", f"the policy requires {policy.coverage_min:g}% coverage, but no coverage report was given")
         ]
+    if not (math.isfinite(coverage) and 0 <= coverage <= 100):
+        return [Finding("fail", f"coverage {coverage!r} is not a percentage")]
     if coverage < policy.coverage_min:
         return [Finding("fail", f"coverage {coverage:.2f}% is below the required {policy.coverage_min:g}%")]
     return []
@@ -193,26 +289,51 @@ def _baseline(
             return [Finding("fail", "a release tag needs a baseline (the previous release's evidence): none was given")]
         reason = f"; waived: {policy.waive_missing_baseline}" if policy.waive_missing_baseline else ""
         return [Finding("warn", f"no baseline given: regressions were not checked{reason}")]
-    findings = []
     previous = baseline.get("checks", {})
+    if not any(case.id in previous for case in results):
+        return [
+            Finding(
+                "fail",
+                "the baseline shares no check with these results (another project's or checklist's evidence?): "
+                "regressions cannot be checked",
+            )
+        ]
+    findings = []
+    compared = 0
     for case in results:
         before = previous.get(case.id, {}).get("measurements", {})
         for key, now in measurements(case).items():
-            metric = key.rsplit(".", 1)[-1]
-            allowed = policy.max_regression.get(metric)
-            old = before.get(key)
-            if allowed is None or not isinstance(old, (int, float)) or old <= 0:
+            allowed = policy.max_regression.get(key.rsplit(".", 1)[-1])
+            if allowed is None or key not in before:
                 continue
-            change = (now - old) / old * 100
-            if change > allowed:
-                findings.append(
-                    Finding(
-                        "fail",
-                        f"{case.name}: {key} regressed {change:.0f}% ({old:g} -> {now:g}), allowed {allowed:g}%",
-                        case.properties.get("golive.location"),
-                    )
-                )
+            compared += 1
+            found = _regression(case, key, _number(before[key]), now, allowed)
+            if found is not None:
+                findings.append(Finding("fail", found, case.properties.get(_LOCATION)))
+    if not compared:
+        findings.append(
+            Finding("warn", "no measurement of the max_regression policy is in both the baseline and the results")
+        )
     return findings
+
+
+def _regression(case: CaseResult, key: str, old: float, now: float, allowed: float) -> str | None:
+    """Why ``now`` is a regression against ``old``, or None; what cannot be compared fails."""
+    if not (math.isfinite(old) and math.isfinite(now)) or old < 0 or now < 0:
+        return f"{case.name}: {key} cannot be compared ({old:g} -> {now:g}): not a finite measurement of at least 0"
+    if old == 0:
+        return f"{case.name}: {key} regressed from 0 to {now:g}" if now > 0 else None
+    change = (now - old) / old * 100
+    if change > allowed:
+        return f"{case.name}: {key} regressed {change:.0f}% ({old:g} -> {now:g}), allowed {allowed:g}%"
+    return None
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an integer too large for a float
+        return math.inf
 
 
 def merge_policies(policies: Iterable[GatePolicy]) -> GatePolicy:
@@ -235,4 +356,5 @@ def merge_policies(policies: Iterable[GatePolicy]) -> GatePolicy:
         diff_coverage_min=max(diff_coverages) if diff_coverages else None,
         max_regression=regression,
         waive_missing_baseline=waivers[0] if all(waivers) else None,
+        flaky="block" if any(p.flaky == "block" for p in found) else "warn",
     )

@@ -9,11 +9,11 @@ import pytest
 
 from ..checklist import Checklist, ChecklistError, load_checklist
 from ..checks import load_kind_schemas
-from ..formats.junit import OUTCOME_RANK, CaseResult
+from ..formats.junit import CaseResult, keep_worse
 from ..gate import report
 from ..gate.verdict import Verdict, decide, merge_policies
 from .discovery import discover_checklists
-from .options import FILES_KEY
+from .options import FILES_KEY, RERUN_OUTCOME
 
 
 class SessionGate:
@@ -29,13 +29,11 @@ class SessionGate:
         outcome = _outcome(report)
         if outcome is None:
             return
-        known = self.cases.get(report.nodeid)
-        if known is not None and OUTCOME_RANK[known.outcome] >= OUTCOME_RANK[outcome]:
-            return
         properties = {str(k): str(v) for k, v in report.user_properties}
         message = str(report.longrepr).splitlines()[0] if report.longrepr and outcome != "passed" else ""
         name = report.nodeid.rsplit("::", 1)[-1]
-        self.cases[report.nodeid] = CaseResult(report.nodeid, name, outcome, message, properties)
+        reruns = int(getattr(report, "rerun", 0) or 0)
+        keep_worse(self.cases, CaseResult(report.nodeid, name, outcome, message, properties, reruns=reruns))
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -67,6 +65,10 @@ class SessionGate:
 
 
 def _outcome(report: pytest.TestReport) -> str | None:
+    """What a report says for the gate, as JUnit would; None for reports that say nothing
+    (a passing setup or teardown, and pytest-rerunfailures' "rerun": an attempt, not a result)."""
+    if report.outcome == RERUN_OUTCOME:
+        return None
     if report.when == "call":
         if hasattr(report, "wasxfail"):
             return "xfailed" if report.skipped else "passed"

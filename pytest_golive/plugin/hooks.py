@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from ..formats.properties import RERUNS_PROPERTY
 from .discovery import discover_checklists, is_checklist_path, real_path
 from .fixtures import golive_app, golive_postgres, golive_redis, golive_services
 from .markers import register_builtin_markers
@@ -26,6 +27,7 @@ from .options import (
     PHASE_PROPERTY,
     PROVIDER_OPTION,
     PROVIDERS,
+    RERUN_OUTCOME,
     RUN_ID_INPUT,
     SERVICES_KEY,
     SHARD_OPTION,
@@ -180,6 +182,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if call.when == "call" and phases:
         setattr(report, PHASES_ATTRIBUTE, phases)
     return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """A result after pytest-rerunfailures' reruns says so in JUnit (``golive.reruns``), so
+    ``golive gate`` marks a pass after reruns flaky, as ``--golive-gate`` does."""
+    reruns = getattr(report, "rerun", 0)
+    if reruns and report.outcome != RERUN_OUTCOME and all(key != RERUNS_PROPERTY for key, _ in report.user_properties):
+        report.user_properties.append((RERUNS_PROPERTY, reruns))
 
 
 @pytest.hookimpl(wrapper=True)

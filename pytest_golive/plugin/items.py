@@ -24,6 +24,7 @@ from ..checks import (
 )
 from ..checks.redaction import is_secret_name
 from ..checks.runner import Needs, check_needs
+from ..gate.identity import IDENTITY_PROPERTY, checklist_identity
 from ..services.app import AppStartError, render_python
 from ..services.endpoint import Endpoint
 from ..services.errors import ProvisionError
@@ -74,12 +75,14 @@ class ChecklistFile(pytest.File):
         self.checklist = load_checklist(self.path, load_kind_schemas(), cache_dir)
         self.endpoints = {}
         self.config.stash.setdefault(FILES_KEY, []).append(self)
+        identity = checklist_identity(self.checklist)  # the gate matches results to this checklist by it
         for check in self.checklist.checks:
             names = marker_names(check.stage, check.severity, check.tags)
             for tag in check.tags:
                 register_tag(self.config, tag)
             for instance in check.instances():
                 item = CheckItem.from_parent(self, name=instance.name, instance=instance)
+                item.user_properties.append((IDENTITY_PROPERTY, identity))
                 for name in names:
                     item.add_marker(name)
                 if check.skip:

@@ -67,3 +67,5 @@ EXPLICIT_KEY = pytest.StashKey[set[Any]]()
 GOLIVE_FAILURE_KEY = "golive_failure"
 #: the JUnit property that marks a drill phase's testcase (see plugin/phases.py)
 PHASE_PROPERTY = "golive.phase"
+#: pytest-rerunfailures' outcome for a failed attempt that is run again: an attempt, not a result
+RERUN_OUTCOME: str = "rerun"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
-from .options import PHASE_PROPERTY
+from .options import PHASE_PROPERTY, RERUN_OUTCOME
 
 if TYPE_CHECKING:  # this module loads with every pytest run; the checks stage must not
     from ..checks.base import Phase
@@ -44,8 +44,8 @@ class PhaseReporter:
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         phases = getattr(report, PHASES_ATTRIBUTE, None)
-        if report.when != "call" or not phases:
-            return
+        if report.when != "call" or not phases or report.outcome == RERUN_OUTCOME:
+            return  # an attempt that pytest-rerunfailures runs again has no results of its own
         base = [(k, v) for k, v in report.user_properties if not str(k).startswith("golive.phase.")]
         for phase in phases:
             nodeid = f"{report.nodeid}::{phase['name'].replace(' ', '-')}"

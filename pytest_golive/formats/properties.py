@@ -1,0 +1,5 @@
+"""JUnit properties that the golive plugin writes and the gate reads (kept light: every
+pytest run imports this module)."""
+
+#: how many failed attempts pytest-rerunfailures made before the reported outcome
+RERUNS_PROPERTY = "golive.reruns"
