@@ -12,7 +12,7 @@
 - Listeners: the listening sockets of a run on each provider that are not on loopback.
 
 Every run uses a runs folder of its own, so ``golive cleanup`` here touches nothing else.
-For docker, set GOLIVE_POSTGRES_IMAGE / GOLIVE_REDIS_IMAGE where no registry answers.
+Where no registry answers, the docker provider runs the images ``golive images build`` made.
 """
 
 from __future__ import annotations
