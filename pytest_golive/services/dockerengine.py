@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,12 +33,34 @@ def docker_client(timeout: float = _PING_TIMEOUT_S) -> Any | None:
         import docker  # noqa: PLC0415  (slow to import; only runs that use docker pay for it)
     except ImportError:
         return None
+    if not _unix_socket_accepts(timeout):
+        return None
     try:
         client = docker.from_env(timeout=timeout)
+    except Exception:  # no permission, engine down, not an engine: all mean "no docker"
+        return None
+    try:
         client.ping()
-    except Exception:  # no socket, no permission, engine down: all mean "no docker"
+    except Exception:
+        client.close()
         return None
     return client
+
+
+def _unix_socket_accepts(timeout: float) -> bool:
+    """Whether the engine's Unix socket (DOCKER_HOST's, else the default) takes a connection;
+    True for other transports. Asked here first because the docker SDK leaves the socket of
+    a failed connection open (a ResourceWarning in every run on a machine without Docker)."""
+    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    if not host.startswith("unix://"):
+        return True
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(timeout)
+        try:
+            probe.connect(host.removeprefix("unix://"))
+        except OSError:
+            return False
+    return True
 
 
 @contextlib.contextmanager
