@@ -12,7 +12,6 @@ both: the workflow must install the app where the checklist says its interpreter
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import subprocess
@@ -46,7 +45,6 @@ def test_reusable_workflow_passes_on_a_real_app(request: pytest.FixtureRequest, 
                 capture_output=True,
                 text=True,
                 check=False,
-                env={**os.environ, **pin.operator_env},
                 timeout=300,
             )
             assert init.returncode == 0, init.stdout + init.stderr
