@@ -162,11 +162,7 @@ def shop_env(**extra: str) -> tuple[str, str]:
 
 
 def assert_secret_kept(run: Harness, result: WorkflowResult, token: str) -> None:
-    raw = [line for line in run.log if not line.startswith("::add-mask::")]
-    assert not any(token in line for line in raw), "the admin token was printed"
-    for file in run.artifacts.rglob("*"):
-        if file.is_file():
-            assert token not in file.read_text(errors="replace"), f"the admin token is in {file}"
+    assert not run.showing(token), f"the admin token can be read: {run.showing(token)}"
 
 
 def test_reusable_workflow_passes_on_the_shop(tmp_path: Path) -> None:
@@ -275,6 +271,41 @@ def test_pytest_args_are_words_and_only_the_checklist_is_collected(tmp_path: Pat
     assert "the_app_only_its_venv_has" not in "\n".join(run.log)
     assert result.outputs["verdict"] == "fail"  # two declared items did not run: the gate says so
     assert "checklist coverage: 1 of 3 declared items ran" in "\n".join(run.log)
+
+
+def test_the_app_goes_into_the_virtualenv_its_checklist_names(tmp_path: Path) -> None:
+    """golive init writes ``app.python: .venv/bin/python``, and nobody commits a virtualenv:
+    the workflow creates it and runs the install command with it first on PATH, so the app's
+    pins never meet golive's own (tests/realapps proves it on fief)."""
+    repo = tmp_path / "app"
+    (repo / "deploy").mkdir(parents=True)
+    (repo / "deploy" / "golive.yaml").write_text(
+        textwrap.dedent(
+            """\
+            golive: 1
+            app:
+              python: ../.venv/bin/python
+              command: ["{{ app.python }}", -m, http.server, "{{ app.port }}"]
+            checks:
+              - id: installed-into-the-apps-virtualenv
+                command: ["{{ app.python }}", -c, "import sys; assert open('../installed-into').read() == sys.prefix"]
+            """
+        )
+    )
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    run = harness(tmp_path, repo)
+    result = run.run(
+        WORKFLOWS / "golive.yml",
+        inputs={
+            "checklist": "deploy/golive.yaml",
+            "golive-version": str(ROOT),
+            "install": 'python -c \'import sys; open("installed-into", "w").write(sys.prefix)\'',
+        },
+    )
+    assert result.outputs["verdict"] == "pass", run.masked_log()[-6000:]
+    venv = next(run.work.glob("job-*-checklist/workspace")) / ".venv"
+    assert (venv / "pyvenv.cfg").is_file()
+    assert "golive: the checklist's app.python is in" in "\n".join(run.log)
 
 
 def test_a_secret_line_that_is_not_name_value_stops_the_run_without_showing_it(tmp_path: Path) -> None:

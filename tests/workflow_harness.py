@@ -282,6 +282,19 @@ class Harness:
             text = text.replace(secret, "***")
         return text
 
+    def showing(self, secret: str) -> list[str]:
+        """Where ``secret`` can be read after the run: a log line as printed (a runner masks
+        only what ``::add-mask::`` named, so the mask command itself is not counted) or an
+        artifact's file."""
+        found = [f"log: {line}" for line in self.log if secret in line and not line.startswith("::add-mask::")][:1]
+        if self.artifacts.is_dir():
+            found += [
+                f"artifact: {file.relative_to(self.artifacts)}"
+                for file in sorted(self.artifacts.rglob("*"))
+                if file.is_file() and secret in file.read_text(errors="replace")
+            ]
+        return found
+
     def run(
         self,
         workflow: Path,
