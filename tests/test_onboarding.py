@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -14,8 +15,11 @@ from typing import Any
 import pytest
 import yaml
 
+from pytest_golive.checklist.templating import attributes_read, render
 from pytest_golive.onboarding.detect import inspect_project
+from pytest_golive.onboarding.environment import postgres_scheme_checks
 from pytest_golive.onboarding.render import render_checklist
+from pytest_golive.services.endpoint import Endpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECTS = ROOT / "fixtures" / "projects"
@@ -286,6 +290,37 @@ def test_names_read_with_get_getenv_and_env_readers_point_at_the_services(tmp_pa
     assert django["app"]["env"]["REDIS_URL"] == "{{ services.cache.url }}"  # env.cache(...)
 
 
+def test_a_url_the_code_checks_for_herokus_postgres_scheme_is_given_in_that_form(tmp_path: Path) -> None:
+    """bakerydemo's settings turn on django.contrib.postgres only when DATABASE_URL starts with
+    ``postgres://`` (Heroku's form): given golive's ``postgresql://``, its migrate failed on the
+    Postgres-only fields. The URL keeps Heroku's scheme for the app and for the walk, and the
+    names the code does not check keep SQLAlchemy's."""
+    checklist, _ = written("django-heroku", tmp_path)
+    wired = checklist["app"]["env"]["DATABASE_URL"]
+    database = Endpoint("postgres", "local", "127.0.0.1", 5432, "golive", "pw", "scratch_db")
+    assert (
+        render(wired, {"services": {"db": database.template_view()}})
+        == "postgres://golive:pw@127.0.0.1:5432/scratch_db"
+    )
+    assert attributes_read(wired, "services") == {"db"}
+    text = render_checklist(inspect_project(tmp_path / "django-heroku"))
+    assert "DATABASE_URL: \"{{ services.db.url|replace('postgresql://', 'postgres://', 1) }}\"" in text  # as written
+    flask, _ = written("flask-migrate", tmp_path)
+    assert flask["app"]["env"]["DATABASE_URL"] == "{{ services.db.url }}"
+
+
+def test_a_scheme_check_through_a_variable_is_found() -> None:
+    tree = ast.parse(
+        "import os\n"
+        "uri = os.getenv('DATABASE_URL')\n"
+        "if uri and uri.startswith('postgres://'):\n"
+        "    uri = uri.replace('postgres://', 'postgresql://', 1)\n"
+        "if os.environ.get('REDIS_URL', '').startswith('rediss://'):\n"
+        "    pass\n"
+    )
+    assert set(postgres_scheme_checks(tree)) == {"DATABASE_URL"}
+
+
 def test_settings_fields_that_are_parts_of_a_url_point_at_the_parts(tmp_path: Path) -> None:
     """The FastAPI template's Settings builds its URL from POSTGRES_SERVER, _PORT, _USER, ...;
     a prefixed settings class (env_prefix) reads APP_CACHE_REDIS_HOST."""
@@ -452,6 +487,27 @@ def test_doctor_is_not_ready_when_the_apps_interpreter_cannot_import_the_app(tmp
     assert "ujson" not in result.stdout  # an optional import, inside try
     assert "fix: install the app's dependencies into it" in result.stdout
     assert not result.stdout.rstrip().endswith("ready to run")
+
+
+def test_doctors_install_fix_is_the_projects_own_way_to_install(tmp_path: Path) -> None:
+    """fastapi-realworld-example-app has a poetry.lock and no requirements.txt: doctor told its
+    user to `pip install -r requirements.txt`, a file that is not there."""
+    make_virtualenv(tmp_path / ".venv")
+    checklist = app_checklist(tmp_path, ".venv/bin/python")
+    (tmp_path / "pyproject.toml").write_text('[tool.poetry]\nname = "shopfront"\n')
+    (tmp_path / "poetry.lock").write_text("")
+    poetry = doctor(str(checklist), env={})
+    assert (
+        "fix: install the app's dependencies into it (poetry config virtualenvs.in-project true && poetry install)"
+        in poetry.stdout
+    )
+    assert "requirements.txt" not in poetry.stdout
+    (tmp_path / "poetry.lock").unlink()
+    pyproject = doctor(str(checklist), env={})
+    assert f"({tmp_path / '.venv/bin/python'} -m pip install -e .)" in pyproject.stdout
+    (tmp_path / "requirements-prod.txt").write_text("flask\n")
+    requirements = doctor(str(checklist), env={})
+    assert f"({tmp_path / '.venv/bin/python'} -m pip install -r requirements-prod.txt)" in requirements.stdout
 
 
 def test_doctor_names_a_missing_app_interpreter(tmp_path: Path) -> None:

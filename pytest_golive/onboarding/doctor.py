@@ -20,7 +20,7 @@ from ..checklist import Checklist, ServiceSpec, Step
 from ..services import postgres
 from ..services.dockerengine import engine_status
 from ..services.manager import IMAGES_FIX, LOCAL_FIX, docker_image, local_server
-from .interpreter import Probe, probe, top_level_imports
+from .interpreter import Probe, how_to_install, how_to_make, probe, top_level_imports
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 #: per service kind: its name in the report, what is missing and the fix when no local server is installed
@@ -195,8 +195,8 @@ def _app_interpreter(checklist: Checklist) -> list[Diagnosis]:
                     FAIL,
                     "app interpreter",
                     f"{written} does not exist",
-                    "make the app's virtualenv there and install its dependencies "
-                    "(python -m venv .venv && .venv/bin/pip install -r requirements.txt), or correct app.python",
+                    f"make the app's virtualenv there and install its dependencies ({how_to_make(cwd)}), "
+                    "or correct app.python",
                 )
             ]
         python = str(located)
@@ -211,8 +211,8 @@ def _app_interpreter(checklist: Checklist) -> list[Diagnosis]:
                 FAIL,
                 "app imports",
                 f"{python} cannot import {', '.join(answer.missing)}",
-                f"install the app's dependencies into it ({python} -m pip install -r requirements.txt, "
-                "or the project's lock file), or point app.python at the virtualenv that has them",
+                f"install the app's dependencies into it ({how_to_install(cwd, python)}), "
+                "or point app.python at the virtualenv that has them",
             )
         )
     else:

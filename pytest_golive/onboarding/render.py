@@ -24,7 +24,7 @@ _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_TEMPLATES),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -32,6 +32,9 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
+    # JSON is YAML; Jinja's own tojson is for HTML and writes ' & < > as \u0027 ... escapes
+    environment.filters["tojson"] = json.dumps
+    return environment
 
 
 @dataclass
@@ -69,7 +72,12 @@ class _Plan:
         if project.redis:
             self.services.append({"name": CACHE, "kind": "redis", "why": _why(project, "redis"), "more": ""})
         wires, unresolved = wire(
-            project.reads, project.examples, project.services(), project.framework, project.deployed
+            project.reads,
+            project.examples,
+            project.services(),
+            project.framework,
+            deployed=project.deployed,
+            postgres_scheme=project.postgres_scheme,
         )
         self.env = wires + _django_settings_env(project)
         if unresolved:
