@@ -607,6 +607,9 @@ def _start_command(
     for source, evidence in _declared_starts(project):
         found = deploy.read_deploy(source, scripts)
         if found.server is None:
+            if source.strip():
+                shown = f"{' '.join(source.split())}: not a server golive can bind to 127.0.0.1, so it is not used"
+                project.note("start command", shown, LOW, evidence)
             continue
         project.command = found.server
         project.note("start command", found.server_text, HIGH, evidence)
