@@ -410,6 +410,16 @@ def test_steps_it_leaves_out_are_named_in_the_checklist(tmp_path: Path) -> None:
     assert "# also run at deploy, left out here (not a migration or a Python step): flask compile-assets" in text
 
 
+def test_a_command_that_only_feeds_a_pipe_is_not_a_deploy_step(tmp_path: Path) -> None:
+    """bakerydemo's Procfile has `release: yes "yes" | python manage.py migrate`: init listed
+    `yes yes` as a deploy step it had left out."""
+    repo = tmp_path / "django-heroku"
+    shutil.copytree(PROJECTS / "django-heroku", repo)
+    text = render_checklist(inspect_project(repo))
+    assert '- ["{{ app.python }}", "manage.py", "migrate"]' in text
+    assert "also run at deploy" not in text
+
+
 def test_debug_and_reloader_switches_are_off(tmp_path: Path) -> None:
     """.flaskenv's FLASK_DEBUG=1 started the reloader: the port opened before the app was loaded."""
     flask, _ = written("flask-migrate", tmp_path)
