@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import os
 import shutil
@@ -223,7 +224,7 @@ def test_doctor_passes_when_the_machine_is_ready() -> None:
     )
     assert result.returncode == 0, result.stdout
     assert "OK   local Postgres:" in result.stdout
-    assert "OK   Alembic: importable" in result.stdout
+    assert f"OK   migration tools: {sys.executable} imports alembic, sqlalchemy" in result.stdout
     assert result.stdout.rstrip().endswith("ready to run")
 
 
@@ -529,6 +530,28 @@ def test_doctors_install_fix_is_the_projects_own_way_to_install(tmp_path: Path) 
     (tmp_path / "requirements-prod.txt").write_text("flask\n")
     requirements = doctor(str(checklist), env={})
     assert f"({tmp_path / '.venv/bin/python'} -m pip install -r requirements-prod.txt)" in requirements.stdout
+
+
+def test_doctor_asks_the_interpreter_that_runs_the_walk_for_its_migration_tools(tmp_path: Path) -> None:
+    """The Alembic walk runs in the app's interpreter, but doctor asked its own ("Alembic:
+    importable") and said ready while the walk would fail with No module named 'alembic';
+    a Django walk needs Django there, not Alembic."""
+    make_virtualenv(tmp_path / ".venv")
+    checklist = app_checklist(tmp_path, ".venv/bin/python")
+    checklist.write_text(
+        checklist.read_text()
+        + "  - {id: walk, migrations: {alembic: migrations}}\n"
+        + "  - {id: django-walk, migrations: {django: manage.py, python: "
+        + json.dumps(sys.executable)
+        + "}}\n"
+    )
+    result = doctor(str(checklist), env={})
+    python = tmp_path / ".venv/bin/python"
+    assert f"FAIL migration tools: {python} cannot import alembic, sqlalchemy\n" in result.stdout
+    assert f"fix: {python} -m pip install alembic sqlalchemy" in result.stdout
+    django = "OK" if importlib.util.find_spec("django") else "FAIL"
+    assert f"{django}   migration tools: {sys.executable}" in result.stdout
+    assert "Alembic: importable" not in result.stdout
 
 
 def test_doctor_names_a_missing_app_interpreter(tmp_path: Path) -> None:
