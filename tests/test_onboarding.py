@@ -321,6 +321,17 @@ def test_a_declared_server_golive_cannot_bind_is_named_beside_the_one_it_serves_
     assert "start command gunicorn kitchen.wsgi requirements.txt:5" in facts
 
 
+def test_the_restore_drill_init_writes_waits_for_the_app_that_makes_the_schema(tmp_path: Path) -> None:
+    """The backup drill runs without the app; alone (`-k backup`, or on a shard of its own) it
+    met the empty database the app's setup had not migrated yet. init's drill first asks the
+    app, as migrations-applied does, so the schema is there."""
+    checklist, _ = written("fastapi-alembic", tmp_path)
+    assert checks_of(checklist)["backup-restore"]["steps"] == [
+        {"http": {"get": "/healthz"}},
+        {"backup": {"service": "db"}, "expect": {"rto": "5m"}},
+    ]
+
+
 def test_a_scheme_check_through_a_variable_is_found() -> None:
     tree = ast.parse(
         "import os\n"
