@@ -181,15 +181,9 @@ def _migration_tools(checklist: Checklist, steps: list[Step]) -> list[Diagnosis]
         if not isinstance(answer, Probe):
             continue  # the app's interpreter is judged, with its fix, under "app interpreter"
         if answer.missing:
-            found.append(
-                Diagnosis(
-                    FAIL,
-                    "migration tools",
-                    f"{python} cannot import {', '.join(answer.missing)}",
-                    f"{python} -m pip install {' '.join(answer.missing)}, or set the walk's python: "
-                    "to the interpreter that has them",
-                )
-            )
+            install = f"{python} -m pip install {' '.join(answer.missing)}"
+            fix = f"{install}, or set the walk's python: to the interpreter that has them"
+            found.append(_cannot_import("migration tools", python, answer.missing, fix))
         else:
             found.append(Diagnosis(OK, "migration tools", f"{python} imports {', '.join(modules)}"))
     return found
@@ -204,10 +198,17 @@ def _interpreter(checklist: Checklist, written: object) -> str | None:
         if written is None:
             return sys.executable
     text = str(written)
-    if "{" in text:
-        return None
-    located = checklist.path.parent / text if "/" in text else shutil.which(text)
+    return None if "{" in text else _located(checklist, text)
+
+
+def _located(checklist: Checklist, written: str) -> str | None:
+    """An interpreter as the checklist writes it (a path relative to it, or a name on PATH), if it exists."""
+    located = checklist.path.parent / written if "/" in written else shutil.which(written)
     return str(located) if located is not None and Path(located).exists() else None
+
+
+def _cannot_import(what: str, python: str, missing: list[str], fix: str) -> Diagnosis:
+    return Diagnosis(FAIL, what, f"{python} cannot import {', '.join(missing)}", fix)
 
 
 def _app_interpreter(checklist: Checklist) -> list[Diagnosis]:
@@ -232,8 +233,8 @@ def _app_interpreter(checklist: Checklist) -> list[Diagnosis]:
         )
     else:
         written = app.python
-        located = checklist.path.parent / written if "/" in written else shutil.which(written)
-        if located is None or not Path(located).exists():
+        located = _located(checklist, written)
+        if located is None:
             return [
                 Diagnosis(
                     FAIL,
@@ -243,22 +244,18 @@ def _app_interpreter(checklist: Checklist) -> list[Diagnosis]:
                     "or correct app.python",
                 )
             ]
-        python = str(located)
+        python = located
     modules = app_modules(argvs, app.env, cwd)
     answer = probe(python, modules, cwd)
     if not isinstance(answer, Probe):
         return [*found, Diagnosis(FAIL, "app interpreter", f"{python} {answer}", "correct app.python")]
     found.append(Diagnosis(OK, "app interpreter", f"{python} (Python {answer.version})"))
     if answer.missing:
-        found.append(
-            Diagnosis(
-                FAIL,
-                "app imports",
-                f"{python} cannot import {', '.join(answer.missing)}",
-                f"install the app's dependencies into it ({how_to_install(cwd, python)}), "
-                "or point app.python at the virtualenv that has them",
-            )
+        fix = (
+            f"install the app's dependencies into it ({how_to_install(cwd, python)}), "
+            "or point app.python at the virtualenv that has them"
         )
+        found.append(_cannot_import("app imports", python, answer.missing, fix))
     else:
         found.append(Diagnosis(OK, "app imports", f"{len(modules)} modules the app and its tools import are found"))
     return found
