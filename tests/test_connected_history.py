@@ -28,7 +28,7 @@ app:
   env: {{DATABASE_URL: '{database}'}}
   ready: {{http: /health, timeout: 20s}}
 checks:
-  - {{id: golive-queries, sql: "select 1"}}
+  - {{id: golive-queries, sql: "create table golive_made (id int)"}}  # a table for the drill to restore
   - {{id: golive-backs-up, backup: {{service: db}}}}
   - id: used
     connected: {{services: [db], within: 2s, probe: [{{http: {{get: /health}}}}]}}

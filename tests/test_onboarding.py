@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import json
 import os
 import shutil
@@ -14,8 +16,11 @@ from typing import Any
 import pytest
 import yaml
 
+from pytest_golive.checklist.templating import attributes_read, render
 from pytest_golive.onboarding.detect import inspect_project
+from pytest_golive.onboarding.environment import postgres_scheme_checks
 from pytest_golive.onboarding.render import render_checklist
+from pytest_golive.services.endpoint import Endpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECTS = ROOT / "fixtures" / "projects"
@@ -219,7 +224,7 @@ def test_doctor_passes_when_the_machine_is_ready() -> None:
     )
     assert result.returncode == 0, result.stdout
     assert "OK   local Postgres:" in result.stdout
-    assert "OK   Alembic: importable" in result.stdout
+    assert f"OK   migration tools: {sys.executable} imports alembic, sqlalchemy" in result.stdout
     assert result.stdout.rstrip().endswith("ready to run")
 
 
@@ -284,6 +289,59 @@ def test_names_read_with_get_getenv_and_env_readers_point_at_the_services(tmp_pa
     django, _ = written("django-environ", tmp_path)
     assert django["app"]["env"]["DATABASE_URL"] == "{{ services.db.url }}"  # env.db(...)
     assert django["app"]["env"]["REDIS_URL"] == "{{ services.cache.url }}"  # env.cache(...)
+
+
+def test_a_url_the_code_checks_for_herokus_postgres_scheme_is_given_in_that_form(tmp_path: Path) -> None:
+    """bakerydemo's settings turn on django.contrib.postgres only when DATABASE_URL starts with
+    ``postgres://`` (Heroku's form): given golive's ``postgresql://``, its migrate failed on the
+    Postgres-only fields. The URL keeps Heroku's scheme for the app and for the walk, and the
+    names the code does not check keep SQLAlchemy's."""
+    checklist, _ = written("django-heroku", tmp_path)
+    wired = checklist["app"]["env"]["DATABASE_URL"]
+    database = Endpoint("postgres", "local", "127.0.0.1", 5432, "golive", "pw", "scratch_db")
+    assert (
+        render(wired, {"services": {"db": database.template_view()}})
+        == "postgres://golive:pw@127.0.0.1:5432/scratch_db"
+    )
+    assert attributes_read(wired, "services") == {"db"}
+    text = render_checklist(inspect_project(tmp_path / "django-heroku"))
+    assert "DATABASE_URL: \"{{ services.db.url|replace('postgresql://', 'postgres://', 1) }}\"" in text  # as written
+    flask, _ = written("flask-migrate", tmp_path)
+    assert flask["app"]["env"]["DATABASE_URL"] == "{{ services.db.url }}"
+
+
+def test_a_declared_server_golive_cannot_bind_is_named_beside_the_one_it_serves_with(tmp_path: Path) -> None:
+    """bakerydemo's Procfile and Dockerfile start uwsgi with an ini file; init served it with
+    runserver and said nothing of the declared command it had passed over."""
+    _, facts = written("django-heroku", tmp_path)
+    assert (
+        "start command uwsgi ./etc/uwsgi.ini: not a server golive can bind to 127.0.0.1, so it is not used Procfile:2"
+        in facts
+    )
+    assert "start command gunicorn kitchen.wsgi requirements.txt:5" in facts
+
+
+def test_the_restore_drill_init_writes_waits_for_the_app_that_makes_the_schema(tmp_path: Path) -> None:
+    """The backup drill runs without the app; alone (`-k backup`, or on a shard of its own) it
+    met the empty database the app's setup had not migrated yet. init's drill first asks the
+    app, as migrations-applied does, so the schema is there."""
+    checklist, _ = written("fastapi-alembic", tmp_path)
+    assert checks_of(checklist)["backup-restore"]["steps"] == [
+        {"http": {"get": "/healthz"}},
+        {"backup": {"service": "db"}, "expect": {"rto": "5m"}},
+    ]
+
+
+def test_a_scheme_check_through_a_variable_is_found() -> None:
+    tree = ast.parse(
+        "import os\n"
+        "uri = os.getenv('DATABASE_URL')\n"
+        "if uri and uri.startswith('postgres://'):\n"
+        "    uri = uri.replace('postgres://', 'postgresql://', 1)\n"
+        "if os.environ.get('REDIS_URL', '').startswith('rediss://'):\n"
+        "    pass\n"
+    )
+    assert set(postgres_scheme_checks(tree)) == {"DATABASE_URL"}
 
 
 def test_settings_fields_that_are_parts_of_a_url_point_at_the_parts(tmp_path: Path) -> None:
@@ -362,6 +420,16 @@ def test_steps_it_leaves_out_are_named_in_the_checklist(tmp_path: Path) -> None:
     shutil.copytree(PROJECTS / "flask-migrate", repo)
     text = render_checklist(inspect_project(repo))
     assert "# also run at deploy, left out here (not a migration or a Python step): flask compile-assets" in text
+
+
+def test_a_command_that_only_feeds_a_pipe_is_not_a_deploy_step(tmp_path: Path) -> None:
+    """bakerydemo's Procfile has `release: yes "yes" | python manage.py migrate`: init listed
+    `yes yes` as a deploy step it had left out."""
+    repo = tmp_path / "django-heroku"
+    shutil.copytree(PROJECTS / "django-heroku", repo)
+    text = render_checklist(inspect_project(repo))
+    assert '- ["{{ app.python }}", "manage.py", "migrate"]' in text
+    assert "also run at deploy" not in text
 
 
 def test_debug_and_reloader_switches_are_off(tmp_path: Path) -> None:
@@ -452,6 +520,49 @@ def test_doctor_is_not_ready_when_the_apps_interpreter_cannot_import_the_app(tmp
     assert "ujson" not in result.stdout  # an optional import, inside try
     assert "fix: install the app's dependencies into it" in result.stdout
     assert not result.stdout.rstrip().endswith("ready to run")
+
+
+def test_doctors_install_fix_is_the_projects_own_way_to_install(tmp_path: Path) -> None:
+    """fastapi-realworld-example-app has a poetry.lock and no requirements.txt: doctor told its
+    user to `pip install -r requirements.txt`, a file that is not there."""
+    make_virtualenv(tmp_path / ".venv")
+    checklist = app_checklist(tmp_path, ".venv/bin/python")
+    (tmp_path / "pyproject.toml").write_text('[tool.poetry]\nname = "shopfront"\n')
+    (tmp_path / "poetry.lock").write_text("")
+    poetry = doctor(str(checklist), env={})
+    assert (
+        "fix: install the app's dependencies into it (poetry config virtualenvs.in-project true && poetry install)"
+        in poetry.stdout
+    )
+    assert "requirements.txt" not in poetry.stdout
+    (tmp_path / "poetry.lock").unlink()
+    pyproject = doctor(str(checklist), env={})
+    assert f"({tmp_path / '.venv/bin/python'} -m pip install -e .)" in pyproject.stdout
+    (tmp_path / "requirements-prod.txt").write_text("flask\n")
+    requirements = doctor(str(checklist), env={})
+    assert f"({tmp_path / '.venv/bin/python'} -m pip install -r requirements-prod.txt)" in requirements.stdout
+
+
+def test_doctor_asks_the_interpreter_that_runs_the_walk_for_its_migration_tools(tmp_path: Path) -> None:
+    """The Alembic walk runs in the app's interpreter, but doctor asked its own ("Alembic:
+    importable") and said ready while the walk would fail with No module named 'alembic';
+    a Django walk needs Django there, not Alembic."""
+    make_virtualenv(tmp_path / ".venv")
+    checklist = app_checklist(tmp_path, ".venv/bin/python")
+    checklist.write_text(
+        checklist.read_text()
+        + "  - {id: walk, migrations: {alembic: migrations}}\n"
+        + "  - {id: django-walk, migrations: {django: manage.py, python: "
+        + json.dumps(sys.executable)
+        + "}}\n"
+    )
+    result = doctor(str(checklist), env={})
+    python = tmp_path / ".venv/bin/python"
+    assert f"FAIL migration tools: {python} cannot import alembic, sqlalchemy\n" in result.stdout
+    assert f"fix: {python} -m pip install alembic sqlalchemy" in result.stdout
+    django = "OK" if importlib.util.find_spec("django") else "FAIL"
+    assert f"{django}   migration tools: {sys.executable}" in result.stdout
+    assert "Alembic: importable" not in result.stdout
 
 
 def test_doctor_names_a_missing_app_interpreter(tmp_path: Path) -> None:

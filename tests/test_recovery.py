@@ -373,3 +373,22 @@ def test_a_query_postgres_refuses_is_one_located_line(pytester: pytest.Pytester)
     result = run(pytester, text)
     result.assert_outcomes(failed=1)
     assert failures(result) == "golive.yaml:4:5: postgres: division by zero"
+
+
+def test_a_backup_drill_on_a_database_without_tables_fails_with_the_reason(pytester: pytest.Pytester) -> None:
+    """fastapi-realworld-example-app, `golive run golive.yaml -k backup`: the app (whose setup
+    migrates) never started, and "0 tables, 0 rows: dump ..., restore ..." passed. A drill that
+    restored nothing proves nothing."""
+    text = """\
+        golive: 1
+        services: {db: {kind: postgres}}
+        checks:
+          - id: drill
+            backup: {service: db}
+        """
+    result = run(pytester, text)
+    result.assert_outcomes(failed=1)
+    assert failures(result) == (
+        "golive.yaml:4:5: db holds no tables, so the drill would restore nothing: run it after "
+        "what creates the app's schema (the app's setup, a migrations check), or give tables:"
+    )

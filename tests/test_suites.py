@@ -138,7 +138,8 @@ vars: {{probe_path: "/products?page=2", outage_for: 2s}}
 
 def test_rollback_suite(pytester: pytest.Pytester) -> None:
     """The notes history, with Python's http.server standing in for both releases; the app
-    is the part that migrates the service's own database, so "applied" fails until then."""
+    is the part that migrates the service's own database, so "applied" fails until then, and
+    the restore drill has nothing to restore."""
     notes = Path(__file__).resolve().parent.parent / "fixtures" / "migrations" / "notes"
     (pytester.path / "health").write_text("ok\n")
     serve = f"{sys.executable} -m http.server --bind 127.0.0.1 $PORT"
@@ -155,7 +156,8 @@ vars: {{alembic: {notes}, previous_revision: "0002", previous_release: "{serve}"
     assert outcomes(result) == {
         "rollback-migrations-reversible": "passed",
         "rollback-release-drill": "passed",
-        "rollback-backup-restore": "passed",
+        "rollback-backup-restore": "failed",
         "rollback-migrations-applied": "failed",
     }
     assert "got no revision (never migrated)" in result.stdout.str()
+    assert "db holds no tables, so the drill would restore nothing" in result.stdout.str()

@@ -19,7 +19,7 @@ from ..checklist.durations import parse_duration
 from ..services import postgres
 from ..services.endpoint import Endpoint
 from .base import Kind, Mismatch, Observation, StepContext, StepError, elapsed_ms_since
-from .catalog import sums_diff, table_sums, user_tables
+from .catalog import extension_tables, sums_diff, table_sums, user_tables
 from .redis import matching_keys
 from .scratch import connect, postgres_errors, run_tool, scratch_database
 from .walk_env import libpq_env
@@ -60,6 +60,12 @@ def _postgres_drill(spec: Mapping[str, Any], ctx: StepContext) -> Observation:
     source = Endpoint.from_view(service)
     with connect(source) as conn:
         tables = list(spec.get("tables") or user_tables(conn))
+        if not spec.get("tables") and set(tables) <= set(extension_tables(conn)):
+            named = next(key for key, view in ctx.services.items() if view is service)
+            raise StepError(
+                f"{named} holds no tables, so the drill would restore nothing: run it after what creates "
+                "the app's schema (the app's setup, a migrations check), or give tables:"
+            )
         before = table_sums(conn, tables)
     problems = [
         Mismatch(f"table {t}", "to exist in the source database", "no such table")

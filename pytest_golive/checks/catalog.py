@@ -149,6 +149,16 @@ def user_tables(conn: psycopg.Connection, ignore_tables: Iterable[str] = ()) -> 
     return [str(name) for (name,) in rows]
 
 
+def extension_tables(conn: psycopg.Connection) -> list[str]:
+    """Tables an extension made (PostGIS's spatial_ref_sys): there before any of the app's."""
+    rows = conn.execute(
+        "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_depend d"
+        " JOIN pg_class c ON c.oid = d.objid JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE d.classid = 'pg_class'::regclass AND d.deptype = 'e' AND c.relkind IN ('r', 'p')"
+    ).fetchall()
+    return [str(name) for (name,) in rows]
+
+
 def table_sums(conn: psycopg.Connection, tables: Iterable[str]) -> dict[str, TableSum | None]:
     """``None`` for a table that does not exist. Rows are compared as text, sorted, so the
     checksum does not depend on physical order."""

@@ -34,8 +34,13 @@ class Deploy:
     migrates: bool = False
 
 
+#: commands that only feed the next one's input (``yes | manage.py migrate``): not steps of their own
+_PIPE_FEEDERS = frozenset({"yes", "echo", "printf"})
+
+
 def split_commands(text: str) -> list[list[str]]:
-    """Shell text -> simple commands, split at ``;``, ``&&``, ``||``, ``|`` and newlines."""
+    """Shell text -> simple commands, split at ``;``, ``&&``, ``||``, ``|`` and newlines;
+    a command that only feeds a pipe is left out."""
     commands: list[list[str]] = []
     for line in text.splitlines():
         stripped = re.sub(r"\s\d*(>>?|<)&?\s*[^\s;&|]+", " ", " " + line).strip()  # redirections
@@ -50,7 +55,7 @@ def split_commands(text: str) -> list[list[str]]:
         current: list[str] = []
         for word in words:
             if word and set(word) <= set(";&|"):
-                if current:
+                if current and not (word == "|" and current[0] in _PIPE_FEEDERS):
                     commands.append(current)
                 current = []
             else:

@@ -113,6 +113,8 @@ class Project:
     routes: list[Route] = field(default_factory=list)
     #: every variable the app reads, by name
     reads: dict[str, EnvRead] = field(default_factory=dict)
+    #: names the code tests for Heroku's ``postgres://`` scheme: their URL is given in that form
+    postgres_scheme: set[str] = field(default_factory=set)
     #: values the repository's dotenv files give: name -> (value, where)
     examples: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: values the deployment sets (Dockerfile ENV): name -> (value, where)
@@ -353,6 +355,7 @@ def _python_source(project: Project, path: Path, routes: RouteMap, classes: list
     is_revision = "versions" in relative.parts
     for read in environment.reads_in_module(tree, where):
         project.reads.setdefault(read.name, read)
+    project.postgres_scheme.update(environment.postgres_scheme_checks(tree))
     if is_revision:
         return
     classes.extend(environment.settings_classes(tree, where))
@@ -604,6 +607,9 @@ def _start_command(
     for source, evidence in _declared_starts(project):
         found = deploy.read_deploy(source, scripts)
         if found.server is None:
+            if source.strip():
+                shown = f"{' '.join(source.split())}: not a server golive can bind to 127.0.0.1, so it is not used"
+                project.note("start command", shown, LOW, evidence)
             continue
         project.command = found.server
         project.note("start command", found.server_text, HIGH, evidence)

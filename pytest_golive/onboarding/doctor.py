@@ -1,12 +1,12 @@
 """``golive doctor``: can this machine run the checklist? Each problem comes with its fix.
 
 Checks what the checklist's services and kinds need: a Docker engine and the images (or
-local server binaries), pg_dump for backup drills, Alembic for migration checks, git for
-releases from a ref, the app's fixed port, and the environment variables it reads."""
+local server binaries), pg_dump for backup drills, Alembic or Django in the interpreter each
+migrations walk runs in, git for releases from a ref, the app's fixed port, and the
+environment variables it reads."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -20,7 +20,7 @@ from ..checklist import Checklist, ServiceSpec, Step
 from ..services import postgres
 from ..services.dockerengine import engine_status
 from ..services.manager import IMAGES_FIX, LOCAL_FIX, docker_image, local_server
-from .interpreter import Probe, probe, top_level_imports
+from .interpreter import Probe, how_to_install, how_to_make, probe, top_level_imports
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 #: per service kind: its name in the report, what is missing and the fix when no local server is installed
@@ -50,6 +50,7 @@ def diagnose(checklist: Checklist, text: str, *, provider: str | None = None) ->
     steps = [step for check in checklist.checks for step in check.steps]  # a plain check is a flow of one step
     found = list(_services(checklist, provider))
     found += _tools(steps)
+    found += _migration_tools(checklist, steps)
     found += _environment(checklist, text)
     found += _port(checklist)
     found += _app_interpreter(checklist)
@@ -119,12 +120,6 @@ def _tools(steps: list[Step]) -> list[Diagnosis]:
                     FAIL, name, "not found", "apt-get install postgresql-client (the server's major version or newer)"
                 )
             )
-    if kinds & {"migrations", "rollback"}:
-        found.append(
-            Diagnosis(OK, "Alembic", "importable")
-            if importlib.util.find_spec("alembic")
-            else Diagnosis(FAIL, "Alembic", "not importable", "pip install alembic")
-        )
     releases = [step.spec.get(side, {}) for step in steps if step.kind == "rollback" for side in ("from", "to")]
     if any("ref" in release for release in releases):
         found.append(
@@ -166,6 +161,56 @@ def _port(checklist: Checklist) -> list[Diagnosis]:
     return [Diagnosis(OK, f"port {app.port}", "free on 127.0.0.1")]
 
 
+def _migration_tools(checklist: Checklist, steps: list[Step]) -> list[Diagnosis]:
+    """The interpreter each walk runs in (its ``python:``, else the app's) finds Alembic and
+    SQLAlchemy, or Django: the walk imports them there, not in golive's interpreter."""
+    wanted: dict[str, dict[str, None]] = {}
+    for step in steps:
+        spec = step.spec if step.kind == "migrations" else None
+        if step.kind == "rollback" and isinstance(step.spec, Mapping):
+            spec = step.spec.get("migrations")
+        if not isinstance(spec, Mapping):
+            continue
+        python = _interpreter(checklist, spec.get("python"))
+        if python is not None:
+            needed = ["django"] if "django" in spec else ["alembic", "sqlalchemy"]
+            wanted.setdefault(python, {}).update(dict.fromkeys(needed))
+    found = []
+    for python, modules in wanted.items():
+        answer = probe(python, list(modules), checklist.path.parent)
+        if not isinstance(answer, Probe):
+            continue  # the app's interpreter is judged, with its fix, under "app interpreter"
+        if answer.missing:
+            install = f"{python} -m pip install {' '.join(answer.missing)}"
+            fix = f"{install}, or set the walk's python: to the interpreter that has them"
+            found.append(_cannot_import("migration tools", python, answer.missing, fix))
+        else:
+            found.append(Diagnosis(OK, "migration tools", f"{python} imports {', '.join(modules)}"))
+    return found
+
+
+def _interpreter(checklist: Checklist, written: object) -> str | None:
+    """A walk's interpreter as a path: its own ``python:`` when it is written out, else the
+    app's (``app.python``, also as ``{{ app.python }}``), else golive's; None when that
+    interpreter does not exist or is another template."""
+    if written is None or (isinstance(written, str) and "app.python" in written):
+        written = checklist.app.python if checklist.app is not None else None
+        if written is None:
+            return sys.executable
+    text = str(written)
+    return None if "{" in text else _located(checklist, text)
+
+
+def _located(checklist: Checklist, written: str) -> str | None:
+    """An interpreter as the checklist writes it (a path relative to it, or a name on PATH), if it exists."""
+    located = checklist.path.parent / written if "/" in written else shutil.which(written)
+    return str(located) if located is not None and Path(located).exists() else None
+
+
+def _cannot_import(what: str, python: str, missing: list[str], fix: str) -> Diagnosis:
+    return Diagnosis(FAIL, what, f"{python} cannot import {', '.join(missing)}", fix)
+
+
 def _app_interpreter(checklist: Checklist) -> list[Diagnosis]:
     """The interpreter that runs the app exists and finds what the app imports."""
     app = checklist.app
@@ -188,33 +233,29 @@ def _app_interpreter(checklist: Checklist) -> list[Diagnosis]:
         )
     else:
         written = app.python
-        located = checklist.path.parent / written if "/" in written else shutil.which(written)
-        if located is None or not Path(located).exists():
+        located = _located(checklist, written)
+        if located is None:
             return [
                 Diagnosis(
                     FAIL,
                     "app interpreter",
                     f"{written} does not exist",
-                    "make the app's virtualenv there and install its dependencies "
-                    "(python -m venv .venv && .venv/bin/pip install -r requirements.txt), or correct app.python",
+                    f"make the app's virtualenv there and install its dependencies ({how_to_make(cwd)}), "
+                    "or correct app.python",
                 )
             ]
-        python = str(located)
+        python = located
     modules = app_modules(argvs, app.env, cwd)
     answer = probe(python, modules, cwd)
     if not isinstance(answer, Probe):
         return [*found, Diagnosis(FAIL, "app interpreter", f"{python} {answer}", "correct app.python")]
     found.append(Diagnosis(OK, "app interpreter", f"{python} (Python {answer.version})"))
     if answer.missing:
-        found.append(
-            Diagnosis(
-                FAIL,
-                "app imports",
-                f"{python} cannot import {', '.join(answer.missing)}",
-                f"install the app's dependencies into it ({python} -m pip install -r requirements.txt, "
-                "or the project's lock file), or point app.python at the virtualenv that has them",
-            )
+        fix = (
+            f"install the app's dependencies into it ({how_to_install(cwd, python)}), "
+            "or point app.python at the virtualenv that has them"
         )
+        found.append(_cannot_import("app imports", python, answer.missing, fix))
     else:
         found.append(Diagnosis(OK, "app imports", f"{len(modules)} modules the app and its tools import are found"))
     return found

@@ -119,6 +119,38 @@ def _keyword(call: ast.Call, name: str) -> ast.expr | None:
 
 def reads_in_module(tree: ast.Module, where: str) -> Iterator[EnvRead]:
     """Every variable one module reads, with ``where`` as ``path`` (the line is added)."""
+    return (read for _, read in _reads_with_nodes(tree, where))
+
+
+def postgres_scheme_checks(tree: ast.Module) -> Iterator[str]:
+    """Names whose value the code tests for Heroku's ``postgres://`` scheme, on the read itself
+    (``os.environ["DATABASE_URL"].startswith("postgres://")``) or on a variable it was
+    assigned to. Such code may act only on that form, so the app gets its URL in it."""
+    read_at = {id(node): read.name for node, read in _reads_with_nodes(tree, "")}
+    assigned = {
+        target.id: read_at[id(node.value)]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and id(node.value) in read_at
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "startswith"
+            and node.args
+            and (_const(node.args[0]) or "").startswith("postgres://")
+        ):
+            continue
+        receiver = node.func.value
+        name = read_at.get(id(receiver)) or (assigned.get(receiver.id) if isinstance(receiver, ast.Name) else None)
+        if name:
+            yield name
+
+
+def _reads_with_nodes(tree: ast.Module, where: str) -> Iterator[tuple[ast.AST, EnvRead]]:
+    """Each read with the expression that makes it."""
     aliases = _Aliases(tree)
     guarded = _guarded_names(tree, aliases)
     conditional = _conditional_nodes(tree)
@@ -128,13 +160,13 @@ def reads_in_module(tree: ast.Module, where: str) -> Iterator[EnvRead]:
             name = _const(node.slice)
             if name:
                 required = name not in guarded and id(node) not in conditional
-                yield EnvRead(name, line, "os.environ[...]", required=required)
+                yield node, EnvRead(name, line, "os.environ[...]", required=required)
         elif isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn)):
             name = _const(node.left)
             if name and aliases.is_environ(node.comparators[0]):
-                yield EnvRead(name, line, "in os.environ", required=False)
+                yield node, EnvRead(name, line, "in os.environ", required=False)
         elif isinstance(node, ast.Call):
-            yield from _call_reads(node, aliases, line)
+            yield from ((node, read) for read in _call_reads(node, aliases, line))
 
 
 def _conditional_nodes(tree: ast.Module) -> set[int]:

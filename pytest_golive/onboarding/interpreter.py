@@ -48,16 +48,28 @@ def virtualenv_version(python: Path) -> str | None:
 
 def how_to_make(root: Path) -> str:
     """The command that makes the project's virtualenv, from its lock or requirement files."""
+    return _lock_tool(root) or "python -m venv .venv && " + _pip_install(root, ".venv/bin/pip")
+
+
+def how_to_install(root: Path, python: str) -> str:
+    """The command that installs the project's dependencies into an existing virtualenv."""
+    return _lock_tool(root) or _pip_install(root, f"{python} -m pip")
+
+
+def _lock_tool(root: Path) -> str | None:
+    """uv, Poetry and Pipenv install into the project's ``.venv`` with these."""
     if (root / "uv.lock").is_file():
         return "uv sync"
     if (root / "poetry.lock").is_file():
         return "poetry config virtualenvs.in-project true && poetry install"
     if (root / "Pipfile").is_file():
         return "PIPENV_VENV_IN_PROJECT=1 pipenv install"
+    return None
+
+
+def _pip_install(root: Path, pip: str) -> str:
     requirements = next((p.name for p in sorted(root.glob("requirements*.txt"))), None)
-    if requirements:
-        return f"python -m venv .venv && .venv/bin/pip install -r {requirements}"
-    return "python -m venv .venv && .venv/bin/pip install -e ."
+    return f"{pip} install -r {requirements}" if requirements else f"{pip} install -e ."
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_TEMPLATES),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -32,6 +32,9 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
+    # JSON is YAML; Jinja's own tojson is for HTML and writes ' & < > as \u0027 ... escapes
+    environment.filters["tojson"] = json.dumps
+    return environment
 
 
 @dataclass
@@ -69,7 +72,12 @@ class _Plan:
         if project.redis:
             self.services.append({"name": CACHE, "kind": "redis", "why": _why(project, "redis"), "more": ""})
         wires, unresolved = wire(
-            project.reads, project.examples, project.services(), project.framework, project.deployed
+            project.reads,
+            project.examples,
+            project.services(),
+            project.framework,
+            deployed=project.deployed,
+            postgres_scheme=project.postgres_scheme,
         )
         self.env = wires + _django_settings_env(project)
         if unresolved:
@@ -171,15 +179,24 @@ class _Plan:
             why = f"{key} while Redis is paused: 200 or 503, never 500"
             self.include("resilience", why, "resilience", dependency="cache", probe_path=key)
 
+    def app_up(self, why: str) -> str:
+        """A first step that needs the app: checks that do not wait for it alone (on a shard, or
+        with ``-k``) would meet a database its setup has not prepared."""
+        ready = self.project.health or self.project.key_route or "/"
+        return f"  - {{http: {{get: {json.dumps(ready)}}}}}   # the app is up: {why}"
+
     def recovery(self) -> None:
         project = self.project
         if DB in project.wired_services() and project.command:
             title = "The database backup restores within the RTO, every table identical"
-            self.add("backup-restore", title, "rollback", "P1", "backup: {service: db}", "expect: {rto: 5m}")
-        if (project.alembic or project.django) and project.migrates_on_start and project.command:
-            ready = project.health or project.key_route or "/"
             steps = [
-                f"  - {{http: {{get: {json.dumps(ready)}}}}}   # the app is up: its deploy steps ran",
+                self.app_up("its setup made the schema to back up"),
+                "  - {backup: {service: db}, expect: {rto: 5m}}",
+            ]
+            self.add("backup-restore", title, "rollback", "P1", "steps:", *steps)
+        if (project.alembic or project.django) and project.migrates_on_start and project.command:
+            steps = [
+                self.app_up("its deploy steps ran"),
                 f"  - {{migrations: {self.migrations_spec(mode='applied')}}}",
             ]
             title = "The running database is at the code's head"

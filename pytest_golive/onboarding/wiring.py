@@ -101,6 +101,10 @@ def template(service: str, attribute: str) -> str:
     return f"{{{{ services.{service}.{attribute} }}}}"
 
 
+#: a Postgres URL in Heroku's form (``postgres://``), for code that tests for that scheme
+_HEROKU_SCHEME = "{{{{ services.{service}.url|replace('postgresql://', 'postgres://', 1) }}}}"
+
+
 def is_debug_switch(name: str) -> bool:
     return bool(_DEBUG.match(name.upper())) or name.upper() in ("FLASK_ENV", "DJANGO_ENV")
 
@@ -136,11 +140,14 @@ def wire(
     examples: dict[str, tuple[str, str]],
     services: set[str],
     framework: str | None,
+    *,
     deployed: dict[str, tuple[str, str]] | None = None,
+    postgres_scheme: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[list[Wire], list[str]]:
     """``app.env`` for the reads (and the names the dotenv files set), and the required
     names golive cannot give a value: those go in an ``env`` check. ``deployed`` are values
-    the deployment sets (Dockerfile ENV), passed on for the names the app reads."""
+    the deployment sets (Dockerfile ENV), passed on for the names the app reads;
+    ``postgres_scheme`` the names whose URL the code tests for Heroku's ``postgres://``."""
     deployed = deployed or {}
     wires: dict[str, Wire] = {}
     unresolved: list[str] = []
@@ -154,7 +161,11 @@ def wire(
             target = (by_value, "url")
         if target is not None and target[0] in services:
             service, attribute = target
-            wires[name] = Wire(name, template(service, attribute), f"{_how(read, example)} {where}")
+            value, why = template(service, attribute), f"{_how(read, example)} {where}"
+            if (service, attribute) == (DB, "url") and name in postgres_scheme:
+                value = _HEROKU_SCHEME.format(service=service)
+                why += "; in Heroku's postgres:// form, which the code tests for"
+            wires[name] = Wire(name, value, why)
         elif read is not None and _SELF_ADDRESS.search(name.upper()) and _own_address(read, example):
             value = _own_address(read, example) or ""
             wires[name] = Wire(name, value, f"the app's own address, where golive serves it ({where})")
