@@ -24,6 +24,7 @@ from . import deploy, django_project, entrypoints, environment, interpreter, pac
 from .django_project import DjangoProject
 from .environment import EnvRead
 from .routes import Route, RouteMap
+from .sources import parse_python, read_text
 from .wiring import CACHE, DB, service_by_value, service_part
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
@@ -235,13 +236,6 @@ def _rel(project_root: Path, path: Path, line: int | None = None) -> str:
     return f"{where}:{line}" if line else where
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-
-
 def _app_dir(root: Path, files: list[Path]) -> tuple[str, dict[str, str]]:
     """The folder the app runs in: the root when it declares a web framework (or has
     manage.py), else the subfolder that does (``backend/`` beside a ``frontend/``)."""
@@ -266,7 +260,7 @@ def _python_dependencies(root: Path, folder: Path, files: list[Path]) -> dict[st
             continue
         requirements = path.name.startswith("requirements") or path.parent.name == "requirements"
         if (requirements and path.suffix in (".txt", ".in")) or path.name in packaging.PACKAGING_FILES:
-            for name, where in packaging.dependencies(path.name, _read(path), _rel(root, path)).items():
+            for name, where in packaging.dependencies(path.name, read_text(path), _rel(root, path)).items():
                 found.setdefault(name, where)
     return found
 
@@ -276,7 +270,7 @@ def _package_json(root: Path) -> dict[str, object] | None:
     if not path.is_file():
         return None
     try:
-        data = json.loads(_read(path))
+        data = json.loads(read_text(path))
     except json.JSONDecodeError:
         return None
     return data if isinstance(data, dict) else None
@@ -343,9 +337,8 @@ def _module_name(project: Project, path: Path) -> tuple[str, bool]:
 
 
 def _python_source(project: Project, path: Path, routes: RouteMap, classes: list[environment.SettingsClass]) -> None:
-    try:
-        tree = ast.parse(_read(path), filename=str(path))
-    except (SyntaxError, ValueError):
+    tree = parse_python(path)
+    if tree is None:
         return
     relative = path.relative_to(project.root)
     if _TEST_PARTS & set(relative.parts[:-1]) or relative.name.startswith(("test_", "conftest")):
@@ -403,7 +396,7 @@ def _python_call(project: Project, path: Path, node: ast.Call) -> None:
 
 
 def _node_source(project: Project, path: Path) -> None:
-    text = _read(path)
+    text = read_text(path)
     for method, route in _NODE_ROUTE.findall(text):
         if method in ("get", "use"):
             project.routes.append(Route(route, protected=False))
@@ -414,7 +407,7 @@ def _node_source(project: Project, path: Path) -> None:
 def _dotenv(project: Project, path: Path) -> None:
     """Values the repository's dotenv files give (the real ``.env`` wins over examples)."""
     real = path.name in (".env", ".flaskenv")
-    for name, value, line in environment.dotenv_values(_read(path)):
+    for name, value, line in environment.dotenv_values(read_text(path)):
         if real or name not in project.examples:
             project.examples[name] = (value, _rel(project.root, path, line))
 
@@ -426,7 +419,7 @@ def _services(project: Project, python_deps: dict[str, str], node: dict[str, obj
             _compose(project, path)
     for path in files:
         if project.framework == "Django" and (path.name == "settings.py" or path.parent.name == "settings"):
-            text = _read(path)
+            text = read_text(path)
             if "django.db.backends.postgresql" in text:
                 _found(project, "postgres", "Django DATABASES", HIGH, _rel(project.root, path))
             if re.search(r"django_redis|RedisCache|redis://", text):
@@ -441,7 +434,7 @@ def _services(project: Project, python_deps: dict[str, str], node: dict[str, obj
         _found(project, "redis", f"{dist} dependency", MEDIUM, "package.json")
     for path in files:  # connection URLs written out: SQLAlchemy create_engine, alembic.ini, .env.example
         if path.suffix in (".py", ".ini", ".cfg", ".toml", ".env", ".example") or path.name.startswith(".env"):
-            for number, line in enumerate(_read(path).splitlines(), 1):
+            for number, line in enumerate(read_text(path).splitlines(), 1):
                 if re.search(r"\bpostgres(ql)?(\+\w+)?://", line):
                     _found(project, "postgres", "a postgres:// URL", MEDIUM, _rel(project.root, path, number))
                 if re.search(r"\brediss?://", line):
@@ -471,7 +464,7 @@ def _compose(project: Project, path: Path) -> None:
 
 def _compose_services(path: Path) -> dict[str, object]:
     try:
-        data = yaml.safe_load(_read(path))
+        data = yaml.safe_load(read_text(path))
     except yaml.YAMLError:
         return {}
     services = data.get("services") if isinstance(data, dict) else None
@@ -482,7 +475,7 @@ def _migrations(project: Project, files: list[Path]) -> None:
     """alembic.ini wherever it is (the app folder's first), else an env.py beside versions/."""
     inis = sorted((p for p in files if p.name == "alembic.ini"), key=lambda p: (project.app_root not in p.parents, p))
     for path in inis:
-        section, location = _alembic_section(_read(path))
+        section, location = _alembic_section(read_text(path))
         if location is not None:
             location = location.replace("%(here)s", str(path.parent))
         folder = (path.parent if location is None else _script_folder(project, path, location)).resolve()
@@ -536,7 +529,7 @@ def _extensions(project: Project, python_deps: dict[str, str], files: list[Path]
         match.lower()
         for path in files
         if (path.suffix == ".py" and "versions" in path.parts) or path.parent.name == "migrations"
-        for match in re.findall(r"(?i)CREATE\s+EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?[\"']?([\w-]+)", _read(path))
+        for match in re.findall(r"(?i)CREATE\s+EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?[\"']?([\w-]+)", read_text(path))
     }
     for extension, why, where in needed:
         if extension not in project.extensions and extension not in created:
@@ -593,7 +586,7 @@ def _flask_app(project: Project) -> str | None:
 
 def _deploy_scripts(project: Project, files: list[Path]) -> dict[str, str]:
     return {
-        _rel(project.app_root, path) if project.app_root in path.parents else _rel(project.root, path): _read(path)
+        _rel(project.app_root, path) if project.app_root in path.parents else _rel(project.root, path): read_text(path)
         for path in files
         if path.suffix == ".sh"
     }
@@ -630,7 +623,7 @@ def _start_command(
         return
     for path in files:
         if path.name == "__main__.py" and path.parent != project.root and project.language == "python":
-            text = _read(path)
+            text = read_text(path)
             if re.search(r"\b(uvicorn|waitress|gunicorn)\.run\(|\.run\(\s*host", text):
                 package = _module_name(project, path.parent / "__init__.py")[0]
                 argv = [deploy.PYTHON, "-m", package]
@@ -648,7 +641,7 @@ def _console_script(project: Project, files: list[Path]) -> bool:
         script
         for path in files
         if path.parent == project.app_root and path.name in packaging.PACKAGING_FILES
-        for script in packaging.console_scripts(path.name, _read(path), _rel(project.root, path))
+        for script in packaging.console_scripts(path.name, read_text(path), _rel(project.root, path))
     ]
     found = entrypoints.serving_script(scripts, lambda module: _module_file(project, module))
     if found is None:
@@ -694,12 +687,12 @@ def _declared_starts(project: Project) -> Iterator[tuple[str, str]]:
     """Shell text that starts the app: Procfile ``web:``, then Dockerfile ENTRYPOINT + CMD."""
     for folder in dict.fromkeys([project.app_root, project.root]):
         procfile = folder / "Procfile"
-        for number, line in enumerate(_read(procfile).splitlines(), 1):
+        for number, line in enumerate(read_text(procfile).splitlines(), 1):
             if line.startswith("web:"):
                 yield line[4:], f"{_rel(project.root, procfile)}:{number}"
         dockerfile = folder / "Dockerfile"
         entrypoint, command, where = "", "", ""
-        for instruction, text, number in dockerfile_instructions(_read(dockerfile)):
+        for instruction, text, number in dockerfile_instructions(read_text(dockerfile)):
             if instruction in ("CMD", "ENTRYPOINT"):
                 shell = _docker_text(text)
                 entrypoint, command = (shell, command) if instruction == "ENTRYPOINT" else (entrypoint, shell)
@@ -732,7 +725,7 @@ def _release_hooks(project: Project, files: list[Path], scripts: dict[str, str])
     hooks = []
     for folder in dict.fromkeys([project.app_root, project.root]):
         dockerfile = folder / "Dockerfile"
-        for instruction, text, number in dockerfile_instructions(_read(dockerfile)):
+        for instruction, text, number in dockerfile_instructions(read_text(dockerfile)):
             if instruction == "ENV":
                 _docker_env(project, text, f"{_rel(project.root, dockerfile)}:{number}")
             if instruction == "RUN":
@@ -741,7 +734,7 @@ def _release_hooks(project: Project, files: list[Path], scripts: dict[str, str])
                 if found.setup:
                     hooks.append((found, f"{_rel(project.root, dockerfile)}:{number}"))
         procfile = folder / "Procfile"
-        for number, line in enumerate(_read(procfile).splitlines(), 1):
+        for number, line in enumerate(read_text(procfile).splitlines(), 1):
             if line.startswith("release:"):
                 hooks.append(
                     (deploy.read_deploy(line[8:], scripts, serves=False), f"{_rel(project.root, procfile)}:{number}")
@@ -762,7 +755,7 @@ def _release_hooks(project: Project, files: list[Path], scripts: dict[str, str])
                 if found.migrates:
                     hooks.append((found, f"{_rel(project.root, path)} service {name}"))
         elif path.suffix == ".sh" and re.fullmatch(r"pre[-_]?start\.sh|release\.sh|migrate\.sh", path.name):
-            hooks.append((deploy.read_deploy(_read(path), scripts, serves=False), _rel(project.root, path)))
+            hooks.append((deploy.read_deploy(read_text(path), scripts, serves=False), _rel(project.root, path)))
     return hooks
 
 
@@ -798,7 +791,7 @@ def _docker_env(project: Project, text: str, where: str) -> None:
 
 def _yaml(path: Path) -> dict[str, object]:
     try:
-        data = yaml.safe_load(_read(path))
+        data = yaml.safe_load(read_text(path))
     except yaml.YAMLError:
         return {}
     return data if isinstance(data, dict) else {}
@@ -881,7 +874,7 @@ def _django(project: Project) -> None:
 def _django_entry(project: Project, kind: str) -> str | None:
     """The module of the project's ``wsgi.py`` or ``asgi.py`` (``mysite.wsgi``)."""
     for path in sorted(project.app_root.glob(f"*/{kind}.py")):
-        if f"get_{kind}_application" in _read(path):
+        if f"get_{kind}_application" in read_text(path):
             return f"{path.parent.name}.{kind}"
     return None
 
@@ -905,7 +898,7 @@ def _coverage_and_ci(project: Project, files: list[Path]) -> None:
             path.name == ".coveragerc"
             or (
                 path.name in ("pyproject.toml", "setup.cfg", "tox.ini")
-                and re.search(r"\[(tool\.)?coverage[:.\]]", _read(path))
+                and re.search(r"\[(tool\.)?coverage[:.\]]", read_text(path))
             )
         ) and not project.coverage:
             project.coverage = True

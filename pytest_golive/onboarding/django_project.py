@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .routes import Route
+from .sources import parse_python, read_text
 
 _SETTINGS_MODULE = re.compile(r"""DJANGO_SETTINGS_MODULE["']\s*\]?\s*[,=]\s*["']([\w.]+)["']""")
 _ROOT_URLCONF = re.compile(r"""^ROOT_URLCONF\s*=\s*["']([\w.]+)["']""", re.M)
@@ -49,7 +50,7 @@ def find_manage(files: Iterable[Path], preferred: Path) -> Path | None:
         for path in files
         if path.name == "manage.py"
         and not {"tests", "test"} & set(path.parts)
-        and re.search(r"execute_from_command_line|DJANGO_SETTINGS_MODULE", _read(path))
+        and re.search(r"execute_from_command_line|DJANGO_SETTINGS_MODULE", read_text(path))
     ]
     found.sort(key=lambda path: (preferred not in path.parents, len(path.parts), path))
     return found[0] if found else None
@@ -62,7 +63,7 @@ def read_project(
     examples: dict[str, tuple[str, str]],
 ) -> DjangoProject:
     project = DjangoProject(manage)
-    found = _SETTINGS_MODULE.search(_read(manage))
+    found = _SETTINGS_MODULE.search(read_text(manage))
     if found:
         project.settings, project.settings_where = found.group(1), manage.relative_to(root).as_posix()
     else:
@@ -71,7 +72,7 @@ def read_project(
                 project.settings, project.settings_where = source["DJANGO_SETTINGS_MODULE"]
                 break
     settings_files = list(_module_files(project.folder, project.settings)) if project.settings else []
-    text = "\n".join(_read(path) for path in settings_files)
+    text = "\n".join(read_text(path) for path in settings_files)
     project.collectstatic = bool(_MANIFEST.search(text))
     urlconf = _ROOT_URLCONF.search(text)
     if urlconf:
@@ -97,9 +98,8 @@ def _routes(folder: Path, module: str, prefix: str, seen: set[str], depth: int) 
     path = next(iter(_module_files(folder, module)), None)
     if path is None:
         return  # an installed app's URLconf (django.contrib.admin.site.urls...): not the project's
-    try:
-        tree = ast.parse(_read(path))
-    except (SyntaxError, ValueError):
+    tree = parse_python(path)
+    if tree is None:
         return
     for node in _patterns(tree):
         yield from _pattern(folder, node, prefix, seen, depth)
@@ -176,10 +176,3 @@ def _ordered(routes: Iterable[Route]) -> list[Route]:
 
 def _name(node: ast.expr) -> str:
     return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""

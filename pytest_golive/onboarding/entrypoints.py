@@ -18,6 +18,7 @@ from pathlib import Path
 from .deploy import PORT, PYTHON
 from .environment import reads_in_module
 from .packaging import ConsoleScript
+from .sources import parse_python
 
 #: modules whose functions start a server, and those functions
 _SERVER_MODULES = ("uvicorn", "gunicorn", "waitress", "hypercorn", "werkzeug", "aiohttp", "daphne", "granian")
@@ -41,11 +42,8 @@ def serving_script(scripts: Iterable[ConsoleScript], module_file: Callable[[str]
     """The first console script that starts a server golive can point at its port."""
     for script in scripts:
         path = module_file(script.module)
-        if path is None:
-            continue
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-        except (SyntaxError, ValueError):
+        tree = parse_python(path) if path is not None else None
+        if tree is None:
             continue
         found = _Module(tree).serving(script)
         if found is not None:

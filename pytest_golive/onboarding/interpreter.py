@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .sources import parse_python
+
 _VENV_NAMES = (".venv", "venv", "env", ".env", "virtualenv", ".virtualenv")
 _PROBE = (
     "import importlib.util, json, sys\n"
@@ -114,11 +116,8 @@ def top_level_imports(entry: str, cwd: Path, limit: int = 200) -> list[str]:
             continue
         seen.add(module)
         path = local_file(module, cwd)
-        if path is None:
-            continue
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-        except (SyntaxError, ValueError):
+        tree = parse_python(path) if path is not None else None
+        if path is None or tree is None:
             continue
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
         for name in _unconditional_imports(tree, package):

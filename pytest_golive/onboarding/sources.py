@@ -1,0 +1,24 @@
+"""Reading a repository's files the way every detector must: a file that cannot be read or
+parsed is one golive says nothing about, never a reason to stop (init runs nothing and
+reads whatever the repository holds)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+
+def read_text(path: Path) -> str:
+    """The file's text, undecodable bytes replaced; empty when it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def parse_python(path: Path) -> ast.Module | None:
+    """The module's syntax tree, or None when it cannot be read or is not valid Python."""
+    try:
+        return ast.parse(read_text(path), filename=str(path))
+    except (SyntaxError, ValueError):
+        return None
