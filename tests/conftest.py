@@ -76,6 +76,14 @@ DOCKER_SKIP_PREFIX = "needs Docker: "
 TOOL_SKIP_PREFIX = "needs a workflow linter: "
 
 
+@pytest.fixture(params=["local", "docker"])
+def provider(request: pytest.FixtureRequest) -> str:
+    """A test on both providers; the docker one needs an engine (see docker_engine)."""
+    if request.param == "docker":
+        request.getfixturevalue("docker_engine")
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
 def docker_engine() -> None:
     """Tests that need Docker skip when no engine answers, unless GOLIVE_REQUIRE_DOCKER=1 (CI)."""

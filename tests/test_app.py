@@ -228,12 +228,7 @@ CONNECTED_CASES = {
 }
 
 
-@pytest.mark.parametrize("provider", ["local", "docker"])
-def test_connected_proves_the_app_used_its_services(
-    tmp_path: Path, runs_dir: dict[str, str], provider: str, request: pytest.FixtureRequest
-) -> None:
-    if provider == "docker":
-        request.getfixturevalue("docker_engine")
+def test_connected_proves_the_app_used_its_services(tmp_path: Path, runs_dir: dict[str, str], provider: str) -> None:
     for folder, (mode, spec, _) in CONNECTED_CASES.items():
         (tmp_path / folder).mkdir()
         app = app_section(

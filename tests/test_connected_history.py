@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from pytest_golive.services.serverlog import sessions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,12 +33,7 @@ checks:
 """
 
 
-@pytest.mark.parametrize("provider", ["local", "docker"])
-def test_setup_use_counts_and_golive_sessions_never_do(
-    tmp_path: Path, runs_dir: dict[str, str], provider: str, request: pytest.FixtureRequest
-) -> None:
-    if provider == "docker":
-        request.getfixturevalue("docker_engine")
+def test_setup_use_counts_and_golive_sessions_never_do(tmp_path: Path, runs_dir: dict[str, str], provider: str) -> None:
     cases = {"migrated-by-setup": "{{ services.db.url }}", "on-sqlite": str(tmp_path / "app.sqlite3")}
     for folder, database in cases.items():
         (tmp_path / folder).mkdir()

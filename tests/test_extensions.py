@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 PLACES = ROOT / "fixtures" / "migrations" / "places"
 
@@ -40,12 +38,9 @@ def run(folder: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedPr
     )
 
 
-@pytest.mark.parametrize("provider", ["local", "docker"])
 def test_the_apps_and_the_walks_databases_have_the_extensions(
-    tmp_path: Path, runs_dir: dict[str, str], provider: str, request: pytest.FixtureRequest
+    tmp_path: Path, runs_dir: dict[str, str], provider: str
 ) -> None:
-    if provider == "docker":
-        request.getfixturevalue("docker_engine")
     (tmp_path / "golive.yaml").write_text(CHECKLIST.format(extensions=", extensions: [postgis]", places=PLACES))
     # the image golive picks for the service, as a user without GOLIVE_POSTGRES_IMAGE gets it
     env = {**runs_dir, "GOLIVE_POSTGRES_IMAGE": ""}

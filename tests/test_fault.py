@@ -40,13 +40,6 @@ def outcomes(result: pytest.RunResult) -> dict[str, str]:
     }
 
 
-@pytest.fixture(params=["local", "docker"])
-def provider(request: pytest.FixtureRequest) -> str:
-    if request.param == "docker":
-        request.getfixturevalue("docker_engine")
-    return str(request.param)
-
-
 def test_service_faults(pytester: pytest.Pytester, provider: str) -> None:
     pytester.makefile(".yaml", golive=SERVICE_FAULTS)
     result = pytester.runpytest("-rA", "-p", "no:cacheprovider", "--golive-provider", provider)

@@ -122,13 +122,6 @@ def assert_nothing_left(run_dir: Path, servers: list[tuple[int, int | None]]) ->
     assert labelled_containers(run_dir.name) == [], "containers left"
 
 
-@pytest.fixture(params=["local", "docker"])
-def provider(request: pytest.FixtureRequest) -> str:
-    if request.param == "docker":
-        request.getfixturevalue("docker_engine")
-    return str(request.param)
-
-
 def golive_cleanup(runs: Path, *args: str, docker_host: str | None = None) -> subprocess.CompletedProcess[str]:
     """``golive cleanup`` on its own runs folder: never on the default one, where other runs live."""
     engine = {"DOCKER_HOST": docker_host} if docker_host else {}

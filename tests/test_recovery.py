@@ -180,10 +180,7 @@ INIT = (
 )
 
 
-@pytest.mark.parametrize("provider", ["local", "docker"])
-def test_backup_drills(pytester: pytest.Pytester, provider: str, request: pytest.FixtureRequest) -> None:
-    if provider == "docker":
-        request.getfixturevalue("docker_engine")
+def test_backup_drills(pytester: pytest.Pytester, provider: str) -> None:
     (pytester.path / "init.sql").write_text(INIT)
     result = run(pytester, BACKUP, "-p", "no:randomly", provider=provider)
     result.assert_outcomes(passed=3, failed=3)
