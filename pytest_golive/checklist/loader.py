@@ -11,6 +11,7 @@ from .errors import ChecklistError, Location, Problem, display_path
 from .model import (
     DEFAULT_READY_TIMEOUT_S,
     DEFAULT_SEVERITY,
+    DEFAULT_STAGES,
     DEFAULT_STARTUP_TIMEOUT_S,
     DEFAULT_TIMEOUT_S,
     App,
@@ -21,6 +22,7 @@ from .model import (
     ServiceSpec,
     Step,
 )
+from .ordering import needs_problems
 from .parse_cache import ParseCache, content_digest
 from .schema import FLOW_KEY, KindSchema, compile_schema, validate
 from .suites import resolve_include
@@ -28,7 +30,22 @@ from .templating import GLOBAL_NAMES, TemplateProblem, check_templates
 from .yamlsource import SourceMap, parse_yaml, read_source, real_path
 
 _NOT_TEMPLATED = frozenset(
-    {"id", "title", "description", "stage", "severity", "tags", "params", "retry", "timeout", "skip", "xfail", "save"}
+    {
+        "id",
+        "title",
+        "description",
+        "stage",
+        "severity",
+        "tags",
+        "params",
+        "retry",
+        "timeout",
+        "skip",
+        "xfail",
+        "save",
+        "needs",
+        "exclusive",
+    }
 )
 
 #: pytest items one check may become (the product of its ``params``), and a whole checklist with its includes.
@@ -84,6 +101,10 @@ class _ChecklistLoader:
         checks += [self._check(raw, ("checks", index), source) for index, raw in enumerate(document.get("checks", []))]
         _reject_duplicate_ids(checks)
         _limit_items(checks)
+        stages = tuple(document.get("stages", DEFAULT_STAGES))
+        problems = needs_problems(checks, stages)
+        if problems:
+            raise ChecklistError(problems)
         services = {name: _service(name, raw, source) for name, raw in document.get("services", {}).items()}
         app = _app(document["app"], source) if "app" in document else None
         return Checklist(
@@ -95,6 +116,7 @@ class _ChecklistLoader:
             checks=tuple(checks),
             gates=_gates(document.get("gates", {})),
             source=source,
+            stages=stages,
         )
 
     def _check_document(self, document: Any, source: SourceMap) -> None:
@@ -130,14 +152,13 @@ class _ChecklistLoader:
         if FLOW_KEY in raw:
             steps = []
             for index, raw_step in enumerate(raw[FLOW_KEY]):
-                step = self._step(raw_step, (*doc_path, FLOW_KEY, index), source, known)
+                step = self._step(raw_step, (*doc_path, FLOW_KEY, index), source, known, in_flow=True)
                 steps.append(step)
                 known = known | set(step.save)
             kind = FLOW_KEY
         else:
             steps = [self._step(raw, doc_path, source, known)]
             kind = steps[0].kind
-        retry = raw.get("retry")
         check = Check(
             id=raw["id"],
             title=raw.get("title", raw["id"]),
@@ -147,12 +168,14 @@ class _ChecklistLoader:
             severity=raw.get("severity", DEFAULT_SEVERITY),
             tags=tuple(raw.get("tags", ())),
             params=params,
-            retry=Retry(parse_duration(retry["until"]), parse_duration(retry.get("every", "1s"))) if retry else None,
+            retry=_retry(raw.get("retry")),
             timeout_s=parse_duration(raw["timeout"]) if "timeout" in raw else DEFAULT_TIMEOUT_S,
             skip=raw.get("skip"),
             xfail=raw.get("xfail"),
             source=source,
             doc_path=doc_path,
+            needs=tuple(raw.get("needs", ())),
+            exclusive=raw.get("exclusive", any(self.kinds[step.kind].exclusive for step in steps)),
         )
         if check.item_count > MAX_ITEMS_PER_CHECK:
             message = (
@@ -162,7 +185,13 @@ class _ChecklistLoader:
         return check
 
     def _step(
-        self, raw: dict[str, Any], doc_path: tuple[str | int, ...], source: SourceMap, known: frozenset[str]
+        self,
+        raw: dict[str, Any],
+        doc_path: tuple[str | int, ...],
+        source: SourceMap,
+        known: frozenset[str],
+        *,
+        in_flow: bool = False,
     ) -> Step:
         kind = next(name for name in self.kinds if name in raw)
         templated = {key: value for key, value in raw.items() if key not in _NOT_TEMPLATED and not key.startswith("x-")}
@@ -174,7 +203,12 @@ class _ChecklistLoader:
             save=raw.get("save", {}),
             title=raw.get("title"),
             doc_path=doc_path,
+            retry=_retry(raw.get("retry")) if in_flow else None,  # a plain check's retry is the check's
         )
+
+
+def _retry(raw: dict[str, Any] | None) -> Retry | None:
+    return Retry(parse_duration(raw["until"]), parse_duration(raw.get("every", "1s"))) if raw else None
 
 
 def nested_saves(spec: Any) -> frozenset[str]:

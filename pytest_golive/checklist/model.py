@@ -18,6 +18,8 @@ DEFAULT_STARTUP_TIMEOUT_S = 60.0
 #: how many of each Django app's newest migrations a walk checks without ``last``: a project
 #: holds hundreds, of which the newest are what a release adds (docs/performance.md, pretalx)
 DJANGO_MIGRATIONS_LAST = 5
+#: the order of a release's stages unless the checklist's ``stages`` says otherwise
+DEFAULT_STAGES = ("predeploy", "deploy", "smoke", "e2e", "perf", "resilience", "rollback", "postdeploy")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class Step:
     save: dict[str, str]
     title: str | None
     doc_path: DocPath
+    #: run this step again until it passes (a job polled until done), keeping earlier saves
+    retry: Retry | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,10 @@ class Check:
     xfail: str | None
     source: SourceMap = field(repr=False, compare=False)
     doc_path: DocPath = ()
+    #: ids of the checks that must have passed before this one runs (see checklist/ordering.py)
+    needs: tuple[str, ...] = ()
+    #: whether nothing else may run beside it (fault and load checks unless they say otherwise)
+    exclusive: bool = False
 
     @property
     def location(self) -> Location:
@@ -148,6 +156,7 @@ class Checklist:
     checks: tuple[Check, ...]
     gates: GatePolicy
     source: SourceMap = field(repr=False, compare=False)
+    stages: tuple[str, ...] = DEFAULT_STAGES
 
 
 def _param_id(value: Any) -> str:

@@ -33,6 +33,8 @@ from .yamlsource import DocPath, SourceMap
 
 SCHEMA_FILE = Path(__file__).with_name("schema.json")
 FLOW_KEY = "steps"
+#: built-in kinds that disturb or measure the whole system: run alone by default (Kind.exclusive)
+EXCLUSIVE_BUILTIN_KINDS = frozenset({"fault", "load"})
 MAX_PROBLEMS = 20
 
 
@@ -42,6 +44,8 @@ class KindSchema:
 
     spec: Mapping[str, Any]
     expect: Mapping[str, Any]
+    #: whether its checks run with nothing else beside them unless they say ``exclusive: false``
+    exclusive: bool = False
 
 
 @functools.cache
@@ -54,7 +58,7 @@ def base_schema() -> dict[str, Any]:
 def builtin_kind_schema(name: str) -> KindSchema:
     """The schemas of a built-in kind, as written in schema.json."""
     defs = base_schema()["$defs"]
-    return KindSchema(spec=defs[name], expect=defs[f"{name}.expect"])
+    return KindSchema(spec=defs[name], expect=defs[f"{name}.expect"], exclusive=name in EXCLUSIVE_BUILTIN_KINDS)
 
 
 def compose(kinds: Mapping[str, KindSchema]) -> dict[str, Any]:

@@ -161,6 +161,9 @@ class Kind(ABC):
     #: the app is started, and waited for, only for checks that need it. Plugin kinds that do
     #: not say so are assumed to need it.
     needs_app: ClassVar[bool] = True
+    #: Whether its checks run with nothing else beside them by default (they disturb or measure
+    #: the whole system, as fault and load do); a check's ``exclusive:`` overrides it.
+    exclusive: ClassVar[bool] = False
     #: The kinds of service its steps use (see ``services_used``); None: every service.
     service_kinds: ClassVar[frozenset[str] | None] = None
 

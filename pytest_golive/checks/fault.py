@@ -21,6 +21,7 @@ class FaultKind(Kind):
     """Induce a failure (pause, stop, kill, restart) and check behaviour during it and recovery after."""
 
     name = "fault"
+    exclusive = True
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
     nested_steps = (("during",), ("recover", "steps"))

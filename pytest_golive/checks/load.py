@@ -59,6 +59,7 @@ class LoadKind(Kind):
     """A timed load (fixed arrival rate or concurrent users) judged on percentiles and errors."""
 
     name = "load"
+    exclusive = True
     service_kinds = frozenset()
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect

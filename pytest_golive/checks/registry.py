@@ -94,4 +94,4 @@ def _origin(entry: EntryPoint) -> str:
 
 
 def kind_schemas(kinds: dict[str, Kind]) -> dict[str, KindSchema]:
-    return {name: KindSchema(kind.spec_schema, kind.expect_schema) for name, kind in kinds.items()}
+    return {name: KindSchema(kind.spec_schema, kind.expect_schema, kind.exclusive) for name, kind in kinds.items()}

@@ -197,7 +197,9 @@ def _attempt(
             if outcomes and not outcomes[-1].passed:
                 outcomes.append(StepOutcome(label, ran=False))
                 continue
-            outcome = _run_step(step, kind=kinds[step.kind], context=context, ctx=ctx, source=check.source, label=label)
+            outcome = _run_step_retrying(
+                step, kind=kinds[step.kind], context=context, ctx=ctx, source=check.source, label=label
+            )
             outcomes.append(outcome)
             prefix = f"step{index + 1}." if many else ""
             measurements.update({prefix + key: value for key, value in outcome.measurements.items()})
@@ -233,6 +235,26 @@ def _run_nested(
             problems = [Mismatch(f"{outcome.label}", "to pass", outcome.error)] if outcome.error else []
             return problems + [Mismatch(f"{outcome.label}: {m.what}", m.expected, m.actual) for m in outcome.mismatches]
     return []
+
+
+def _run_step_retrying(
+    step: Step, *, kind: Kind, context: dict[str, Any], ctx: StepContext, source: SourceMap, label: str
+) -> StepOutcome:
+    """With the step's own ``retry``, run it again until it passes, its ``until`` has passed,
+    or the check's timeout would run out; earlier steps are not repeated."""
+    started = time.monotonic()
+    attempts = 0
+    while True:
+        attempts += 1
+        outcome = _run_step(step, kind=kind, context=context, ctx=ctx, source=source, label=label)
+        retry = step.retry
+        if outcome.passed or retry is None:
+            return outcome
+        elapsed = time.monotonic() - started
+        if elapsed + retry.every_s > retry.until_s or time.monotonic() + retry.every_s >= ctx.deadline:
+            outcome.summary = f"{outcome.summary or ''} (after {attempts} tries in {elapsed:.1f}s)".strip()
+            return outcome
+        time.sleep(retry.every_s)
 
 
 def _run_step(

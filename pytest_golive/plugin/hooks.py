@@ -42,6 +42,11 @@ from .signoffs import parse_cli
 __all__ = ["golive_app", "golive_postgres", "golive_redis", "golive_services"]
 
 _SIGTERM_KEY = pytest.StashKey[Any]()
+#: xdist's --dist modes whose scheduling golive replaces with stage order; the others
+#: (each, loadscope, loadfile, loadgroup) are the user's explicit choice and kept
+STAGE_ORDERED_DISTS = ("load", "worksteal")
+#: where tests that are not checks sort among checks: first (see checklist/ordering.py UNSTAGED)
+_NOT_A_CHECK = (-2, 0, 0, 0)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -158,10 +163,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         signal.signal(signal.SIGTERM, config.stash[_SIGTERM_KEY])
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Checks run stage by stage (checklist/ordering.py), after whatever -k, -m, --lf or
+    --ff selected and reordered; other tests keep their order, before the checks."""
     shard = parse_shard(config.getoption(SHARD_OPTION))
     if shard is not None:
         select_shard(items, config, *shard)
+    if any(hasattr(item, "run_key") for item in items):
+        items.sort(key=lambda item: getattr(item, "run_key", _NOT_A_CHECK))
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -178,6 +188,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if call.when == "setup" and call.excinfo is not None and hasattr(item, "repr_setup_failure"):
         report.longrepr = item.repr_setup_failure(call.excinfo) or report.longrepr  # a service or the app did not start
+    if hasattr(item, "record_outcome") and report.outcome != RERUN_OUTCOME:
+        item.record_outcome(report)  # for the checks that need this one (plugin/needs.py)
     phases = getattr(item, "phase_reports", None)
     if call.when == "call" and phases:
         setattr(report, PHASES_ATTRIBUTE, phases)
@@ -263,6 +275,7 @@ class _XdistController:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.workerinput: dict[str, Any] | None = None
+        self.checklists: list[Path] = []
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -270,9 +283,22 @@ class _XdistController:
             from .services import session_services  # noqa: PLC0415  (heavy; controller side of xdist only)
 
             services = session_services(self.config)
-            checklists = list(discover_checklists(self.config, self.config.stash[EXPLICIT_KEY]))
-            self.workerinput = services.provision_for_workers(checklists)
+            self.checklists = list(discover_checklists(self.config, self.config.stash[EXPLICIT_KEY]))
+            self.workerinput = services.provision_for_workers(self.checklists)
         node.workerinput.update(self.workerinput)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        """Checklists run stage by stage also under xdist (plugin/scheduling.py); runs
+        without one keep xdist's own scheduler."""
+        if not self.checklists or config.getvalue("dist") not in STAGE_ORDERED_DISTS:
+            return None
+        from xdist.workermanage import parse_tx_spec_config  # type: ignore[import-untyped]  # noqa: PLC0415
+
+        from .scheduling import StageScheduling, make_wave_of  # noqa: PLC0415
+
+        wave_of = make_wave_of(config, self.checklists)
+        return StageScheduling(config, log, len(parse_tx_spec_config(config)), wave_of)
 
 
 def _stop_cleanly_on_sigterm(config: pytest.Config) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ..checklist import CheckInstance, Checklist, ChecklistError, Problem, load_checklist
+from ..checklist.ordering import Slot, plan
 from ..checklist.templating import attributes_read
 from ..checks import (
     CheckProblem,
@@ -29,6 +30,7 @@ from ..services.app import AppStartError, render_python
 from ..services.endpoint import Endpoint
 from ..services.errors import ProvisionError
 from .markers import marker_names, register_tag
+from .needs import NEEDS_UNMET_PROPERTY, OutcomeBook, needs_message, outcome_of, unmet_needs
 from .options import BASE_URL_OPTION, FILES_KEY, SIGNOFF_OPTION
 from .phases import phase_data
 from .report import failure_repr, format_failure, format_log
@@ -41,6 +43,13 @@ def redactor(config: pytest.Config) -> Redactor:
     if _REDACTOR_KEY not in config.stash:
         config.stash[_REDACTOR_KEY] = Redactor(os.environ)
     return config.stash[_REDACTOR_KEY]
+
+
+def outcome_book(config: pytest.Config) -> OutcomeBook:
+    """The run's record of check outcomes, shared by its xdist workers (the run's folder)."""
+    from .services import session_services  # noqa: PLC0415  (items loads this module, not the other way round)
+
+    return OutcomeBook(session_services(config).state.directory / "outcomes")
 
 
 class CheckFailed(Exception):
@@ -74,14 +83,18 @@ class ChecklistFile(pytest.File):
         cache_dir = cache.mkdir("golive-parsed") if cache is not None else None
         self.checklist = load_checklist(self.path, load_kind_schemas(), cache_dir)
         self.endpoints = {}
-        self.config.stash.setdefault(FILES_KEY, []).append(self)
+        files = self.config.stash.setdefault(FILES_KEY, [])
+        files.append(self)
         identity = checklist_identity(self.checklist)  # the gate matches results to this checklist by it
-        for check in self.checklist.checks:
+        slots = plan(self.checklist.checks, self.checklist.stages)
+        for position, check in enumerate(self.checklist.checks):
             names = marker_names(check.stage, check.severity, check.tags)
             for tag in check.tags:
                 register_tag(self.config, tag)
             for instance in check.instances():
                 item = CheckItem.from_parent(self, name=instance.name, instance=instance)
+                item.slot = slots[check.id]
+                item.run_key = (slots[check.id].rank, slots[check.id].segment, len(files), position)
                 item.user_properties.append((IDENTITY_PROPERTY, identity))
                 for name in names:
                     item.add_marker(name)
@@ -192,10 +205,19 @@ class ChecklistFile(pytest.File):
         return super().repr_failure(excinfo)
 
 
+class NeedsNotMet(Exception):
+    """A blocking check whose needs did not pass: it fails closed rather than skip."""
+
+
 class CheckItem(pytest.Item):
+    #: where the stage plan runs it (checklist/ordering.py), and its sort key in a serial run
+    slot: Slot
+    run_key: tuple[int, int, int, int]
+
     def __init__(self, *, instance: CheckInstance, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.instance = instance
+        self._unmet: str | None = None
         #: a drill's phases as plain data, redacted: they ride on the call report (plugin/phases.py)
         self.phase_reports: list[dict[str, Any]] = []
         self._settings: RunSettings | None = None
@@ -218,8 +240,18 @@ class CheckItem(pytest.Item):
 
     def setup(self) -> None:
         """Start what this check needs, and only that: a service or app that cannot start
-        makes this an error (Unavailable), not a failure of the check."""
+        makes this an error (Unavailable), not a failure of the check. A check whose
+        ``needs:`` did not pass is skipped, or fails closed when it blocks the gate."""
         parent = self.checklist_file
+        check = self.instance.check
+        unmet = unmet_needs(check, parent.checklist, outcome_book(self.config)) if check.needs else []
+        if unmet:
+            self.user_properties.append((NEEDS_UNMET_PROPERTY, ", ".join(unmet)))
+            blocking = check.severity in parent.checklist.gates.block
+            self._unmet = needs_message(unmet, blocking, check.severity)
+            if not blocking:
+                pytest.skip(self._unmet)
+            return
         try:
             parent.base_settings()
         except CheckProblem:
@@ -238,7 +270,15 @@ class CheckItem(pytest.Item):
             kept = services.logs_dir / services.app_log_name(parent.checklist)
             self.user_properties.append(("golive.app_log", str(kept)))
 
+    def record_outcome(self, report: pytest.TestReport) -> None:
+        """Kept for the checks that need this one (plugin/needs.py)."""
+        outcome = outcome_of(report)
+        if outcome is not None:
+            outcome_book(self.config).record(self.checklist_file.checklist.path, self.name, outcome)
+
     def runtest(self) -> None:
+        if self._unmet is not None:
+            raise NeedsNotMet(self._unmet)
         settings = self._settings or self.checklist_file.base_settings()
         result = run_check(self.instance, settings, load_kinds())
         hide = redactor(self.config)
@@ -258,6 +298,8 @@ class CheckItem(pytest.Item):
             return failure_repr(error.problem.location, hide(str(error.problem)))
         if isinstance(error, Unavailable):
             return failure_repr(error.problem.location, hide("\n".join([str(error.problem), *error.details])))
+        if isinstance(error, NeedsNotMet):
+            return failure_repr(self.instance.check.location, f"{self.instance.check.location}: {error}")
         return super().repr_failure(excinfo, style)
 
     def repr_setup_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:
