@@ -51,7 +51,8 @@ from pytest_golive.checks.migration_tools import WalkDatabase
 from pytest_golive.checks.migrations import MigrationsKind
 from pytest_golive.checks.scratch import scratch_database
 from pytest_golive.services import postgres
-from pytest_golive.services.runstate import RunState, reap
+from pytest_golive.services.reaper import reap
+from pytest_golive.services.runstate import RunState
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP = ROOT / "fixtures" / "shop" / "shop" / "migrations"

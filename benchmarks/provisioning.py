@@ -33,7 +33,8 @@ from pytest_golive.services import redis as golive_redis
 from pytest_golive.services.dockerengine import engine_status
 from pytest_golive.services.manager import ServiceManager, WorkerServices
 from pytest_golive.services.processes import run_as
-from pytest_golive.services.runstate import RunState, data_root, reap
+from pytest_golive.services.reaper import reap
+from pytest_golive.services.runstate import RunState, data_root
 
 DB = ServiceSpec("db", "postgres", "auto", None, None, (), 60)
 CACHE = ServiceSpec("cache", "redis", "auto", None, None, (), 60)

@@ -462,7 +462,8 @@ def fnmatch_in_order(text: str, patterns: list[str]) -> None:
 def test_wrong_password_for_an_external_database(tmp_path: Path, pytester: pytest.Pytester) -> None:
     from pytest_golive.checklist import ServiceSpec  # noqa: PLC0415
     from pytest_golive.services.manager import ServiceManager  # noqa: PLC0415
-    from pytest_golive.services.runstate import RunState, reap  # noqa: PLC0415
+    from pytest_golive.services.reaper import reap  # noqa: PLC0415
+    from pytest_golive.services.runstate import RunState  # noqa: PLC0415
 
     state = RunState.create()
     manager = ServiceManager(state, "local", os.environ)

@@ -24,7 +24,8 @@ from psycopg import sql
 from pytest_golive.checklist import ServiceSpec
 from pytest_golive.services import postgres
 from pytest_golive.services.endpoint import Endpoint
-from pytest_golive.services.runstate import RunState, reap
+from pytest_golive.services.reaper import reap
+from pytest_golive.services.runstate import RunState
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "migrations"

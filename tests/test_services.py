@@ -14,7 +14,8 @@ import redis as redis_client
 
 from pytest_golive.checklist import ServiceSpec
 from pytest_golive.services.manager import ServiceManager
-from pytest_golive.services.runstate import RunState, reap
+from pytest_golive.services.reaper import reap
+from pytest_golive.services.runstate import RunState
 
 SCHEMA = """\
 CREATE TABLE orders (id serial PRIMARY KEY, phone text NOT NULL, total numeric(10,2) NOT NULL);

@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .options import FILES_KEY
-
 if TYPE_CHECKING:
     from ..checks import RunSettings
     from ..services.endpoint import Endpoint
@@ -17,6 +15,8 @@ if TYPE_CHECKING:
 
 
 def _checklist_files(config: pytest.Config) -> list[ChecklistFile]:
+    from .items import FILES_KEY  # noqa: PLC0415  (fixtures load the heavy parts only when used)
+
     files = config.stash.get(FILES_KEY, [])
     if not files:
         pytest.fail("no golive checklist was collected in this run: add one, or pass --golive PATH", pytrace=False)

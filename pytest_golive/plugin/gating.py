@@ -13,7 +13,8 @@ from ..formats.junit import CaseResult, keep_worse
 from ..gate import report
 from ..gate.verdict import Verdict, decide, merge_policies
 from .discovery import discover_checklists
-from .options import FILES_KEY, RERUN_OUTCOME
+from .items import FILES_KEY
+from .options import RERUN_OUTCOME
 
 
 class SessionGate:

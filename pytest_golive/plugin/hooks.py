@@ -250,7 +250,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(f"app logs (redacted): {kept}")
     if not services.served and not services.app_coverage_written:
         return
-    from .items import redactor  # noqa: PLC0415  (loaded already: services exist only with checklists)
+    from .redactor import redactor  # noqa: PLC0415  (loaded already: services exist only with checklists)
 
     terminalreporter.section("golive services")
     hide = redactor(config)

@@ -16,7 +16,6 @@ from ..checks import (
     CheckProblem,
     CheckResult,
     KindRegistryError,
-    Redactor,
     RunSettings,
     load_kind_schemas,
     load_kinds,
@@ -31,18 +30,14 @@ from ..services.endpoint import Endpoint
 from ..services.errors import ProvisionError
 from .markers import marker_names, register_tag
 from .needs import NEEDS_UNMET_PROPERTY, OutcomeBook, needs_message, outcome_of, unmet_needs
-from .options import BASE_URL_OPTION, FILES_KEY, SIGNOFF_OPTION
+from .options import BASE_URL_OPTION, SIGNOFF_OPTION
 from .phases import phase_data
+from .redactor import redactor
 from .report import failure_repr, format_failure, format_log
 from .signoffs import load_file, parse_cli
 
-_REDACTOR_KEY = pytest.StashKey[Redactor]()
-
-
-def redactor(config: pytest.Config) -> Redactor:
-    if _REDACTOR_KEY not in config.stash:
-        config.stash[_REDACTOR_KEY] = Redactor(os.environ)
-    return config.stash[_REDACTOR_KEY]
+#: the run's checklist files in collection order (the gate and the fixtures read them)
+FILES_KEY = pytest.StashKey[list["ChecklistFile"]]()
 
 
 def outcome_book(config: pytest.Config) -> OutcomeBook:

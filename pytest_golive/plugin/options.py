@@ -6,12 +6,9 @@ collected or a golive feature is used, so the plugin costs nothing to runs witho
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
-
-if TYPE_CHECKING:
-    from .items import ChecklistFile
 
 BASE_URL_OPTION = "golive_base_url"
 PROVIDER_OPTION = "golive_provider"
@@ -61,7 +58,6 @@ def apply_ini_twins(config: pytest.Config) -> None:
 
 
 SERVICES_KEY = pytest.StashKey[Any]()
-FILES_KEY = pytest.StashKey[list["ChecklistFile"]]()
 EXPLICIT_KEY = pytest.StashKey[set[Any]]()
 #: how a golive failure report travels from an xdist worker to the controller (plugin/report.py)
 GOLIVE_FAILURE_KEY = "golive_failure"

@@ -25,7 +25,8 @@ from ..services.endpoint import Endpoint
 from ..services.errors import ProvisionError
 from ..services.faults import AppTarget, ServiceTarget
 from ..services.manager import ServiceManager, SharedService, WorkerServices, redis_slots, service_key
-from ..services.runstate import RunState, reap
+from ..services.reaper import reap
+from ..services.runstate import RunState
 from ..services.serverlog import server_log
 from .options import APP_COVERAGE_OPTION, DEFAULT_LOGS_DIR, LOGS_OPTION, PROVIDER_OPTION, RUN_ID_INPUT, SERVICES_KEY
 
@@ -250,7 +251,7 @@ class SessionServices:
 def session_services(config: pytest.Config) -> SessionServices:
     """This process's services, created on first use (runs without checklists never pay for them)."""
     if SERVICES_KEY not in config.stash:
-        from .items import redactor  # noqa: PLC0415  (items loads this module, not the other way round)
+        from .redactor import redactor  # noqa: PLC0415  (heavy: runs with checklists only)
 
         app_coverage = config.invocation_params.dir / config.getoption(APP_COVERAGE_OPTION)
         workerinput = getattr(config, "workerinput", None)

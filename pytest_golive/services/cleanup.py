@@ -23,16 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from .dockerengine import engine, remove_container
-from .runstate import (
-    RUN_LABEL,
-    ReapReport,
-    RunState,
-    owner_alive,
-    owner_from_labels,
-    read_owner,
-    reap,
-    runs_root,
-)
+from .reaper import ReapReport, reap
+from .runstate import RUN_LABEL, RunState, owner_alive, owner_from_labels, read_owner, runs_root
 
 
 @dataclass
