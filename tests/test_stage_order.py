@@ -7,6 +7,7 @@ the tests compare those intervals: real processes, real sleeps, real Redis."""
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -208,11 +209,17 @@ def test_needs_skip_or_fail_closed_naming_what_did_not_pass(pytester: pytest.Pyt
     assert "SKIPPED" in output
     assert "needs producer-fails failed" in output
     assert "reader-fails-closed" in output
-    assert "needs producer-fails failed: not run, and as P0 it blocks the gate (fails closed)" in output
+    assert "needs producer-fails failed; a P0 check blocks the gate, so it fails closed instead of skipping" in output
     spans = intervals(times)
     assert spans["same-stage-reader"][0] >= spans["producer-passes"][1]
     junit = (pytester.path / "junit.xml").read_text()
     assert 'name="golive.needs_unmet" value="producer-fails failed"' in junit
+    gate = subprocess.run(
+        [PY, "-m", "pytest_golive", "gate", "--checklist", "golive.yaml", "junit.xml"],
+        cwd=pytester.path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert gate.returncode == 1, gate.stdout + gate.stderr
+    assert "check 'reader-skipped' was skipped (P2): did not run, needs producer-fails failed" in gate.stdout
 
 
 def test_a_need_that_was_not_selected_skips_or_fails_closed(pytester: pytest.Pytester) -> None:

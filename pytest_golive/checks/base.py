@@ -65,8 +65,6 @@ class StepContext:
     app_python: str = sys.executable
     app: App | None = None
     app_env: Mapping[str, str] = field(default_factory=dict)
-    #: what templates of this check see (env, vars, app, services, params, saved values)
-    template_context: Mapping[str, Any] = field(default_factory=dict)
     #: Closed when the check's attempt ends; kinds keep shared resources here
     #: (e.g. one HTTP session for all steps of a flow, so cookies carry over).
     resources: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)

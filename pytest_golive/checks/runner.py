@@ -172,7 +172,6 @@ def _attempt(
         app_python=settings.app_python,
         app=settings.app,
         app_env=settings.app_env,
-        template_context=context,
     )
 
     def render_with(raw: Any, doc_path: tuple[str | int, ...], services: Mapping[str, Mapping[str, Any]]) -> Any:

@@ -3,3 +3,5 @@ pytest run imports this module)."""
 
 #: how many failed attempts pytest-rerunfailures made before the reported outcome
 RERUNS_PROPERTY = "golive.reruns"
+#: the needs (``needs:``) that kept a check from running, and how each did not pass
+NEEDS_UNMET_PROPERTY = "golive.needs_unmet"

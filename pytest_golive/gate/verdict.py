@@ -12,7 +12,7 @@ from typing import Any
 
 from ..checklist import Check, Checklist, GatePolicy
 from ..formats.junit import CaseResult
-from ..formats.properties import RERUNS_PROPERTY
+from ..formats.properties import NEEDS_UNMET_PROPERTY, RERUNS_PROPERTY
 from .diffcov import DiffCoverage
 from .identity import IDENTITY_PROPERTY, checklist_identity, digest_of
 
@@ -144,6 +144,9 @@ def _judge_case(case: CaseResult, policy: GatePolicy) -> list[Finding]:
         return [
             Finding("fail" if blocking else "warn", f"{label} {verb} ({severity}, {stage_of(case)}){detail}", where)
         ]
+    unmet = case.properties.get(NEEDS_UNMET_PROPERTY)
+    if unmet:  # skipped by the plugin because what it needs did not pass (checklist/ordering.py)
+        detail = f": did not run, needs {unmet}"
     if not blocking or waiver:
         note = f"; waived: {waiver}" if waiver else ""
         return [Finding("warn", f"{label} was {case.outcome} ({severity}){detail}{note}", where)]

@@ -188,8 +188,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if call.when == "setup" and call.excinfo is not None and hasattr(item, "repr_setup_failure"):
         report.longrepr = item.repr_setup_failure(call.excinfo) or report.longrepr  # a service or the app did not start
-    if hasattr(item, "record_outcome") and report.outcome != RERUN_OUTCOME:
-        item.record_outcome(report)  # for the checks that need this one (plugin/needs.py)
+    settle = getattr(item, "settle_report", None)
+    if settle is not None and report.outcome != RERUN_OUTCOME:
+        settle(report)  # outcome kept for the checks that need this one (plugin/needs.py)
     phases = getattr(item, "phase_reports", None)
     if call.when == "call" and phases:
         setattr(report, PHASES_ATTRIBUTE, phases)

@@ -24,12 +24,13 @@ from ..checks import (
 )
 from ..checks.redaction import is_secret_name
 from ..checks.runner import Needs, check_needs
+from ..formats.properties import NEEDS_UNMET_PROPERTY
 from ..gate.identity import IDENTITY_PROPERTY, checklist_identity
 from ..services.app import AppStartError, render_python
 from ..services.endpoint import Endpoint
 from ..services.errors import ProvisionError
 from .markers import marker_names, register_tag
-from .needs import NEEDS_UNMET_PROPERTY, OutcomeBook, needs_message, outcome_of, unmet_needs
+from .needs import OutcomeBook, needs_message, outcome_of, unmet_needs
 from .options import BASE_URL_OPTION, SIGNOFF_OPTION
 from .phases import phase_data
 from .redactor import redactor
@@ -265,11 +266,15 @@ class CheckItem(pytest.Item):
             kept = services.logs_dir / services.app_log_name(parent.checklist)
             self.user_properties.append(("golive.app_log", str(kept)))
 
-    def record_outcome(self, report: pytest.TestReport) -> None:
-        """Kept for the checks that need this one (plugin/needs.py)."""
+    def settle_report(self, report: pytest.TestReport) -> None:
+        """Its outcome kept for the checks that need this one (plugin/needs.py); a skip for
+        needs not met points at the check's YAML line, as a skip marker does."""
         outcome = outcome_of(report)
         if outcome is not None:
             outcome_book(self.config).record(self.checklist_file.checklist.path, self.name, outcome)
+        if self._unmet is not None and report.skipped and isinstance(report.longrepr, tuple):
+            location = self.instance.check.location
+            report.longrepr = (str(location.path), location.line - 1, report.longrepr[2])
 
     def runtest(self) -> None:
         if self._unmet is not None:

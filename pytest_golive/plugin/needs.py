@@ -17,9 +17,6 @@ import pytest
 
 from ..checklist import Check, Checklist
 
-#: the JUnit property naming the needs that kept a check from running (the gate shows it)
-NEEDS_UNMET_PROPERTY = "golive.needs_unmet"
-
 
 class OutcomeBook:
     """One small file per check instance in the run's shared folder."""
@@ -83,5 +80,5 @@ def _worst(outcomes: Sequence[str | None]) -> str:
 def needs_message(unmet: Sequence[str], blocking: bool, severity: str) -> str:
     because = "needs " + "; ".join(unmet)
     if blocking:
-        return f"{because}: not run, and as {severity} it blocks the gate (fails closed)"
+        return f"{because}; a {severity} check blocks the gate, so it fails closed instead of skipping"
     return because
