@@ -305,3 +305,21 @@ def test_the_shop_reads_its_p95_only_after_the_load_that_fills_it() -> None:
     slots = plan(checklist.checks, checklist.stages)
     assert slots["no-server-errors"].exclusive
     assert slots["catalogue-survives-redis-outage"].exclusive
+
+
+def test_checks_tied_by_needs_share_a_shard(pytester: pytest.Pytester) -> None:
+    """Otherwise a shard runs a check without what it needs, and it fails closed."""
+    free = "".join(f'- {{id: free-{i}, stage: smoke, tcp: "127.0.0.1:1"}}\n' for i in range(8))
+    tied = (
+        '- {id: seed, stage: smoke, tcp: "127.0.0.1:1"}\n'
+        '- {id: reads-seed, stage: e2e, needs: [seed], tcp: "127.0.0.1:1"}\n'
+        '- {id: reads-both, stage: perf, needs: [reads-seed, free-3], tcp: "127.0.0.1:1"}\n'
+    )
+    write_run(pytester, free + tied)
+    shards = {}
+    for index in (1, 2, 3):
+        result = run(pytester, "--collect-only", "-q", f"--golive-shard={index}/3")
+        shards[index] = {line.split("::")[1] for line in result.stdout.lines if "::" in line}
+    assert sum(len(ids) for ids in shards.values()) == 11
+    together = [index for index, ids in shards.items() if {"seed", "reads-seed", "reads-both", "free-3"} <= ids]
+    assert len(together) == 1, shards

@@ -49,6 +49,25 @@ def plan(checks: Sequence[Check], stages: Sequence[str]) -> dict[str, Slot]:
     return slots
 
 
+def need_groups(checks: Sequence[Check]) -> dict[str, str]:
+    """Each check's group: the first check, in file order, of the checks it is tied to by
+    ``needs:`` either way. A group must run on one machine (--golive-shard)."""
+    parent = {check.id: check.id for check in checks}
+    position = {check.id: index for index, check in enumerate(checks)}
+
+    def root(check_id: str) -> str:
+        while parent[check_id] != check_id:
+            check_id = parent[check_id]
+        return check_id
+
+    for check in checks:
+        for need in check.needs:
+            if need in parent:
+                first, second = sorted((root(check.id), root(need)), key=position.__getitem__)
+                parent[second] = first
+    return {check.id: root(check.id) for check in checks}
+
+
 def stage_rank(check: Check, stages: Sequence[str]) -> int:
     return stages.index(check.stage) if check.stage in stages else UNSTAGED
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ..checklist import CheckInstance, Checklist, ChecklistError, Problem, load_checklist
-from ..checklist.ordering import Slot, plan
+from ..checklist.ordering import Slot, need_groups, plan
 from ..checklist.templating import attributes_read
 from ..checks import (
     CheckProblem,
@@ -83,6 +83,7 @@ class ChecklistFile(pytest.File):
         files.append(self)
         identity = checklist_identity(self.checklist)  # the gate matches results to this checklist by it
         slots = plan(self.checklist.checks, self.checklist.stages)
+        groups = need_groups(self.checklist.checks)
         for position, check in enumerate(self.checklist.checks):
             names = marker_names(check.stage, check.severity, check.tags)
             for tag in check.tags:
@@ -90,6 +91,7 @@ class ChecklistFile(pytest.File):
             for instance in check.instances():
                 item = CheckItem.from_parent(self, name=instance.name, instance=instance)
                 item.slot = slots[check.id]
+                item.shard_key = groups[check.id]  # a check shares its shard with what it needs
                 item.run_key = (slots[check.id].rank, slots[check.id].segment, len(files), position)
                 item.user_properties.append((IDENTITY_PROPERTY, identity))
                 for name in names:
@@ -209,6 +211,7 @@ class CheckItem(pytest.Item):
     #: where the stage plan runs it (checklist/ordering.py), and its sort key in a serial run
     slot: Slot
     run_key: tuple[int, int, int, int]
+    shard_key: str
 
     def __init__(self, *, instance: CheckInstance, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -1,5 +1,6 @@
 """``--golive-shard I/N``: split the items over N machines, deterministically by check id,
-so the parameters of one check stay together and every machine agrees without talking."""
+so the parameters of one check stay together and every machine agrees without talking.
+Checks tied by ``needs:`` share a shard (their group's first check id)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,7 @@ def select_shard(items: list[pytest.Item], config: pytest.Config, index: int, to
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
-        instance = getattr(item, "instance", None)  # a CheckItem's check; plain tests split by node id
-        check_key = instance.check.id if instance is not None else item.nodeid.split("[")[0]
+        check_key = getattr(item, "shard_key", None) or item.nodeid.split("[")[0]  # plain tests: by node id
         (keep if shard_of(check_key, total) == index else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
