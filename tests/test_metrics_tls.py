@@ -36,21 +36,24 @@ shop_request_seconds_sum{route="/products"} 6.0
 
 
 class _Handler(BaseHTTPRequestHandler):
-    body = b""
+    """The first GET gets the first body, every later one the last (a counter that moved)."""
+
+    bodies: ClassVar[list[bytes]] = []
 
     def do_GET(self) -> None:
+        body = self.bodies.pop(0) if len(self.bodies) > 1 else self.bodies[0]
         self.send_response(200)
         self.send_header("Content-Type", "text/plain; version=0.0.4")
-        self.send_header("Content-Length", str(len(self.body)))
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(self.body)
+        self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:
         pass
 
 
-def serve(context: ssl.SSLContext | None, body: bytes = b"ok") -> tuple[ThreadingHTTPServer, int]:
-    handler = type("Handler", (_Handler,), {"body": body})
+def serve(context: ssl.SSLContext | None, *bodies: bytes) -> tuple[ThreadingHTTPServer, int]:
+    handler = type("Handler", (_Handler,), {"bodies": list(bodies or [b"ok"])})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     if context is not None:
         server.socket = context.wrap_socket(server.socket, server_side=True)
@@ -115,57 +118,32 @@ def test_bad_series_selector_is_a_located_error(pytester: pytest.Pytester) -> No
     assert 'golive.yaml:3:35: checks[0].expect.x{bad}: expected label="value"' in result.stdout.str()
 
 
-FIRST_SCRAPE = """\
-# TYPE shop_requests_total counter
-shop_requests_total{route="/orders/{order_id}",status="200"} 100.0
-shop_requests_total{route="/products",status="200"} 1000.0
-shop_requests_total{route="/gone",status="200"} 5.0
-# TYPE shop_request_seconds histogram
-shop_request_seconds_bucket{le="0.1"} 10.0
-shop_request_seconds_bucket{le="1.0"} 10.0
-shop_request_seconds_bucket{le="+Inf"} 10.0
-shop_request_seconds_count 10.0
-shop_request_seconds_sum 0.5
-"""
-#: /orders went on (100 -> 160); /products' counter was reset (1000 -> 30, so it rose by 30);
-#: a 500 was counted for the first time (a series born in the window: from 0 to 10); /gone is gone.
-#: The 10 observations in the window all took between 0.1 and 1 s.
-LAST_SCRAPE = """\
-# TYPE shop_requests_total counter
-shop_requests_total{route="/orders/{order_id}",status="200"} 160.0
-shop_requests_total{route="/products",status="200"} 30.0
-shop_requests_total{route="/products",status="500"} 10.0
-# TYPE shop_request_seconds histogram
-shop_request_seconds_bucket{le="0.1"} 10.0
-shop_request_seconds_bucket{le="1.0"} 20.0
-shop_request_seconds_bucket{le="+Inf"} 20.0
-shop_request_seconds_count 20.0
-shop_request_seconds_sum 5.5
-"""
+#: series -> its value in the first scrape and in the last (None: absent from it). The 10
+#: observations of shop_request_seconds in the window all took between 0.1 and 1 s.
+MOVES = {
+    'shop_requests_total{route="/orders/{order_id}",status="200"}': (100, 160),  # went on
+    'shop_requests_total{route="/products",status="200"}': (1000, 30),  # reset: rose by 30
+    'shop_requests_total{route="/products",status="500"}': (None, 10),  # born in the window: from 0
+    'shop_requests_total{route="/gone",status="200"}': (5, None),  # gone
+    'shop_request_seconds_bucket{le="0.1"}': (10, 10),
+    'shop_request_seconds_bucket{le="1.0"}': (10, 20),
+    'shop_request_seconds_bucket{le="+Inf"}': (10, 20),
+    "shop_request_seconds_count": (10, 20),
+    "shop_request_seconds_sum": (0.5, 5.5),
+}
 
 
-class _Scrapes(BaseHTTPRequestHandler):
-    """The first GET gets the first body, every later one the last: a counter that moved."""
-
-    bodies: ClassVar[list[bytes]] = []
-
-    def do_GET(self) -> None:
-        body = self.bodies.pop(0) if len(self.bodies) > 1 else self.bodies[0]
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+def exposition(scrape: int) -> bytes:
+    lines = []
+    for family, kind in (("shop_requests_total", "counter"), ("shop_request_seconds", "histogram")):
+        lines.append(f"# TYPE {family} {kind}")
+        lines += [f"{series} {values[scrape]}" for series, values in MOVES.items() if series.startswith(family)]
+    return "\n".join(line for line in lines if not line.endswith(" None")).encode() + b"\n"
 
 
-def moving_metrics(first: str, last: str) -> Iterator[str]:
-    handler = type("Handler", (_Scrapes,), {"bodies": [first.encode(), last.encode()]})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/metrics"
+def moving_metrics() -> Iterator[str]:
+    server, port = serve(None, exposition(0), exposition(1))
+    yield f"http://127.0.0.1:{port}/metrics"
     server.shutdown()
 
 
@@ -202,7 +180,7 @@ def test_metrics_over_a_window(pytester: pytest.Pytester) -> None:
     checks = []
     urls = []
     for name, (series, expected) in OVER_CHECKS.items():
-        url = moving_metrics(FIRST_SCRAPE, LAST_SCRAPE)  # each check its own pair of scrapes
+        url = moving_metrics()  # each check its own pair of scrapes
         urls.append(url)
         checks.append(
             f"  - {{id: {name}, metrics: {{url: '{next(url)}', over: 250ms}}, expect: {{{json.dumps(series)}: {json.dumps(expected)}}}}}"

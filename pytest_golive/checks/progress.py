@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TextIO
 
 #: how often a line is written: on a terminal, and to a log that is not one
 TERMINAL_EVERY_S = 1.0
@@ -13,10 +14,11 @@ LOG_EVERY_S = 60.0
 
 
 class TerminalProgress:
-    def __init__(self) -> None:
-        self.stream = sys.__stderr__
-        self.live = bool(self.stream and self.stream.isatty())
-        self.every_s = TERMINAL_EVERY_S if self.live else LOG_EVERY_S
+    def __init__(self, stream: TextIO | None = sys.__stderr__, every_s: float | None = None) -> None:
+        """``stream``: the real stderr, which pytest's capture leaves alone."""
+        self.stream = stream
+        self.live = bool(stream and stream.isatty())
+        self.every_s = every_s if every_s is not None else TERMINAL_EVERY_S if self.live else LOG_EVERY_S
         self.last = time.perf_counter()
         self.shown = False
 
