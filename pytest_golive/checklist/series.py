@@ -178,7 +178,8 @@ class _Parser:
             try:
                 compile_regex(value)
             except ValueError as exc:
-                raise self.fail(f"invalid regular expression {value!r}: {exc}", quoted) from None
+                where = f"at column {quoted.column} of {self.text!r}"
+                raise ValueError(f"invalid regular expression {value!r} {where}: {exc}") from None
         if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", label):
             raise self.fail(f"expected a label name, got {label!r}", start)
         return label, op, value
