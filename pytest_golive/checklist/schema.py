@@ -27,7 +27,7 @@ from .comparisons import parse_operator_string
 from .durations import DURATION_PATTERN, RATE_PATTERN, parse_duration, parse_rate
 from .errors import Problem, short_repr
 from .regexes import compile_regex
-from .series import parse_selector
+from .series import parse_series
 from .templating import is_template
 from .yamlsource import DocPath, SourceMap
 
@@ -88,14 +88,20 @@ def _item_schema(
         "properties": properties,
         "patternProperties": base_schema()["patternProperties"],
         "oneOf": [{"required": [name]} for name in choices],
-        "allOf": [
-            {"if": {"required": [name]}, "then": {"properties": {"expect": {"$ref": f"#/$defs/{name}.expect"}}}}
-            for name in kinds
-        ],
+        "allOf": [{"if": {"required": [name]}, "then": _kind_rules(name)} for name in kinds],
     }
     if flow:
         item["required"] = ["id"]
     return item
+
+
+def _kind_rules(name: str) -> dict[str, Any]:
+    """What a check or step of kind ``name`` must satisfy: its kind's expect, and the kind's
+    rules across its keys (``NAME.step`` in schema.json, e.g. rate() in metrics needs over:)."""
+    expect = {"properties": {"expect": {"$ref": f"#/$defs/{name}.expect"}}}
+    if f"{name}.step" not in base_schema()["$defs"]:
+        return expect
+    return {"allOf": [expect, {"$ref": f"#/$defs/{name}.step"}]}
 
 
 _FORMATS = FormatChecker(formats=())
@@ -133,7 +139,7 @@ def _is_jmespath(value: object) -> bool:
 @_FORMATS.checks("golive-series", raises=ValueError)
 def _is_series(value: object) -> bool:
     if isinstance(value, str):
-        parse_selector(value)
+        parse_series(value)
     return True
 
 

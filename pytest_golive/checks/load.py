@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import itertools
 import queue
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -25,6 +24,7 @@ from ..checklist import builtin_kind_schema
 from ..checklist.durations import parse_duration, parse_rate
 from .base import Kind, Mismatch, Observation, StepContext, StepError, StepTimeout, compare
 from .http import METHODS, absolute_url
+from .progress import TerminalProgress
 
 _SCHEMA = builtin_kind_schema("load")
 DEFAULT_MIN_SAMPLES = 50
@@ -249,30 +249,23 @@ def _summary(histogram: HdrHistogram, samples: int, errors: int, elapsed: float,
 
 
 class _Progress:
-    """A live line on the terminal (only when stderr is one): rate, p95 so far, errors."""
+    """The load's progress line: rate, p95 so far, errors."""
 
     def __init__(self, total_s: float, recorders: list[_Recorder]) -> None:
-        self.enabled = bool(sys.__stderr__ and sys.__stderr__.isatty())
+        self.line = TerminalProgress()
         self.total_s, self.recorders = total_s, recorders
-        self.started = self.last = time.perf_counter()
+        self.started = time.perf_counter()
 
     def tick(self) -> None:
-        now = time.perf_counter()
-        if not self.enabled or now - self.last < 1:
+        if not self.line.due():
             return
-        self.last = now
         count = sum(r.histogram.get_total_count() for r in list(self.recorders))
         errors = sum(r.errors for r in list(self.recorders))
         p95 = max((r.histogram.get_value_at_percentile(95) for r in list(self.recorders)), default=0) / 1000
-        elapsed = now - self.started
-        assert sys.__stderr__ is not None
-        sys.__stderr__.write(
-            f"\r  load {elapsed:4.0f}/{self.total_s:.0f}s  {count / elapsed:7.1f}/s  "
-            f"p95 ~{p95:6.1f} ms  errors {errors}  "
+        elapsed = time.perf_counter() - self.started
+        self.line.show(
+            f"load {elapsed:4.0f}/{self.total_s:.0f}s  {count / elapsed:7.1f}/s  p95 ~{p95:6.1f} ms  errors {errors}"
         )
-        sys.__stderr__.flush()
 
     def done(self) -> None:
-        if self.enabled and sys.__stderr__ is not None:
-            sys.__stderr__.write("\r" + " " * 72 + "\r")
-            sys.__stderr__.flush()
+        self.line.done()
