@@ -34,7 +34,8 @@ def build(verdict: Verdict, cases: list[CaseResult]) -> dict[str, Any]:
                 "severity": severity_of(case),
                 "outcome": case.outcome,
                 "measurements": measurements(case),
-                **({"signoff": signoff} if (signoff := signoff_of(case)) else {}),  # who signed a manual item, for which release
+                # a manual item's sign-off: who signed, for which release
+                **({"signoff": signoff} if (signoff := signoff_of(case)) else {}),
                 # a load check's raw HDR histogram: later releases can compare whole distributions
                 **(
                     {"histogram": case.properties["golive.histogram"]}

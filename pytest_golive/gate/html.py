@@ -48,13 +48,17 @@ def render(verdict: Verdict, cases: list[CaseResult]) -> str:
         _table(
             ["check", "stage", "severity", "outcome", "latency ms", "signed off"],
             [
-                [case.name, stage_of(case), severity_of(case), case.outcome, _latency_text(case), signoff_of(case) or ""]
+                [case.name, stage_of(case), severity_of(case), case.outcome, _latency_text(case), _signed(case)]
                 for case in cases
             ],
         ),
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def _signed(case: CaseResult) -> str:
+    return signoff_of(case) or ""
 
 
 def _latency(case: CaseResult) -> float | None:
