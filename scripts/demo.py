@@ -29,6 +29,8 @@ def main() -> int:
         CHECKLIST,
         "--golive-provider",
         "local",
+        "--golive-release",
+        "demo",  # the release the shop's golive-signoffs.yaml signs
         "-v",
         "-p",
         "no:cacheprovider",

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pytest_golive.checklist.comparisons import describe, parse_operator_string, satisfies
+from pytest_golive.checklist.comparisons import describe, parse_comparison, parse_operator_string, satisfies
 
 
 @pytest.mark.parametrize(
@@ -39,16 +39,25 @@ from pytest_golive.checklist.comparisons import describe, parse_operator_string,
         ({"a": [1, 2]}, {"equals": {"a": [1, 2]}}, True),
         ([1, 2], [1, 2], True),
         (None, None, True),
+        (8, {"between": [8, 15]}, True),
+        (15.0, {"between": [8, 15]}, True),
+        ("15.01", {"between": [8, 15]}, False),
+        (None, {"between": [8, 15]}, False),
+        (9, {"between": [15, 8]}, False),
+        (9, {"between": ["8", "{{ x }}"]}, False),
+        (10, ">= 8 and <= 15", True),
+        (16, ">= 8 and <= 15", False),
+        ("rock and roll", "== rock and roll", True),
     ],
 )
 def test_satisfies(actual: Any, expected: Any, result: bool) -> None:
     assert satisfies(actual, expected) is result
 
 
-@pytest.mark.parametrize("text", ["<= abc", "<", ">=", "< 1 2 x"])
+@pytest.mark.parametrize("text", ["<= abc", "<", ">=", "< 1 2 x", ">= 8 and 15", ">= 15 and <= 8", "> 8 and < 8"])
 def test_malformed_operator_strings_are_rejected(text: str) -> None:
-    with pytest.raises(ValueError, match="expected"):
-        parse_operator_string(text)
+    with pytest.raises(ValueError, match=r"expected|can never hold"):
+        parse_comparison(text)
 
 
 def test_plain_strings_are_literals() -> None:
@@ -61,3 +70,5 @@ def test_describe_reads_naturally() -> None:
     assert describe({"match": "a+"}) == "matching /a+/"
     assert describe({"one_of": [200, 503]}) == "one of 200, 503"
     assert describe("ok") == "'ok'"
+    assert describe(">= 8 and <= 15") == ">= 8 and <= 15"
+    assert describe({"between": [8, 15]}) == "between 8 and 15"

@@ -13,6 +13,7 @@ TWINS = [
     "golive_provider",
     "golive_gate",
     "golive_signoff",
+    "golive_release",
     "golive_shard",
     "golive_app_coverage",
     "golive_logs",

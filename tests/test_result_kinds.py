@@ -42,13 +42,17 @@ def reports(pytester: pytest.Pytester) -> Path:
         shutil.copy(CORPUS / name, folder / name)
     (pytester.path / "golive.yaml").write_text(CHECKLIST)
     (pytester.path / "golive-signoffs.yaml").write_text(
-        "ok-team-notified: {by: Alice Doe, at: 2026-11-24, note: 'posted in #release'}\n"
+        "golive-signoffs: 1\nsignoffs:\n"
+        "  - {checklist: golive.yaml, check: ok-team-notified, release: v2, by: Alice Doe, at: 2026-11-24,"
+        " note: 'posted in #release'}\n"
     )
     return folder
 
 
 def test_result_kinds(pytester: pytest.Pytester, reports: Path) -> None:
-    result = pytester.runpytest("-v", "-p", "no:cacheprovider", "--golive-signoff", "ok-docs-reviewed=Bob Roe")
+    result = pytester.runpytest(
+        "-v", "-p", "no:cacheprovider", "--golive-release", "v2", "--golive-signoff", "ok-docs-reviewed=Bob Roe"
+    )
     outcome = {
         line.split("::")[1].split()[0]: line.split()[1]
         for line in result.stdout.lines
@@ -64,26 +68,34 @@ def test_result_kinds(pytester: pytest.Pytester, reports: Path) -> None:
         "error: no file matches",
         "error: *billion-laughs.xml: refused: DTDForbidden",
         "percent: expected >= 80, got 50",
-        "signed: expected true, got false",
-        "to sign off: add 'bad-unsigned: {by: NAME, at: DATE, note: ...}' to golive-signoffs.yaml or pass --golive-signoff bad-unsigned=NAME",
+        "signed: expected true, got false (no sign-off recorded)",
+        "to sign off: add '- {checklist: golive.yaml, check: bad-unsigned, release: v2, by: NAME, at: DATE, note: ...}'"
+        " under signoffs: in golive-signoffs.yaml, or pass --golive-signoff bad-unsigned=NAME",
     ):
         assert expected.split("*")[-1] in output, expected
 
 
 def test_manual_sign_off_shows_in_junit(pytester: pytest.Pytester, reports: Path) -> None:
-    pytester.runpytest("-p", "no:cacheprovider", "--junitxml=out.xml", "-k", "team")
-    assert '<property name="golive.signed_by" value="Alice Doe" />' in (pytester.path / "out.xml").read_text()
+    pytester.runpytest("-p", "no:cacheprovider", "--junitxml=out.xml", "-k", "team", "--golive-release", "v2")
+    junit = (pytester.path / "out.xml").read_text()
+    assert '<property name="golive.signed_by" value="Alice Doe" />' in junit
+    assert '<property name="golive.signed_release" value="v2" />' in junit
 
 
 def test_malformed_signoff_option_is_a_usage_error(pytester: pytest.Pytester, reports: Path) -> None:
     result = pytester.runpytest("--golive-signoff", "no-equals-sign")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--golive-signoff 'no-equals-sign': expected CHECK-ID=NAME*"])
+    result.stderr.fnmatch_lines(
+        ["*--golive-signoff 'no-equals-sign': expected CHECK-ID=NAME or CHECKLIST::CHECK-ID=NAME"]
+    )
 
 
 def test_malformed_signoff_file_is_located(pytester: pytest.Pytester, reports: Path) -> None:
-    (pytester.path / "golive-signoffs.yaml").write_text("ok-team-notified: [not, a, mapping]\n")
+    (pytester.path / "golive-signoffs.yaml").write_text(
+        "golive-signoffs: 1\nsignoffs:\n  - {checklist: golive.yaml, check: ok-team-notified, release: v2,\n"
+        "     by: Alice Doe, at: 2026-11-24, note: sent, expire: 2026-12-01}\n"
+    )
     result = pytester.runpytest("-p", "no:cacheprovider", "-k", "team")
     result.stdout.fnmatch_lines(
-        ["*golive-signoffs.yaml:1:1: expected entries 'CHECK-ID: {by: NAME, at: DATE, note: TEXT}'*"]
+        ["*golive-signoffs.yaml:4:49: signoffs?0?.expire: unknown key 'expire' (did you mean 'expires'?)*"]
     )

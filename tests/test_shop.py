@@ -44,6 +44,8 @@ def run_shop_checklist(extra_env: dict[str, str], *args: str) -> subprocess.Comp
         "golive.yaml",
         "--golive-provider",
         "docker",
+        "--golive-release",
+        "demo",  # the release the shop's golive-signoffs.yaml signs
         "-p",
         "no:cacheprovider",
         "-rA",

@@ -85,14 +85,17 @@ def test_production_readiness_suite(pytester: pytest.Pytester, checklist: Callab
     (pytester.path / "reports").mkdir()
     shutil.copy(CORPUS / "pytest-xunit2.xml", pytester.path / "reports" / "junit-unit.xml")
     (pytester.path / "RUNBOOK.md").write_text("# Runbook\n\n## Rollback\nRedeploy the previous tag.\n")
-    (pytester.path / "golive-signoffs.yaml").write_text("ready-team-notified: {by: Alice, at: 2026-11-24}\n")
+    (pytester.path / "golive-signoffs.yaml").write_text(
+        "golive-signoffs: 1\nsignoffs:\n  - {checklist: golive.yaml, check: ready-team-notified, release: v1,"
+        " by: Alice, at: 2026-11-24, ticket: REL-1}\n"
+    )
     checklist("""\
         golive: 1
         include: ["golive:production-readiness"]
         app: {base_url: "{url}"}
         vars: {security_scan: "echo 0 critical findings", key_path: /products, metrics_path: /metrics}
         """)
-    result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider", "--golive-release", "v1")
     found = outcomes(result)
     assert len(found) == 8
     assert {name for name, word in found.items() if word == "failed"} == {"ready-docs-reviewed"}  # unsigned

@@ -170,7 +170,12 @@ def test_reusable_workflow_passes_on_the_shop(tmp_path: Path) -> None:
     run = harness(tmp_path)
     result = run.run(
         WORKFLOWS / "golive.yml",
-        inputs={"checklist": SHOP, "golive-version": ".[shop]", "app-directory": "fixtures/shop"},
+        inputs={
+            "checklist": SHOP,
+            "golive-version": ".[shop]",
+            "app-directory": "fixtures/shop",
+            "pytest-args": "--golive-release demo",  # the release the shop's sign-offs sign
+        },
         secrets={"GOLIVE_ENV": env},
     )
     assert result.passed, run.masked_log()[-6000:]

@@ -1,8 +1,9 @@
 """The one comparison language every ``expect`` uses.
 
-A literal means equality; ``"<= 200"``, ``">= 1"``, ``"!= 0"`` compare;
-``{match: REGEX}``, ``{contains: TEXT}``, ``{one_of: [...]}`` and
-``{equals: VALUE}`` cover the rest.
+A literal means equality; ``"<= 200"``, ``">= 1"``, ``"!= 0"`` compare, and
+``">= 8 and <= 15"`` joins comparisons that must all hold; ``{between: [LOW, HIGH]}``
+is an inclusive range; ``{match: REGEX}``, ``{contains: TEXT}``, ``{one_of: [...]}``
+and ``{equals: VALUE}`` cover the rest.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt,
 }
 _OPERATOR_STRING = re.compile(r"^\s*(<=|>=|==|!=|<|>)\s*(\S.*?)\s*$")
+_AND = re.compile(r"\s+and\s+")
+_STARTS_LIKE_COMPARISON = ("<", ">", "=", "!")
 
 
 def parse_operator_string(text: str) -> tuple[str, float | str] | None:
@@ -46,14 +49,50 @@ def parse_operator_string(text: str) -> tuple[str, float | str] | None:
     raise ValueError(f"expected a number after {op!r}, got {operand!r}")
 
 
+def parse_comparison(text: str) -> list[tuple[str, float | str]] | None:
+    """``"<= 200"`` -> ``[("<=", 200.0)]``; ``">= 8 and <= 15"`` -> both parts, which must
+    all hold; None for a plain literal string. A compound that no number satisfies
+    (``">= 15 and <= 8"``) can never pass: ValueError, like a malformed comparison."""
+    parts = _AND.split(text.strip())
+    if len(parts) == 1 or not all(part.startswith(_STARTS_LIKE_COMPARISON) for part in parts):
+        parsed = parse_operator_string(text)  # "== rock and roll" is one comparison
+        return None if parsed is None else [parsed]
+    found = [parse_operator_string(part) for part in parts]
+    comparisons = [c for c in found if c is not None]
+    _check_satisfiable(text, comparisons)
+    return comparisons
+
+
+def _check_satisfiable(text: str, comparisons: list[tuple[str, float | str]]) -> None:
+    lows = [(v, op) for op, v in comparisons if op in (">", ">=") and not isinstance(v, str)]
+    highs = [(v, op) for op, v in comparisons if op in ("<", "<=") and not isinstance(v, str)]
+    if lows and highs:
+        (low, low_op), (high, high_op) = max(lows), min(highs)
+        if low > high or (low == high and (low_op == ">" or high_op == "<")):
+            raise ValueError(
+                f"{text!r} can never hold: no number is {low_op} {_short(low)} and {high_op} {_short(high)}"
+            )
+
+
+def check_range(bounds: Any) -> None:
+    """``{between: [LOW, HIGH]}``: two numbers, LOW <= HIGH (a template is checked when it runs)."""
+    if not isinstance(bounds, list) or len(bounds) != 2:
+        raise ValueError(f"between: expected [LOW, HIGH], two numbers, got {_short(bounds)}")
+    low, high = bounds
+    if _is_number(low) and _is_number(high) and low > high:
+        raise ValueError(f"[{_short(low)}, {_short(high)}] can never hold: LOW is above HIGH")
+
+
 def describe(expected: Any) -> str:
     """How an expectation reads in a failure report."""
     if isinstance(expected, str):
-        parsed = parse_operator_string(expected)
+        parsed = parse_comparison(expected)
         if parsed is not None:
-            return f"{parsed[0]} {_short(parsed[1])}"
+            return " and ".join(f"{op} {_short(operand)}" for op, operand in parsed)
     if isinstance(expected, dict) and len(expected) == 1:
         ((key, value),) = expected.items()
+        if key == "between" and isinstance(value, list) and len(value) == 2:
+            return f"between {_short(value[0])} and {_short(value[1])}"
         if key == "match":
             return f"matching /{value}/"
         if key == "contains":
@@ -68,12 +107,14 @@ def describe(expected: Any) -> str:
 def satisfies(actual: Any, expected: Any) -> bool:
     """Whether ``actual`` meets the expectation ``expected``."""
     if isinstance(expected, str):
-        parsed = parse_operator_string(expected)
+        parsed = parse_comparison(expected)
         if parsed is not None:
-            return _compare(actual, *parsed)
+            return all(_compare(actual, op, operand) for op, operand in parsed)
         return _equal(actual, expected)
     if isinstance(expected, dict) and len(expected) == 1:
         ((key, value),) = expected.items()
+        if key == "between":
+            return _in_range(actual, value)
         if key == "match":
             return _matches(value, actual)
         if key == "contains":
@@ -92,6 +133,16 @@ def _matches(pattern: Any, actual: Any) -> bool:
         return compile_regex(str(pattern)).search(_as_text(actual)) is not None
     except ValueError:
         return False
+
+
+def _in_range(actual: Any, bounds: Any) -> bool:
+    """Inclusive; bounds that came from a template are checked only now: bad ones match nothing."""
+    try:
+        check_range(bounds)
+        low, high = (float(bound) for bound in bounds)
+    except (TypeError, ValueError):
+        return False
+    return _compare(actual, ">=", low) and _compare(actual, "<=", high)
 
 
 def _compare(actual: Any, op: str, operand: float | str) -> bool:

@@ -24,7 +24,7 @@ from .model import (
 )
 from .ordering import needs_problems
 from .parse_cache import ParseCache, content_digest
-from .schema import FLOW_KEY, KindSchema, compile_schema, validate
+from .schema import FLOW_KEY, KindSchema, compile_schema, range_problems, validate
 from .suites import resolve_include
 from .templating import GLOBAL_NAMES, TemplateProblem, check_templates
 from .yamlsource import SourceMap, parse_yaml, read_source, real_path
@@ -80,7 +80,7 @@ class _ChecklistLoader:
                 return cached
         document, source = parse_yaml(path, data)
         self._check_document(document, source)
-        problems = validate(document, self.schema, source)
+        problems = validate(document, self.schema, source) or range_problems(document, source)
         if problems:
             raise ChecklistError(problems)
         if self.cache:

@@ -12,7 +12,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ import jmespath.exceptions
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from .comparisons import parse_operator_string
+from .comparisons import check_range, parse_comparison
 from .durations import DURATION_PATTERN, RATE_PATTERN, parse_duration, parse_rate
 from .errors import Problem, short_repr
 from .regexes import compile_regex
@@ -146,7 +146,7 @@ def _is_series(value: object) -> bool:
 @_FORMATS.checks("golive-comparison", raises=ValueError)
 def _is_comparison(value: object) -> bool:
     if isinstance(value, str) and not is_template(value):
-        parse_operator_string(value)
+        parse_comparison(value)
     return True
 
 
@@ -264,6 +264,9 @@ def _explain(error: ValidationError, source: SourceMap | _Renumbered) -> list[Pr
         specific = _format_context(error)
         if specific is not None:
             return [source.problem(tuple(specific.absolute_path), _format_message(specific))]
+        chosen = _chosen_branch(error)
+        if chosen is not None:
+            return [source.problem(tuple(chosen.absolute_path), _message(chosen))]
     return [source.problem(path, _message(error))]
 
 
@@ -309,6 +312,54 @@ def _kind_choice_message(instance: Any, sub: Mapping[str, Any]) -> str:
     return f"more than one of {' and '.join(present)}: expected exactly one of {', '.join(keys)}"
 
 
+def _chosen_branch(error: ValidationError) -> ValidationError | None:
+    """A mapping whose one key names a branch (``{between: [1]}``) is explained by that
+    branch's own error, not by the whole choice."""
+    instance, branches = error.instance, error.validator_value
+    if not isinstance(instance, dict) or len(instance) != 1 or not isinstance(branches, list):
+        return None
+    for sub_error in error.context or []:
+        index = sub_error.schema_path[0] if sub_error.schema_path else None
+        branch = branches[index] if isinstance(index, int) else None
+        if isinstance(branch, dict) and branch.get("required") == list(instance) and sub_error.validator != "type":
+            return sub_error
+    return None
+
+
+def range_problems(document: Any, source: SourceMap) -> list[Problem]:
+    """``{between: [LOW, HIGH]}`` ranges no value can be in (LOW above HIGH), in every expect."""
+    found = []
+    for doc_path, value in _comparisons(document.get("checks", []), ("checks",)):
+        if isinstance(value, dict) and list(value) == ["between"]:
+            try:
+                check_range(value["between"])
+            except ValueError as exc:
+                found.append(source.problem((*doc_path, "between"), str(exc)))
+    return found
+
+
+#: expect keys whose values are mappings of comparisons (by JSONPath, header, CSS selector...)
+_CONTAINERS = frozenset({"json", "headers"})
+
+
+def _comparisons(value: Any, doc_path: DocPath) -> Iterator[tuple[DocPath, Any]]:
+    """Each comparison of every ``expect`` below ``value``, with its path."""
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _comparisons(item, (*doc_path, index))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key == "expect" and isinstance(item, dict):
+                for name, expected in item.items():
+                    inner = expected.items() if name in _CONTAINERS and isinstance(expected, dict) else None
+                    if inner is None:
+                        yield (*doc_path, key, name), expected
+                    else:
+                        yield from (((*doc_path, key, name, sub), e) for sub, e in inner)
+            else:
+                yield from _comparisons(item, (*doc_path, key))
+
+
 def _format_context(error: ValidationError) -> ValidationError | None:
     """Inside anyOf/oneOf, a failed format check (regex, comparison...) says the most."""
     for sub_error in error.context or []:
@@ -337,7 +388,7 @@ def _message(error: ValidationError) -> str:
         return f"expected {sub['const']!r}, got {got}"
     if kind == "pattern":
         return f"expected {described or 'a string matching ' + sub['pattern']}, got {got}"
-    if kind in ("minItems", "minProperties", "minLength"):
+    if kind in ("minItems", "maxItems", "minProperties", "minLength"):
         return f"expected {described or 'a non-empty value'}, got {got}"
     if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         return f"expected {described or 'a number in range'}, got {got}"

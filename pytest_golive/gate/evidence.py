@@ -13,7 +13,7 @@ from typing import Any
 from ..formats.errors import UnusableInput
 from ..formats.inputs import read_input
 from ..formats.junit import CaseResult
-from .verdict import Verdict, measurements, severity_of, stage_of
+from .verdict import Verdict, measurements, severity_of, signoff_of, stage_of
 
 EVIDENCE_FORMAT = 1
 
@@ -34,6 +34,8 @@ def build(verdict: Verdict, cases: list[CaseResult]) -> dict[str, Any]:
                 "severity": severity_of(case),
                 "outcome": case.outcome,
                 "measurements": measurements(case),
+                # a manual item's sign-off: who signed, for which release
+                **({"signoff": signoff} if (signoff := signoff_of(case)) else {}),
                 # a load check's raw HDR histogram: later releases can compare whole distributions
                 **(
                     {"histogram": case.properties["golive.histogram"]}

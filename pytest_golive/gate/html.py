@@ -9,7 +9,7 @@ from html import escape
 
 from ..formats.junit import CaseResult
 from .report import headline, table_rows
-from .verdict import Verdict, measurements, severity_of, stage_of
+from .verdict import Verdict, measurements, severity_of, signoff_of, stage_of
 
 _BAR_HEIGHT, _BAR_GAP, _LABEL_WIDTH, _PLOT_WIDTH = 18, 6, 260, 520
 _COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#6a1b9a", "skipped": "#9e9e9e", "xfailed": "#ef6c00"}
@@ -46,12 +46,19 @@ def render(verdict: Verdict, cases: list[CaseResult]) -> str:
         _latency_plot(cases),
         "<h2>Checks</h2>",
         _table(
-            ["check", "stage", "severity", "outcome", "latency ms"],
-            [[case.name, stage_of(case), severity_of(case), case.outcome, _latency_text(case)] for case in cases],
+            ["check", "stage", "severity", "outcome", "latency ms", "signed off"],
+            [
+                [case.name, stage_of(case), severity_of(case), case.outcome, _latency_text(case), _signed(case)]
+                for case in cases
+            ],
         ),
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def _signed(case: CaseResult) -> str:
+    return signoff_of(case) or ""
 
 
 def _latency(case: CaseResult) -> float | None:

@@ -20,6 +20,8 @@ DEFAULT_SEVERITY = "P1"  # a plain test without golive properties: "all tests pa
 PLAIN_STAGE = "tests"
 PHASE_PROPERTY = "golive.phase"  # a drill's phase, reported as a testcase of its own (plugin/phases.py)
 _CHECK, _STAGE, _SEVERITY, _LOCATION = "golive.check", "golive.stage", "golive.severity", "golive.location"
+#: a manual check's sign-off (checks/manual.py): who, and the release signed ("this run" from the command line)
+_SIGNED_BY, _SIGNED_RELEASE = "golive.signed_by", "golive.signed_release"
 _LEADING_LOCATION = re.compile(r"^\S+:\d+:\d+: ")
 _META = {
     _CHECK,
@@ -30,6 +32,7 @@ _META = {
     "golive.attempts",
     IDENTITY_PROPERTY,
     RERUNS_PROPERTY,
+    *(_SIGNED_BY, _SIGNED_RELEASE),
 }
 
 
@@ -83,6 +86,15 @@ def measurements(case: CaseResult) -> dict[str, float]:
             except ValueError:
                 continue
     return found
+
+
+def signoff_of(case: CaseResult) -> str | None:
+    """A signed manual check's sign-off as the reports show it: "Alice Doe for v1.4.0"."""
+    who = case.properties.get(_SIGNED_BY)
+    if not who:
+        return None
+    release = case.properties.get(_SIGNED_RELEASE)
+    return f"{who} for {release}" if release else who
 
 
 def decide(

@@ -27,6 +27,7 @@ from .options import (
     PHASE_PROPERTY,
     PROVIDER_OPTION,
     PROVIDERS,
+    RELEASE_OPTION,
     RERUN_OUTCOME,
     RUN_ID_INPUT,
     SERVICES_KEY,
@@ -84,7 +85,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="ID=NAME",
-        help="record NAME's sign-off for the manual check ID (repeatable)",
+        help="record NAME's sign-off of the manual check ID for this run (repeatable); "
+        "CHECKLIST::ID=NAME names the checklist when several have that id",
+    )
+    group.addoption(
+        "--golive-release",
+        dest=RELEASE_OPTION,
+        metavar="RELEASE",
+        default=None,
+        help="the release this run checks (a tag, a version): sign-offs count only for it; "
+        "default: the git commit checked out and its tags",
     )
     group.addoption(
         "--golive-shard",

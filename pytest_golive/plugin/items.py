@@ -31,11 +31,11 @@ from ..services.endpoint import Endpoint
 from ..services.errors import ProvisionError
 from .markers import marker_names, register_tag
 from .needs import OutcomeBook, needs_message, outcome_of, unmet_needs
-from .options import BASE_URL_OPTION, SIGNOFF_OPTION
+from .options import BASE_URL_OPTION, RELEASE_OPTION, SIGNOFF_OPTION
 from .phases import phase_data
 from .redactor import redactor
 from .report import failure_repr, format_failure, format_log
-from .signoffs import load_file, parse_cli
+from .signoffs import manual_signoffs, parse_cli, run_release
 
 #: the run's checklist files in collection order (the gate and the fixtures read them)
 FILES_KEY = pytest.StashKey[list["ChecklistFile"]]()
@@ -109,7 +109,7 @@ class ChecklistFile(pytest.File):
         if self._base is None:
             try:
                 variables = render_vars(self.checklist, os.environ)
-                signoffs = {**load_file(self.checklist.path.parent), **parse_cli(self.config.getoption(SIGNOFF_OPTION))}
+                signoffs = self._signoffs()
             except CheckProblem as problem:
                 self._base = problem
             else:
@@ -125,6 +125,17 @@ class ChecklistFile(pytest.File):
         if isinstance(self._base, CheckProblem):
             raise self._base
         return self._base
+
+    def _signoffs(self) -> dict[str, dict[str, Any]]:
+        """The sign-offs that count for this checklist's manual items, or why none does."""
+        collected = [file.checklist for file in self.config.stash.get(FILES_KEY, []) if hasattr(file, "checklist")]
+        return manual_signoffs(
+            self.checklist,
+            collected,
+            parse_cli(self.config.getoption(SIGNOFF_OPTION)),
+            run_release(self.config.getoption(RELEASE_OPTION), self.checklist.path.parent),
+            self.config.invocation_params.dir,
+        )
 
     def needs(self, instance: CheckInstance) -> Needs:
         declared = {name: spec.kind for name, spec in self.checklist.services.items()}

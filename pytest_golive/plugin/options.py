@@ -19,6 +19,8 @@ DEFAULT_LOGS_DIR = "golive-logs"
 GATE_OPTION = "golive_gate"
 SHARD_OPTION = "golive_shard"
 SIGNOFF_OPTION = "golive_signoff"
+#: the release this run checks, which sign-offs must name (else the git checkout's commit and tags)
+RELEASE_OPTION = "golive_release"
 #: the services providers, as the schema's service.provider enumerates them
 PROVIDERS = ("auto", "docker", "local", "external")
 #: set by the xdist controller in each worker's workerinput
@@ -29,7 +31,12 @@ INI_TWINS: dict[str, tuple[str, Any, str]] = {
     BASE_URL_OPTION: ("string", None, "the deployed target that relative http URLs point at"),
     PROVIDER_OPTION: ("string", None, "provide every service this way: " + ", ".join(PROVIDERS)),
     GATE_OPTION: ("bool", False, "apply the checklists' gates: policy at the end of the session"),
-    SIGNOFF_OPTION: ("linelist", [], "ID=NAME sign-offs of manual checks, one a line"),
+    SIGNOFF_OPTION: ("linelist", [], "[CHECKLIST::]ID=NAME sign-offs of manual checks, one a line"),
+    RELEASE_OPTION: (
+        "string",
+        None,
+        "the release this run checks, as sign-offs name it (default: git commit and tags)",
+    ),
     SHARD_OPTION: ("string", None, "run only shard I/N"),
     APP_COVERAGE_OPTION: ("string", "golive-app-coverage.xml", "where apps with 'coverage: true' get their coverage"),
     LOGS_OPTION: ("string", DEFAULT_LOGS_DIR, "where the app's logs are kept, redacted, one folder per run"),
