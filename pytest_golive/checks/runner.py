@@ -156,6 +156,7 @@ def _attempt(
         "vars": settings.variables,
         "app": {"base_url": settings.base_url, "python": settings.app_python, "port": _port_of(settings.base_url)},
         "services": settings.services,
+        **_run_values(settings.run_state),
         **instance.params,
     }
     ctx = StepContext(
@@ -202,6 +203,18 @@ def _attempt(
             prefix = f"step{index + 1}." if many else ""
             measurements.update({prefix + key: value for key, value in outcome.measurements.items()})
     return outcomes, measurements
+
+
+def _run_values(run_state: Any) -> dict[str, Any]:
+    """``{{ run_id }}`` and ``{{ counter('name') }}``: the same run id, and numbers unique
+    across, every xdist worker of the run (they share its state folder)."""
+    if run_state is None:
+        return {}
+
+    def counter(name: str = "default") -> int:
+        return int(run_state.count(str(name)))
+
+    return {"run_id": run_state.run_id, "counter": counter}
 
 
 def _run_nested(

@@ -1,0 +1,107 @@
+"""Template values (uuid, run id, counters, random strings, time, encoding filters) in real
+requests to the demo shop, and counters unique across the xdist workers of one run."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.test_kinds import assert_ids_match_outcomes, outcomes
+
+VALUES = """\
+golive: 1
+app: {base_url: "{url}"}
+vars: {day: "{{ now('%Y-%m-%d') }}", tag: "t-{{ random_string(6) }}"}
+checks:
+  - id: ok-values
+    http:
+      get: /echo-headers
+      headers:
+        X-Uuid: "{{ uuid() }}"
+        X-Uuid-Again: "{{ uuid() }}"
+        X-Random: "{{ random_string(12) }}"
+        X-Default-Random: "{{ random_string() }}"
+        X-Day: "{{ now('%Y-%m-%d') }}"
+        X-Now: "{{ now() }}"
+        X-Vars: "{{ vars.day }} {{ vars.tag }}"
+        X-B64: "{{ 'ops:pw' | b64encode }}"
+        X-Unb64: "{{ 'b3BzOnB3' | b64decode }}"
+        X-Sha: "{{ 'abc' | sha256 }}"
+        X-Url: "{{ 'a b&c/d' | urlencode }}"
+        X-Query: "{{ {'q': 'x y', 'n': 2} | urlencode }}"
+        X-Run: "{{ run_id }}"
+        X-Count: "{{ counter() }}-{{ counter() }}-{{ counter('orders') }}"
+    expect:
+      json:
+        '"x-uuid"': {match: "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"}
+        '"x-random"': {match: "^[A-Za-z0-9]{12}$"}
+        '"x-default-random"': {match: "^[A-Za-z0-9]{16}$"}
+        '"x-day"': {match: "^20[0-9]{2}-[01][0-9]-[0-3][0-9]$"}
+        '"x-now"': {match: "^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]Z$"}
+        '"x-vars"': {match: "^20[0-9]{2}-[01][0-9]-[0-3][0-9] t-[A-Za-z0-9]{6}$"}
+        '"x-b64"': b3BzOnB3
+        '"x-unb64"': "ops:pw"
+        '"x-sha"': ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+        '"x-url"': "a%20b%26c/d"
+        '"x-query"': "q=x+y&n=2"
+        '"x-run"': {match: "^[0-9]{14}-[0-9a-f]{6}$"}
+        '"x-count"': "1-2-1"
+        "\\"x-uuid\\" == \\"x-uuid-again\\"": false
+  - id: bad-random-length
+    http: {get: /echo-headers, headers: {X-Random: "{{ random_string(0) }}"}}
+  - id: bad-b64decode
+    http: {get: /echo-headers, headers: {X-Unb64: "{{ 'not base64!' | b64decode }}"}}
+  - id: bad-now-format
+    http: {get: /echo-headers, headers: {X-Day: "{{ now(7) }}"}}
+"""
+
+
+def test_template_values_in_requests(
+    pytester: pytest.Pytester,
+    checklist: Callable[..., Path],
+    runs_dir: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in runs_dir.items():
+        monkeypatch.setenv(name, value)
+    checklist(VALUES)
+    found, output = outcomes(pytester, "-v")
+    assert len(found) == 4, output
+    assert_ids_match_outcomes(found)
+    for expected in (
+        "golive.yaml:40:52: checks[1].http.headers.X-Random: template error in '{{ random_string(0) }}': "
+        "ValueError: random_string(n) takes a length from 1 to 1024, got 0",
+        "b64decode: not base64 of UTF-8 text",
+        "TypeError: now(format) takes a strftime format such as '%Y-%m-%d', got 7",
+    ):
+        assert expected in output
+
+
+COUNTED = """\
+golive: 1
+checks:
+  - id: numbered
+    params: {n: [1, 2, 3, 4, 5, 6, 7, 8]}
+    command: "echo {{ run_id }} {{ counter('order') }} {{ counter() }} >> {out}"
+"""
+
+
+def test_counters_are_unique_and_the_run_id_one_across_xdist_workers(
+    pytester: pytest.Pytester, runs_dir: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in runs_dir.items():
+        monkeypatch.setenv(name, value)
+    out = pytester.path / "out.txt"
+    pytester.makefile(".yaml", golive=COUNTED.replace("{out}", str(out)))
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "xdist", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=8)
+    result.stdout.fnmatch_lines(["*2 workers*"])
+    lines = [line.split() for line in out.read_text().splitlines()]
+    assert len(lines) == 8
+    assert len({run_id for run_id, _, _ in lines}) == 1
+    assert re.fullmatch(r"[0-9]{14}-[0-9a-f]{6}", lines[0][0])
+    assert sorted(int(order) for _, order, _ in lines) == list(range(1, 9))
+    assert sorted(int(plain) for _, _, plain in lines) == list(range(1, 9))
