@@ -105,3 +105,35 @@ def test_counters_are_unique_and_the_run_id_one_across_xdist_workers(
     assert re.fullmatch(r"[0-9]{14}-[0-9a-f]{6}", lines[0][0])
     assert sorted(int(order) for _, order, _ in lines) == list(range(1, 9))
     assert sorted(int(plain) for _, _, plain in lines) == list(range(1, 9))
+
+
+AUTH = """\
+golive: 1
+app: {base_url: "{url}"}
+checks:
+  - {id: ok-basic, http: {get: /whoami, auth: {basic: [ops, open-sesame-42]}}, expect: {json: {user: ops, scheme: basic}}}
+  - {id: ok-bearer, http: {get: /whoami, auth: {bearer: "demo-token-{{ 1000 + 234 }}"}}, expect: {json: {scheme: bearer}}}
+  - {id: bad-basic, http: {get: /whoami, auth: {basic: [ops, Wr0ng-pa55phrase]}}, expect: {status: 200}}
+  - id: bad-bearer
+    steps:
+      - http: {get: /whoami, auth: {bearer: "{{ env.GOLIVE_T_VALUE }}"}}
+        expect: {json: {rejected: ok}}
+"""
+
+
+def test_http_auth_is_sent_and_its_secrets_never_reported(
+    pytester: pytest.Pytester, checklist: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo shop echoes a rejected credential (many apps do): neither the literal
+    password nor a token from a variable with an innocent name reaches the terminal or JUnit."""
+    monkeypatch.setenv("GOLIVE_T_VALUE", "rejected-t0ken-777")
+    checklist(AUTH)
+    found, output = outcomes(pytester, "-v", "--junitxml=junit.xml")
+    assert len(found) == 4, output
+    assert_ids_match_outcomes(found)
+    junit = (pytester.path / "junit.xml").read_text()
+    for text in (output, junit):
+        assert "Wr0ng-pa55phrase" not in text
+        assert "rejected-t0ken-777" not in text
+        assert '"rejected": "***"' in text  # the evidence is there, masked
+    assert "json.rejected: expected 'ok', got '***'" in output

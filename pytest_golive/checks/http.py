@@ -45,12 +45,15 @@ class HttpKind(Kind):
         if session is None:
             session = ctx.resources.enter_context(requests.Session())
             ctx.shared["http.session"] = session
+        headers = {k: str(v) for k, v in spec.get("headers", {}).items()}
+        auth = _credentials(spec.get("auth"), headers, ctx)
         start = time.perf_counter()
         try:
             response = session.request(
                 method.upper(),
                 url,
-                headers={k: str(v) for k, v in spec.get("headers", {}).items()},
+                headers=headers,
+                auth=auth,
                 params=spec.get("query"),
                 json=spec.get("json"),
                 data=spec.get("form", spec.get("body")),
@@ -109,6 +112,21 @@ def absolute_url(url: str, base_url: str | None) -> str:
     if not base_url:
         raise StepError(f"relative URL {url!r} needs app.base_url in the checklist or --golive-base-url")
     return base_url.rstrip("/") + "/" + url.lstrip("/")
+
+
+def _credentials(auth: Mapping[str, Any] | None, headers: dict[str, str], ctx: StepContext) -> tuple[str, str] | None:
+    """``auth:`` as requests takes it: basic as a (user, password) pair, bearer as a header
+    added to ``headers``. The secret is masked in every report from now on."""
+    if not auth:
+        return None
+    if "bearer" in auth:
+        token = str(auth["bearer"])
+        ctx.mask(token)
+        headers["Authorization"] = f"Bearer {token}"
+        return None
+    user, password = (str(part) for part in auth["basic"])
+    ctx.mask(password)
+    return user, password
 
 
 def _json_or_none(body: str) -> Any:

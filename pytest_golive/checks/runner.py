@@ -42,6 +42,8 @@ class RunSettings:
     app: App | None = None
     #: the environment golive gave the app it started, as rendered; empty when it started none
     app_env: Mapping[str, str] = field(default_factory=dict)
+    #: what a kind calls with a secret it was given (StepContext.mask): the plugin's Redactor.add
+    mask: Callable[[str], None] = field(default=lambda secret: None)
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,7 @@ def _attempt(
         app=settings.app,
         app_env=settings.app_env,
         template_context=context,
+        mask=settings.mask,
     )
 
     def render_with(raw: Any, doc_path: tuple[str | int, ...], services: Mapping[str, Mapping[str, Any]]) -> Any:
