@@ -3,6 +3,7 @@ requests to the demo shop, and counters unique across the xdist workers of one r
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -137,3 +138,65 @@ def test_http_auth_is_sent_and_its_secrets_never_reported(
         assert "rejected-t0ken-777" not in text
         assert '"rejected": "***"' in text  # the evidence is there, masked
     assert "json.rejected: expected 'ok', got '***'" in output
+
+
+UPLOADS = """\
+golive: 1
+app: {base_url: "{url}"}
+checks:
+  - id: ok-multipart
+    http:
+      post: /upload
+      files:
+        photo: {path: data/photo.png}
+        report: {path: data/report.bin, content_type: text/csv, filename: "report-{{ 2 + 1 }}.csv"}
+      form: {album: summer}
+    expect:
+      json:
+        multipart: true
+        files.photo.filename: photo.png
+        files.photo.content_type: image/png
+        files.photo.size: 4
+        files.photo.sha256: {sha_photo}
+        files.report.filename: report-3.csv
+        files.report.content_type: text/csv
+        files.report.sha256: {sha_report}
+        form.album: summer
+  - id: ok-body-file
+    http: {post: /echo-body, body_file: data/order.json}
+    expect: {json: {content_type: application/json, size: {size_order}, sha256: {sha_order}}}
+  - id: ok-body-file-typed
+    http: {post: /echo-body, body_file: data/report.bin, headers: {Content-Type: text/plain}}
+    expect: {json: {content_type: text/plain, size: 3}}
+  - {id: bad-missing-upload, http: {post: /upload, files: {photo: {path: data/nope.png}}}}
+  - {id: bad-missing-body-file, http: {post: /echo-body, body_file: data/nope.json}}
+"""
+
+
+def test_http_uploads_files_relative_to_the_checklist(
+    pytester: pytest.Pytester, checklist: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = pytester.path / "data"
+    data.mkdir()
+    contents = {"photo.png": b"\x89PNG", "report.bin": b"a,b", "order.json": b'{"sku": "A1", "qty": 2}'}
+    for name, content in contents.items():
+        (data / name).write_bytes(content)
+    digests = {
+        f"{{sha_{name.split('.')[0]}}}": hashlib.sha256(content).hexdigest() for name, content in contents.items()
+    }
+    text = UPLOADS.replace("{size_order}", str(len(contents["order.json"])))
+    for placeholder, digest in digests.items():
+        text = text.replace(placeholder, digest)
+    checklist(text)
+    monkeypatch.chdir(pytester.mkdir("elsewhere"))  # paths are relative to the checklist, not the working folder
+    result = pytester.runpytest("-p", "no:cacheprovider", "-v", "--rootdir", str(pytester.path), "../golive.yaml")
+    output = result.stdout.str()
+    result.assert_outcomes(passed=3, failed=2)
+    assert "::ok-" not in "".join(line for line in result.stdout.lines if "FAILED" in line)
+    for expected in (
+        "golive.yaml:28:5: files.photo.path: cannot read 'data/nope.png' "
+        "(no such file; paths are relative to the checklist's folder)",
+        "golive.yaml:29:5: body_file: cannot read 'data/nope.json' "
+        "(no such file; paths are relative to the checklist's folder)",
+    ):
+        assert expected in output
