@@ -200,3 +200,49 @@ def test_http_uploads_files_relative_to_the_checklist(
         "(no such file; paths are relative to the checklist's folder)",
     ):
         assert expected in output
+
+
+EXTRACTION = """\
+golive: 1
+app: {base_url: "{url}"}
+checks:
+  - id: ok-csrf-form
+    steps:
+      - http: {get: /form}
+        expect:
+          html:
+            h1.title: {text: Basket}
+            li.item: {count: 2, text: A1 x 2}
+            "input[name=csrf_token]": {attr: {value: {match: "^[0-9a-f]{16}$"}, type: hidden}}
+            "form[method=post]": {count: 1}
+            table: {count: 0}
+        save:
+          csrf: {html: "input[name=csrf_token]", attr: value}
+          title: {html: h1.title}
+          order: {regex: 'order-(\\d+)'}
+          order_ref: {regex: 'order-\\d+'}
+          order_again: {regex: '(order)-(\\d+)', group: 2}
+      - http: {post: /form, form: {csrf_token: "{{ csrf }}", qty: "{{ order }}-{{ order_again }}-{{ order_ref }}-{{ title }}"}}
+        expect: {status: 200, html: {p.qty: {text: 4711-4711-order-4711-Basket}}}
+  - {id: bad-post-without-token, http: {post: /form, form: {qty: "1"}}}
+  - {id: bad-html-text, http: {get: /form}, expect: {html: {h1.title: {text: Checkout}, h2: {text: {contains: x}}}}}
+  - {id: bad-save-html, steps: [{http: {get: /form}, save: {csrf: {html: "input[name=nope]", attr: value}}}]}
+  - {id: bad-save-group, steps: [{http: {get: /form}, save: {order: {regex: 'order-(\\d+)', group: 2}}}]}
+  - {id: bad-save-html-of-json, steps: [{http: {get: /health}, save: {x: {html: p}}}]}
+"""
+
+
+def test_save_and_expect_read_html_and_regex(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
+    checklist(EXTRACTION)
+    found, output = outcomes(pytester, "-v")
+    assert len(found) == 6, output
+    assert_ids_match_outcomes(found)
+    for expected in (
+        "status: expected < 400, got 403",
+        "html[h1.title].text: expected 'Checkout', got 'Basket'",
+        "html[h2].text: expected containing 'x', got null",
+        "save csrf: expected attribute 'value' of an element matching input[name=nope], got nothing",
+        "save order: expected group 2 of a match of /order-(\\d+)/, got nothing",
+        "save x: expected an element matching p, got nothing",
+    ):
+        assert expected in output

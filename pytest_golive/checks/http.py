@@ -24,6 +24,7 @@ from .base import (
     compare_paths,
     elapsed_ms_since,
 )
+from .extract import html_mismatches
 
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 _EVIDENCE_CHARS = 500
@@ -105,6 +106,8 @@ class HttpKind(Kind):
                 mismatches.append(
                     Mismatch(key, "a JSON body", f"{result['headers'].get('content-type', 'no content type')} body")
                 )
+            elif key == "html":
+                mismatches += html_mismatches(expected, result["body"])
             elif key == "json":
                 mismatches += compare_paths("json", result["json"], expected)
             elif key == "schema":

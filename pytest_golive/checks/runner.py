@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import jmespath
-
 from ..checklist import App, Check, CheckInstance, Checklist, Problem, Step
 from ..checklist.templating import TemplateProblem, attributes_read, render
 from ..checklist.yamlsource import SourceMap
 from .base import Kind, Mismatch, Phase, StepContext, StepError
+from .extract import saved
 
 
 @dataclass(frozen=True)
@@ -274,10 +273,10 @@ def _run_step(
         measurements=observation.measurements,
         phases=observation.phases,
     )
-    for name, expression in step.save.items():
-        value = jmespath.search(expression, observation.result)
+    for name, how in step.save.items():
+        value, looked_for = saved(how, observation.result)
         if value is None:
-            outcome.mismatches.append(Mismatch(f"save {name}", f"a value at {expression}", "nothing"))
+            outcome.mismatches.append(Mismatch(f"save {name}", looked_for, "nothing"))
         context[name] = value
     return outcome
 
