@@ -26,7 +26,7 @@ from .ordering import needs_problems
 from .parse_cache import ParseCache, content_digest
 from .schema import FLOW_KEY, KindSchema, compile_schema, range_problems, validate
 from .suites import resolve_include
-from .templating import GLOBAL_NAMES, TemplateProblem, check_templates
+from .templating import GLOBAL_NAMES, RUN_NAMES, TemplateProblem, check_templates
 from .yamlsource import SourceMap, parse_yaml, read_source, real_path
 
 _NOT_TEMPLATED = frozenset(
@@ -148,7 +148,7 @@ class _ChecklistLoader:
 
     def _check(self, raw: dict[str, Any], doc_path: tuple[str | int, ...], source: SourceMap) -> Check:
         params = raw.get("params", {})
-        known = GLOBAL_NAMES | set(params)
+        known = GLOBAL_NAMES | RUN_NAMES | set(params)
         if FLOW_KEY in raw:
             steps = []
             for index, raw_step in enumerate(raw[FLOW_KEY]):

@@ -136,6 +136,18 @@ def _is_jmespath(value: object) -> bool:
     return True
 
 
+@_FORMATS.checks("css-selector", raises=ValueError)
+def _is_css_selector(value: object) -> bool:
+    if isinstance(value, str) and not is_template(value):
+        import soupsieve  # noqa: PLC0415  (only checklists that read HTML load it)
+
+        try:
+            soupsieve.compile(value)
+        except soupsieve.SelectorSyntaxError as exc:
+            raise ValueError(f"invalid CSS selector {value!r}: {str(exc).splitlines()[0]}") from None
+    return True
+
+
 @_FORMATS.checks("golive-series", raises=ValueError)
 def _is_series(value: object) -> bool:
     if isinstance(value, str):

@@ -19,6 +19,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .errors import short_repr
+from .template_values import FILTERS, FUNCTIONS
 from .yamlsource import DocPath
 
 #: The largest power (in bits) and the longest repeated string or list a template may compute.
@@ -56,10 +57,15 @@ def _is_int(value: Any) -> bool:
 
 
 _ENVIRONMENT = _BoundedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+_ENVIRONMENT.globals.update(FUNCTIONS)
+_ENVIRONMENT.filters.update(FILTERS)
 _SINGLE_EXPRESSION = re.compile(r"^\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}$", re.DOTALL)
 
-#: Names every template may use; parameters and saved step values come on top.
+#: Names every template may use; parameters and saved step values come on top. The functions
+#: of template_values (``uuid()``, ``now()``...) are usable everywhere, in ``vars`` too.
 GLOBAL_NAMES = frozenset({"env", "vars", "app", "services"})
+#: What a check's templates see besides GLOBAL_NAMES: the run's id and counters (checks/runner.py).
+RUN_NAMES = frozenset({"run_id", "counter"})
 
 
 class TemplateProblem(Exception):

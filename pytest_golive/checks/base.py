@@ -69,6 +69,9 @@ class StepContext:
     #: (e.g. one HTTP session for all steps of a flow, so cookies carry over).
     resources: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     shared: dict[str, Any] = field(default_factory=dict)
+    #: ``mask(secret)``: reports must not show ``secret`` (an http auth's password or token),
+    #: in any encoding; the plugin's Redactor learns it
+    mask: Callable[[str], None] = field(default=lambda secret: None)
     #: ``render(value, doc_path, services)``: a checklist value rendered with this check's template
     #: context, ``services`` replaced (for Kind.rendered_later); a template problem is located
     render: Callable[[Any, tuple[str | int, ...], Mapping[str, Mapping[str, Any]]], Any] | None = None

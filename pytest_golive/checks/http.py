@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import mimetypes
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +24,7 @@ from .base import (
     compare_paths,
     elapsed_ms_since,
 )
+from .extract import html_mismatches
 
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 _EVIDENCE_CHARS = 500
@@ -45,15 +47,26 @@ class HttpKind(Kind):
         if session is None:
             session = ctx.resources.enter_context(requests.Session())
             ctx.shared["http.session"] = session
+        headers = {k: str(v) for k, v in spec.get("headers", {}).items()}
+        auth = _credentials(spec.get("auth"), headers, ctx)
+        files = {field: _upload(field, upload, ctx.base_dir) for field, upload in spec.get("files", {}).items()}
+        data = None
+        if "body_file" in spec:
+            data = _read("body_file", spec["body_file"], ctx.base_dir)
+            guessed = mimetypes.guess_type(spec["body_file"])[0]
+            if guessed and not any(name.lower() == "content-type" for name in headers):
+                headers["Content-Type"] = guessed
         start = time.perf_counter()
         try:
             response = session.request(
                 method.upper(),
                 url,
-                headers={k: str(v) for k, v in spec.get("headers", {}).items()},
+                headers=headers,
+                auth=auth,
                 params=spec.get("query"),
                 json=spec.get("json"),
-                data=spec.get("form", spec.get("body")),
+                data=spec.get("form", spec.get("body", data)),
+                files=files or None,
                 allow_redirects=spec.get("follow_redirects", True),
                 verify=spec.get("verify_tls", True),
                 timeout=ctx.remaining(),
@@ -93,6 +106,8 @@ class HttpKind(Kind):
                 mismatches.append(
                     Mismatch(key, "a JSON body", f"{result['headers'].get('content-type', 'no content type')} body")
                 )
+            elif key == "html":
+                mismatches += html_mismatches(expected, result["body"])
             elif key == "json":
                 mismatches += compare_paths("json", result["json"], expected)
             elif key == "schema":
@@ -109,6 +124,38 @@ def absolute_url(url: str, base_url: str | None) -> str:
     if not base_url:
         raise StepError(f"relative URL {url!r} needs app.base_url in the checklist or --golive-base-url")
     return base_url.rstrip("/") + "/" + url.lstrip("/")
+
+
+def _credentials(auth: Mapping[str, Any] | None, headers: dict[str, str], ctx: StepContext) -> tuple[str, str] | None:
+    """``auth:`` as requests takes it: basic as a (user, password) pair, bearer as a header
+    added to ``headers``. The secret is masked in every report from now on."""
+    if not auth:
+        return None
+    if "bearer" in auth:
+        token = str(auth["bearer"])
+        ctx.mask(token)
+        headers["Authorization"] = f"Bearer {token}"
+        return None
+    user, password = (str(part) for part in auth["basic"])
+    ctx.mask(password)
+    return user, password
+
+
+def _upload(field: str, upload: Mapping[str, Any], base_dir: Path) -> tuple[str, bytes, str]:
+    """One file field of a multipart body, as requests takes it: (filename, content, type)."""
+    path = str(upload["path"])
+    filename = str(upload.get("filename") or Path(path).name)
+    content_type = upload.get("content_type") or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    return filename, _read(f"files.{field}.path", path, base_dir), str(content_type)
+
+
+def _read(key: str, path: str, base_dir: Path) -> bytes:
+    try:
+        return (base_dir / path).read_bytes()
+    except OSError as exc:
+        reason = "no such file" if isinstance(exc, FileNotFoundError) else exc.strerror or type(exc).__name__
+        where = "paths are relative to the checklist's folder"
+        raise StepError(f"{key}: cannot read {path!r} ({reason}; {where})") from None
 
 
 def _json_or_none(body: str) -> Any:

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import jmespath
-
 from ..checklist import App, Check, CheckInstance, Checklist, Problem, Step
 from ..checklist.templating import TemplateProblem, attributes_read, render
 from ..checklist.yamlsource import SourceMap
 from .base import Kind, Mismatch, Phase, StepContext, StepError
+from .extract import saved
 
 
 @dataclass(frozen=True)
@@ -42,6 +41,8 @@ class RunSettings:
     app: App | None = None
     #: the environment golive gave the app it started, as rendered; empty when it started none
     app_env: Mapping[str, str] = field(default_factory=dict)
+    #: what a kind calls with a secret it was given (StepContext.mask): the plugin's Redactor.add
+    mask: Callable[[str], None] = field(default=lambda secret: None)
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,7 @@ def _attempt(
         "vars": settings.variables,
         "app": {"base_url": settings.base_url, "python": settings.app_python, "port": _port_of(settings.base_url)},
         "services": settings.services,
+        **_run_values(settings.run_state),
         **instance.params,
     }
     ctx = StepContext(
@@ -172,6 +174,7 @@ def _attempt(
         app_python=settings.app_python,
         app=settings.app,
         app_env=settings.app_env,
+        mask=settings.mask,
     )
 
     def render_with(raw: Any, doc_path: tuple[str | int, ...], services: Mapping[str, Mapping[str, Any]]) -> Any:
@@ -203,6 +206,18 @@ def _attempt(
             prefix = f"step{index + 1}." if many else ""
             measurements.update({prefix + key: value for key, value in outcome.measurements.items()})
     return outcomes, measurements
+
+
+def _run_values(run_state: Any) -> dict[str, Any]:
+    """``{{ run_id }}`` and ``{{ counter('name') }}``: the same run id, and numbers unique
+    across, every xdist worker of the run (they share its state folder)."""
+    if run_state is None:
+        return {}
+
+    def counter(name: str = "default") -> int:
+        return int(run_state.count(str(name)))
+
+    return {"run_id": run_state.run_id, "counter": counter}
 
 
 def _run_nested(
@@ -279,10 +294,10 @@ def _run_step(
         measurements=observation.measurements,
         phases=observation.phases,
     )
-    for name, expression in step.save.items():
-        value = jmespath.search(expression, observation.result)
+    for name, how in step.save.items():
+        value, looked_for = saved(how, observation.result)
         if value is None:
-            outcome.mismatches.append(Mismatch(f"save {name}", f"a value at {expression}", "nothing"))
+            outcome.mismatches.append(Mismatch(f"save {name}", looked_for, "nothing"))
         context[name] = value
     return outcome
 

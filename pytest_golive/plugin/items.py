@@ -121,6 +121,7 @@ class ChecklistFile(pytest.File):
                     os.environ,
                     signoffs=signoffs,
                     app=app,
+                    mask=redactor(self.config).add,
                 )
         if isinstance(self._base, CheckProblem):
             raise self._base

@@ -24,9 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
 RUN_LABEL = "golive.run"
 OWNER_LABEL_PREFIX = "golive.owner."
 OWNER_FILE = "owner.json"
+COUNTERS_FILE = "counters.json"
 _STOP_GRACE_S = 5.0
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
@@ -160,6 +163,17 @@ class RunState:
             self.directory.mkdir(parents=True, exist_ok=True)
             os.chmod(self.directory, 0o755)
             (self.directory / OWNER_FILE).write_text(json.dumps(self.owner))
+
+    def count(self, name: str) -> int:
+        """The next number (1, 2, ...) of the run's counter ``name``. The xdist workers of a
+        run share its folder, so a file lock makes each number unique across all of them."""
+        self._still_there()
+        path = self.directory / COUNTERS_FILE
+        with FileLock(f"{path}.lock"):
+            counts: dict[str, int] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+            counts[name] = counts.get(name, 0) + 1
+            path.write_text(json.dumps(counts), encoding="utf-8")
+        return counts[name]
 
     def record_process(self, pid: int, what: str) -> None:
         self.record("process", pid=pid, start=process_start_time(pid), what=what)
