@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_golive.checks.base import StepContext
+from pytest_golive.checks.base import RunSettings, StepContext
 from pytest_golive.checks.load import LoadKind
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +52,7 @@ def wrk(url: str, connections: int, duration: int) -> dict[str, float]:
 
 
 def golive(spec: dict[str, object]) -> tuple[dict[str, float], float]:
-    context = StepContext(ROOT, None, time.monotonic() + 600, 600)
+    context = StepContext(RunSettings(ROOT, None, {}, {}), "load", time.monotonic() + 600, 600, None)
     cpu = time.process_time()
     result = LoadKind().run(spec, context).result
     return result, time.process_time() - cpu

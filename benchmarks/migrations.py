@@ -46,7 +46,7 @@ from alembic.script import ScriptDirectory
 
 from pytest_golive.checklist import ServiceSpec
 from pytest_golive.checks import migrations as migrations_kind
-from pytest_golive.checks.base import StepContext
+from pytest_golive.checks.base import RunSettings, StepContext
 from pytest_golive.checks.migration_tools import WalkDatabase
 from pytest_golive.checks.migrations import MigrationsKind
 from pytest_golive.checks.scratch import scratch_database
@@ -102,7 +102,8 @@ def with_ini(history: Path, folder: Path) -> Path:
 
 
 def walk(spec: dict[str, Any], view: dict[str, object], state: RunState) -> None:
-    ctx = StepContext(Path.cwd(), None, time.monotonic() + 600, 600, {"db": view}, run_state=state)
+    settings = RunSettings(Path.cwd(), None, {}, {}, services={"db": view}, run_state=state)
+    ctx = StepContext(settings, "walk", time.monotonic() + 600, 600, None)
     observation = MigrationsKind().run(spec, ctx)
     assert not observation.result["problems"], observation.result["problems"]
 

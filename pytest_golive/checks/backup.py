@@ -40,7 +40,7 @@ class BackupKind(Kind):
     def run(self, spec: Any, ctx: StepContext) -> Observation:
         """``keys`` means Redis; otherwise the (only, or named) postgres service."""
         name = spec.get("service")
-        named = ctx.services.get(name, {}) if name is not None else {}
+        named = ctx.run.services.get(name, {}) if name is not None else {}
         if named.get("kind") == "redis" or (name is None and "keys" in spec):
             return _redis_round_trip(spec, ctx.service(name, "redis"))
         with postgres_errors():
@@ -61,7 +61,7 @@ def _postgres_drill(spec: Mapping[str, Any], ctx: StepContext) -> Observation:
     with connect(source) as conn:
         tables = list(spec.get("tables") or user_tables(conn))
         if not spec.get("tables") and set(tables) <= set(extension_tables(conn)):
-            named = next(key for key, view in ctx.services.items() if view is service)
+            named = next(key for key, view in ctx.run.services.items() if view is service)
             raise StepError(
                 f"{named} holds no tables, so the drill would restore nothing: run it after what creates "
                 "the app's schema (the app's setup, a migrations check), or give tables:"
@@ -76,7 +76,7 @@ def _postgres_drill(spec: Mapping[str, Any], ctx: StepContext) -> Observation:
         backup_file = Path(folder) / "backup.dump"
         start = time.perf_counter()
         dump = spec.get("dump") or [_binary("pg_dump"), "--format=custom", "--no-owner", f"--file={backup_file}"]
-        run_tool("dump", dump, {**_tool_env(source), FILE_ENV: str(backup_file)}, ctx.base_dir, ctx.remaining())
+        run_tool("dump", dump, {**_tool_env(source), FILE_ENV: str(backup_file)}, ctx.run.base_dir, ctx.remaining())
         dump_ms = elapsed_ms_since(start)
         if not backup_file.is_file() or backup_file.stat().st_size == 0:
             raise StepError(f"the dump command wrote nothing to ${FILE_ENV} ({backup_file.name})")
@@ -91,7 +91,7 @@ def _postgres_drill(spec: Mapping[str, Any], ctx: StepContext) -> Observation:
                 str(backup_file),
             ]
             run_tool(
-                "restore", restore, {**_tool_env(target), FILE_ENV: str(backup_file)}, ctx.base_dir, ctx.remaining()
+                "restore", restore, {**_tool_env(target), FILE_ENV: str(backup_file)}, ctx.run.base_dir, ctx.remaining()
             )
             restore_ms = elapsed_ms_since(start)
             with connect(target) as conn:

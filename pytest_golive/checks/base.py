@@ -15,6 +15,7 @@ import jmespath
 
 from ..checklist import App
 from ..checklist.comparisons import describe, satisfies
+from ..services.runstate import RunState
 
 
 class StepError(Exception):
@@ -35,58 +36,71 @@ class FaultTarget(Protocol):
     def restore(self, action: str) -> None: ...
 
 
-@dataclass
-class StepContext:
-    """What a kind may use while it runs one step."""
+@dataclass(frozen=True)
+class RunSettings:
+    """What every check of one checklist shares while it runs."""
 
     base_dir: Path
     base_url: str | None
+    variables: dict[str, Any]
+    environ: Mapping[str, str]
+    #: ``{{ services.NAME.* }}``: each provisioned service's connection details
+    services: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: recorded sign-offs for manual checks, by check id
+    signoffs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: what fault checks may act on: service names and "app"
+    fault_targets: Mapping[str, FaultTarget] = field(default_factory=dict)
+    #: per service golive started: what its server has logged so far (services.serverlog), None when unreadable
+    server_logs: Mapping[str, Callable[[], str | None]] = field(default_factory=dict)
+    #: the run's state folder, where processes and folders that drills start are recorded for the reaper
+    run_state: RunState | None = None
+    #: ``{{ app.python }}``: the app's interpreter (``app.python`` resolved; golive's own by default)
+    app_python: str = sys.executable
+    #: the app as the checklist writes it (``checklist.App``), for kinds that run its code themselves
+    app: App | None = None
+    #: the environment golive gave the app it started, as rendered; empty when it started none
+    app_env: Mapping[str, str] = field(default_factory=dict)
+    #: ``mask(secret)``: reports must not show ``secret`` (an http auth's password or token), in
+    #: any encoding; the plugin's Redactor learns it
+    mask: Callable[[str], None] = field(default=lambda secret: None)
+
+
+@dataclass
+class StepContext:
+    """What a kind may use while it runs one step: the run's settings, which every check of
+    the checklist shares; this check's id, deadline and resources; and the runner's hooks
+    for steps a kind runs itself (a fault's during, a drill's smoke steps)."""
+
+    run: RunSettings
+    check_id: str
     deadline: float
     timeout_s: float
-    #: connection details of the checklist's services, by name (see Endpoint.template_view)
-    services: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    #: the id of the check this step belongs to, and the run's recorded sign-offs by check id
-    check_id: str = ""
-    signoffs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    #: fault targets by service name (and "app"); and how a kind runs nested steps (a fault's during/recover)
-    fault_targets: Mapping[str, FaultTarget] = field(default_factory=dict)
-    #: per service golive started: its server's log so far (services.serverlog), None when unreadable
-    server_logs: Mapping[str, Callable[[], str | None]] = field(default_factory=dict)
-    #: ``run_steps(steps, doc_path, base_url=None)``: steps are rendered as they run, so they see
-    #: values saved by earlier ones; ``base_url`` points them at another app (a release drill's)
-    run_steps: Callable[..., list[Mismatch]] | None = None
-    #: the document path of the step running now; nested steps are located under it
-    step_path: tuple[str | int, ...] = ()
-    #: where this run keeps what it starts (processes, folders), so the reaper can find them
-    run_state: Any = None
-    #: the app's interpreter (``app.python`` resolved; golive's own by default), the app as the
-    #: checklist writes it (``checklist.App``, templates unrendered), and the environment golive
-    #: gave the started app, as rendered (empty when no app was started for this check)
-    app_python: str = sys.executable
-    app: App | None = None
-    app_env: Mapping[str, str] = field(default_factory=dict)
+    #: the app this step talks to: the run's, or for a drill's nested steps its release's
+    base_url: str | None
     #: Closed when the check's attempt ends; kinds keep shared resources here
     #: (e.g. one HTTP session for all steps of a flow, so cookies carry over).
     resources: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     shared: dict[str, Any] = field(default_factory=dict)
-    #: ``mask(secret)``: reports must not show ``secret`` (an http auth's password or token),
-    #: in any encoding; the plugin's Redactor learns it
-    mask: Callable[[str], None] = field(default=lambda secret: None)
-    #: ``render(value, doc_path, services)``: a checklist value rendered with this check's template
-    #: context, ``services`` replaced (for Kind.rendered_later); a template problem is located
+    #: set by the runner: ``run_steps(steps, doc_path, base_url=None)`` runs steps rendered as
+    #: they run, so they see values saved by earlier ones (``base_url`` points them at another
+    #: app); ``render(value, doc_path, services)`` renders a checklist value with this check's
+    #: template context, ``services`` replaced (Kind.rendered_later); ``step_path`` is the
+    #: document path of the step running now, under which nested steps are located
+    run_steps: Callable[..., list[Mismatch]] | None = None
     render: Callable[[Any, tuple[str | int, ...], Mapping[str, Mapping[str, Any]]], Any] | None = None
+    step_path: tuple[str | int, ...] = ()
 
     def service(self, name: str | None, kind: str) -> Mapping[str, Any]:
         """The service a step names, or the checklist's only service of ``kind``."""
         if name is not None:
-            if name not in self.services:
-                known = ", ".join(self.services) or "none"
+            if name not in self.run.services:
+                known = ", ".join(self.run.services) or "none"
                 raise StepError(f"no service named {name!r} in this checklist (services: {known})")
-            found = self.services[name]
+            found = self.run.services[name]
             if found["kind"] != kind:
                 raise StepError(f"service {name!r} is {found['kind']}, not {kind}")
             return found
-        matching = [view for view in self.services.values() if view["kind"] == kind]
+        matching = [view for view in self.run.services.values() if view["kind"] == kind]
         if len(matching) != 1:
             raise StepError(f"say which {kind} service to use: this checklist has {len(matching)}")
         return matching[0]

@@ -33,7 +33,7 @@ class CommandKind(Kind):
         # templates keep their type ("{{ n }}" may be a number): a process takes text only
         run = [str(part) for part in options["run"]] if isinstance(options["run"], list) else str(options["run"])
         shell = isinstance(run, str)
-        cwd = ctx.base_dir / str(options.get("cwd", "."))
+        cwd = ctx.run.base_dir / str(options.get("cwd", "."))
         env = {**os.environ, **{str(name): str(value) for name, value in options.get("env", {}).items()}}
         stdin = None if options.get("stdin") is None else str(options["stdin"])
         shown = run if isinstance(run, str) else shlex.join(run)
@@ -56,8 +56,8 @@ class CommandKind(Kind):
             raise StepError(f"cannot start {shown!r}: {exc.strerror}") from None
         except ValueError as exc:  # a NUL character in an argument
             raise StepError(f"cannot start {shown!r}: {exc}") from None
-        if ctx.run_state is not None:  # so that golive cleanup stops it after the run was killed
-            ctx.run_state.record_process(process.pid, f"command {shown[:80]}")
+        if ctx.run.run_state is not None:  # so that golive cleanup stops it after the run was killed
+            ctx.run.run_state.record_process(process.pid, f"command {shown[:80]}")
         try:
             stdout, stderr = process.communicate(stdin, timeout=ctx.remaining())
         except subprocess.TimeoutExpired:

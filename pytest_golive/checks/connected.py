@@ -70,7 +70,7 @@ class ConnectedKind(Kind):
         watchers: dict[str, _Watcher] = {}
         try:
             for name in names:
-                watchers[name] = _watch(ctx.services[name], ctx.server_logs.get(name))
+                watchers[name] = _watch(ctx.run.services[name], ctx.run.server_logs.get(name))
             seen = {name for name, watcher in watchers.items() if watcher.connected()}
             probe_problems: list[Mismatch] = []
             if spec.get("probe") and len(seen) < len(names):
@@ -99,14 +99,14 @@ class ConnectedKind(Kind):
 
     @staticmethod
     def _names(spec: Any, ctx: StepContext) -> list[str]:
-        watchable = [name for name, view in ctx.services.items() if view["kind"] in ("postgres", "redis")]
+        watchable = [name for name, view in ctx.run.services.items() if view["kind"] in ("postgres", "redis")]
         names = list(spec.get("services") or watchable)
         for name in names:
-            if name not in ctx.services:
-                known = ", ".join(ctx.services) or "none"
+            if name not in ctx.run.services:
+                known = ", ".join(ctx.run.services) or "none"
                 raise StepError(f"no service named {name!r} in this checklist (services: {known})")
             if name not in watchable:
-                kind = ctx.services[name]["kind"]
+                kind = ctx.run.services[name]["kind"]
                 raise StepError(f"service {name!r} is {kind}: only postgres and redis are watched")
         if not names:
             raise StepError("this checklist provisions no postgres or redis service the app could have used")
@@ -220,13 +220,13 @@ class _RedisWatcher:
 def _what_golive_passed(ctx: StepContext) -> str:
     """The environment golive gave the app, secrets masked: what to compare with what the
     app's settings read."""
-    if not ctx.app_env:
+    if not ctx.run.app_env:
         return (
             "golive started no app for this checklist (app.base_url or --golive-base-url), "
             "so it passed the app no variables"
         )
     hide = Redactor({})
-    for view in ctx.services.values():
+    for view in ctx.run.services.values():
         hide.add(view.get("password"))
-    shown = [f"  {name}={'***' if is_secret_name(name) else hide(value)}" for name, value in ctx.app_env.items()]
+    shown = [f"  {name}={'***' if is_secret_name(name) else hide(value)}" for name, value in ctx.run.app_env.items()]
     return "\n".join(["golive passed the app:", *shown])

@@ -28,9 +28,9 @@ class FaultKind(Kind):
 
     def run(self, spec: Any, ctx: StepContext) -> Observation:
         target_name, action = spec["target"], spec["action"]
-        target = ctx.fault_targets.get(target_name)
+        target = ctx.run.fault_targets.get(target_name)
         if target is None:
-            known = ", ".join(ctx.fault_targets) or "none"
+            known = ", ".join(ctx.run.fault_targets) or "none"
             raise StepError(f"no fault target {target_name!r} (targets here: {known})")
         if action not in target.actions:
             raise StepError(

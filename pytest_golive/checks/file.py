@@ -22,7 +22,7 @@ class FileKind(Kind):
     default_expect: ClassVar[Mapping[str, Any]] = {"exists": True}
 
     def run(self, spec: Any, ctx: StepContext) -> Observation:
-        path = ctx.base_dir / spec
+        path = ctx.run.base_dir / spec
         exists = path.is_file()
         content = None
         if exists:

@@ -49,10 +49,10 @@ class HttpKind(Kind):
             ctx.shared["http.session"] = session
         headers = {k: str(v) for k, v in spec.get("headers", {}).items()}
         auth = _credentials(spec.get("auth"), headers, ctx)
-        files = {field: _upload(field, upload, ctx.base_dir) for field, upload in spec.get("files", {}).items()}
+        files = {field: _upload(field, upload, ctx.run.base_dir) for field, upload in spec.get("files", {}).items()}
         data = None
         if "body_file" in spec:
-            data = _read("body_file", spec["body_file"], ctx.base_dir)
+            data = _read("body_file", spec["body_file"], ctx.run.base_dir)
             guessed = mimetypes.guess_type(spec["body_file"])[0]
             if guessed and not any(name.lower() == "content-type" for name in headers):
                 headers["Content-Type"] = guessed
@@ -111,7 +111,7 @@ class HttpKind(Kind):
             elif key == "json":
                 mismatches += compare_paths("json", result["json"], expected)
             elif key == "schema":
-                mismatches += _schema_mismatches(expected, result["json"], ctx.base_dir)
+                mismatches += _schema_mismatches(expected, result["json"], ctx.run.base_dir)
             else:
                 found = compare(key, result.get(key), expected)
                 mismatches += [found] if found else []
@@ -133,11 +133,11 @@ def _credentials(auth: Mapping[str, Any] | None, headers: dict[str, str], ctx: S
         return None
     if "bearer" in auth:
         token = str(auth["bearer"])
-        ctx.mask(token)
+        ctx.run.mask(token)
         headers["Authorization"] = f"Bearer {token}"
         return None
     user, password = (str(part) for part in auth["basic"])
-    ctx.mask(password)
+    ctx.run.mask(password)
     return user, password
 
 

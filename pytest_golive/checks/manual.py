@@ -25,7 +25,7 @@ class ManualKind(Kind):
     default_expect: ClassVar[Mapping[str, Any]] = {"signed": True}
 
     def run(self, spec: Any, ctx: StepContext) -> Observation:
-        signoff = ctx.signoffs.get(ctx.check_id) or {"unsigned": "no sign-off recorded"}
+        signoff = ctx.run.signoffs.get(ctx.check_id) or {"unsigned": "no sign-off recorded"}
         if "unsigned" in signoff:
             how = signoff.get("how")
             return Observation(

@@ -128,13 +128,13 @@ def tool_environment(
     spec_path: tuple[str | int, ...],
 ) -> dict[str, str]:
     """What a tool working on ``database`` (made on ``service``) runs with (walk_env)."""
-    name = next(key for key, view in ctx.services.items() if view is service)
+    name = next(key for key, view in ctx.run.services.items() if view is service)
     return drill_environment(
         database,
         service=name,
-        services=ctx.services,
+        services=ctx.run.services,
         render=ctx.render,
-        app_env=ctx.app.env if ctx.app is not None else None,
+        app_env=ctx.run.app.env if ctx.run.app is not None else None,
         spec=spec,
         spec_path=spec_path,
     )

@@ -46,7 +46,7 @@ class MigrationsKind(Kind):
     rendered_later = (("env",),)
 
     def run(self, spec: Any, ctx: StepContext) -> Observation:
-        tool = tool_from_spec(spec, ctx.base_dir, ctx.app_python, ctx.run_state)
+        tool = tool_from_spec(spec, ctx.run.base_dir, ctx.run.app_python, ctx.run.run_state)
         service = ctx.service(spec.get("service"), "postgres")
         if spec.get("mode") == "applied":
             deployed = Endpoint.from_view(service)

@@ -29,7 +29,7 @@ class JunitKind(Kind):
     def run(self, spec: Any, ctx: StepContext) -> Observation:
         patterns = [spec] if isinstance(spec, str) else list(spec)
         try:
-            results = read_junit(str(ctx.base_dir / pattern) for pattern in patterns)
+            results = read_junit(str(ctx.run.base_dir / pattern) for pattern in patterns)
         except UnusableInput as exc:
             raise StepError(str(exc)) from None
         if results.problems:  # results a file claims and does not hold: never a pass
@@ -62,7 +62,7 @@ class CoverageKind(Kind):
 
     def run(self, spec: Any, ctx: StepContext) -> Observation:
         try:
-            percent = total_percent(ctx.base_dir / spec)
+            percent = total_percent(ctx.run.base_dir / spec)
         except UnusableInput as exc:
             raise StepError(str(exc)) from None
         return Observation(

@@ -45,9 +45,9 @@ class RollbackKind(Kind):
     rendered_later = (("migrations", "env"),)
 
     def run(self, spec: Any, ctx: StepContext) -> Observation:
-        if ctx.run_state is None:
+        if ctx.run.run_state is None:
             raise StepError("a rollback drill starts processes and needs the pytest plugin's run")
-        tool = tool_from_spec(spec["migrations"], ctx.base_dir, ctx.app_python, ctx.run_state)
+        tool = tool_from_spec(spec["migrations"], ctx.run.base_dir, ctx.run.app_python, ctx.run.run_state)
         service = ctx.service(spec.get("service"), "postgres")
         old, new = spec["from"], spec["to"]
         drill = Drill(spec, ctx)
@@ -57,8 +57,8 @@ class RollbackKind(Kind):
             drill.session = stack.enter_context(tool.session(walk, ctx.remaining()))
             conn = stack.enter_context(connect(database))
             drill.watch = VersionWatch(conn, tool.version_table, database.database or "")
-            old_dir = stack.enter_context(_release_dir(old, ctx.base_dir))
-            new_dir = stack.enter_context(_release_dir(new, ctx.base_dir))
+            old_dir = stack.enter_context(_release_dir(old, ctx.run.base_dir))
+            new_dir = stack.enter_context(_release_dir(new, ctx.run.base_dir))
             stack.callback(drill.stop)  # first out: the release stops before its folder and database go, also on Ctrl-C
             drill.phase("release N", lambda: drill.deploy(database, old, old_dir, "N", upgrade=True))
             drill.phase("upgrade to N+1", lambda: drill.deploy(database, new, new_dir, "N+1", upgrade=True, write=True))
@@ -141,7 +141,10 @@ class Drill:
             if "timeout" in self.spec.get("ready", {})
             else _DEFAULT_READY_S,
         )
-        self.running = AppProcess(self.ctx.run_state, app, f"release-{label.replace('+', 'plus')}")
+        state = self.ctx.run.run_state
+        if state is None:  # every plugin run has one; the reaper must be able to find each release
+            raise StepError("a rollback drill starts releases only within a golive run (no run state)")
+        self.running = AppProcess(state, app, f"release-{label.replace('+', 'plus')}")
         try:
             self.base_url = self.running.start({})
         except ProvisionError as exc:

@@ -2,47 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..checklist import App, Check, CheckInstance, Checklist, Problem, Step
+from ..checklist import Check, CheckInstance, Checklist, Problem, Step
 from ..checklist.templating import TemplateProblem, attributes_read, render
 from ..checklist.yamlsource import SourceMap
-from .base import Kind, Mismatch, Phase, StepContext, StepError
+from .base import Kind, Mismatch, Phase, RunSettings, StepContext, StepError
 from .extract import saved
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """What every check of one checklist shares while it runs."""
-
-    base_dir: Path
-    base_url: str | None
-    variables: dict[str, Any]
-    environ: Mapping[str, str]
-    #: ``{{ services.NAME.* }}``: each provisioned service's connection details
-    services: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    #: recorded sign-offs for manual checks, by check id
-    signoffs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    #: what fault checks may act on: service names and "app"
-    fault_targets: Mapping[str, Any] = field(default_factory=dict)
-    #: per service golive started: what its server has logged so far (StepContext.server_logs)
-    server_logs: Mapping[str, Callable[[], str | None]] = field(default_factory=dict)
-    #: the run's state folder (services.runstate.RunState), for processes that drills start
-    run_state: Any = None
-    #: ``{{ app.python }}``: the app's interpreter (``app.python`` resolved; golive's own by default)
-    app_python: str = sys.executable
-    #: the app as the checklist writes it (``checklist.App``), for kinds that run its code themselves
-    app: App | None = None
-    #: the environment golive gave the app it started, as rendered; empty when it started none
-    app_env: Mapping[str, str] = field(default_factory=dict)
-    #: what a kind calls with a secret it was given (StepContext.mask): the plugin's Redactor.add
-    mask: Callable[[str], None] = field(default=lambda secret: None)
 
 
 @dataclass(frozen=True)
@@ -160,22 +130,7 @@ def _attempt(
         **_run_values(settings.run_state),
         **instance.params,
     }
-    ctx = StepContext(
-        settings.base_dir,
-        settings.base_url,
-        time.monotonic() + check.timeout_s,
-        check.timeout_s,
-        settings.services,
-        check_id=check.id,
-        signoffs=settings.signoffs,
-        fault_targets=settings.fault_targets,
-        server_logs=settings.server_logs,
-        run_state=settings.run_state,
-        app_python=settings.app_python,
-        app=settings.app,
-        app_env=settings.app_env,
-        mask=settings.mask,
-    )
+    ctx = StepContext(settings, check.id, time.monotonic() + check.timeout_s, check.timeout_s, settings.base_url)
 
     def render_with(raw: Any, doc_path: tuple[str | int, ...], services: Mapping[str, Mapping[str, Any]]) -> Any:
         try:

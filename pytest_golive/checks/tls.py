@@ -30,7 +30,7 @@ class TlsKind(Kind):
         options = spec if isinstance(spec, dict) else dict(zip(("host", "port"), spec.rsplit(":", 1), strict=True))
         host, port = options["host"].strip("[]"), int(options["port"])
         server_name = options.get("server_name", host)
-        context = ssl.create_default_context(cafile=str(ctx.base_dir / options["ca"]) if "ca" in options else None)
+        context = ssl.create_default_context(cafile=str(ctx.run.base_dir / options["ca"]) if "ca" in options else None)
         result: dict[str, Any] = {"valid": True, "reason": "verified", "days_left": None, "protocol": None}
         try:
             cert, result["protocol"] = _handshake(context, host, port, server_name, ctx.remaining())
