@@ -45,14 +45,14 @@ def sample(checklist: Callable[..., Path]) -> Path:
 
 def test_node_ids_and_param_ids(pytester: pytest.Pytester, sample: Path) -> None:
     result = pytester.runpytest("--collect-only", "-q")
-    result.stdout.fnmatch_lines(
+    result.stdout.fnmatch_lines(  # in run order: stage by stage, file order within a stage
         [
+            "golive.yaml::build",
             "golive.yaml::health",
+            "golive.yaml::degraded",
             "golive.yaml::product-page[1]",
             "golive.yaml::product-page[2]",
             "golive.yaml::product-page[3]",
-            "golive.yaml::degraded",
-            "golive.yaml::build",
             "6 tests collected*",
         ]
     )
@@ -83,7 +83,7 @@ def test_outcomes_and_short_failure_report(pytester: pytest.Pytester, sample: Pa
         ("smoke", ["health", "degraded"]),
         ("p0", ["health"]),
         ("p1 and not e2e", ["build"]),
-        ("api or ci", ["health", "build"]),
+        ("api or ci", ["build", "health"]),  # predeploy runs before smoke
         ("slow-build", ["build"]),
         ("e2e", ["product-page[1]", "product-page[2]", "product-page[3]"]),
     ],
@@ -107,7 +107,7 @@ def test_markers_are_registered(pytester: pytest.Pytester, sample: Path) -> None
 
 def test_exitfirst_stops_at_the_first_failing_check(pytester: pytest.Pytester, sample: Path) -> None:
     result = pytester.runpytest("-x", "-p", "no:randomly")
-    result.assert_outcomes(passed=4, failed=1)
+    result.assert_outcomes(passed=2, failed=1)  # build and health run before degraded, product-page after
 
 
 def test_last_failed_reruns_only_the_failing_check(pytester: pytest.Pytester, sample: Path) -> None:

@@ -323,3 +323,19 @@ def test_checks_tied_by_needs_share_a_shard(pytester: pytest.Pytester) -> None:
     assert sum(len(ids) for ids in shards.values()) == 11
     together = [index for index, ids in shards.items() if {"seed", "reads-seed", "reads-both", "free-3"} <= ids]
     assert len(together) == 1, shards
+
+
+def test_checks_tied_by_needs_run_on_one_worker(pytester: pytest.Pytester) -> None:
+    """Each xdist worker starts its own app: a check that reads what another left in the
+    app (the shop's p95 from its histogram) must run on the worker that ran it."""
+    checks = "".join(sleeper(f"filler-{i}", "smoke", 0.2) for i in range(6))
+    for i in range(4):
+        marker = str(pytester.path / f"ran-on-{i}")
+        write = f"import os; open({marker!r}, 'w').write(os.environ['PYTEST_XDIST_WORKER'])"
+        same = f"import os; assert open({marker!r}).read() == os.environ['PYTEST_XDIST_WORKER']"
+        checks += f'- {{id: produce-{i}, stage: smoke, command: ["{PY}", -c, "{write}"]}}\n'
+        checks += f'- {{id: read-{i}, stage: e2e, needs: [produce-{i}], command: ["{PY}", -c, "{same}"]}}\n'
+    checks += "".join(sleeper(f"later-{i}", "e2e", 0.2) for i in range(6))
+    write_run(pytester, checks)
+    result = run(pytester, "-n", "4")
+    result.assert_outcomes(passed=20)

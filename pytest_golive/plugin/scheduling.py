@@ -4,7 +4,9 @@ ended on every worker. An exclusive check is a wave of its own.
 
 A wave is a set of checks that may run side by side: one slot of the stage plan
 (checklist/ordering.py). Items that are not checks (Python tests collected in the same
-run) join the first wave.
+run) join the first wave. Checks tied by ``needs:`` run on one worker: each worker starts
+its own app, and a check that reads what another left in the app (a histogram, a cache)
+must find it there.
 
 An xdist worker starts an item only once it knows the item after it (or is told to shut
 down), so the scheduler tracks that too: a worker holds at most one item beyond the one it
@@ -20,11 +22,12 @@ from typing import Any
 import pytest
 
 from ..checklist import load_checklist
-from ..checklist.ordering import UNSTAGED, Slot, plan
+from ..checklist.ordering import UNSTAGED, Slot, need_groups, plan
 from .discovery import real_path
 
-#: (the slot's rank and segment, whether it runs alone) for a collected node id
-WaveOf = Callable[[str], tuple[tuple[int, int], bool]]
+#: for a collected node id: (the slot's rank and segment, whether it runs alone, the group of
+#: checks tied by needs that must share a worker, or None)
+WaveOf = Callable[[str], tuple[tuple[int, int], bool, str | None]]
 
 
 class StageScheduling:
@@ -42,6 +45,9 @@ class StageScheduling:
         self.wave_index: dict[int, int] = {}
         self.unsent: list[int] = []
         self.open_items: list[int] = []
+        #: item index -> its needs group; group -> the worker it is bound to once one of it was sent
+        self.group_of: dict[int, str] = {}
+        self.bound: dict[str, Any] = {}
 
     @property
     def nodes(self) -> list[Any]:
@@ -87,11 +93,14 @@ class StageScheduling:
         last: tuple[tuple[int, int], bool] | None = None
         wave = -1
         for index in keyed:
-            key = self.wave_of(collection[index])
-            if key != last or key[1]:  # a new slot, or an exclusive item: a new wave
+            slot, exclusive, group = self.wave_of(collection[index])
+            key = (slot, exclusive)
+            if key != last or exclusive:  # a new slot, or an exclusive item: a new wave
                 wave += 1
                 self.open_items.append(0)
             last = key
+            if group is not None:
+                self.group_of[index] = group
             self.wave_index[index] = wave
             self.open_items[wave] += 1
             self.unsent.append(index)
@@ -102,16 +111,30 @@ class StageScheduling:
     def _may_start(self, index: int) -> bool:
         return self.wave_index[index] <= self._current_wave()
 
+    def _next_for(self, node: Any) -> int | None:
+        """The first unsent item, in wave order, that ``node`` may take: one whose needs
+        group is bound to no other worker."""
+        for index in self.unsent:
+            group = self.group_of.get(index)
+            if group is None or self.bound.get(group, node) is node:
+                return index
+        return None
+
     def _dispatch(self) -> None:
         for node, pending in self.node2pending.items():
             if node.shutting_down:
                 continue
-            while self.unsent and (not pending or (len(pending) == 1 and self._may_start(pending[0]))):
-                index = self.unsent.pop(0)
+            while not pending or (len(pending) == 1 and self._may_start(pending[0])):
+                index = self._next_for(node)
+                if index is None:
+                    break
+                self.unsent.remove(index)
+                if index in self.group_of:
+                    self.bound.setdefault(self.group_of[index], node)
                 pending.append(index)
                 node.send_runtest_some([index])
-            if not self.unsent and all(self._may_start(i) for i in pending):
-                node.shutdown()  # runs what it holds; nothing is left to send
+            if self._next_for(node) is None and all(self._may_start(i) for i in pending):
+                node.shutdown()  # runs what it holds; what is left to send is bound to others
 
     def mark_test_complete(self, node: Any, item_index: int, duration: float = 0) -> None:
         self.node2pending[node].remove(item_index)
@@ -136,6 +159,8 @@ class StageScheduling:
         assert self.collection is not None
         crashed = pending.pop(0)
         self.open_items[self.wave_index[crashed]] -= 1
+        for group in [g for g, bound in self.bound.items() if bound is node]:
+            del self.bound[group]  # its groups go to whichever worker takes them next
         self._requeue(pending)
         return self.collection[crashed]
 
@@ -151,6 +176,7 @@ def make_wave_of(config: pytest.Config, checklists: Sequence[Path]) -> WaveOf:
     from ..checks import load_kind_schemas  # noqa: PLC0415  (the controller of a run with checklists only)
 
     slots: dict[tuple[Path, str], Slot] = {}
+    groups: dict[tuple[Path, str], str] = {}
     for path in checklists:
         try:
             checklist = load_checklist(path, load_kind_schemas())
@@ -158,11 +184,16 @@ def make_wave_of(config: pytest.Config, checklists: Sequence[Path]) -> WaveOf:
             continue  # the workers report it when they collect the file
         for check_id, slot in plan(checklist.checks, checklist.stages).items():
             slots[(checklist.path, check_id)] = slot
+        tied = need_groups(checklist.checks)
+        for check_id, group in tied.items():
+            if sum(1 for g in tied.values() if g == group) > 1:
+                groups[(checklist.path, check_id)] = f"{checklist.path}::{group}"
     first = Slot(UNSTAGED, -1)
 
-    def wave_of(nodeid: str) -> tuple[tuple[int, int], bool]:
+    def wave_of(nodeid: str) -> tuple[tuple[int, int], bool, str | None]:
         file_part, _, name = nodeid.partition("::")
-        slot = slots.get((real_path(config.rootpath / file_part), name.split("[", 1)[0]), first)
-        return (slot.rank, slot.segment), slot.exclusive
+        key = (real_path(config.rootpath / file_part), name.split("[", 1)[0])
+        slot = slots.get(key, first)
+        return (slot.rank, slot.segment), slot.exclusive, groups.get(key)
 
     return wave_of
