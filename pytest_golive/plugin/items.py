@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ..checklist import CheckInstance, Checklist, ChecklistError, Problem, load_checklist
+from ..checklist.errors import display_path
 from ..checklist.templating import attributes_read
 from ..checks import (
     CheckProblem,
@@ -24,7 +25,9 @@ from ..checks import (
 )
 from ..checks.redaction import is_secret_name
 from ..checks.runner import Needs, check_needs
+from ..formats.properties import CHECKLIST_PATH_PROPERTY, CHECKLIST_SHA_PROPERTY
 from ..gate.identity import IDENTITY_PROPERTY, checklist_identity
+from ..gate.provenance import file_sha256
 from ..services.app import AppStartError, render_python
 from ..services.endpoint import Endpoint
 from ..services.errors import ProvisionError
@@ -76,6 +79,11 @@ class ChecklistFile(pytest.File):
         self.endpoints = {}
         self.config.stash.setdefault(FILES_KEY, []).append(self)
         identity = checklist_identity(self.checklist)  # the gate matches results to this checklist by it
+        #: the file that declares each check, and its bytes' sha256: a release gate refuses results of another
+        declared_in = {
+            path: [(CHECKLIST_PATH_PROPERTY, display_path(path)), (CHECKLIST_SHA_PROPERTY, file_sha256(path))]
+            for path in {check.source.path for check in self.checklist.checks}
+        }
         for check in self.checklist.checks:
             names = marker_names(check.stage, check.severity, check.tags)
             for tag in check.tags:
@@ -83,6 +91,7 @@ class ChecklistFile(pytest.File):
             for instance in check.instances():
                 item = CheckItem.from_parent(self, name=instance.name, instance=instance)
                 item.user_properties.append((IDENTITY_PROPERTY, identity))
+                item.user_properties.extend(declared_in[check.source.path])
                 for name in names:
                     item.add_marker(name)
                 if check.skip:
