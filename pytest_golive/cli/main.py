@@ -24,7 +24,9 @@ from ..formats.errors import UnusableInput
 from ..formats.inputs import MAX_WHOLE_BYTES, check_input
 from ..formats.junit import read_junit
 from ..gate import evidence, html, report
+from ..gate.binding import bind
 from ..gate.diffcov import changed_lines, diff_coverage
+from ..gate.provenance import current_commit, current_tag
 from ..gate.verdict import decide, merge_policies
 from ..plugin.discovery import is_checklist_path
 from ..plugin.options import PROVIDERS
@@ -298,9 +300,21 @@ def _gate(args: argparse.Namespace) -> int:
         for case in results.cases.values()
     ]
     release = args.release_tag or os.environ.get("GITHUB_REF", "").startswith("refs/tags/")
+    policy = merge_policies(c.gates for c in checklists)
+    repository = args.checklist[0].resolve().parent if args.checklist else Path.cwd()
+    binding = bind(
+        results,
+        checklists,
+        policy,
+        commit=current_commit(repository),
+        release=release,
+        coverage=args.coverage,
+        baseline=(args.baseline, baseline) if baseline is not None else None,
+    )
+    binding.refusals = [hide(refusal) for refusal in binding.refusals]
     verdict = decide(
         cases,
-        merge_policies(c.gates for c in checklists),
+        policy,
         checklists=checklists,
         coverage=coverage,
         diff=diff,
@@ -308,6 +322,7 @@ def _gate(args: argparse.Namespace) -> int:
         release_tag=release,
         problems=[hide(problem) for problem in results.problems],
         notes=[hide(note) for note in results.notes],
+        binding=binding,
     )
     print(report.terminal(verdict))
     summary = report.markdown(verdict)
@@ -318,10 +333,11 @@ def _gate(args: argparse.Namespace) -> int:
     if os.environ.get("GITHUB_ACTIONS") == "true":
         print("\n".join(report.github_annotations(verdict)))
     if args.evidence:
-        evidence.write(evidence.build(verdict, verdict.cases), args.evidence)
+        evidence.write(evidence.build(verdict, verdict.cases, checklists), args.evidence)
     if args.html:
         args.html.parent.mkdir(parents=True, exist_ok=True)
-        args.html.write_text(html.render(verdict, verdict.cases), encoding="utf-8")
+        record = html.Record(checklists, policy, tag=current_tag(repository))
+        args.html.write_text(html.render(verdict, verdict.cases, record), encoding="utf-8")
     return EXIT_OK if verdict.passed else EXIT_FAIL
 
 
