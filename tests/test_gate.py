@@ -417,6 +417,31 @@ def test_rerun_pass_is_flaky_and_both_gates_agree(pytester: pytest.Pytester, fla
     assert finding in offline.stdout
 
 
+def test_explain_says_where_a_result_came_from_and_which_rule_decided(pytester: pytest.Pytester) -> None:
+    """A flaky P0 run for real, its JUnit given twice (as two shards would be): --explain
+    names both sources, the merge, the reruns and the rules; an unknown check is a usage error."""
+    pytester.makefile(".yaml", golive=FLAKY_CHECKLIST.format(flaky="block"))
+    pytester.runpytest_subprocess("--reruns", "1", "--junitxml=junit.xml", "-p", "no:cacheprovider")
+    shutil.copy(pytester.path / "junit.xml", pytester.path / "shard-2.xml")
+    result = gate_in(pytester.path, "--checklist", "golive.yaml", "--explain", "health", "junit.xml", "shard-2.xml")
+    assert result.returncode == 1, result.stdout
+    explained = result.stdout[result.stdout.index("explain 'health'") :]
+    for line in [
+        "explain 'health': 4 results read, 1 after merging duplicates",
+        "    source shard-2.xml: passed, after 1 failed attempts",
+        "    4 results of one id merged: the worse outcome counts, passed (from junit.xml)",
+        "counted as passed (flaky: passed only after reruns); severity P0, stage smoke "
+        "(from its checklist at golive.yaml:3:5)",
+        "    gates.block ['P0', 'P1']: P0 blocks",
+        "    gates.flaky: block",
+        "  finding FAIL: check 'health' passed only after 1 failed attempts: flaky (P0); gates.flaky: block",
+    ]:
+        assert line in explained, explained
+    unknown = gate_in(pytester.path, "--explain", "no-such-check", "junit.xml")
+    assert unknown.returncode == 2
+    assert unknown.stderr == "golive gate: --explain 'no-such-check': no result of that check or test\n"
+
+
 def test_pytest_golive_gate_takes_severity_from_the_checklist(pytester: pytest.Pytester) -> None:
     """A conftest that relabels a failing P0 check as P3 does not lower it in --golive-gate."""
     pytester.makefile(".yaml", golive="golive: 1\nchecks:\n  - {id: health, severity: P0, command: 'false'}\n")

@@ -26,6 +26,7 @@ from ..formats.junit import read_junit
 from ..gate import evidence, html, report
 from ..gate.binding import bind
 from ..gate.diffcov import changed_lines, diff_coverage
+from ..gate.explain import explain
 from ..gate.provenance import current_commit, current_tag
 from ..gate.verdict import decide, merge_policies
 from ..plugin.discovery import is_checklist_path
@@ -117,6 +118,12 @@ def _parser() -> argparse.ArgumentParser:
         "--release-tag",
         action="store_true",
         help="validate a release: a missing baseline fails (default: on when GITHUB_REF is a tag)",
+    )
+    gate.add_argument(
+        "--explain",
+        metavar="CHECK",
+        help="also say why CHECK (a check id, test id or name) counted as it did: its source files, "
+        "duplicates merged, reruns and the policy rule applied",
     )
     gate.set_defaults(handler=_gate)
 
@@ -281,7 +288,7 @@ def _gate(args: argparse.Namespace) -> int:
         for path in args.checklist:
             check_input(path, MAX_WHOLE_BYTES)  # a FIFO or device is refused before anything opens it
         checklists = [load_checklist(path, load_kind_schemas()) for path in args.checklist]
-        results = read_junit(args.junit)
+        results = read_junit(args.junit, follow=args.explain)
         coverage = total_percent(args.coverage) if args.coverage else None
         baseline = evidence.load(args.baseline) if args.baseline else None
         diff = None
@@ -325,6 +332,14 @@ def _gate(args: argparse.Namespace) -> int:
         binding=binding,
     )
     print(report.terminal(verdict))
+    if args.explain is not None:
+        lines = explain(args.explain, results.followed, verdict, policy)
+        if not lines:
+            print(
+                f"golive gate: --explain {_one_line(args.explain)!r}: no result of that check or test", file=sys.stderr
+            )
+            return EXIT_USAGE
+        print("\n".join(hide(line) for line in lines))
     summary = report.markdown(verdict)
     for target in [args.summary, os.environ.get("GITHUB_STEP_SUMMARY")]:
         if target:
