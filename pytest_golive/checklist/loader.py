@@ -9,6 +9,7 @@ from typing import Any
 from .durations import parse_duration
 from .errors import ChecklistError, Location, Problem, display_path
 from .model import (
+    DEFAULT_EVIDENCE_MAX_AGE_S,
     DEFAULT_READY_TIMEOUT_S,
     DEFAULT_SEVERITY,
     DEFAULT_STAGES,
@@ -256,6 +257,7 @@ def _service(name: str, raw: dict[str, Any], source: SourceMap) -> ServiceSpec:
 
 def _gates(raw: dict[str, Any]) -> GatePolicy:
     baseline = raw.get("baseline", {})
+    evidence = raw.get("evidence", {})
     return GatePolicy(
         block=tuple(raw.get("block", ("P0", "P1"))),
         require_stages=tuple(raw.get("require_stages", ())),
@@ -265,6 +267,8 @@ def _gates(raw: dict[str, Any]) -> GatePolicy:
         max_regression=baseline.get("max_regression", {}),
         waive_missing_baseline=baseline.get("waive_missing"),
         flaky=raw.get("flaky", "warn"),
+        evidence_max_age_s=parse_duration(evidence["max_age"]) if "max_age" in evidence else DEFAULT_EVIDENCE_MAX_AGE_S,
+        foreign=tuple(evidence.get("foreign", ())),
     )
 
 

@@ -132,6 +132,10 @@ class ServiceSpec:
     extensions: tuple[str, ...] = ()
 
 
+#: how old a release's results may be, unless ``gates.evidence.max_age`` says otherwise
+DEFAULT_EVIDENCE_MAX_AGE_S = 24 * 3600.0
+
+
 @dataclass(frozen=True)
 class GatePolicy:
     """What makes the verdict fail; see the ``gates`` key."""
@@ -144,6 +148,9 @@ class GatePolicy:
     max_regression: dict[str, float] = field(default_factory=dict)
     waive_missing_baseline: str | None = None
     flaky: str = "warn"  # a pass after reruns: "warn" or "block"
+    #: on a release tag: results older than this fail, and files matching ``foreign`` may carry no provenance
+    evidence_max_age_s: float = DEFAULT_EVIDENCE_MAX_AGE_S
+    foreign: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

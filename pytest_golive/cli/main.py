@@ -24,7 +24,10 @@ from ..formats.errors import UnusableInput
 from ..formats.inputs import MAX_WHOLE_BYTES, check_input
 from ..formats.junit import read_junit
 from ..gate import evidence, html, report
+from ..gate.binding import bind
 from ..gate.diffcov import changed_lines, diff_coverage
+from ..gate.explain import explain
+from ..gate.provenance import current_commit, current_tag
 from ..gate.verdict import decide, merge_policies
 from ..plugin.discovery import is_checklist_path
 from ..plugin.options import PROVIDERS
@@ -115,6 +118,12 @@ def _parser() -> argparse.ArgumentParser:
         "--release-tag",
         action="store_true",
         help="validate a release: a missing baseline fails (default: on when GITHUB_REF is a tag)",
+    )
+    gate.add_argument(
+        "--explain",
+        metavar="CHECK",
+        help="also say why CHECK (a check id, test id or name) counted as it did: its source files, "
+        "duplicates merged, reruns and the policy rule applied",
     )
     gate.set_defaults(handler=_gate)
 
@@ -279,7 +288,7 @@ def _gate(args: argparse.Namespace) -> int:
         for path in args.checklist:
             check_input(path, MAX_WHOLE_BYTES)  # a FIFO or device is refused before anything opens it
         checklists = [load_checklist(path, load_kind_schemas()) for path in args.checklist]
-        results = read_junit(args.junit)
+        results = read_junit(args.junit, follow=args.explain)
         coverage = total_percent(args.coverage) if args.coverage else None
         baseline = evidence.load(args.baseline) if args.baseline else None
         diff = None
@@ -298,9 +307,21 @@ def _gate(args: argparse.Namespace) -> int:
         for case in results.cases.values()
     ]
     release = args.release_tag or os.environ.get("GITHUB_REF", "").startswith("refs/tags/")
+    policy = merge_policies(c.gates for c in checklists)
+    repository = args.checklist[0].resolve().parent if args.checklist else Path.cwd()
+    binding = bind(
+        results,
+        checklists,
+        policy,
+        commit=current_commit(repository),
+        release=release,
+        coverage=args.coverage,
+        baseline=(args.baseline, baseline) if baseline is not None else None,
+    )
+    binding.refusals = [hide(refusal) for refusal in binding.refusals]
     verdict = decide(
         cases,
-        merge_policies(c.gates for c in checklists),
+        policy,
         checklists=checklists,
         coverage=coverage,
         diff=diff,
@@ -308,8 +329,17 @@ def _gate(args: argparse.Namespace) -> int:
         release_tag=release,
         problems=[hide(problem) for problem in results.problems],
         notes=[hide(note) for note in results.notes],
+        binding=binding,
     )
     print(report.terminal(verdict))
+    if args.explain is not None:
+        lines = explain(args.explain, results.followed, verdict, policy)
+        if not lines:
+            print(
+                f"golive gate: --explain {_one_line(args.explain)!r}: no result of that check or test", file=sys.stderr
+            )
+            return EXIT_USAGE
+        print("\n".join(hide(line) for line in lines))
     summary = report.markdown(verdict)
     for target in [args.summary, os.environ.get("GITHUB_STEP_SUMMARY")]:
         if target:
@@ -318,10 +348,11 @@ def _gate(args: argparse.Namespace) -> int:
     if os.environ.get("GITHUB_ACTIONS") == "true":
         print("\n".join(report.github_annotations(verdict)))
     if args.evidence:
-        evidence.write(evidence.build(verdict, verdict.cases), args.evidence)
+        evidence.write(evidence.build(verdict, verdict.cases, checklists), args.evidence)
     if args.html:
         args.html.parent.mkdir(parents=True, exist_ok=True)
-        args.html.write_text(html.render(verdict, verdict.cases), encoding="utf-8")
+        record = html.Record(checklists, policy, tag=current_tag(repository))
+        args.html.write_text(html.render(verdict, verdict.cases, record), encoding="utf-8")
     return EXIT_OK if verdict.passed else EXIT_FAIL
 
 

@@ -22,13 +22,31 @@ from typing import Any
 
 from .errors import UnusableInput
 from .inputs import expand
-from .properties import RERUNS_PROPERTY
+from .properties import (
+    CHECKLIST_PATH_PROPERTY,
+    CHECKLIST_SHA_PROPERTY,
+    COMMIT_PROPERTY,
+    RERUNS_PROPERTY,
+    RUN_AT_PROPERTY,
+    RUN_ID_PROPERTY,
+)
 from .safexml import local_name, parse
 
 #: worse outcomes have higher ranks; the worst of duplicates wins
 OUTCOME_RANK = {"passed": 0, "skipped": 1, "xfailed": 2, "failed": 3, "error": 4}
 #: the properties that say which checklist item a result is; two different values fail closed
-IDENTITY_PROPERTIES = frozenset({"golive.check", "golive.checklist", "golive.stage", "golive.severity"})
+IDENTITY_PROPERTIES = frozenset(
+    {
+        "golive.check",
+        "golive.checklist",
+        "golive.stage",
+        "golive.severity",
+        COMMIT_PROPERTY,
+        CHECKLIST_SHA_PROPERTY,
+        RUN_ID_PROPERTY,
+        RUN_AT_PROPERTY,
+    }
+)
 MAX_CASES = 2_000_000  # distinct test ids over all files: about 1.5 GB of results
 MAX_PROPERTIES = 1_000  # per testcase: more are dropped, and the file fails
 MAX_MESSAGE = 4_096  # characters of a failure message kept
@@ -65,11 +83,43 @@ class CaseResult:
         return self.properties.get("golive.check")
 
 
+@dataclass(frozen=True)
+class Stamp:
+    """Where a result says it comes from (the provenance properties the plugin writes)."""
+
+    commit: str | None
+    run_id: str
+    run_at: str | None
+    check: str | None
+    checklist_path: str | None
+    checklist_sha: str | None
+
+    @classmethod
+    def of(cls, properties: dict[str, str]) -> Stamp | None:
+        run_id = properties.get(RUN_ID_PROPERTY)
+        if run_id is None:
+            return None
+        return cls(
+            properties.get(COMMIT_PROPERTY),
+            run_id,
+            properties.get(RUN_AT_PROPERTY),
+            properties.get("golive.check"),
+            properties.get(CHECKLIST_PATH_PROPERTY),
+            properties.get(CHECKLIST_SHA_PROPERTY),
+        )
+
+
 @dataclass
 class JUnitResults:
     cases: dict[str, CaseResult]
     files: list[Path]
     duplicates: int = 0
+    #: file -> each distinct provenance its testcases carry -> the first testcase id carrying it
+    stamps: dict[str, dict[Stamp, str]] = field(default_factory=dict)
+    #: file -> how many of its testcases carry no provenance (another tool's JUnit, or forged)
+    unstamped: dict[str, int] = field(default_factory=dict)
+    #: under ``read_junit(..., follow=ID)``: every result of that check or test, before merging
+    followed: list[CaseResult] = field(default_factory=list)
     #: what the files claim and do not hold, or could not have been written by a test runner: each fails
     problems: list[str] = field(default_factory=list)
     #: worth a warning only (a shard file with no test case)
@@ -82,15 +132,16 @@ class JUnitResults:
         return found
 
 
-def read_junit(patterns: Iterable[str]) -> JUnitResults:
-    """Read and merge every file; UnusableInput for any file that cannot be used."""
+def read_junit(patterns: Iterable[str], follow: str | None = None) -> JUnitResults:
+    """Read and merge every file; UnusableInput for any file that cannot be used. ``follow``
+    (a check id, test id or name) keeps each of its results as read, for ``gate --explain``."""
     files = list(expand(patterns))
     if not files:
         raise UnusableInput("no JUnit file given")
     results = JUnitResults({}, files)
     with _cyclic_gc_paused():
         for path in files:
-            _FileReader(path, results).read()
+            _FileReader(path, results, follow).read()
     return results
 
 
@@ -175,10 +226,12 @@ _NOTHING_SEEN = _Seen()  # shared and never changed: notice() and statuses() sta
 
 
 class _FileReader:
-    def __init__(self, path: Path, results: JUnitResults) -> None:
+    def __init__(self, path: Path, results: JUnitResults, follow: str | None = None) -> None:
         self.path = path
         self.source = str(path)
         self.results = results
+        self.follow = follow
+        self.stamps = results.stamps.setdefault(self.source, {})
         self.tally = _Tally()
         self.suites: list[tuple[Any, _Tally]] = []  # open <testsuite(s)> with the tally at their start
         self.suite_name = ""  # of the innermost open suite that has one: a testcase's default classname
@@ -265,6 +318,13 @@ class _FileReader:
         tally.not_passed += failing + seen.skipped
         message = seen.message[:MAX_MESSAGE].strip()
         case = CaseResult(case_id, name, seen.outcome, message, properties, self.source, reruns)
+        stamp = Stamp.of(properties)
+        if stamp is None:
+            self.results.unstamped[self.source] = self.results.unstamped.get(self.source, 0) + 1
+        else:
+            self.stamps.setdefault(stamp, case_id)
+        if self.follow is not None and self.follow in (case_id, name, case.check):
+            self.results.followed.append(case)
         self.results.duplicates += keep_worse(self.results.cases, case)
         if len(self.results.cases) > MAX_CASES:
             raise UnusableInput(f"{self.path}: more than {MAX_CASES:,} distinct test cases: refused")

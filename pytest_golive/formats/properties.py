@@ -5,3 +5,13 @@ pytest run imports this module)."""
 RERUNS_PROPERTY = "golive.reruns"
 #: the needs (``needs:``) that kept a check from running, and how each did not pass
 NEEDS_UNMET_PROPERTY = "golive.needs_unmet"
+
+#: where a result comes from (evidence provenance): the commit the run tested, the file that
+#: declares the check and the sha256 of its bytes, and the run's id and start time (UTC, ISO 8601)
+COMMIT_PROPERTY = "golive.commit"
+CHECKLIST_PATH_PROPERTY = "golive.checklist_path"
+CHECKLIST_SHA_PROPERTY = "golive.checklist_sha256"
+RUN_ID_PROPERTY = "golive.run_id"
+RUN_AT_PROPERTY = "golive.run_at"
+#: written beside golive.reruns on a result that passed only after reruns
+FLAKY_PROPERTY = "golive.flaky"

@@ -6,24 +6,37 @@ import datetime
 import json
 import os
 import platform
-import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..checklist import Checklist
 from ..formats.errors import UnusableInput
 from ..formats.inputs import read_input
 from ..formats.junit import CaseResult
-from .verdict import Verdict, measurements, severity_of, signoff_of, stage_of
+from .binding import checklist_records
+from .provenance import current_commit
+from .verdict import Verdict, is_flaky, measurements, severity_of, signoff_of, stage_of
 
 EVIDENCE_FORMAT = 1
 
 
-def build(verdict: Verdict, cases: list[CaseResult]) -> dict[str, Any]:
+def build(verdict: Verdict, cases: list[CaseResult], checklists: Sequence[Checklist] = ()) -> dict[str, Any]:
+    binding = verdict.binding
     return {
         "format": EVIDENCE_FORMAT,
         "verdict": "pass" if verdict.passed else "fail",
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "git": {"sha": _git_sha(), "ref": os.environ.get("GITHUB_REF")},
+        "git": {"sha": binding.commit if binding else current_commit(Path.cwd()), "ref": os.environ.get("GITHUB_REF")},
+        # what these results are evidence of: a later gate refuses a baseline of another checklist
+        "provenance": {
+            "checklists": checklist_records(list(checklists)),
+            "runs": {run.id: {"commit": run.commit, "at": run.at, "files": run.files} for run in binding.runs.values()}
+            if binding
+            else {},
+            "foreign": binding.foreign if binding else [],
+            "release": binding.release if binding else False,
+        },
         "environment": {"python": platform.python_version(), "platform": platform.platform()},
         "coverage": verdict.coverage,
         "failures": [finding.message for finding in verdict.failures],
@@ -33,6 +46,8 @@ def build(verdict: Verdict, cases: list[CaseResult]) -> dict[str, Any]:
                 "stage": stage_of(case),
                 "severity": severity_of(case),
                 "outcome": case.outcome,
+                "reruns": case.reruns,
+                "flaky": is_flaky(case),
                 "measurements": measurements(case),
                 # a manual item's sign-off: who signed, for which release
                 **({"signoff": signoff} if (signoff := signoff_of(case)) else {}),
@@ -82,13 +97,3 @@ def load(path: Path) -> dict[str, Any]:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise UnusableInput(f"{where}.measurements[{name[:80]!r}] is {str(value)[:40]!r}, expected a number")
     return document
-
-
-def _git_sha() -> str | None:
-    if os.environ.get("GITHUB_SHA"):
-        return os.environ["GITHUB_SHA"]
-    try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return result.stdout.strip() or None

@@ -1,64 +1,199 @@
-"""A self-contained HTML report: the verdict, the table, every check, and a latency plot.
+"""A self-contained HTML report that is the release record: which checklist, verdict, date,
+commit, tag, environment, golive version and sign-offs at the top; then the table, the
+findings and every check, with a drill's phases under it and failed rows marked.
 
 No scripts, fonts or images from elsewhere: one file that opens anywhere, attached to a
-release or uploaded as a CI artifact."""
+release or a change ticket, and printed to PDF (print CSS, A4)."""
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from html import escape
 
+from .. import __version__
+from ..checklist import Check, Checklist, GatePolicy
+from ..checklist.errors import display_path
 from ..formats.junit import CaseResult
-from .report import headline, table_rows
-from .verdict import Verdict, measurements, severity_of, signoff_of, stage_of
+from .report import SEVERITIES, extras, headline, table_rows
+from .verdict import PHASE_PROPERTY, Verdict, is_flaky, measurements, severity_of, signoff_of, stage_of
 
 _BAR_HEIGHT, _BAR_GAP, _LABEL_WIDTH, _PLOT_WIDTH = 18, 6, 260, 520
 _COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#6a1b9a", "skipped": "#9e9e9e", "xfailed": "#ef6c00"}
+#: what each severity means, for readers of the record who do not know golive
+SEVERITY_MEANING = {
+    "P0": "critical: the release must not go live if it fails (the service is down, data at risk)",
+    "P1": "major: a core function or promise is broken",
+    "P2": "minor: degraded, with a workaround",
+    "P3": "low: cosmetic or informational",
+}
 _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#222;max-width:1100px}
 h1{font-size:1.4rem} h2{font-size:1.1rem;margin-top:2rem}
 .pass{color:#2e7d32} .fail{color:#c62828}
-table{border-collapse:collapse;margin:.5rem 0} td,th{border:1px solid #ddd;padding:.25rem .6rem;text-align:left}
-th{background:#f5f5f5} td.num{text-align:right;font-variant-numeric:tabular-nums}
-li.fail{color:#c62828} li.warn{color:#ef6c00} code{font-size:.92em}
+table{border-collapse:collapse;margin:.5rem 0} td,th{border:1px solid #ddd;padding:.25rem .6rem;text-align:left;
+vertical-align:top} th{background:#f5f5f5} td.num{text-align:right;font-variant-numeric:tabular-nums}
+table.record th{width:11rem} tr.bad td{background:#fdecea} tr.flaky td{background:#fff4e5}
+tr.phase td:first-child{padding-left:2rem} tr.phase td{font-size:.92em;color:#444}
+li.fail{color:#c62828} li.warn{color:#ef6c00} code{font-size:.92em} .muted{color:#666}
+@page{size:A4;margin:14mm}
+@media print{body{margin:0;max-width:none;font-size:10.5px} h2{break-after:avoid} tr{break-inside:avoid}
+svg{max-width:100%;height:auto} *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
 
 
-def render(verdict: Verdict, cases: list[CaseResult]) -> str:
+@dataclass(frozen=True)
+class Record:
+    """What the report's top says beyond the verdict: what was gated, when, where, by whom."""
+
+    checklists: Sequence[Checklist] = ()
+    policy: GatePolicy = field(default_factory=GatePolicy)
+    tag: str | None = None
+    created: str = field(
+        default_factory=lambda: datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    )
+
+
+def render(verdict: Verdict, cases: list[CaseResult], record: Record | None = None) -> str:
+    record = record or Record()
     state = "pass" if verdict.passed else "fail"
+    checks = {check.id: check for checklist in record.checklists for check in checklist.checks}
     rows = table_rows(verdict)
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{escape(headline(verdict))}</title><style>{_STYLE}</style></head><body>",
         f"<h1 class='{state}'>{escape(headline(verdict))}</h1>",
+        _record_table(verdict, cases, record),
+        "<h2>Sign-offs</h2>",
+        _signoffs(cases, checks),
+        "<h2>Results by stage and severity</h2>",
         _table(rows[0], rows[1:]),
+        _legend(record.policy),
+        "".join(f"<p>{escape(line)}</p>" for line in extras(verdict)),
         "<h2>Findings</h2>",
-        "<ul>"
-        + "".join(
-            f"<li class='{f.level}'>{escape(f.message)}"
-            + (f" <code>{escape(f.location)}</code>" if f.location else "")
-            + "</li>"
-            for f in verdict.findings
-        )
-        + "</ul>"
-        if verdict.findings
-        else "<p>None.</p>",
+        _findings(verdict, record.checklists),
+        "<h2>Checks</h2>",
+        _checks(cases, checks),
         "<h2>Latency</h2>",
         _latency_plot(cases),
-        "<h2>Checks</h2>",
-        _table(
-            ["check", "stage", "severity", "outcome", "latency ms", "signed off"],
-            [
-                [case.name, stage_of(case), severity_of(case), case.outcome, _latency_text(case), _signed(case)]
-                for case in cases
-            ],
-        ),
         "</body></html>",
     ]
     return "\n".join(parts)
 
 
-def _signed(case: CaseResult) -> str:
-    return signoff_of(case) or ""
+def _record_table(verdict: Verdict, cases: list[CaseResult], record: Record) -> str:
+    binding = verdict.binding
+    checklists = ", ".join(f"{c.name} ({display_path(c.path)})" for c in record.checklists) or "none given"
+    runs = ", ".join(f"{run.id} ({run.at})" for run in binding.runs.values()) if binding else ""
+    facts = [
+        ("checklist", checklists),
+        ("verdict", "PASS" if verdict.passed else "FAIL"),
+        ("date", record.created),
+        ("commit", (binding.commit if binding else None) or "unknown"),
+        ("tag", record.tag or ("release tag" if binding and binding.release else "none")),
+        ("environment", _environment(cases, record.checklists) or "not recorded"),
+        ("runs", runs or "not recorded"),
+        ("golive version", f"pytest-golive {__version__}"),
+    ]
+    if binding is not None and binding.foreign:
+        facts.append(("foreign results", ", ".join(binding.foreign)))
+    body = "".join(f"<tr><th>{escape(name)}</th><td>{escape(str(value))}</td></tr>" for name, value in facts)
+    return f"<table class='record'><tbody>{body}</tbody></table>"
+
+
+def _environment(cases: list[CaseResult], checklists: Sequence[Checklist]) -> str:
+    """The app's base URL and the services as the run provided them (``golive.service.*``)."""
+    found = [f"base URL {c.app.base_url}" for c in checklists if c.app is not None and c.app.base_url]
+    services = {
+        f"{key.removeprefix('golive.service.')}: {value}"
+        for case in cases
+        for key, value in case.properties.items()
+        if key.startswith("golive.service.")
+    }
+    return "; ".join(found + sorted(services))
+
+
+def _signoffs(cases: list[CaseResult], checks: dict[str, Check]) -> str:
+    manual = [case for case in cases if case.properties.get("golive.kind") == "manual"]
+    if not manual:
+        return "<p>No manual item.</p>"
+    rows = []
+    for case in manual:
+        signed = signoff_of(case) or "not signed"  # who, for which release
+        rows.append([_title(case, checks), signed, case.outcome])
+    return _table(["manual item", "signed by", "outcome"], rows, bad=[r[2] != "passed" for r in rows])
+
+
+def _legend(policy: GatePolicy) -> str:
+    items = "".join(
+        f"<li><b>{severity}</b> {escape(SEVERITY_MEANING[severity])}"
+        + (" <i>(blocks the release under this policy)</i>" if severity in policy.block else "")
+        + "</li>"
+        for severity in SEVERITIES
+    )
+    return (
+        f"<ul class='muted'>{items}</ul>"
+        "<p class='muted'>Each cell: checks passed / checks run, then what else happened.</p>"
+    )
+
+
+def _findings(verdict: Verdict, checklists: Sequence[Checklist]) -> str:
+    if not verdict.findings:
+        return "<p>None.</p>"
+    titles = {str(check.location): check.title for checklist in checklists for check in checklist.checks}
+    items = []
+    for finding in verdict.findings:
+        title = titles.get(finding.location or "")
+        items.append(
+            f"<li class='{finding.level}'>"
+            + (f"<b>{escape(title)}</b>: " if title else "")
+            + escape(finding.message)
+            + (f" <code>{escape(finding.location)}</code>" if finding.location else "")
+            + "</li>"
+        )
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+def _checks(cases: list[CaseResult], checks: dict[str, Check]) -> str:
+    """Every check, each drill's phases right under it. JUnit names a phase's class after its
+    drill's test (class ``golive.yaml``, test ``rollback`` -> class ``golive.yaml.rollback``)."""
+    under: dict[str, list[CaseResult]] = {}
+    for case in cases:
+        if PHASE_PROPERTY in case.properties:
+            under.setdefault(case.id.rpartition("::")[0], []).append(case)
+    drills = {_as_class(case.id) for case in cases if PHASE_PROPERTY not in case.properties}
+    rows: list[list[str]] = []
+    classes: list[str] = []
+    for case in cases:
+        if PHASE_PROPERTY in case.properties and case.id.rpartition("::")[0] in drills:
+            continue  # shown under its drill
+        phases = under.get(_as_class(case.id), []) if PHASE_PROPERTY not in case.properties else []
+        for shown, is_phase in [(case, False)] + [(p, True) for p in phases]:
+            outcome = shown.outcome + (f" (flaky: {shown.reruns} failed attempts first)" if is_flaky(shown) else "")
+            label = f"phase {shown.properties[PHASE_PROPERTY]}" if is_phase else _title(shown, checks)
+            values = ", ".join(f"{key} {value:g}" for key, value in measurements(shown).items())
+            rows.append([label, stage_of(shown), severity_of(shown), outcome, values, _first_line(shown.message)])
+            state = "bad" if shown.outcome in ("failed", "error") else "flaky" if is_flaky(shown) else ""
+            classes.append(" ".join(filter(None, [state, "phase" if is_phase else ""])))
+    header = ["check", "stage", "severity", "outcome", "measured", "why it failed"]
+    return _table(header, rows, row_classes=classes)
+
+
+def _as_class(case_id: str) -> str:
+    classname, _, name = case_id.rpartition("::")
+    return f"{classname}.{name}"
+
+
+def _title(case: CaseResult, checks: dict[str, Check]) -> str:
+    check = checks.get(case.check or "")
+    if check is None or check.title in (case.name, check.id):
+        return case.name
+    return f"{check.title} ({case.name})"
+
+
+def _first_line(message: str) -> str:
+    return message.splitlines()[0][:300] if message else ""
 
 
 def _latency(case: CaseResult) -> float | None:
@@ -68,11 +203,6 @@ def _latency(case: CaseResult) -> float | None:
         return found["latency_ms"]
     steps = [value for key, value in found.items() if key.endswith(".latency_ms")]
     return sum(steps) if steps else None
-
-
-def _latency_text(case: CaseResult) -> str:
-    value = _latency(case)
-    return "" if value is None else f"{value:.1f}"
 
 
 def _latency_plot(cases: list[CaseResult]) -> str:
@@ -94,20 +224,28 @@ def _latency_plot(cases: list[CaseResult]) -> str:
         )
     total_width = _LABEL_WIDTH + _PLOT_WIDTH + 90
     return (
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{total_width}' height='{height}' font-size='12' "
-        f"role='img' aria-label='latency per check'>{''.join(bars)}</svg>"
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{total_width}' height='{height}' "
+        f"viewBox='0 0 {total_width} {height}' font-size='12' role='img' aria-label='latency per check'>"
+        f"{''.join(bars)}</svg>"
     )
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
+def _table(
+    header: list[str],
+    rows: list[list[str]],
+    *,
+    bad: Sequence[bool] = (),
+    row_classes: Sequence[str] = (),
+) -> str:
+    classes = list(row_classes) or ["bad" if flag else "" for flag in bad] or [""] * len(rows)
     head = "".join(f"<th>{escape(cell)}</th>" for cell in header)
     body = "".join(
-        "<tr>"
+        (f"<tr class='{css}'>" if css else "<tr>")
         + "".join(
             f"<td class='num'>{escape(c)}</td>" if c.replace(".", "", 1).isdigit() else f"<td>{escape(c)}</td>"
             for c in row
         )
         + "</tr>"
-        for row in rows
+        for row, css in zip(rows, classes, strict=True)
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

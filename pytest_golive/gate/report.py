@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .verdict import Finding, Verdict
+from .verdict import FLAKY, Finding, Verdict, is_flaky
 
 SEVERITIES = ("P0", "P1", "P2", "P3")
 MAX_ANNOTATIONS = 10
@@ -25,7 +25,7 @@ def table_rows(verdict: Verdict) -> list[list[str]]:
             if not counts:
                 row.append("-")
                 continue
-            total = sum(counts.values())
+            total = sum(counts.values()) - counts[FLAKY]
             others = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()) if outcome != "passed")
             row.append(f"{counts['passed']}/{total}" + (f" ({others})" if others else ""))
         rows.append(row)
@@ -38,7 +38,7 @@ def terminal(verdict: Verdict) -> str:
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     lines += [_line(finding) for finding in verdict.findings]
-    lines += _extras(verdict)
+    lines += extras(verdict)
     lines.append(headline(verdict))
     return "\n".join(lines)
 
@@ -48,7 +48,7 @@ def markdown(verdict: Verdict) -> str:
     rows = table_rows(verdict)
     parts = [f"## {icon} {headline(verdict)}", "", "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     parts += ["| " + " | ".join(row) + " |" for row in rows[1:]]
-    parts += ["", *(f"- {extra}" for extra in _extras(verdict)), ""]
+    parts += ["", *(f"- {extra}" for extra in extras(verdict)), ""]
     body = "\n".join(parts)
     items = [
         f"- **{f.level}**: {_md(f.message)}" + (f" (`{f.location}`)" if f.location else "") for f in verdict.findings
@@ -73,10 +73,15 @@ def github_annotations(verdict: Verdict) -> list[str]:
     return lines
 
 
-def _extras(verdict: Verdict) -> list[str]:
+def extras(verdict: Verdict) -> list[str]:
     extras = []
     if verdict.declared is not None:
         extras.append(f"checklist coverage: {verdict.ran_declared} of {verdict.declared} declared items ran")
+    if verdict.binding is not None and verdict.binding.foreign:
+        extras.append(f"foreign, accepted by gates.evidence.foreign: {', '.join(verdict.binding.foreign)}")
+    flaky = [case.name for case in verdict.cases if is_flaky(case)]
+    if flaky:
+        extras.append(f"flaky (passed only after reruns): {', '.join(flaky)}")
     if verdict.coverage is not None:
         extras.append(f"code coverage: {verdict.coverage:.2f}%")
     if verdict.diff is not None:

@@ -12,12 +12,23 @@ from typing import Any
 
 from ..checklist import Check, Checklist, GatePolicy
 from ..formats.junit import CaseResult
-from ..formats.properties import NEEDS_UNMET_PROPERTY, RERUNS_PROPERTY
+from ..formats.properties import (
+    CHECKLIST_PATH_PROPERTY,
+    CHECKLIST_SHA_PROPERTY,
+    COMMIT_PROPERTY,
+    FLAKY_PROPERTY,
+    NEEDS_UNMET_PROPERTY,
+    RERUNS_PROPERTY,
+    RUN_AT_PROPERTY,
+    RUN_ID_PROPERTY,
+)
+from .binding import Binding
 from .diffcov import DiffCoverage
 from .identity import IDENTITY_PROPERTY, checklist_identity, digest_of
 
 DEFAULT_SEVERITY = "P1"  # a plain test without golive properties: "all tests passing" blocks
 PLAIN_STAGE = "tests"
+FLAKY = "flaky"  # a table cell's count of passes after reruns (also counted as passed)
 PHASE_PROPERTY = "golive.phase"  # a drill's phase, reported as a testcase of its own (plugin/phases.py)
 _CHECK, _STAGE, _SEVERITY, _LOCATION = "golive.check", "golive.stage", "golive.severity", "golive.location"
 #: a manual check's sign-off (checks/manual.py): who, and the release signed ("this run" from the command line)
@@ -33,6 +44,12 @@ _META = {
     IDENTITY_PROPERTY,
     RERUNS_PROPERTY,
     *(_SIGNED_BY, _SIGNED_RELEASE),
+    FLAKY_PROPERTY,
+    COMMIT_PROPERTY,
+    CHECKLIST_PATH_PROPERTY,
+    CHECKLIST_SHA_PROPERTY,
+    RUN_ID_PROPERTY,
+    RUN_AT_PROPERTY,
 }
 
 
@@ -54,6 +71,8 @@ class Verdict:
     diff: DiffCoverage | None = None
     #: the results as judged: under a checklist, with its stages and severities
     cases: list[CaseResult] = field(default_factory=list)
+    #: where the results come from (commit, runs, files accepted as foreign); None in --golive-gate
+    binding: Binding | None = None
 
     @property
     def passed(self) -> bool:
@@ -74,6 +93,11 @@ def severity_of(case: CaseResult) -> str:
 
 def stage_of(case: CaseResult) -> str:
     return case.properties.get("golive.stage") or PLAIN_STAGE
+
+
+def is_flaky(case: CaseResult) -> bool:
+    """Passed, but only after failed attempts (pytest-rerunfailures, Surefire's flakyFailure)."""
+    return case.outcome == "passed" and case.reruns > 0
 
 
 def measurements(case: CaseResult) -> dict[str, float]:
@@ -108,9 +132,13 @@ def decide(
     release_tag: bool = False,
     problems: Iterable[str] = (),
     notes: Iterable[str] = (),
+    binding: Binding | None = None,
 ) -> Verdict:
-    """``problems`` are what the input files claim and do not hold (each fails); ``notes`` warn."""
+    """``problems`` are what the input files claim and do not hold (each fails); ``notes`` warn;
+    ``binding`` refuses evidence of another commit, checklist or day (each fails)."""
     findings = [Finding("fail", problem) for problem in problems] + [Finding("warn", note) for note in notes]
+    if binding is not None:
+        findings += [Finding("fail", refusal) for refusal in binding.refusals]
     authority = _ChecklistAuthority(list(checklists))
     results = [authority.judge(case) for case in cases] if authority.checklists else list(cases)
     findings.extend(authority.findings)
@@ -121,12 +149,14 @@ def decide(
         if counts is None:
             counts = table[key] = Counter()
         counts[case.outcome] += 1
-        if case.outcome != "passed" or case.reruns:
+        if is_flaky(case):
+            counts[FLAKY] += 1  # besides its "passed": shown in the table, not counted twice
+        if case.outcome != "passed" or is_flaky(case):
             findings.extend(_judge_case(case, policy))
     if not results:
         findings.append(Finding("fail", "no test ran: the results hold zero test cases"))
     findings.extend(_required_stages(results, policy))
-    verdict = Verdict(findings, table, len(results), coverage=coverage, cases=results)
+    verdict = Verdict(findings, table, len(results), coverage=coverage, cases=results, binding=binding)
     authority.declared_items(verdict)
     findings.extend(_coverage(policy, coverage))
     findings.extend(_diff_coverage(policy, diff))
@@ -372,4 +402,6 @@ def merge_policies(policies: Iterable[GatePolicy]) -> GatePolicy:
         max_regression=regression,
         waive_missing_baseline=waivers[0] if all(waivers) else None,
         flaky="block" if any(p.flaky == "block" for p in found) else "warn",
+        evidence_max_age_s=min(p.evidence_max_age_s for p in found),
+        foreign=tuple(sorted(set.intersection(*(set(p.foreign) for p in found)))),
     )

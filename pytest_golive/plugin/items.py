@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ..checklist import CheckInstance, Checklist, ChecklistError, Problem, load_checklist
+from ..checklist.errors import display_path
 from ..checklist.ordering import Slot, need_groups, plan
 from ..checklist.templating import attributes_read
 from ..checks import (
@@ -24,8 +25,9 @@ from ..checks import (
 )
 from ..checks.redaction import is_secret_name
 from ..checks.runner import Needs, check_needs
-from ..formats.properties import NEEDS_UNMET_PROPERTY
+from ..formats.properties import CHECKLIST_PATH_PROPERTY, CHECKLIST_SHA_PROPERTY, NEEDS_UNMET_PROPERTY
 from ..gate.identity import IDENTITY_PROPERTY, checklist_identity
+from ..gate.provenance import file_sha256
 from ..services.app import AppStartError, render_python
 from ..services.endpoint import Endpoint
 from ..services.errors import ProvisionError
@@ -82,6 +84,11 @@ class ChecklistFile(pytest.File):
         files = self.config.stash.setdefault(FILES_KEY, [])
         files.append(self)
         identity = checklist_identity(self.checklist)  # the gate matches results to this checklist by it
+        #: the file that declares each check, and its bytes' sha256: a release gate refuses results of another
+        declared_in = {
+            path: [(CHECKLIST_PATH_PROPERTY, display_path(path)), (CHECKLIST_SHA_PROPERTY, file_sha256(path))]
+            for path in {check.source.path for check in self.checklist.checks}
+        }
         slots = plan(self.checklist.checks, self.checklist.stages)
         groups = need_groups(self.checklist.checks)
         for position, check in enumerate(self.checklist.checks):
@@ -94,6 +101,7 @@ class ChecklistFile(pytest.File):
                 item.shard_key = groups[check.id]  # a check shares its shard with what it needs
                 item.run_key = (slots[check.id].rank, slots[check.id].segment, len(files), position)
                 item.user_properties.append((IDENTITY_PROPERTY, identity))
+                item.user_properties.extend(declared_in[check.source.path])
                 for name in names:
                     item.add_marker(name)
                 if check.skip:
