@@ -22,7 +22,7 @@ checks:
     fault: {target: cache, action: pause, for: 5s, during: [{redis: {command: [PING]}}]}
   - id: ok-redis-answers-again-after-a-failing-during
     redis: {command: [PING]}
-    expect: {value: true}
+    expect: {value: PONG}
   - id: ok-pause-then-recover
     fault: {target: cache, action: pause, for: 1s, recover: {within: 5s, steps: [{redis: {command: [PING]}}]}}
   - id: bad-unknown-target

@@ -284,7 +284,7 @@ def test_a_run_as_root_serves_redis_from_a_folder_only_root_can_read(tmp_path: P
     shutil.copy2(found, private / "bin" / "redis-server")
     (tmp_path / "golive.yaml").write_text(
         "golive: 1\nservices:\n  cache: {kind: redis}\nchecks:\n"
-        "  - {id: up, redis: {command: [PING]}, expect: {value: true}}\n"
+        "  - {id: up, redis: {command: [PING]}, expect: {value: PONG}}\n"
     )
     env = {"GOLIVE_REDIS_SERVER": str(private / "bin" / "redis-server")}
     result = pytest_run(tmp_path, "--golive-provider", "local", env=env)

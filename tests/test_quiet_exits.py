@@ -66,7 +66,7 @@ app:
   ready: {{http: /, timeout: 20s}}
 checks:
   - {{id: db, sql: "select 1", expect: {{scalar: 1}}}}
-  - {{id: cache, redis: {{command: [PING]}}, expect: {{value: true}}}}
+  - {{id: cache, redis: {{command: [PING]}}, expect: {{value: PONG}}}}
   - {{id: app, http: {{get: /}}}}
   - {{id: shell, command: "echo hi", expect: {{stdout: "hi\\n"}}}}
 """

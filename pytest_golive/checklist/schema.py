@@ -245,8 +245,9 @@ def validate(document: Any, compiled: CompiledSchema, source: SourceMap) -> list
         document = {**document, "checks": [checks[index] for index in invalid]}
         locator = _Renumbered(source, invalid)
     problems: dict[tuple[Any, ...], Problem] = {}
+    hints = _ExpectHints(compiled.schema, document)
     for error in compiled.explainer.iter_errors(document):
-        for problem in _explain(error, locator):
+        for problem in _explain(error, locator, hints):
             problems.setdefault((problem.doc_path, problem.message), problem)
     ordered = sorted(problems.values(), key=lambda p: (p.location.line, p.location.col))
     return _drop_redundant(ordered)[:MAX_PROBLEMS]
@@ -258,7 +259,7 @@ def _drop_redundant(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if not (p.doc_path in unknown_at and p.message.startswith("no check kind"))]
 
 
-def _explain(error: ValidationError, source: SourceMap | _Renumbered) -> list[Problem]:
+def _explain(error: ValidationError, source: SourceMap | _Renumbered, hints: _ExpectHints) -> list[Problem]:
     path = tuple(error.absolute_path)
     instance, sub = error.instance, error.schema
     kind = error.validator
@@ -276,10 +277,10 @@ def _explain(error: ValidationError, source: SourceMap | _Renumbered) -> list[Pr
         specific = _format_context(error)
         if specific is not None:
             return [source.problem(tuple(specific.absolute_path), _format_message(specific))]
-        chosen = _chosen_branch(error)
+        chosen = _chosen_branch(error, hints.defs)
         if chosen is not None:
             return [source.problem(tuple(chosen.absolute_path), _message(chosen))]
-    return [source.problem(path, _message(error))]
+    return [source.problem(path, _message(error) + hints.hint(path, instance))]
 
 
 def _unknown_keys(
@@ -324,7 +325,7 @@ def _kind_choice_message(instance: Any, sub: Mapping[str, Any]) -> str:
     return f"more than one of {' and '.join(present)}: expected exactly one of {', '.join(keys)}"
 
 
-def _chosen_branch(error: ValidationError) -> ValidationError | None:
+def _chosen_branch(error: ValidationError, defs: Mapping[str, Any]) -> ValidationError | None:
     """A mapping whose one key names a branch (``{between: [1]}``) is explained by that
     branch's own error, not by the whole choice."""
     instance, branches = error.instance, error.validator_value
@@ -332,10 +333,70 @@ def _chosen_branch(error: ValidationError) -> ValidationError | None:
         return None
     for sub_error in error.context or []:
         index = sub_error.schema_path[0] if sub_error.schema_path else None
-        branch = branches[index] if isinstance(index, int) else None
+        branch = _resolved(branches[index], defs) if isinstance(index, int) else None
         if isinstance(branch, dict) and branch.get("required") == list(instance) and sub_error.validator != "type":
             return sub_error
     return None
+
+
+_DEFS = "#/$defs/"
+
+
+def _resolved(branch: Any, defs: Mapping[str, Any]) -> Any:
+    """A branch as written, or the definition its ``$ref`` names (``comparison.between``...)."""
+    ref = branch.get("$ref") if isinstance(branch, dict) else None
+    if isinstance(ref, str) and ref.startswith(_DEFS):
+        return defs.get(ref.removeprefix(_DEFS))
+    return branch
+
+
+class _ExpectHints:
+    """For a value its expect key can never take (``rows: 1``, where rows is a list), the
+    sibling key of the same kind that takes it, nearest by name (``row_count: 1``)."""
+
+    def __init__(self, schema: Mapping[str, Any], document: Any) -> None:
+        self.schema = schema
+        self.defs: Mapping[str, Any] = schema["$defs"]
+        self.document = document
+        self.validators: dict[str, Draft202012Validator] = {}
+
+    def hint(self, path: tuple[Any, ...], value: Any) -> str:
+        if len(path) < 3 or path[-2] != "expect":
+            return ""
+        item, key = _at(self.document, path[:-2]), path[-1]
+        kind = next((name for name in item if f"{name}.expect" in self.defs), None) if isinstance(item, dict) else None
+        written = item.get("expect") if isinstance(item, dict) else None
+        if kind is None or not isinstance(written, dict):
+            return ""
+        siblings = [name for name in self.defs[f"{kind}.expect"].get("properties", {}) if name not in written]
+        taking = [name for name in siblings if self._validator(kind).is_valid({name: value})]
+        close = difflib.get_close_matches(str(key), taking, n=1, cutoff=_NEAR)
+        return f"; did you mean {close[0]}: {_flow(value)}?" if close else ""
+
+    def _validator(self, kind: str) -> Draft202012Validator:
+        if kind not in self.validators:
+            # the schema's own $id and $defs, so that its references resolve as they do in it
+            schema = {key: self.schema[key] for key in ("$schema", "$id", "$defs") if key in self.schema}
+            schema["$ref"] = f"{_DEFS}{kind}.expect"
+            self.validators[kind] = Draft202012Validator(schema, format_checker=_FORMATS)
+        return self.validators[kind]
+
+
+#: how alike two key names must be (difflib's ratio) for one to be suggested for the other:
+#: rows/row_count is 0.46; status/schema is 0.33, so http status: ok does not suggest schema: ok
+_NEAR = 0.4
+
+
+def _at(document: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        document = document[part]
+    return document
+
+
+def _flow(value: Any, limit: int = 60) -> str:
+    """A value as it would be written in a YAML flow mapping, cut to ``limit`` characters."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def range_problems(document: Any, source: SourceMap) -> list[Problem]:

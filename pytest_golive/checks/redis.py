@@ -39,13 +39,14 @@ class RedisKind(Kind):
             socket_connect_timeout=timeout,
             socket_timeout=timeout,
             decode_responses=True,
+            protocol=3,  # typed replies (maps, doubles), whatever redis-py's default
             retry=Retry(NoBackoff(), 0),  # redis-py retries timeouts by default: a check's timeout must hold
         )
         start = time.perf_counter()
         try:
             with client:
                 if "command" in spec:
-                    result = {"value": client.execute_command(*spec["command"])}  # type: ignore[no-untyped-call]
+                    result = {"value": raw_reply(client, spec["command"])}
                     what = " ".join(str(part) for part in spec["command"])
                 elif "llen" in spec:
                     result = {"value": client.llen(spec["llen"])}
@@ -63,6 +64,30 @@ class RedisKind(Kind):
             result=result,
             measurements={key: value for key, value in shown.items() if isinstance(value, (int, float))},
         )
+
+
+def raw_reply(client: redis_client.Redis, command: list[str | int]) -> Any:
+    """The server's reply as ``redis-cli -3`` shows it, as typed JSON values: PING is "PONG",
+    not redis-py's True; HGETALL a mapping. Read from a connection of the client's pool, so
+    that no response callback of redis-py rewrites it."""
+    connection = client.connection_pool.get_connection()
+    try:
+        connection.send_command(*command)  # type: ignore[no-untyped-call]
+        return _as_json(connection.read_response())
+    finally:
+        client.connection_pool.release(connection)  # the client disconnects its pool as the step ends
+
+
+def _as_json(reply: Any) -> Any:
+    """Arrays and sets as lists (in the server's order), maps as mappings with text keys; an
+    error inside an array (EXEC) as its text."""
+    if isinstance(reply, (list, tuple)):
+        return [_as_json(item) for item in reply]
+    if isinstance(reply, dict):
+        return {str(_as_json(key)): _as_json(value) for key, value in reply.items()}
+    if isinstance(reply, Exception):
+        return str(reply)
+    return reply
 
 
 def _ttls(client: redis_client.Redis, pattern: str) -> dict[str, Any]:
