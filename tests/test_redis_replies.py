@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pytest_golive.checklist import ServiceSpec
-from pytest_golive.checks.base import StepContext, StepError
+from pytest_golive.checks.base import RunSettings, StepContext, StepError
 from pytest_golive.checks.redis import RedisKind
 from pytest_golive.services.manager import ServiceManager
 from pytest_golive.services.reaper import reap
@@ -28,13 +28,8 @@ def reply(provider: str, tmp_path: Path) -> Iterator[Callable[..., Any]]:
         cache = manager.provision(ServiceSpec("cache", "redis", provider, None, None, (), 60), {}).endpoint
 
         def run(*command: str | int) -> Any:
-            ctx = StepContext(
-                base_dir=tmp_path,
-                base_url=None,
-                deadline=time.monotonic() + 30,
-                timeout_s=30,
-                services={"cache": cache.template_view()},
-            )
+            settings = RunSettings(tmp_path, None, {}, {}, services={"cache": cache.template_view()})
+            ctx = StepContext(settings, "redis-replies", time.monotonic() + 30, 30, None)
             return RedisKind().run({"command": list(command)}, ctx).result["value"]
 
         yield run
