@@ -131,7 +131,7 @@ def test_the_report_opens_with_the_release_record(
     assert page.row("date")[1][1].startswith("20")
     assert page.row("runs")[1][1] != "not recorded"
     signed = page.row("The team knows the release window (team-notified)", cells=3)
-    assert signed[1][1:] == ["Alice Doe", "passed"]
+    assert signed[1][1:] == ["Alice Doe for this run", "passed"]  # signed on the command line, for this run
     text = "".join(page.text)
     assert "checklist coverage: 3 of 3 declared items ran" in text
     assert "P0 critical" in " ".join(text.split())

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness import HarnessError, cache_dir, judge, load_pins, prepared, read_junit
+from harness import HarnessError, cache_dir, judge, load_pins, prepared, read_junit, relax_load_budgets
 from workflow_harness import Harness
 
 from pytest_golive.onboarding.render import REUSABLE_WORKFLOW
@@ -52,6 +52,7 @@ def test_reusable_workflow_passes_on_a_real_app(request: pytest.FixtureRequest, 
             assert written["uses"] == REUSABLE_WORKFLOW
             app = yaml.safe_load((tree / written["with"]["checklist"]).read_text())["app"]
             assert app["python"] == ".venv/bin/python", "init found the user's virtualenv"
+            relax_load_budgets(tree / written["with"]["checklist"])
             subprocess.run(["git", "init", "-q", str(tree)], check=True)  # the user's repository; nothing committed
             run = Harness(repo=tree, work=tmp_path / "run", event={"event_name": "pull_request"})
             result = run.run(
