@@ -11,7 +11,7 @@ import pytest
 
 from ..checklist import CheckInstance, Checklist, ChecklistError, Problem, load_checklist
 from ..checklist.errors import display_path
-from ..checklist.ordering import Slot, need_groups, plan
+from ..checklist.ordering import need_groups, plan
 from ..checklist.templating import attributes_read
 from ..checks import (
     CheckProblem,
@@ -97,7 +97,6 @@ class ChecklistFile(pytest.File):
                 register_tag(self.config, tag)
             for instance in check.instances():
                 item = CheckItem.from_parent(self, name=instance.name, instance=instance)
-                item.slot = slots[check.id]
                 item.shard_key = groups[check.id]  # a check shares its shard with what it needs
                 item.run_key = (slots[check.id].rank, slots[check.id].segment, len(files), position)
                 item.user_properties.append((IDENTITY_PROPERTY, identity))
@@ -228,8 +227,7 @@ class NeedsNotMet(Exception):
 
 
 class CheckItem(pytest.Item):
-    #: where the stage plan runs it (checklist/ordering.py), and its sort key in a serial run
-    slot: Slot
+    #: its sort key in a serial run: the stage plan's slot (checklist/ordering.py), file, position
     run_key: tuple[int, int, int, int]
     shard_key: str
 

@@ -15,6 +15,7 @@ runs, and is sent another only when the item it holds may start.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -89,11 +90,12 @@ class StageScheduling:
         self._dispatch()
 
     def _plan_waves(self, collection: list[str]) -> None:
-        keyed = sorted(range(len(collection)), key=lambda i: (self.wave_of(collection[i])[0], i))
+        placed = [self.wave_of(nodeid) for nodeid in collection]  # each resolves a path: once per item
+        keyed = sorted(range(len(collection)), key=lambda i: (placed[i][0], i))
         last: tuple[tuple[int, int], bool] | None = None
         wave = -1
         for index in keyed:
-            slot, exclusive, group = self.wave_of(collection[index])
+            slot, exclusive, group = placed[index]
             key = (slot, exclusive)
             if key != last or exclusive:  # a new slot, or an exclusive item: a new wave
                 wave += 1
@@ -185,8 +187,9 @@ def make_wave_of(config: pytest.Config, checklists: Sequence[Path]) -> WaveOf:
         for check_id, slot in plan(checklist.checks, checklist.stages).items():
             slots[(checklist.path, check_id)] = slot
         tied = need_groups(checklist.checks)
+        sizes = Counter(tied.values())
         for check_id, group in tied.items():
-            if sum(1 for g in tied.values() if g == group) > 1:
+            if sizes[group] > 1:
                 groups[(checklist.path, check_id)] = f"{checklist.path}::{group}"
     first = Slot(UNSTAGED, -1)
 
