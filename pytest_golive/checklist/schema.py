@@ -174,7 +174,12 @@ class CompiledSchema:
         # (tests/test_schema_engines.py holds the two engines to the same verdicts).
         self.draft7 = {**schema, "$schema": "http://json-schema.org/draft-07/schema#"}
         self.formats = {name: _as_predicate(name) for name in _FORMATS.checkers}
-        self.is_valid: Callable[[Any], Any] = fastjsonschema.compile(self.draft7, formats=self.formats)
+
+    @functools.cached_property
+    def is_valid(self) -> Callable[[Any], Any]:
+        """Compiled on first use (about a second): a run whose checklists all come from
+        the parse cache never pays for it."""
+        return fastjsonschema.compile(self.draft7, formats=self.formats)
 
     def accepts(self, document: Any) -> bool:
         return _passes(self.is_valid, document)

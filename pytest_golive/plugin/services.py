@@ -29,6 +29,7 @@ from ..services.reaper import reap
 from ..services.runstate import RunState
 from ..services.serverlog import server_log
 from .options import APP_COVERAGE_OPTION, DEFAULT_LOGS_DIR, LOGS_OPTION, PROVIDER_OPTION, RUN_ID_INPUT, SERVICES_KEY
+from .timing import TimeLedger
 
 SHARED_INPUT = "golive_services"
 ERRORS_INPUT = "golive_service_errors"
@@ -53,6 +54,8 @@ class SessionServices:
         self.redact = redact
         self.app_coverage_written = False
         self._closed = False
+        #: seconds spent provisioning, starting apps and tearing down (plugin/timing.py)
+        self.spent = TimeLedger()
         self.environ = environ
         self.owner = workerinput is None or RUN_ID_INPUT not in workerinput
         self._state: RunState | None = None
@@ -116,6 +119,10 @@ class SessionServices:
     def endpoints(self, checklist: Checklist, variables: Mapping[str, Any]) -> dict[str, Endpoint | ProvisionError]:
         """This process's isolated endpoint of every service the checklist declares, or why
         it could not be had: only the checks that need a missing one error."""
+        with self.spent.measure("provision"):
+            return self._endpoints(checklist, variables)
+
+    def _endpoints(self, checklist: Checklist, variables: Mapping[str, Any]) -> dict[str, Endpoint | ProvisionError]:
         found: dict[str, Endpoint | ProvisionError] = {}
         for name, shared in self._shared_for(checklist, variables).items():
             try:
@@ -141,7 +148,8 @@ class SessionServices:
             name = self.app_log_name(checklist)
             process = AppProcess(self.state, app, name, python=python, keep_log=self._keeper(name))
             try:
-                self._urls[checklist.path] = process.start(context)
+                with self.spent.measure("app start"):
+                    self._urls[checklist.path] = process.start(context)
                 started = process
             except ProvisionError as exc:
                 started = exc
@@ -210,16 +218,17 @@ class SessionServices:
         paths = list(checklists)
         if not paths:
             return {}
-        for path in paths:
-            try:
-                checklist = load_checklist(path, schemas)
-                variables = render_vars(checklist, self.environ)
-            except (ChecklistError, CheckProblem):
-                continue  # the workers report it when they collect the file
-            redis_slots(checklist.path, checklist.services, self.provider_override, slots)
-            for name, outcome in self._shared_for(checklist, variables).items():
-                if isinstance(outcome, ProvisionError):
-                    errors[service_key(checklist.services[name], self.provider_override)] = str(outcome)
+        with self.spent.measure("provision"):
+            for path in paths:
+                try:
+                    checklist = load_checklist(path, schemas)
+                    variables = render_vars(checklist, self.environ)
+                except (ChecklistError, CheckProblem):
+                    continue  # the workers report it when they collect the file
+                redis_slots(checklist.path, checklist.services, self.provider_override, slots)
+                for name, outcome in self._shared_for(checklist, variables).items():
+                    if isinstance(outcome, ProvisionError):
+                        errors[service_key(checklist.services[name], self.provider_override)] = str(outcome)
         shared = self._manager.shared() if self._manager else []
         return {
             RUN_ID_INPUT: self.state.run_id,
@@ -233,6 +242,10 @@ class SessionServices:
         if self._closed:
             return
         self._closed = True
+        with self.spent.measure("teardown"):
+            self._close()
+
+    def _close(self) -> None:
         try:
             for started in self._apps.values():
                 if isinstance(started, AppProcess):
