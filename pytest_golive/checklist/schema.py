@@ -29,6 +29,7 @@ from .errors import Problem, short_repr
 from .regexes import compile_regex
 from .series import parse_series
 from .templating import is_template
+from .validator_cache import fast_validator
 from .yamlsource import DocPath, SourceMap
 
 SCHEMA_FILE = Path(__file__).with_name("schema.json")
@@ -177,9 +178,9 @@ class CompiledSchema:
 
     @functools.cached_property
     def is_valid(self) -> Callable[[Any], Any]:
-        """Compiled on first use (about a second): a run whose checklists all come from
-        the parse cache never pays for it."""
-        return fastjsonschema.compile(self.draft7, formats=self.formats)
+        """Made on first use, so a run whose checklists all come from the parse cache never
+        loads it; compiled once per schema and kept (checklist/validator_cache.py)."""
+        return fast_validator(self.draft7, self.formats, self.fingerprint)
 
     def accepts(self, document: Any) -> bool:
         return _passes(self.is_valid, document)
@@ -187,7 +188,7 @@ class CompiledSchema:
     @functools.cached_property
     def check_is_valid(self) -> Callable[[Any], Any]:
         """One check on its own; compiled for the first invalid document only."""
-        return fastjsonschema.compile({**self.draft7, "$ref": "#/$defs/check"}, formats=self.formats)
+        return fast_validator({**self.draft7, "$ref": "#/$defs/check"}, self.formats, f"{self.fingerprint}#check")
 
     def invalid_checks(self, checks: list[Any]) -> list[int]:
         """The indexes of the first invalid checks: jsonschema explains only those, since it
