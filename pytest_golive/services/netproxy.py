@@ -23,8 +23,9 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from ..checklist import NETWORK_FAULTS as TOXICS
+
 DIRECTIONS = ("upstream", "downstream", "both")
-TOXICS = ("latency", "bandwidth", "timeout", "reset_peer", "blackhole", "slow_close")
 _BUFFER_HIGH = 1 << 20  # queued bytes of a direction at which its sender stops being read
 _SLICE_S = 0.05  # bandwidth: bytes are written in slices of this many seconds' worth
 
@@ -127,9 +128,8 @@ class _Flow:
         if self.source is not None and not self.source.is_closing():
             self.source.pause_reading()
         removed = self.link.proxy.changed()
-        try:
-            await asyncio.wait_for(removed, toxic.after_s or None)
-        except TimeoutError:
+        await asyncio.wait({removed}, timeout=toxic.after_s or None)  # not wait_for: it would cancel removed
+        if not removed.done():
             self.link.close()
             self.pending.clear()
             self.eof = False
@@ -226,7 +226,8 @@ class _Link:
 
     def half_close(self, flow: _Flow) -> None:
         if flow.sink is not None and flow.sink.can_write_eof() and not flow.sink.is_closing():
-            flow.sink.write_eof()
+            with contextlib.suppress(OSError):  # the peer is already gone: nothing to tell it
+                flow.sink.write_eof()
         self.half_closed.add(flow.direction)
         if len(self.half_closed) == 2:
             self.close()
