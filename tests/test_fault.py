@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from interrupt_harness import interrupt_during_fault
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -127,19 +124,11 @@ checks:
       for: 60s
       during: [{{command: "touch {flag}; sleep 60"}}]
 """)
-    run = subprocess.Popen(
+    output = interrupt_during_fault(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "golive.yaml"],
-        cwd=tmp_path,
-        env={**os.environ, "GOLIVE_T_EVENTS": str(events)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        tmp_path,
+        flag,
+        {"GOLIVE_T_EVENTS": str(events)},
     )
-    deadline = time.monotonic() + 60
-    while not flag.exists() and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert flag.exists(), "the fault never became active"
-    run.send_signal(signal.SIGINT)
-    output, _ = run.communicate(timeout=60)
     assert "KeyboardInterrupt" in output
     assert events.read_text() == "resumed\n"

@@ -5,15 +5,12 @@ after Ctrl-C. Timings are lower bounds with wide margins, never upper bounds."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from interrupt_harness import interrupt_during_fault
 
 from pytest_golive.checklist import ChecklistError, load_checklist
 from pytest_golive.checks import load_kind_schemas
@@ -260,20 +257,11 @@ checks:
       for: 60s
       during: [{{command: "touch {flag}; sleep 60"}}]
 """)
-    runs = tmp_path / "runs"
-    run = subprocess.Popen(
+    output = interrupt_during_fault(
         [sys.executable, "-m", "pytest_golive", "run", "golive.yaml", "-p", "no:cacheprovider"],
-        cwd=tmp_path,
-        env={**os.environ, "GOLIVE_T_EVENTS": str(events), "GOLIVE_RUNS_DIR": str(runs)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        tmp_path,
+        flag,
+        {"GOLIVE_T_EVENTS": str(events), "GOLIVE_RUNS_DIR": str(tmp_path / "runs")},
     )
-    deadline = time.monotonic() + 90
-    while not flag.exists() and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert flag.exists(), "the fault never became active"
-    run.send_signal(signal.SIGINT)
-    output, _ = run.communicate(timeout=90)
     assert "KeyboardInterrupt" in output, output
     assert events.read_text() == "ping at stop: True\n"

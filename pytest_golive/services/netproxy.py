@@ -182,6 +182,7 @@ class _Side(asyncio.Protocol):
             transport.close()
             return
         self.transport = transport
+        transport.set_write_buffer_limits(high=_BUFFER_HIGH)  # fewer pauses of the other side: throughput
         self.outgoing.source = transport
         self.incoming.sink = transport
         self.incoming.start()
