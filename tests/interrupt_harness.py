@@ -8,6 +8,19 @@ import subprocess
 import time
 from pathlib import Path
 
+#: the tail of an app that records what happens to it: answers 200 on every path, on the port in argv[1]
+HEALTH_SERVER = """\
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class Health(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"ok")
+    def log_message(self, *args):
+        pass
+
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Health).serve_forever()
+"""
+
 
 def interrupt_during_fault(command: list[str], cwd: Path, flag: Path, env: dict[str, str]) -> str:
     """Start ``command``, send it SIGINT once ``flag`` exists (a during step touches it while

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from interrupt_harness import interrupt_during_fault
+from interrupt_harness import HEALTH_SERVER, interrupt_during_fault
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,9 +87,9 @@ checks:
     assert "during the fault, http: expected to pass, got GET http://127.0.0.1:" in result.stdout.str()
 
 
-SIGNALLED_APP = """\
+SIGNALLED_APP = (
+    """\
 import os, signal, sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 def resumed(signum, frame):
     with open(os.environ["GOLIVE_T_EVENTS"], "a") as events:
@@ -97,14 +97,9 @@ def resumed(signum, frame):
 
 signal.signal(signal.SIGCONT, resumed)
 
-class Health(BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"ok")
-    def log_message(self, *args):
-        pass
-
-ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Health).serve_forever()
 """
+    + HEALTH_SERVER
+)
 
 
 def test_ctrl_c_during_a_fault_restores_the_target(tmp_path: Path) -> None:

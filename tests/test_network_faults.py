@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from interrupt_harness import interrupt_during_fault
+from interrupt_harness import HEALTH_SERVER, interrupt_during_fault
 
 from pytest_golive.checklist import ChecklistError, load_checklist
 from pytest_golive.checks import load_kind_schemas
@@ -214,9 +214,9 @@ checks:
     assert {name: spec.proxy for name, spec in loaded.services.items()} == {"db": True, "cache": True, "other": False}
 
 
-PROBING_APP = """\
+PROBING_APP = (
+    """\
 import os, signal, sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import redis
 
 def on_stop(signum, frame):
@@ -230,14 +230,9 @@ def on_stop(signum, frame):
 
 signal.signal(signal.SIGTERM, on_stop)
 
-class Health(BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"ok")
-    def log_message(self, *args):
-        pass
-
-ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Health).serve_forever()
 """
+    + HEALTH_SERVER
+)
 
 
 @pytest.mark.usefixtures("docker_engine")
