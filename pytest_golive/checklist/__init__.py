@@ -2,10 +2,11 @@
 
 from .errors import ChecklistError, Location, Problem
 from .loader import load_checklist
-from .model import App, Check, CheckInstance, Checklist, GatePolicy, Retry, ServiceSpec, Step
+from .model import NETWORK_FAULTS, App, Check, CheckInstance, Checklist, GatePolicy, Retry, ServiceSpec, Step
 from .schema import KindSchema, builtin_kind_schema, compose
 
 __all__ = [
+    "NETWORK_FAULTS",
     "App",
     "Check",
     "CheckInstance",

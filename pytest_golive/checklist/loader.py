@@ -15,6 +15,7 @@ from .model import (
     DEFAULT_STAGES,
     DEFAULT_STARTUP_TIMEOUT_S,
     DEFAULT_TIMEOUT_S,
+    NETWORK_FAULTS,
     App,
     Check,
     Checklist,
@@ -106,7 +107,11 @@ class _ChecklistLoader:
         problems = needs_problems(checks, stages)
         if problems:
             raise ChecklistError(problems)
-        services = {name: _service(name, raw, source) for name, raw in document.get("services", {}).items()}
+        proxied = _network_fault_targets(checks, set(document.get("services", {})), source)
+        services = {
+            name: _service(name, raw, source, proxy=name in proxied)
+            for name, raw in document.get("services", {}).items()
+        }
         app = _app(document["app"], source) if "app" in document else None
         return Checklist(
             path=path,
@@ -227,7 +232,32 @@ def nested_saves(spec: Any) -> frozenset[str]:
     return frozenset(names)
 
 
-def _service(name: str, raw: dict[str, Any], source: SourceMap) -> ServiceSpec:
+def _network_fault_targets(checks: list[Check], services: set[str], source: SourceMap) -> set[str]:
+    """The services a network fault acts on: golive puts its proxy in front of each."""
+    targets: set[str] = set()
+    problems = []
+    known = ", ".join(sorted(services)) or "none"
+    for check in checks:
+        for step in check.steps:
+            if step.kind != "fault" or step.spec["action"] not in NETWORK_FAULTS:
+                continue
+            target = step.spec["target"]
+            if target in services:
+                targets.add(target)
+                continue
+            problems.append(
+                source.problem(
+                    (*step.doc_path, "fault", "target"),
+                    f"a network fault ({step.spec['action']}) acts on a service of this checklist "
+                    f"(services: {known}), not {target!r}",
+                )
+            )
+    if problems:
+        raise ChecklistError(problems)
+    return targets
+
+
+def _service(name: str, raw: dict[str, Any], source: SourceMap, *, proxy: bool) -> ServiceSpec:
     doc_path = ("services", name)
     provider = raw.get("provider", "auto")
     if provider == "external" and "url" not in raw:
@@ -252,6 +282,7 @@ def _service(name: str, raw: dict[str, Any], source: SourceMap) -> ServiceSpec:
         init=tuple(init),
         extensions=tuple(raw.get("extensions", ())),
         startup_timeout_s=parse_duration(timeout) if timeout else DEFAULT_STARTUP_TIMEOUT_S,
+        proxy=proxy or bool(raw.get("proxy")),
     )
 
 

@@ -130,10 +130,16 @@ class ServiceSpec:
     startup_timeout_s: float
     #: PostgreSQL extensions created in every database made for the service (postgres)
     extensions: tuple[str, ...] = ()
+    #: reached through golive's TCP proxy, so network faults can act on it (``proxy:``, or a network fault on it)
+    proxy: bool = False
 
 
 #: how old a release's results may be, unless ``gates.evidence.max_age`` says otherwise
 DEFAULT_EVIDENCE_MAX_AGE_S = 24 * 3600.0
+
+
+#: ``fault`` actions on a service's connections, carried out by golive's TCP proxy
+NETWORK_FAULTS = ("latency", "bandwidth", "timeout", "reset_peer", "blackhole", "slow_close")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,9 @@ from ..checks.runner import CheckProblem
 from ..services.app import AppProcess, write_app_coverage
 from ..services.endpoint import Endpoint
 from ..services.errors import ProvisionError
-from ..services.faults import AppTarget, ServiceTarget
+from ..services.faults import AppTarget, ProxiedServiceTarget, ServiceTarget
 from ..services.manager import ServiceManager, SharedService, WorkerServices, redis_slots, service_key
+from ..services.netproxy import TcpProxy
 from ..services.reaper import reap
 from ..services.runstate import RunState
 from ..services.serverlog import server_log
@@ -65,6 +67,7 @@ class SessionServices:
         self._apps: dict[Path, AppProcess | ProvisionError] = {}
         self._urls: dict[Path, str] = {}
         self._handles: dict[Path, dict[str, dict[str, Any]]] = {}
+        self._proxies: dict[Path, dict[str, TcpProxy]] = {}
         self.served: dict[str, Endpoint] = {}
         worker_id, index, count = "main", 0, 1
         self._slots: dict[str, list[str]] = {}
@@ -134,9 +137,17 @@ class SessionServices:
             except ProvisionError as exc:
                 found[name] = exc
                 continue
-            found[name] = endpoint
             self.served[name] = endpoint
+            found[name] = self._through_proxy(checklist, name, endpoint) if checklist.services[name].proxy else endpoint
         return found
+
+    def _through_proxy(self, checklist: Checklist, name: str, endpoint: Endpoint) -> Endpoint:
+        """The service as the app and the checks reach it: through this process's proxy,
+        which its network faults act on (each xdist worker has its own, beside its own app)."""
+        proxies = self._proxies.setdefault(checklist.path, {})
+        if name not in proxies:
+            proxies[name] = TcpProxy(endpoint.host, endpoint.port)
+        return replace(endpoint, host=proxies[name].host, port=proxies[name].port)
 
     def app(self, checklist: Checklist, context: Mapping[str, Any], python: str) -> AppProcess:
         """Start the checklist's app once (it has a command); a failure is remembered and
@@ -189,9 +200,10 @@ class SessionServices:
 
     def fault_targets(self, checklist: Checklist) -> dict[str, Any]:
         """What this checklist's fault checks may act on: its services, and its app if started here."""
-        targets: dict[str, Any] = {
-            name: ServiceTarget(name, handle) for name, handle in self._handles.get(checklist.path, {}).items()
-        }
+        handles = self._handles.get(checklist.path, {})
+        targets: dict[str, Any] = {name: ServiceTarget(name, handle) for name, handle in handles.items()}
+        for name, proxy in self._proxies.get(checklist.path, {}).items():
+            targets[name] = ProxiedServiceTarget(name, proxy, handles.get(name))
         app = self._apps.get(checklist.path)
         if isinstance(app, AppProcess):
             targets["app"] = AppTarget(app)
@@ -250,6 +262,9 @@ class SessionServices:
             for started in self._apps.values():
                 if isinstance(started, AppProcess):
                     started.stop()
+            for proxies in self._proxies.values():
+                for proxy in proxies.values():
+                    proxy.close()
             if self._workers is not None:
                 self._workers.close()
             if self._manager is not None:
