@@ -87,8 +87,8 @@ def test_kept_code_gives_the_verdicts_of_a_fresh_compile(
     monkeypatch.setenv("GOLIVE_CACHE_DIR", str(tmp_path))
     compiled = compile_schema(load_kind_schemas())
     fresh = fastjsonschema.compile(compiled.draft7, formats=compiled.formats)
-    fast_validator(compiled.draft7, compiled.formats, compiled.fingerprint)  # writes the entry
-    kept = fast_validator(compiled.draft7, compiled.formats, compiled.fingerprint)  # reads it
+    fast_validator(compiled.draft7, compiled.formats)  # writes the entry
+    kept = fast_validator(compiled.draft7, compiled.formats)  # reads it
 
     def verdict(validate: object) -> str:
         try:

@@ -15,6 +15,7 @@ import contextlib
 import functools
 import hashlib
 import importlib.util
+import json
 import marshal
 import os
 import re
@@ -39,14 +40,12 @@ def cache_dir() -> Path:
     return Path(base) / "pytest-golive"
 
 
-def fast_validator(
-    definition: Mapping[str, Any], formats: Mapping[str, Callable[[Any], bool]], fingerprint: str
-) -> Callable[[Any], Any]:
-    """fastjsonschema's validator for ``definition`` (whose content ``fingerprint`` names),
-    from the cache when it holds it."""
+def fast_validator(definition: Mapping[str, Any], formats: Mapping[str, Callable[[Any], bool]]) -> Callable[[Any], Any]:
+    """fastjsonschema's validator for ``definition``, from the cache when it holds it."""
+    content = json.dumps(definition, sort_keys=True)
     key = hashlib.sha256(
         "\0".join(
-            [fingerprint, fastjsonschema.VERSION, importlib.util.MAGIC_NUMBER.hex(), ",".join(sorted(formats))]
+            [content, fastjsonschema.VERSION, importlib.util.MAGIC_NUMBER.hex(), ",".join(sorted(formats))]
         ).encode()
     ).hexdigest()[:32]
     entry = cache_dir() / "validators" / f"{key}.bin"
@@ -56,7 +55,7 @@ def fast_validator(
         found = _ROOT_FUNCTION.search(source)
         if found is None:  # not fastjsonschema's usual output: let it compile in memory
             return fastjsonschema.compile(dict(definition), formats=dict(formats))
-        loaded = (found.group(1), compile(source, f"<golive schema {fingerprint}>", "exec"))
+        loaded = (found.group(1), compile(source, f"<golive schema {key}>", "exec"))
         if not sys.dont_write_bytecode:
             _write(entry, loaded)
     name, code = loaded
