@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .durations import parse_duration
+from .durations import format_duration, parse_duration
 from .errors import ChecklistError, Location, Problem, display_path
 from .model import (
     DEFAULT_EVIDENCE_MAX_AGE_S,
@@ -22,13 +22,14 @@ from .model import (
     Retry,
     ServiceSpec,
     Step,
+    Watch,
 )
 from .ordering import needs_problems
 from .parse_cache import ParseCache, content_digest
 from .schema import FLOW_KEY, KindSchema, compile_schema, range_problems, validate
 from .suites import resolve_include
 from .templating import GLOBAL_NAMES, RUN_NAMES, TemplateProblem, check_templates
-from .yamlsource import SourceMap, parse_yaml, read_source, real_path
+from .yamlsource import DocPath, SourceMap, parse_yaml, read_source, real_path
 
 _NOT_TEMPLATED = frozenset(
     {
@@ -169,7 +170,7 @@ class _ChecklistLoader:
             severity=raw.get("severity", DEFAULT_SEVERITY),
             tags=tuple(raw.get("tags", ())),
             params=params,
-            retry=_retry(raw.get("retry")),
+            retry=_retry(raw.get("retry"), doc_path, source),
             timeout_s=parse_duration(raw["timeout"]) if "timeout" in raw else DEFAULT_TIMEOUT_S,
             skip=raw.get("skip"),
             xfail=raw.get("xfail"),
@@ -177,6 +178,7 @@ class _ChecklistLoader:
             doc_path=doc_path,
             needs=tuple(raw.get("needs", ())),
             exclusive=raw.get("exclusive", any(self.kinds[step.kind].exclusive for step in steps)),
+            watch=_watch(raw, doc_path, source),
         )
         if check.item_count > MAX_ITEMS_PER_CHECK:
             message = (
@@ -204,12 +206,44 @@ class _ChecklistLoader:
             save=raw.get("save", {}),
             title=raw.get("title"),
             doc_path=doc_path,
-            retry=_retry(raw.get("retry")) if in_flow else None,  # a plain check's retry is the check's
+            # a plain check's retry is the check's
+            retry=_retry(raw.get("retry"), doc_path, source) if in_flow else None,
         )
 
 
-def _retry(raw: dict[str, Any] | None) -> Retry | None:
-    return Retry(parse_duration(raw["until"]), parse_duration(raw.get("every", "1s"))) if raw else None
+def _retry(raw: dict[str, Any] | None, doc_path: DocPath, source: SourceMap) -> Retry | None:
+    if not raw:
+        return None
+    retry = Retry(
+        parse_duration(raw["until"]),
+        parse_duration(raw.get("every", "1s")),
+        raw.get("failure_limit"),
+        raw.get("consecutive_successes", 1),
+    )
+    needed_s = (retry.consecutive_successes - 1) * retry.every_s
+    if needed_s > retry.until_s:
+        message = (
+            f"{retry.consecutive_successes} passing attempts in a row, every {raw.get('every', '1s')}, "
+            f"take {format_duration(needed_s)}: more than until {raw['until']} allows, so it can never pass"
+        )
+        raise ChecklistError([source.problem((*doc_path, "retry", "consecutive_successes"), message)])
+    return retry
+
+
+def _watch(raw: dict[str, Any], doc_path: DocPath, source: SourceMap) -> Watch | None:
+    """``watch:`` on a check; it is its own repetition, so a check-level ``retry`` beside it is refused."""
+    written = raw.get("watch")
+    if written is None:
+        return None
+    if "retry" in raw:
+        message = "a watched check runs again every round already: drop retry here (a step's own retry still works)"
+        raise ChecklistError([source.problem((*doc_path, "retry"), message, key=True)])
+    watch = Watch(parse_duration(written.get("every", "1s")), parse_duration(written["for"]), written.get("expect", {}))
+    if watch.every_s > watch.for_s:
+        every = written.get("every", "1s")
+        message = f"a round every {every} is longer than the window ({written['for']}): no second round"
+        raise ChecklistError([source.problem((*doc_path, "watch", "every" if "every" in written else "for"), message)])
+    return watch
 
 
 def nested_saves(spec: Any) -> frozenset[str]:
@@ -267,6 +301,7 @@ def _gates(raw: dict[str, Any]) -> GatePolicy:
         max_regression=baseline.get("max_regression", {}),
         waive_missing_baseline=baseline.get("waive_missing"),
         flaky=raw.get("flaky", "warn"),
+        failure_limit=raw.get("failure_limit"),
         evidence_max_age_s=parse_duration(evidence["max_age"]) if "max_age" in evidence else DEFAULT_EVIDENCE_MAX_AGE_S,
         foreign=tuple(evidence.get("foreign", ())),
     )
