@@ -109,6 +109,8 @@ class _ChecklistLoader:
             raise ChecklistError(problems)
         services = {name: _service(name, raw, source) for name, raw in document.get("services", {}).items()}
         app = _app(document["app"], source) if "app" in document else None
+        if not including and (app is None or app.command is None):  # an include's app is the includer's
+            _refuse_resources(checks)
         return Checklist(
             path=path,
             name=document.get("name", path.stem),
@@ -259,6 +261,23 @@ def nested_saves(spec: Any) -> frozenset[str]:
         for value in spec:
             names |= nested_saves(value)
     return frozenset(names)
+
+
+#: why ``resources`` cannot be judged: it samples the app process golive starts, and there is none
+NO_APP_PROCESS = (
+    "resources samples the app process golive starts (app.command); this app is external "
+    "(a base URL), so there is no process to sample"
+)
+
+
+def _refuse_resources(checks: list[Check]) -> None:
+    """``resources`` on a load step or a watch of a checklist whose app golive does not start."""
+    for check in checks:
+        found = [(*step.doc_path, "expect", "resources") for step in check.steps if "resources" in step.expect]
+        if check.watch is not None and "resources" in check.watch.expect:
+            found.insert(0, (*check.doc_path, "watch", "expect", "resources"))
+        if found:
+            raise ChecklistError([check.source.problem(found[0], NO_APP_PROCESS)])
 
 
 def _service(name: str, raw: dict[str, Any], source: SourceMap) -> ServiceSpec:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Iterable, Mapping
@@ -11,10 +12,12 @@ from urllib.parse import urlsplit
 
 from ..checklist import Check, CheckInstance, Checklist, Problem, Step, Watch
 from ..checklist.durations import format_duration
+from ..checklist.loader import NO_APP_PROCESS
 from ..checklist.templating import TemplateProblem, attributes_read, render
 from ..checklist.yamlsource import SourceMap
 from .base import Kind, Mismatch, Phase, RunSettings, StepContext, StepError
 from .extract import saved
+from .resources import RESOURCES, ResourceSampler, judge_resources, resource_measurements
 from .window import Tally, WindowProgress, judge_window, retry_ran_out, retry_reports, retry_settled
 
 
@@ -138,27 +141,43 @@ def _watched(instance: CheckInstance, settings: RunSettings, kinds: Mapping[str,
         expect = render(watch.expect, _template_context(instance, settings), (*check.doc_path, "watch", "expect"))
     except TemplateProblem as problem:
         raise CheckProblem(check.source.problem(problem.doc_path, problem.message)) from None
+    resources = expect.pop(RESOURCES, None)
+    where = (*check.doc_path, "watch", "expect", RESOURCES)
+    sampler = None if resources is None else _app_sampler(settings, check.source, where)
     tally = Tally()
     progress = WindowProgress(check.id, watch.for_s)
     first_failure: str | None = None
     started = next_at = time.monotonic()
     try:
-        while next_at - started < watch.for_s:
-            time.sleep(max(0.0, next_at - time.monotonic()))
-            began = time.monotonic()
-            outcomes, _ = _attempt(instance, settings, kinds)
-            passed = all(outcome.passed for outcome in outcomes)
-            tally.record(passed, time.monotonic() - began)
-            if not passed and first_failure is None:
-                at = f"#{tally.rounds} at {began - started:.1f}s"
-                first_failure = f"first failed round: {at}: {_problem_of(outcomes)}"
-            progress.tick(tally)
-            next_at += watch.every_s * max(1, math.ceil((time.monotonic() - next_at) / watch.every_s))
+        with sampler or contextlib.nullcontext():
+            while next_at - started < watch.for_s:
+                time.sleep(max(0.0, next_at - time.monotonic()))
+                began = time.monotonic()
+                outcomes, _ = _attempt(instance, settings, kinds)
+                passed = all(outcome.passed for outcome in outcomes)
+                tally.record(passed, time.monotonic() - began)
+                if not passed and first_failure is None:
+                    at = f"#{tally.rounds} at {began - started:.1f}s"
+                    first_failure = f"first failed round: {at}: {_problem_of(outcomes)}"
+                progress.tick(tally)
+                next_at += watch.every_s * max(1, math.ceil((time.monotonic() - next_at) / watch.every_s))
     finally:
         progress.done()
     window = f"watch every {format_duration(watch.every_s)} for {format_duration(watch.for_s)}"
     outcome = StepOutcome("watch", f"{window}: {tally.summary()}", judge_window(expect, tally), evidence=first_failure)
-    return CheckResult([outcome], 1, time.monotonic() - started, dict(tally.figures()))
+    measurements: dict[str, float | int | str] = dict(tally.figures())
+    if sampler is not None:
+        figures = sampler.figures()
+        outcome.mismatches.extend(judge_resources(resources, figures))
+        measurements.update(resource_measurements(figures))
+    return CheckResult([outcome], 1, time.monotonic() - started, measurements)
+
+
+def _app_sampler(settings: RunSettings, source: SourceMap, doc_path: tuple[str | int, ...]) -> ResourceSampler:
+    """A sampler of the app's process tree; without an app process, the checklist's problem."""
+    if settings.app_pid is None:
+        raise CheckProblem(source.problem(doc_path, NO_APP_PROCESS))
+    return ResourceSampler(settings.app_pid)
 
 
 def _problem_of(outcomes: list[StepOutcome]) -> str:
@@ -298,9 +317,12 @@ def _run_step(
         expect = {**kind.default_expect, **render(step.expect, context, (*step.doc_path, "expect"))}
     except TemplateProblem as problem:
         raise CheckProblem(source.problem(problem.doc_path, problem.message)) from None
+    resources = expect.pop(RESOURCES, None)
+    sampler = None if resources is None else _app_sampler(ctx.run, source, (*step.doc_path, "expect", RESOURCES))
     holder, ctx.step_path = ctx.step_path, (*step.doc_path, step.kind)
     try:
-        observation = kind.run(spec, ctx)
+        with sampler or contextlib.nullcontext():
+            observation = kind.run(spec, ctx)
     except StepError as exc:
         return StepOutcome(label, error=str(exc))
     finally:
@@ -313,6 +335,10 @@ def _run_step(
         measurements=observation.measurements,
         phases=observation.phases,
     )
+    if sampler is not None:
+        figures = sampler.figures()
+        outcome.mismatches.extend(judge_resources(resources, figures))
+        outcome.measurements = {**outcome.measurements, **resource_measurements(figures)}
     for name, how in step.save.items():
         value, looked_for = saved(how, observation.result)
         if value is None:

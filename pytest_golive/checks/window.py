@@ -13,7 +13,7 @@ from hdrh.histogram import HdrHistogram
 from ..checklist import Retry
 from ..checklist.durations import format_duration
 from ..formats.properties import CONSECUTIVE_SUCCESSES_PROPERTY, FAILURE_LIMIT_PROPERTY, FAILURES_PROPERTY
-from .base import Mismatch, compare
+from .base import Mismatch, as_limit, compare
 from .progress import TerminalProgress
 
 _LOWEST_US, _HIGHEST_US, _DIGITS = 1, 3_600_000_000, 3
@@ -87,9 +87,7 @@ def judge_window(expect: Mapping[str, Any], tally: Tally) -> list[Mismatch]:
     figures = tally.figures()
     found = []
     for key, written in (expect or {FAILURES: 0}).items():
-        is_limit = isinstance(written, (int, float)) and not isinstance(written, bool)
-        bound = ">=" if key in _LOWER_BOUNDS else "<="
-        found.append(compare(key, figures[key], f"{bound} {written}" if is_limit else written))
+        found.append(compare(key, figures[key], as_limit(written, ">=" if key in _LOWER_BOUNDS else "<=")))
     return [mismatch for mismatch in found if mismatch]
 
 

@@ -315,6 +315,11 @@ class AppProcess:
             f"app not ready within {self.app.ready_timeout_s:g}s ({probe}: {last})", details=self.log_lines()
         )
 
+    @property
+    def pid(self) -> int | None:
+        """The running app's process id (it leads its own process group); None when stopped."""
+        return self.process.pid if self.process is not None else None
+
     def log_lines(self, lines: int = LOG_TAIL_LINES) -> list[str]:
         return log_lines(self.log, lines)
 
