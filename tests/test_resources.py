@@ -4,7 +4,6 @@ when there is no process to sample."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from test_app import run
 
 from pytest_golive.checks.resources import ResourceSampler
 
@@ -24,19 +24,6 @@ app:
   command: [sh, -c, 'python3 -c "import time; held = b\\"x\\" * (100 * 2**20); time.sleep(3600)" & exec python3 -m http.server $PORT']
   ready: {timeout: 20s}
 """
-
-
-def run(folder: Path, runs_dir: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """pytest in ``folder``, with a runs folder of the test's own, wide enough that summary lines are not cut."""
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", *args],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**os.environ, **runs_dir, "COLUMNS": "300"},
-        check=False,
-    )
 
 
 def properties(junit: Path, testcase: str) -> dict[str, str]:
@@ -68,7 +55,7 @@ def test_load_samples_the_apps_whole_process_tree(tmp_path: Path, runs_dir: dict
             """
         )
     )
-    result = run(tmp_path, runs_dir, "--junitxml=out.xml")
+    result = run(tmp_path, "--junitxml=out.xml", env=runs_dir)
     assert "golive.yaml:6:5: resources.rss_mb.max: expected <= 50, got 1" in result.stdout, result.stdout[-3000:]
     assert "FAILED golive.yaml::lean" in result.stdout
     assert "PASSED golive.yaml::roomy" in result.stdout, result.stdout[-3000:]
@@ -97,7 +84,7 @@ def test_a_watch_window_samples_the_app_too(tmp_path: Path, runs_dir: dict[str, 
             """
         )
     )
-    result = run(tmp_path, runs_dir)
+    result = run(tmp_path, env=runs_dir)
     # the server's thread and its child's: at least 2 in the tree
     assert "golive.yaml:6:5: resources.threads.max: expected <= 1, got " in result.stdout, result.stdout[-3000:]
     assert "FAILED golive.yaml::steady" in result.stdout

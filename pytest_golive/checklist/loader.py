@@ -110,7 +110,7 @@ class _ChecklistLoader:
         services = {name: _service(name, raw, source) for name, raw in document.get("services", {}).items()}
         app = _app(document["app"], source) if "app" in document else None
         if not including and (app is None or app.command is None):  # an include's app is the includer's
-            _refuse_resources(checks)
+            _refuse_without_app_process(checks)
         return Checklist(
             path=path,
             name=document.get("name", path.stem),
@@ -263,21 +263,31 @@ def nested_saves(spec: Any) -> frozenset[str]:
     return frozenset(names)
 
 
-#: why ``resources`` cannot be judged: it samples the app process golive starts, and there is none
+#: why ``resources`` cannot be judged, or a ``log`` read, without an app process golive started
 NO_APP_PROCESS = (
     "resources samples the app process golive starts (app.command); this app is external "
     "(a base URL), so there is no process to sample"
 )
+NO_APP_LOG = (
+    "log reads the output of the app golive starts (app.command); this app is external "
+    "(a base URL), so golive has no log of it"
+)
 
 
-def _refuse_resources(checks: list[Check]) -> None:
-    """``resources`` on a load step or a watch of a checklist whose app golive does not start."""
+def _refuse_without_app_process(checks: list[Check]) -> None:
+    """``resources`` on a step or a watch, and ``log`` steps, in a checklist whose app golive
+    does not start: there is no process to sample and no output to read."""
     for check in checks:
-        found = [(*step.doc_path, "expect", "resources") for step in check.steps if "resources" in step.expect]
+        found: list[tuple[DocPath, str]] = []
         if check.watch is not None and "resources" in check.watch.expect:
-            found.insert(0, (*check.doc_path, "watch", "expect", "resources"))
+            found.append(((*check.doc_path, "watch", "expect", "resources"), NO_APP_PROCESS))
+        for step in check.steps:
+            if step.kind == "log":
+                found.append(((*step.doc_path, "log"), NO_APP_LOG))
+            elif "resources" in step.expect:
+                found.append(((*step.doc_path, "expect", "resources"), NO_APP_PROCESS))
         if found:
-            raise ChecklistError([check.source.problem(found[0], NO_APP_PROCESS)])
+            raise ChecklistError([check.source.problem(*found[0])])
 
 
 def _service(name: str, raw: dict[str, Any], source: SourceMap) -> ServiceSpec:

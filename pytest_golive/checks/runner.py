@@ -180,6 +180,15 @@ def _app_sampler(settings: RunSettings, source: SourceMap, doc_path: tuple[str |
     return ResourceSampler(settings.app_pid)
 
 
+def _log_size(settings: RunSettings) -> int:
+    """The app log's size now (0 without one), where a ``log`` step with ``since: check`` starts reading."""
+    log = settings.app_log() if settings.app_log is not None else None
+    try:
+        return log.stat().st_size if log is not None else 0
+    except OSError:
+        return 0
+
+
 def _problem_of(outcomes: list[StepOutcome]) -> str:
     """A failed round's first problem, on one line."""
     for outcome in outcomes:
@@ -207,6 +216,7 @@ def _attempt(
     check = instance.check
     context = _template_context(instance, settings)
     ctx = StepContext(settings, check.id, time.monotonic() + check.timeout_s, check.timeout_s, settings.base_url)
+    ctx.app_log_start = _log_size(settings)
 
     def render_with(raw: Any, doc_path: tuple[str | int, ...], services: Mapping[str, Mapping[str, Any]]) -> Any:
         try:
