@@ -2,7 +2,7 @@
 
 from .errors import ChecklistError, Location, Problem
 from .loader import load_checklist
-from .model import NETWORK_FAULTS, App, Check, CheckInstance, Checklist, GatePolicy, Retry, ServiceSpec, Step
+from .model import NETWORK_FAULTS, App, Check, CheckInstance, Checklist, GatePolicy, Retry, ServiceSpec, Step, Watch
 from .schema import KindSchema, builtin_kind_schema, compose
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "Retry",
     "ServiceSpec",
     "Step",
+    "Watch",
     "builtin_kind_schema",
     "compose",
     "load_checklist",

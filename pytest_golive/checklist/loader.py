@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .durations import parse_duration
+from .durations import format_duration, parse_duration
 from .errors import ChecklistError, Location, Problem, display_path
 from .model import (
     DEFAULT_EVIDENCE_MAX_AGE_S,
@@ -23,13 +23,14 @@ from .model import (
     Retry,
     ServiceSpec,
     Step,
+    Watch,
 )
 from .ordering import needs_problems
 from .parse_cache import ParseCache, content_digest
 from .schema import FLOW_KEY, KindSchema, compile_schema, range_problems, validate
 from .suites import resolve_include
 from .templating import GLOBAL_NAMES, RUN_NAMES, TemplateProblem, check_templates
-from .yamlsource import SourceMap, parse_yaml, read_source, real_path
+from .yamlsource import DocPath, SourceMap, parse_yaml, read_source, real_path
 
 _NOT_TEMPLATED = frozenset(
     {
@@ -113,6 +114,8 @@ class _ChecklistLoader:
             for name, raw in document.get("services", {}).items()
         }
         app = _app(document["app"], source) if "app" in document else None
+        if not including and (app is None or app.command is None):  # an include's app is the includer's
+            _refuse_without_app_process(checks)
         return Checklist(
             path=path,
             name=document.get("name", path.stem),
@@ -174,7 +177,7 @@ class _ChecklistLoader:
             severity=raw.get("severity", DEFAULT_SEVERITY),
             tags=tuple(raw.get("tags", ())),
             params=params,
-            retry=_retry(raw.get("retry")),
+            retry=_retry(raw.get("retry"), doc_path, source),
             timeout_s=parse_duration(raw["timeout"]) if "timeout" in raw else DEFAULT_TIMEOUT_S,
             skip=raw.get("skip"),
             xfail=raw.get("xfail"),
@@ -182,6 +185,7 @@ class _ChecklistLoader:
             doc_path=doc_path,
             needs=tuple(raw.get("needs", ())),
             exclusive=raw.get("exclusive", any(self.kinds[step.kind].exclusive for step in steps)),
+            watch=_watch(raw, doc_path, source),
         )
         if check.item_count > MAX_ITEMS_PER_CHECK:
             message = (
@@ -209,12 +213,44 @@ class _ChecklistLoader:
             save=raw.get("save", {}),
             title=raw.get("title"),
             doc_path=doc_path,
-            retry=_retry(raw.get("retry")) if in_flow else None,  # a plain check's retry is the check's
+            # a plain check's retry is the check's
+            retry=_retry(raw.get("retry"), doc_path, source) if in_flow else None,
         )
 
 
-def _retry(raw: dict[str, Any] | None) -> Retry | None:
-    return Retry(parse_duration(raw["until"]), parse_duration(raw.get("every", "1s"))) if raw else None
+def _retry(raw: dict[str, Any] | None, doc_path: DocPath, source: SourceMap) -> Retry | None:
+    if not raw:
+        return None
+    retry = Retry(
+        parse_duration(raw["until"]),
+        parse_duration(raw.get("every", "1s")),
+        raw.get("failure_limit"),
+        raw.get("consecutive_successes", 1),
+    )
+    needed_s = (retry.consecutive_successes - 1) * retry.every_s
+    if needed_s > retry.until_s:
+        message = (
+            f"{retry.consecutive_successes} passing attempts in a row, every {raw.get('every', '1s')}, "
+            f"take {format_duration(needed_s)}: more than until {raw['until']} allows, so it can never pass"
+        )
+        raise ChecklistError([source.problem((*doc_path, "retry", "consecutive_successes"), message)])
+    return retry
+
+
+def _watch(raw: dict[str, Any], doc_path: DocPath, source: SourceMap) -> Watch | None:
+    """``watch:`` on a check; it is its own repetition, so a check-level ``retry`` beside it is refused."""
+    written = raw.get("watch")
+    if written is None:
+        return None
+    if "retry" in raw:
+        message = "a watched check runs again every round already: drop retry here (a step's own retry still works)"
+        raise ChecklistError([source.problem((*doc_path, "retry"), message, key=True)])
+    watch = Watch(parse_duration(written.get("every", "1s")), parse_duration(written["for"]), written.get("expect", {}))
+    if watch.every_s > watch.for_s:
+        every = written.get("every", "1s")
+        message = f"a round every {every} is longer than the window ({written['for']}): no second round"
+        raise ChecklistError([source.problem((*doc_path, "watch", "every" if "every" in written else "for"), message)])
+    return watch
 
 
 def nested_saves(spec: Any) -> frozenset[str]:
@@ -255,6 +291,33 @@ def _network_fault_targets(checks: list[Check], services: set[str], source: Sour
     if problems:
         raise ChecklistError(problems)
     return targets
+
+
+#: why ``resources`` cannot be judged, or a ``log`` read, without an app process golive started
+NO_APP_PROCESS = (
+    "resources samples the app process golive starts (app.command); this app is external "
+    "(a base URL), so there is no process to sample"
+)
+NO_APP_LOG = (
+    "log reads the output of the app golive starts (app.command); this app is external "
+    "(a base URL), so golive has no log of it"
+)
+
+
+def _refuse_without_app_process(checks: list[Check]) -> None:
+    """``resources`` on a step or a watch, and ``log`` steps, in a checklist whose app golive
+    does not start: there is no process to sample and no output to read."""
+    for check in checks:
+        found: list[tuple[DocPath, str]] = []
+        if check.watch is not None and "resources" in check.watch.expect:
+            found.append(((*check.doc_path, "watch", "expect", "resources"), NO_APP_PROCESS))
+        for step in check.steps:
+            if step.kind == "log":
+                found.append(((*step.doc_path, "log"), NO_APP_LOG))
+            elif "resources" in step.expect:
+                found.append(((*step.doc_path, "expect", "resources"), NO_APP_PROCESS))
+        if found:
+            raise ChecklistError([check.source.problem(*found[0])])
 
 
 def _service(name: str, raw: dict[str, Any], source: SourceMap, *, proxy: bool) -> ServiceSpec:
@@ -298,6 +361,7 @@ def _gates(raw: dict[str, Any]) -> GatePolicy:
         max_regression=baseline.get("max_regression", {}),
         waive_missing_baseline=baseline.get("waive_missing"),
         flaky=raw.get("flaky", "warn"),
+        failure_limit=raw.get("failure_limit"),
         evidence_max_age_s=parse_duration(evidence["max_age"]) if "max_age" in evidence else DEFAULT_EVIDENCE_MAX_AGE_S,
         foreign=tuple(evidence.get("foreign", ())),
     )

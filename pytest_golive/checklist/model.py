@@ -24,8 +24,23 @@ DEFAULT_STAGES = ("predeploy", "deploy", "smoke", "e2e", "perf", "resilience", "
 
 @dataclass(frozen=True)
 class Retry:
+    """Attempts until one passes (or ``consecutive_successes`` in a row do), as Argo Rollouts'
+    analysis counts measurements; more than ``failure_limit`` failed attempts end it early."""
+
     until_s: float
     every_s: float
+    failure_limit: int | None = None
+    consecutive_successes: int = 1
+
+
+@dataclass(frozen=True)
+class Watch:
+    """Rounds of a check every ``every_s`` for ``for_s``, judged over the window (``expect``:
+    availability, failures, runs, latency percentiles; empty: every round must pass)."""
+
+    every_s: float
+    for_s: float
+    expect: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,8 @@ class Check:
     needs: tuple[str, ...] = ()
     #: whether nothing else may run beside it (fault and load checks unless they say otherwise)
     exclusive: bool = False
+    #: repeat the check over a window instead of running it once
+    watch: Watch | None = None
 
     @property
     def location(self) -> Location:
@@ -154,6 +171,8 @@ class GatePolicy:
     max_regression: dict[str, float] = field(default_factory=dict)
     waive_missing_baseline: str | None = None
     flaky: str = "warn"  # a pass after reruns: "warn" or "block"
+    #: at most this many failed rounds or attempts in a check's window (watch, retry), even when it passed
+    failure_limit: int | None = None
     #: on a release tag: results older than this fail, and files matching ``foreign`` may carry no provenance
     evidence_max_age_s: float = DEFAULT_EVIDENCE_MAX_AGE_S
     foreign: tuple[str, ...] = ()
