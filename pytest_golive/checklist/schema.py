@@ -210,8 +210,10 @@ def _without_exceptions(schema: dict[str, Any]) -> dict[str, Any]:
     "Exactly one kind" becomes "at least one" (``anyOf``, which stops at the first match)
     and, per kind present, "no other kind" (``dependencies``); "if kind K then its rules"
     becomes ``dependencies`` on K. Both apply only when the key is there."""
-    defs = dict(schema["$defs"])
+    defs = dict(schema.get("$defs", {}))
     for name in ("check", "step"):
+        if "oneOf" not in defs.get(name, {}):
+            continue  # another schema (sign-offs), or a part that holds no kinds
         item = dict(defs[name])
         choices = [branch["required"][0] for branch in item.pop("oneOf")]
         rules = {rule["if"]["required"][0]: rule["then"] for rule in item.pop("allOf")}
