@@ -14,6 +14,7 @@ from ..checklist import Checklist
 from ..formats.errors import UnusableInput
 from ..formats.inputs import read_input
 from ..formats.junit import CaseResult
+from ..formats.samples import ENCODING, SAMPLES_PROPERTY
 from .binding import checklist_records
 from .provenance import current_commit
 from .verdict import Verdict, is_flaky, measurements, severity_of, signoff_of, stage_of
@@ -55,6 +56,12 @@ def build(verdict: Verdict, cases: list[CaseResult], checklists: Sequence[Checkl
                 **(
                     {"histogram": case.properties["golive.histogram"]}
                     if case.properties.get("golive.histogram")
+                    else {}
+                ),
+                # and its raw per-request latencies, which the next release's rank test compares
+                **(
+                    {"latency_samples": {"encoding": ENCODING, "unit": "us", "data": case.properties[SAMPLES_PROPERTY]}}
+                    if case.properties.get(SAMPLES_PROPERTY)
                     else {}
                 ),
             }
