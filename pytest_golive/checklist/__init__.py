@@ -2,7 +2,7 @@
 
 from .errors import ChecklistError, Location, Problem
 from .loader import load_checklist
-from .model import App, Check, CheckInstance, Checklist, GatePolicy, Retry, ServiceSpec, Step
+from .model import App, Check, CheckInstance, Checklist, GatePolicy, RankPolicy, Retry, ServiceSpec, Step
 from .schema import KindSchema, builtin_kind_schema, compose
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "Checklist",
     "ChecklistError",
     "GatePolicy",
+    "RankPolicy",
     "KindSchema",
     "Location",
     "Problem",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import math
 import queue
 import threading
 import time
@@ -112,6 +113,7 @@ class LoadKind(Kind):
 
     def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
         result = observation.result
+        observation.measurements.update(_budgets(expect))
         if result["samples"] < result["min_samples"]:
             return [
                 Mismatch("samples", f">= {result['min_samples']} (not enough data to judge)", str(result["samples"]))
@@ -125,6 +127,20 @@ class LoadKind(Kind):
             else:
                 found.append(compare(key, result.get(key), expected))
         return [mismatch for mismatch in found if mismatch]
+
+
+def _budgets(expect: Mapping[str, Any]) -> dict[str, float]:
+    """The latency bounds the check was judged by, rendered (``budget_p95_ms``), for the report's plot."""
+    found = {}
+    for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms"):
+        text = str(expect.get(key, "")).strip().removeprefix("<=").removeprefix("<").strip()
+        try:
+            bound = float(text)
+        except ValueError:
+            continue  # absent, or a comparison a line cannot show
+        if math.isfinite(bound):
+            found[f"budget_{key}"] = bound
+    return found
 
 
 def _raw_samples(recorders: list[_Recorder]) -> dict[str, str]:
