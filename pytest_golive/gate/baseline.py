@@ -128,11 +128,7 @@ class Signoffs:
             refused = decision.refused or refused
             entry = (
                 f"{{checklist: {checklist.path.name}, check: {SIGNOFF_PREFIX}{check_id}, "
-                f"release: {self._release_name()}, by: NAME, at: DATE, note: ...}}"
+                f"release: {self.release.entry_value()}, by: NAME, at: DATE, note: ...}}"
             )
             return None, f"{refused}; sign it with '- {entry}' in {SIGNOFF_FILE}"
         return None, f"{refused} (no --checklist declares {check_id!r})"
-
-    def _release_name(self) -> str:
-        release = self.release
-        return release.name or min(release.tags, default=None) or (release.commit or "RELEASE")[:12]
