@@ -133,6 +133,7 @@ def loaded(
 ) -> Callable[..., Path]:
     """run(delay_ms, junit, policy): the load check run for real against /slow?ms=delay_ms."""
     monkeypatch.delenv("GITHUB_REF", raising=False)
+    monkeypatch.setenv("GOLIVE_COMMIT", "abc1234")  # the commit the runs stamp and the gate releases
 
     def run(delay_ms: int, junit: str, policy: str = "inconclusive: block") -> Path:
         checklist(LOAD.replace("POLICY", policy))
@@ -224,8 +225,10 @@ def test_a_release_tag_without_a_baseline_fails_closed_unless_waived(loaded: Cal
     assert "a release tag needs a baseline (the previous release's evidence): none was given" in tagged.stdout
     assert "set gates.baseline.waive_missing for the first release" in tagged.stdout
     loaded(0, "v1.xml", 'waive_missing: "the first release"')
-    waived = gate(folder, "v1.xml")
-    assert waived.returncode == 0
+    waived = gate(folder, "--release-tag", "v1.xml")
+    assert waived.returncode == 0, waived.stdout + waived.stderr
+    assert "no baseline given (no evidence of a passing run matches gates.baseline.from" in waived.stdout
+    assert "waived: the first release" in waived.stdout
 
 
 def test_a_baseline_of_another_checklist_is_refused_on_the_command_line(
