@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from interrupt_harness import HEALTH_SERVER, interrupt_during_fault
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,9 +87,9 @@ checks:
     assert "during the fault, http: expected to pass, got GET http://127.0.0.1:" in result.stdout.str()
 
 
-SIGNALLED_APP = """\
+SIGNALLED_APP = (
+    """\
 import os, signal, sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 def resumed(signum, frame):
     with open(os.environ["GOLIVE_T_EVENTS"], "a") as events:
@@ -100,14 +97,9 @@ def resumed(signum, frame):
 
 signal.signal(signal.SIGCONT, resumed)
 
-class Health(BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"ok")
-    def log_message(self, *args):
-        pass
-
-ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Health).serve_forever()
 """
+    + HEALTH_SERVER
+)
 
 
 def test_ctrl_c_during_a_fault_restores_the_target(tmp_path: Path) -> None:
@@ -127,19 +119,11 @@ checks:
       for: 60s
       during: [{{command: "touch {flag}; sleep 60"}}]
 """)
-    run = subprocess.Popen(
+    output = interrupt_during_fault(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "golive.yaml"],
-        cwd=tmp_path,
-        env={**os.environ, "GOLIVE_T_EVENTS": str(events)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        tmp_path,
+        flag,
+        {"GOLIVE_T_EVENTS": str(events)},
     )
-    deadline = time.monotonic() + 60
-    while not flag.exists() and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert flag.exists(), "the fault never became active"
-    run.send_signal(signal.SIGINT)
-    output, _ = run.communicate(timeout=60)
     assert "KeyboardInterrupt" in output
     assert events.read_text() == "resumed\n"

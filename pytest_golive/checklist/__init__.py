@@ -2,10 +2,23 @@
 
 from .errors import ChecklistError, Location, Problem
 from .loader import load_checklist
-from .model import App, Check, CheckInstance, Checklist, GatePolicy, RankPolicy, Retry, ServiceSpec, Step
+from .model import (
+    NETWORK_FAULTS,
+    App,
+    Check,
+    CheckInstance,
+    Checklist,
+    GatePolicy,
+    RankPolicy,
+    Retry,
+    ServiceSpec,
+    Step,
+    Watch,
+)
 from .schema import KindSchema, builtin_kind_schema, compose
 
 __all__ = [
+    "NETWORK_FAULTS",
     "App",
     "Check",
     "CheckInstance",
@@ -19,6 +32,7 @@ __all__ = [
     "Retry",
     "ServiceSpec",
     "Step",
+    "Watch",
     "builtin_kind_schema",
     "compose",
     "load_checklist",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +22,14 @@ class Location:
 
 def display_path(path: Path) -> str:
     """The path relative to the working directory when it lies below it."""
+    return _relative(path, os.getcwd())
+
+
+@functools.lru_cache(maxsize=256)
+def _relative(path: Path, cwd: str) -> str:
+    """Every check of a file names it (a 10,000-check file asked 10,000 times)."""
     try:
-        return str(path.relative_to(Path.cwd()))
+        return str(path.relative_to(cwd))
     except ValueError:
         return str(path)
 

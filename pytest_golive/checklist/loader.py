@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .durations import parse_duration
+from .durations import format_duration, parse_duration
 from .errors import ChecklistError, Location, Problem, display_path
 from .model import (
     DEFAULT_EVIDENCE_MAX_AGE_S,
@@ -15,6 +15,7 @@ from .model import (
     DEFAULT_STAGES,
     DEFAULT_STARTUP_TIMEOUT_S,
     DEFAULT_TIMEOUT_S,
+    NETWORK_FAULTS,
     App,
     Check,
     Checklist,
@@ -23,13 +24,14 @@ from .model import (
     Retry,
     ServiceSpec,
     Step,
+    Watch,
 )
 from .ordering import needs_problems
 from .parse_cache import ParseCache, content_digest
 from .schema import FLOW_KEY, KindSchema, compile_schema, range_problems, validate
 from .suites import resolve_include
 from .templating import GLOBAL_NAMES, RUN_NAMES, TemplateProblem, check_templates
-from .yamlsource import SourceMap, parse_yaml, read_source, real_path
+from .yamlsource import DocPath, SourceMap, parse_yaml, read_source, real_path
 
 _NOT_TEMPLATED = frozenset(
     {
@@ -107,8 +109,14 @@ class _ChecklistLoader:
         problems = needs_problems(checks, stages)
         if problems:
             raise ChecklistError(problems)
-        services = {name: _service(name, raw, source) for name, raw in document.get("services", {}).items()}
+        proxied = _network_fault_targets(checks, set(document.get("services", {})), source)
+        services = {
+            name: _service(name, raw, source, proxy=name in proxied)
+            for name, raw in document.get("services", {}).items()
+        }
         app = _app(document["app"], source) if "app" in document else None
+        if not including and (app is None or app.command is None):  # an include's app is the includer's
+            _refuse_without_app_process(checks)
         return Checklist(
             path=path,
             name=document.get("name", path.stem),
@@ -170,7 +178,7 @@ class _ChecklistLoader:
             severity=raw.get("severity", DEFAULT_SEVERITY),
             tags=tuple(raw.get("tags", ())),
             params=params,
-            retry=_retry(raw.get("retry")),
+            retry=_retry(raw.get("retry"), doc_path, source),
             timeout_s=parse_duration(raw["timeout"]) if "timeout" in raw else DEFAULT_TIMEOUT_S,
             skip=raw.get("skip"),
             xfail=raw.get("xfail"),
@@ -178,6 +186,7 @@ class _ChecklistLoader:
             doc_path=doc_path,
             needs=tuple(raw.get("needs", ())),
             exclusive=raw.get("exclusive", any(self.kinds[step.kind].exclusive for step in steps)),
+            watch=_watch(raw, doc_path, source),
         )
         if check.item_count > MAX_ITEMS_PER_CHECK:
             message = (
@@ -205,12 +214,44 @@ class _ChecklistLoader:
             save=raw.get("save", {}),
             title=raw.get("title"),
             doc_path=doc_path,
-            retry=_retry(raw.get("retry")) if in_flow else None,  # a plain check's retry is the check's
+            # a plain check's retry is the check's
+            retry=_retry(raw.get("retry"), doc_path, source) if in_flow else None,
         )
 
 
-def _retry(raw: dict[str, Any] | None) -> Retry | None:
-    return Retry(parse_duration(raw["until"]), parse_duration(raw.get("every", "1s"))) if raw else None
+def _retry(raw: dict[str, Any] | None, doc_path: DocPath, source: SourceMap) -> Retry | None:
+    if not raw:
+        return None
+    retry = Retry(
+        parse_duration(raw["until"]),
+        parse_duration(raw.get("every", "1s")),
+        raw.get("failure_limit"),
+        raw.get("consecutive_successes", 1),
+    )
+    needed_s = (retry.consecutive_successes - 1) * retry.every_s
+    if needed_s > retry.until_s:
+        message = (
+            f"{retry.consecutive_successes} passing attempts in a row, every {raw.get('every', '1s')}, "
+            f"take {format_duration(needed_s)}: more than until {raw['until']} allows, so it can never pass"
+        )
+        raise ChecklistError([source.problem((*doc_path, "retry", "consecutive_successes"), message)])
+    return retry
+
+
+def _watch(raw: dict[str, Any], doc_path: DocPath, source: SourceMap) -> Watch | None:
+    """``watch:`` on a check; it is its own repetition, so a check-level ``retry`` beside it is refused."""
+    written = raw.get("watch")
+    if written is None:
+        return None
+    if "retry" in raw:
+        message = "a watched check runs again every round already: drop retry here (a step's own retry still works)"
+        raise ChecklistError([source.problem((*doc_path, "retry"), message, key=True)])
+    watch = Watch(parse_duration(written.get("every", "1s")), parse_duration(written["for"]), written.get("expect", {}))
+    if watch.every_s > watch.for_s:
+        every = written.get("every", "1s")
+        message = f"a round every {every} is longer than the window ({written['for']}): no second round"
+        raise ChecklistError([source.problem((*doc_path, "watch", "every" if "every" in written else "for"), message)])
+    return watch
 
 
 def nested_saves(spec: Any) -> frozenset[str]:
@@ -228,7 +269,59 @@ def nested_saves(spec: Any) -> frozenset[str]:
     return frozenset(names)
 
 
-def _service(name: str, raw: dict[str, Any], source: SourceMap) -> ServiceSpec:
+def _network_fault_targets(checks: list[Check], services: set[str], source: SourceMap) -> set[str]:
+    """The services a network fault acts on: golive puts its proxy in front of each."""
+    targets: set[str] = set()
+    problems = []
+    known = ", ".join(sorted(services)) or "none"
+    for check in checks:
+        for step in check.steps:
+            if step.kind != "fault" or step.spec["action"] not in NETWORK_FAULTS:
+                continue
+            target = step.spec["target"]
+            if target in services:
+                targets.add(target)
+                continue
+            problems.append(
+                source.problem(
+                    (*step.doc_path, "fault", "target"),
+                    f"a network fault ({step.spec['action']}) acts on a service of this checklist "
+                    f"(services: {known}), not {target!r}",
+                )
+            )
+    if problems:
+        raise ChecklistError(problems)
+    return targets
+
+
+#: why ``resources`` cannot be judged, or a ``log`` read, without an app process golive started
+NO_APP_PROCESS = (
+    "resources samples the app process golive starts (app.command); this app is external "
+    "(a base URL), so there is no process to sample"
+)
+NO_APP_LOG = (
+    "log reads the output of the app golive starts (app.command); this app is external "
+    "(a base URL), so golive has no log of it"
+)
+
+
+def _refuse_without_app_process(checks: list[Check]) -> None:
+    """``resources`` on a step or a watch, and ``log`` steps, in a checklist whose app golive
+    does not start: there is no process to sample and no output to read."""
+    for check in checks:
+        found: list[tuple[DocPath, str]] = []
+        if check.watch is not None and "resources" in check.watch.expect:
+            found.append(((*check.doc_path, "watch", "expect", "resources"), NO_APP_PROCESS))
+        for step in check.steps:
+            if step.kind == "log":
+                found.append(((*step.doc_path, "log"), NO_APP_LOG))
+            elif "resources" in step.expect:
+                found.append(((*step.doc_path, "expect", "resources"), NO_APP_PROCESS))
+        if found:
+            raise ChecklistError([check.source.problem(*found[0])])
+
+
+def _service(name: str, raw: dict[str, Any], source: SourceMap, *, proxy: bool) -> ServiceSpec:
     doc_path = ("services", name)
     provider = raw.get("provider", "auto")
     if provider == "external" and "url" not in raw:
@@ -253,6 +346,7 @@ def _service(name: str, raw: dict[str, Any], source: SourceMap) -> ServiceSpec:
         init=tuple(init),
         extensions=tuple(raw.get("extensions", ())),
         startup_timeout_s=parse_duration(timeout) if timeout else DEFAULT_STARTUP_TIMEOUT_S,
+        proxy=proxy or bool(raw.get("proxy")),
     )
 
 
@@ -270,6 +364,7 @@ def _gates(raw: dict[str, Any], folder: Path) -> GatePolicy:
         baseline_from=str(folder / baseline["from"]) if "from" in baseline else None,
         rank=_rank(baseline) if "allowed_increase" in baseline else None,
         flaky=raw.get("flaky", "warn"),
+        failure_limit=raw.get("failure_limit"),
         evidence_max_age_s=parse_duration(evidence["max_age"]) if "max_age" in evidence else DEFAULT_EVIDENCE_MAX_AGE_S,
         foreign=tuple(evidence.get("foreign", ())),
     )

@@ -24,8 +24,23 @@ DEFAULT_STAGES = ("predeploy", "deploy", "smoke", "e2e", "perf", "resilience", "
 
 @dataclass(frozen=True)
 class Retry:
+    """Attempts until one passes (or ``consecutive_successes`` in a row do), as Argo Rollouts'
+    analysis counts measurements; more than ``failure_limit`` failed attempts end it early."""
+
     until_s: float
     every_s: float
+    failure_limit: int | None = None
+    consecutive_successes: int = 1
+
+
+@dataclass(frozen=True)
+class Watch:
+    """Rounds of a check every ``every_s`` for ``for_s``, judged over the window (``expect``:
+    availability, failures, runs, latency percentiles; empty: every round must pass)."""
+
+    every_s: float
+    for_s: float
+    expect: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,8 @@ class Check:
     needs: tuple[str, ...] = ()
     #: whether nothing else may run beside it (fault and load checks unless they say otherwise)
     exclusive: bool = False
+    #: repeat the check over a window instead of running it once
+    watch: Watch | None = None
 
     @property
     def location(self) -> Location:
@@ -130,10 +147,16 @@ class ServiceSpec:
     startup_timeout_s: float
     #: PostgreSQL extensions created in every database made for the service (postgres)
     extensions: tuple[str, ...] = ()
+    #: reached through golive's TCP proxy, so network faults can act on it (``proxy:``, or a network fault on it)
+    proxy: bool = False
 
 
 #: how old a release's results may be, unless ``gates.evidence.max_age`` says otherwise
 DEFAULT_EVIDENCE_MAX_AGE_S = 24 * 3600.0
+
+
+#: ``fault`` actions on a service's connections, carried out by golive's TCP proxy
+NETWORK_FAULTS = ("latency", "bandwidth", "timeout", "reset_peer", "blackhole", "slow_close")
 
 
 @dataclass(frozen=True)
@@ -165,6 +188,8 @@ class GatePolicy:
     baseline_from: str | None = None
     rank: RankPolicy | None = None
     flaky: str = "warn"  # a pass after reruns: "warn" or "block"
+    #: at most this many failed rounds or attempts in a check's window (watch, retry), even when it passed
+    failure_limit: int | None = None
     #: on a release tag: results older than this fail, and files matching ``foreign`` may carry no provenance
     evidence_max_age_s: float = DEFAULT_EVIDENCE_MAX_AGE_S
     foreign: tuple[str, ...] = ()

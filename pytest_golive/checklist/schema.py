@@ -29,6 +29,7 @@ from .errors import Problem, short_repr
 from .regexes import compile_regex
 from .series import parse_series
 from .templating import is_template
+from .validator_cache import fast_validator
 from .yamlsource import DocPath, SourceMap
 
 SCHEMA_FILE = Path(__file__).with_name("schema.json")
@@ -172,9 +173,14 @@ class CompiledSchema:
         self.explainer = Draft202012Validator(schema, format_checker=_FORMATS)
         # fastjsonschema speaks draft-07; the schema keeps to the keywords both drafts share
         # (tests/test_schema_engines.py holds the two engines to the same verdicts).
-        self.draft7 = {**schema, "$schema": "http://json-schema.org/draft-07/schema#"}
+        self.draft7 = _without_exceptions({**schema, "$schema": "http://json-schema.org/draft-07/schema#"})
         self.formats = {name: _as_predicate(name) for name in _FORMATS.checkers}
-        self.is_valid: Callable[[Any], Any] = fastjsonschema.compile(self.draft7, formats=self.formats)
+
+    @functools.cached_property
+    def is_valid(self) -> Callable[[Any], Any]:
+        """Made on first use, so a run whose checklists all come from the parse cache never
+        loads it; compiled once per schema and kept (checklist/validator_cache.py)."""
+        return fast_validator(self.draft7, self.formats)
 
     def accepts(self, document: Any) -> bool:
         return _passes(self.is_valid, document)
@@ -182,7 +188,7 @@ class CompiledSchema:
     @functools.cached_property
     def check_is_valid(self) -> Callable[[Any], Any]:
         """One check on its own; compiled for the first invalid document only."""
-        return fastjsonschema.compile({**self.draft7, "$ref": "#/$defs/check"}, formats=self.formats)
+        return fast_validator({**self.draft7, "$ref": "#/$defs/check"}, self.formats)
 
     def invalid_checks(self, checks: list[Any]) -> list[int]:
         """The indexes of the first invalid checks: jsonschema explains only those, since it
@@ -194,6 +200,35 @@ class CompiledSchema:
                 if len(found) == MAX_PROBLEMS:
                     break
         return found
+
+
+def _without_exceptions(schema: dict[str, Any]) -> dict[str, Any]:
+    """The same verdicts, with the checks' kind rules in the form fastjsonschema validates
+    without raising. Its ``oneOf`` and ``if`` try each branch and catch the exception of each
+    one that does not match: about 40 a check, most of a cold 10,000-check validation.
+
+    "Exactly one kind" becomes "at least one" (``anyOf``, which stops at the first match)
+    and, per kind present, "no other kind" (``dependencies``); "if kind K then its rules"
+    becomes ``dependencies`` on K. Both apply only when the key is there."""
+    defs = dict(schema.get("$defs", {}))
+    for name in ("check", "step"):
+        if "oneOf" not in defs.get(name, {}):
+            continue  # another schema (sign-offs), or a part that holds no kinds
+        item = dict(defs[name])
+        choices = [branch["required"][0] for branch in item.pop("oneOf")]
+        rules = {rule["if"]["required"][0]: rule["then"] for rule in item.pop("allOf")}
+        item["anyOf"] = [{"required": [choice]} for choice in choices]
+        item["dependencies"] = {
+            choice: {
+                "allOf": [
+                    {"properties": {other: False for other in choices if other != choice}},
+                    *([rules[choice]] if choice in rules else []),
+                ]
+            }
+            for choice in choices
+        }
+        defs[name] = item
+    return {**schema, "$defs": defs}
 
 
 def _passes(is_valid: Callable[[Any], Any], value: Any) -> bool:

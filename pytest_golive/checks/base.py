@@ -31,7 +31,7 @@ class FaultTarget(Protocol):
 
     actions: frozenset[str]
 
-    def apply(self, action: str) -> None: ...
+    def apply(self, action: str, options: Mapping[str, Any]) -> None: ...
 
     def restore(self, action: str) -> None: ...
 
@@ -60,6 +60,11 @@ class RunSettings:
     app: App | None = None
     #: the environment golive gave the app it started, as rendered; empty when it started none
     app_env: Mapping[str, str] = field(default_factory=dict)
+    #: the pid of the app process golive started (asked each time: a restart makes a new one);
+    #: None when it started none (an external base URL), so there is no process to sample
+    app_pid: Callable[[], int | None] | None = None
+    #: the app's captured output (its log file) when golive started it; None for an external app
+    app_log: Callable[[], Path | None] | None = None
     #: ``mask(secret)``: reports must not show ``secret`` (an http auth's password or token), in
     #: any encoding; the plugin's Redactor learns it
     mask: Callable[[str], None] = field(default=lambda secret: None)
@@ -81,6 +86,8 @@ class StepContext:
     #: (e.g. one HTTP session for all steps of a flow, so cookies carry over).
     resources: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     shared: dict[str, Any] = field(default_factory=dict)
+    #: how many bytes the app's log held when this attempt started: a step reads what followed
+    app_log_start: int = 0
     #: set by the runner: ``run_steps(steps, doc_path, base_url=None)`` runs steps rendered as
     #: they run, so they see values saved by earlier ones (``base_url`` points them at another
     #: app); ``render(value, doc_path, services)`` renders a checklist value with this check's
@@ -217,6 +224,14 @@ def compare(what: str, actual: Any, expected: Any) -> Mismatch | None:
     if satisfies(actual, expected):
         return None
     return Mismatch(what, describe(expected), describe(actual))
+
+
+def as_limit(written: Any, operator: str) -> Any:
+    """A plain number written where a limit is meant (``p95_ms: 200``, ``availability: 0.999``)
+    as the comparison it stands for (``<= 200``, ``>= 0.999``); any other value as written."""
+    if isinstance(written, (int, float)) and not isinstance(written, bool):
+        return f"{operator} {written}"
+    return written
 
 
 def compare_max_ms(elapsed_ms: float, limit: Any) -> Mismatch | None:

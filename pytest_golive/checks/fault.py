@@ -1,6 +1,8 @@
-"""``fault``: pause, stop, kill or restart a service or the app for a while; what must hold
-during the fault (``during``) and how fast it recovers (``recover``). The target is always
-restored, when the check fails and when the run is interrupted."""
+"""``fault``: pause, stop, kill or restart a service or the app for a while, or disturb a
+service's connections through golive's proxy (latency, bandwidth, timeout, reset_peer,
+blackhole, slow_close); what must hold during the fault (``during``) and how fast it
+recovers (``recover``), whose steps must also hold before it (the steady state). The target
+is always restored, when the check fails and when the run is interrupted."""
 
 from __future__ import annotations
 
@@ -38,6 +40,17 @@ class FaultKind(Kind):
             )
         assert ctx.run_steps is not None
         lasting = parse_duration(spec.get("for", "2s"))
+        steady_ms = None
+        if "recover" in spec:  # a fault on a system that is already unwell shows nothing
+            started = time.monotonic()
+            unsteady = ctx.run_steps(spec["recover"]["steps"], ("recover", "steps"))
+            if unsteady:
+                return self._observed(
+                    f"steady state did not hold before {action} {target_name}",
+                    [Mismatch(f"before the fault, {p.what}", p.expected, p.actual) for p in unsteady],
+                    {},
+                )
+            steady_ms = (time.monotonic() - started) * 1000
         restored: list[bool] = []
         lock = threading.Lock()
 
@@ -48,7 +61,7 @@ class FaultKind(Kind):
                     target.restore(action)
 
         ctx.resources.callback(restore)  # runs on failure, on Ctrl-C, whatever happens
-        target.apply(action)
+        target.apply(action, spec)
         timer = threading.Timer(lasting, restore)  # a during step blocked by the fault must not hold it longer
         timer.daemon = True
         timer.start()
@@ -56,22 +69,43 @@ class FaultKind(Kind):
         started = time.monotonic()
         problems: list[Mismatch] = []
         rounds = 0
+        slowest_ms = 0.0
         while not problems and (rounds == 0 or time.monotonic() - started < lasting):
             rounds += 1
+            round_started = time.monotonic()
             problems = [self._during(m) for m in ctx.run_steps(spec.get("during", []), ("during",))]
             if not spec.get("during"):
                 time.sleep(max(0.0, lasting - (time.monotonic() - started)))
+            slowest_ms = max(slowest_ms, (time.monotonic() - round_started) * 1000)
         restore()
         recovery_ms = None
         if not problems and "recover" in spec:
             recovery_ms, late = self._recover(spec["recover"], ctx)
             problems += late
-        result = {"problems": problems, "during_rounds": rounds, "recovery_ms": recovery_ms}
+        before = "" if steady_ms is None else f"steady state held before ({steady_ms:.0f} ms); "
+        during = (
+            f"{rounds} rounds of checks during the fault, the slowest {slowest_ms:.0f} ms" if spec.get("during") else ""
+        )
         recovered = "" if recovery_ms is None else f", recovered in {recovery_ms:.0f} ms"
+        measured = {
+            "steady_ms": steady_ms,
+            "during_rounds": rounds,
+            "during_max_ms": slowest_ms,
+            "recovery_ms": recovery_ms,
+        }
+        return self._observed(
+            f"{action} {target_name} for {lasting:g}s: {before}{during or 'no checks during the fault'}{recovered}",
+            problems,
+            measured,
+        )
+
+    @staticmethod
+    def _observed(summary: str, problems: list[Mismatch], measured: Mapping[str, float | None]) -> Observation:
+        """Before, during and after, as the result (``problems`` among them) and as measurements."""
         return Observation(
-            summary=f"{action} {target_name} for {lasting:g}s: {rounds} rounds of checks during the fault{recovered}",
-            result=result,
-            measurements={k: v for k, v in (("during_rounds", rounds), ("recovery_ms", recovery_ms)) if v is not None},
+            summary=summary,
+            result={"problems": problems, **measured},
+            measurements={k: v for k, v in measured.items() if v is not None},
         )
 
     @staticmethod

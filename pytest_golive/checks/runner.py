@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..checklist import Check, CheckInstance, Checklist, Problem, Step
+from ..checklist import Check, CheckInstance, Checklist, Problem, Step, Watch
+from ..checklist.durations import format_duration
+from ..checklist.loader import NO_APP_PROCESS
 from ..checklist.templating import TemplateProblem, attributes_read, render
 from ..checklist.yamlsource import SourceMap
 from .base import Kind, Mismatch, Phase, RunSettings, StepContext, StepError
 from .extract import saved
+from .resources import RESOURCES, ResourceSampler, judge_resources, resource_measurements
+from .window import Tally, WindowProgress, judge_window, retry_ran_out, retry_reports, retry_settled
 
 
 @dataclass(frozen=True)
@@ -104,25 +110,97 @@ class CheckResult:
 
 
 def run_check(instance: CheckInstance, settings: RunSettings, kinds: Mapping[str, Kind]) -> CheckResult:
-    """Run ``instance``; with ``retry``, run it again until it passes or time is up."""
+    """Run ``instance``; with ``retry``, run it again until it passes (as often in a row as it
+    asks), too many attempts failed, or time is up; with ``watch``, in rounds over a window."""
     check = instance.check
+    if check.watch is not None:
+        return _watched(instance, settings, kinds, check.watch)
     started = time.monotonic()
-    attempts = 0
+    tally = Tally()
     while True:
-        attempts += 1
+        began = time.monotonic()
         outcomes, measurements = _attempt(instance, settings, kinds)
-        result = CheckResult(outcomes, attempts, time.monotonic() - started, measurements)
         retry = check.retry
-        if result.passed or retry is None or time.monotonic() - started + retry.every_s > retry.until_s:
-            return result
+        if retry is None:
+            return CheckResult(outcomes, 1, time.monotonic() - started, measurements)
+        tally.record(all(outcome.passed for outcome in outcomes), time.monotonic() - began)
+        settled = retry_settled(retry, tally)
+        if settled is not None or time.monotonic() - started + retry.every_s > retry.until_s:
+            last_run = next(outcome for outcome in reversed(outcomes) if outcome.ran)
+            last_run.mismatches.extend(settled if settled is not None else retry_ran_out(retry, tally))
+            measurements.update(retry_reports(retry, tally))
+            return CheckResult(outcomes, tally.rounds, time.monotonic() - started, measurements)
         time.sleep(retry.every_s)
 
 
-def _attempt(
-    instance: CheckInstance, settings: RunSettings, kinds: Mapping[str, Kind]
-) -> tuple[list[StepOutcome], dict[str, float | int | str]]:
+def _watched(instance: CheckInstance, settings: RunSettings, kinds: Mapping[str, Kind], watch: Watch) -> CheckResult:
+    """A round every ``watch.every_s`` for ``watch.for_s``, each a fresh attempt of the whole
+    check (rounds that overrun skip the slots they missed), then the window judged as one."""
     check = instance.check
-    context: dict[str, Any] = {
+    try:
+        expect = render(watch.expect, _template_context(instance, settings), (*check.doc_path, "watch", "expect"))
+    except TemplateProblem as problem:
+        raise CheckProblem(check.source.problem(problem.doc_path, problem.message)) from None
+    resources = expect.pop(RESOURCES, None)
+    where = (*check.doc_path, "watch", "expect", RESOURCES)
+    sampler = None if resources is None else _app_sampler(settings, check.source, where)
+    tally = Tally()
+    progress = WindowProgress(check.id, watch.for_s)
+    first_failure: str | None = None
+    started = next_at = time.monotonic()
+    try:
+        with sampler or contextlib.nullcontext():
+            while next_at - started < watch.for_s:
+                time.sleep(max(0.0, next_at - time.monotonic()))
+                began = time.monotonic()
+                outcomes, _ = _attempt(instance, settings, kinds)
+                passed = all(outcome.passed for outcome in outcomes)
+                tally.record(passed, time.monotonic() - began)
+                if not passed and first_failure is None:
+                    at = f"#{tally.rounds} at {began - started:.1f}s"
+                    first_failure = f"first failed round: {at}: {_problem_of(outcomes)}"
+                progress.tick(tally)
+                next_at += watch.every_s * max(1, math.ceil((time.monotonic() - next_at) / watch.every_s))
+    finally:
+        progress.done()
+    window = f"watch every {format_duration(watch.every_s)} for {format_duration(watch.for_s)}"
+    outcome = StepOutcome("watch", f"{window}: {tally.summary()}", judge_window(expect, tally), evidence=first_failure)
+    measurements: dict[str, float | int | str] = dict(tally.figures())
+    if sampler is not None:
+        figures = sampler.figures()
+        outcome.mismatches.extend(judge_resources(resources, figures))
+        measurements.update(resource_measurements(figures))
+    return CheckResult([outcome], 1, time.monotonic() - started, measurements)
+
+
+def _app_sampler(settings: RunSettings, source: SourceMap, doc_path: tuple[str | int, ...]) -> ResourceSampler:
+    """A sampler of the app's process tree; without an app process, the checklist's problem."""
+    if settings.app_pid is None:
+        raise CheckProblem(source.problem(doc_path, NO_APP_PROCESS))
+    return ResourceSampler(settings.app_pid)
+
+
+def _log_size(settings: RunSettings) -> int:
+    """The app log's size now (0 without one), where a ``log`` step with ``since: check`` starts reading."""
+    log = settings.app_log() if settings.app_log is not None else None
+    try:
+        return log.stat().st_size if log is not None else 0
+    except OSError:
+        return 0
+
+
+def _problem_of(outcomes: list[StepOutcome]) -> str:
+    """A failed round's first problem, on one line."""
+    for outcome in outcomes:
+        if outcome.error:
+            return f"{outcome.label}: {outcome.error}"
+        if outcome.mismatches:
+            return f"{outcome.label}: {outcome.mismatches[0]}"
+    return "failed"
+
+
+def _template_context(instance: CheckInstance, settings: RunSettings) -> dict[str, Any]:
+    return {
         "env": dict(settings.environ),
         "vars": settings.variables,
         "app": {"base_url": settings.base_url, "python": settings.app_python, "port": _port_of(settings.base_url)},
@@ -130,7 +208,15 @@ def _attempt(
         **_run_values(settings.run_state),
         **instance.params,
     }
+
+
+def _attempt(
+    instance: CheckInstance, settings: RunSettings, kinds: Mapping[str, Kind]
+) -> tuple[list[StepOutcome], dict[str, float | int | str]]:
+    check = instance.check
+    context = _template_context(instance, settings)
     ctx = StepContext(settings, check.id, time.monotonic() + check.timeout_s, check.timeout_s, settings.base_url)
+    ctx.app_log_start = _log_size(settings)
 
     def render_with(raw: Any, doc_path: tuple[str | int, ...], services: Mapping[str, Mapping[str, Any]]) -> Any:
         try:
@@ -209,19 +295,26 @@ def _run_nested(
 def _run_step_retrying(
     step: Step, *, kind: Kind, context: dict[str, Any], ctx: StepContext, source: SourceMap, label: str
 ) -> StepOutcome:
-    """With the step's own ``retry``, run it again until it passes, its ``until`` has passed,
-    or the check's timeout would run out; earlier steps are not repeated."""
+    """With the step's own ``retry``, run it again until it passes (as often in a row as it
+    asks), too many attempts failed, its ``until`` has passed or the check's timeout would run
+    out; earlier steps are not repeated."""
     started = time.monotonic()
-    attempts = 0
+    tally = Tally()
     while True:
-        attempts += 1
+        began = time.monotonic()
         outcome = _run_step(step, kind=kind, context=context, ctx=ctx, source=source, label=label)
         retry = step.retry
-        if outcome.passed or retry is None:
+        if retry is None:
             return outcome
+        tally.record(outcome.passed, time.monotonic() - began)
+        settled = retry_settled(retry, tally)
         elapsed = time.monotonic() - started
-        if elapsed + retry.every_s > retry.until_s or time.monotonic() + retry.every_s >= ctx.deadline:
-            outcome.summary = f"{outcome.summary or ''} (after {attempts} tries in {elapsed:.1f}s)".strip()
+        out_of_time = elapsed + retry.every_s > retry.until_s or time.monotonic() + retry.every_s >= ctx.deadline
+        if settled is not None or out_of_time:
+            outcome.mismatches.extend(settled if settled is not None else retry_ran_out(retry, tally))
+            outcome.measurements = {**outcome.measurements, **retry_reports(retry, tally)}
+            if not outcome.passed:
+                outcome.summary = f"{outcome.summary or ''} (after {tally.rounds} tries in {elapsed:.1f}s)".strip()
             return outcome
         time.sleep(retry.every_s)
 
@@ -234,9 +327,12 @@ def _run_step(
         expect = {**kind.default_expect, **render(step.expect, context, (*step.doc_path, "expect"))}
     except TemplateProblem as problem:
         raise CheckProblem(source.problem(problem.doc_path, problem.message)) from None
+    resources = expect.pop(RESOURCES, None)
+    sampler = None if resources is None else _app_sampler(ctx.run, source, (*step.doc_path, "expect", RESOURCES))
     holder, ctx.step_path = ctx.step_path, (*step.doc_path, step.kind)
     try:
-        observation = kind.run(spec, ctx)
+        with sampler or contextlib.nullcontext():
+            observation = kind.run(spec, ctx)
     except StepError as exc:
         return StepOutcome(label, error=str(exc))
     finally:
@@ -249,6 +345,10 @@ def _run_step(
         measurements=observation.measurements,
         phases=observation.phases,
     )
+    if sampler is not None:
+        figures = sampler.figures()
+        outcome.mismatches.extend(judge_resources(resources, figures))
+        outcome.measurements = {**outcome.measurements, **resource_measurements(figures)}
     for name, how in step.save.items():
         value, looked_for = saved(how, observation.result)
         if value is None:

@@ -15,3 +15,10 @@ RUN_ID_PROPERTY = "golive.run_id"
 RUN_AT_PROPERTY = "golive.run_at"
 #: written beside golive.reruns on a result that passed only after reruns
 FLAKY_PROPERTY = "golive.flaky"
+
+#: repeated evaluation (a ``watch`` window's rounds, a ``retry``'s attempts), as Argo Rollouts'
+#: analysis counts it: how many failed, how many passed in a row at the end, and the retry's
+#: own failure_limit; ``gates.failure_limit`` reads golive.failures (and golive.stepN.failures)
+FAILURES_PROPERTY = "golive.failures"
+CONSECUTIVE_SUCCESSES_PROPERTY = "golive.consecutive_successes"
+FAILURE_LIMIT_PROPERTY = "golive.failure_limit"

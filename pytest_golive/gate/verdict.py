@@ -17,6 +17,7 @@ from ..formats.properties import (
     CHECKLIST_PATH_PROPERTY,
     CHECKLIST_SHA_PROPERTY,
     COMMIT_PROPERTY,
+    FAILURES_PROPERTY,
     FLAKY_PROPERTY,
     NEEDS_UNMET_PROPERTY,
     RERUNS_PROPERTY,
@@ -162,6 +163,8 @@ def decide(
             counts[FLAKY] += 1  # besides its "passed": shown in the table, not counted twice
         if case.outcome != "passed" or is_flaky(case):
             findings.extend(_judge_case(case, policy))
+        if case.outcome == "passed" and policy.failure_limit is not None:
+            findings.extend(_failure_limit(case, policy.failure_limit, policy))
     if not results:
         findings.append(Finding("fail", "no test ran: the results hold zero test cases"))
     findings.extend(_required_stages(results, policy))
@@ -206,6 +209,37 @@ def _judge_case(case: CaseResult, policy: GatePolicy) -> list[Finding]:
         note = f"; waived: {waiver}" if waiver else ""
         return [Finding("warn", f"{label} was {case.outcome} ({severity}){detail}{note}", where)]
     return [Finding("fail", f"blocking {label} was {case.outcome} ({severity}) and is not waived{detail}", where)]
+
+
+def failures_in_window(case: CaseResult) -> int:
+    """Failed rounds or attempts the result reports (golive.failures, and each step's
+    golive.stepN.failures): 0 for a check run once."""
+    found = 0.0
+    for key, value in case.properties.items():
+        if key == FAILURES_PROPERTY or (key.startswith("golive.step") and key.endswith(_STEP_FAILURES)):
+            try:
+                found += float(value)
+            except ValueError:
+                continue
+    return int(found)
+
+
+_STEP_FAILURES = "." + FAILURES_PROPERTY.removeprefix("golive.")
+
+
+def _failure_limit(case: CaseResult, limit: int, policy: GatePolicy) -> list[Finding]:
+    """``gates.failure_limit``: a passing result whose window held more failures than allowed."""
+    failures = failures_in_window(case)
+    if failures <= limit:
+        return []
+    severity = severity_of(case)
+    waiver = policy.waive.get(case.check or case.name)
+    level = "fail" if severity in policy.block and not waiver else "warn"
+    note = f"; waived: {waiver}" if waiver else ""
+    label = f"check {case.name!r}" if case.check else f"test {case.id!r}"
+    counted = f"{failures} failed rounds or attempts, more than gates.failure_limit {limit}"
+    message = f"{label} passed with {counted} ({severity}){note}"
+    return [Finding(level, message, case.properties.get("golive.location"))]
 
 
 def _required_stages(results: list[CaseResult], policy: GatePolicy) -> list[Finding]:
@@ -454,6 +488,7 @@ def merge_policies(policies: Iterable[GatePolicy]) -> GatePolicy:
         for metric, allowed in policy.max_regression.items():
             regression[metric] = min(allowed, regression.get(metric, allowed))
     waivers = [p.waive_missing_baseline for p in found]
+    limits = [p.failure_limit for p in found if p.failure_limit is not None]
     ranks = [p.rank for p in found if p.rank is not None]
     return GatePolicy(
         block=tuple(sorted({s for p in found for s in p.block})),
@@ -466,6 +501,7 @@ def merge_policies(policies: Iterable[GatePolicy]) -> GatePolicy:
         baseline_from=next((p.baseline_from for p in found if p.baseline_from), None),
         rank=_strictest(ranks) if ranks else None,
         flaky="block" if any(p.flaky == "block" for p in found) else "warn",
+        failure_limit=min(limits) if limits else None,
         evidence_max_age_s=min(p.evidence_max_age_s for p in found),
         foreign=tuple(sorted(set.intersection(*(set(p.foreign) for p in found)))),
     )

@@ -39,6 +39,7 @@ from .options import (
 from .phases import PHASES_ATTRIBUTE, PhaseReporter
 from .sharding import parse_shard, select_shard
 from .signoffs import parse_cli
+from .timing import RunClock
 
 __all__ = ["golive_app", "golive_postgres", "golive_redis", "golive_services"]
 
@@ -151,6 +152,7 @@ def pytest_configure(config: pytest.Config) -> None:
         _stop_cleanly_on_sigterm(config)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistController(config), "golive-xdist")
+    config.pluginmanager.register(RunClock(config), "golive-clock")
     if workerinput is None:
         config.pluginmanager.register(PhaseReporter(config), "golive-phases")
         if config.getoption("xmlpath", None) or config.getoption(GATE_OPTION):

@@ -207,6 +207,8 @@ class ChecklistFile(pytest.File):
             base_url=services.app_url(self.checklist),
             fault_targets=services.fault_targets(self.checklist),
             app_env=started.env,
+            app_pid=lambda: started.pid,
+            app_log=lambda: started.log,
         )
 
     def _app_python(self, base: RunSettings) -> str:

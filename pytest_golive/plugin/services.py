@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,14 @@ from ..checks.runner import CheckProblem
 from ..services.app import AppProcess, write_app_coverage
 from ..services.endpoint import Endpoint
 from ..services.errors import ProvisionError
-from ..services.faults import AppTarget, ServiceTarget
+from ..services.faults import AppTarget, ProxiedServiceTarget, ServiceTarget
 from ..services.manager import ServiceManager, SharedService, WorkerServices, redis_slots, service_key
+from ..services.netproxy import TcpProxy
 from ..services.reaper import reap
 from ..services.runstate import RunState
 from ..services.serverlog import server_log
 from .options import APP_COVERAGE_OPTION, DEFAULT_LOGS_DIR, LOGS_OPTION, PROVIDER_OPTION, RUN_ID_INPUT, SERVICES_KEY
+from .timing import TimeLedger
 
 SHARED_INPUT = "golive_services"
 ERRORS_INPUT = "golive_service_errors"
@@ -53,6 +56,8 @@ class SessionServices:
         self.redact = redact
         self.app_coverage_written = False
         self._closed = False
+        #: seconds spent provisioning, starting apps and tearing down (plugin/timing.py)
+        self.spent = TimeLedger()
         self.environ = environ
         self.owner = workerinput is None or RUN_ID_INPUT not in workerinput
         self._state: RunState | None = None
@@ -62,6 +67,7 @@ class SessionServices:
         self._apps: dict[Path, AppProcess | ProvisionError] = {}
         self._urls: dict[Path, str] = {}
         self._handles: dict[Path, dict[str, dict[str, Any]]] = {}
+        self._proxies: dict[Path, dict[str, TcpProxy]] = {}
         self.served: dict[str, Endpoint] = {}
         worker_id, index, count = "main", 0, 1
         self._slots: dict[str, list[str]] = {}
@@ -116,6 +122,10 @@ class SessionServices:
     def endpoints(self, checklist: Checklist, variables: Mapping[str, Any]) -> dict[str, Endpoint | ProvisionError]:
         """This process's isolated endpoint of every service the checklist declares, or why
         it could not be had: only the checks that need a missing one error."""
+        with self.spent.measure("provision"):
+            return self._endpoints(checklist, variables)
+
+    def _endpoints(self, checklist: Checklist, variables: Mapping[str, Any]) -> dict[str, Endpoint | ProvisionError]:
         found: dict[str, Endpoint | ProvisionError] = {}
         for name, shared in self._shared_for(checklist, variables).items():
             try:
@@ -127,9 +137,17 @@ class SessionServices:
             except ProvisionError as exc:
                 found[name] = exc
                 continue
-            found[name] = endpoint
             self.served[name] = endpoint
+            found[name] = self._through_proxy(checklist, name, endpoint) if checklist.services[name].proxy else endpoint
         return found
+
+    def _through_proxy(self, checklist: Checklist, name: str, endpoint: Endpoint) -> Endpoint:
+        """The service as the app and the checks reach it: through this process's proxy,
+        which its network faults act on (each xdist worker has its own, beside its own app)."""
+        proxies = self._proxies.setdefault(checklist.path, {})
+        if name not in proxies:
+            proxies[name] = TcpProxy(endpoint.host, endpoint.port)
+        return replace(endpoint, host=proxies[name].host, port=proxies[name].port)
 
     def app(self, checklist: Checklist, context: Mapping[str, Any], python: str) -> AppProcess:
         """Start the checklist's app once (it has a command); a failure is remembered and
@@ -141,7 +159,8 @@ class SessionServices:
             name = self.app_log_name(checklist)
             process = AppProcess(self.state, app, name, python=python, keep_log=self._keeper(name))
             try:
-                self._urls[checklist.path] = process.start(context)
+                with self.spent.measure("app start"):
+                    self._urls[checklist.path] = process.start(context)
                 started = process
             except ProvisionError as exc:
                 started = exc
@@ -181,9 +200,10 @@ class SessionServices:
 
     def fault_targets(self, checklist: Checklist) -> dict[str, Any]:
         """What this checklist's fault checks may act on: its services, and its app if started here."""
-        targets: dict[str, Any] = {
-            name: ServiceTarget(name, handle) for name, handle in self._handles.get(checklist.path, {}).items()
-        }
+        handles = self._handles.get(checklist.path, {})
+        targets: dict[str, Any] = {name: ServiceTarget(name, handle) for name, handle in handles.items()}
+        for name, proxy in self._proxies.get(checklist.path, {}).items():
+            targets[name] = ProxiedServiceTarget(name, proxy, handles.get(name))
         app = self._apps.get(checklist.path)
         if isinstance(app, AppProcess):
             targets["app"] = AppTarget(app)
@@ -210,16 +230,17 @@ class SessionServices:
         paths = list(checklists)
         if not paths:
             return {}
-        for path in paths:
-            try:
-                checklist = load_checklist(path, schemas)
-                variables = render_vars(checklist, self.environ)
-            except (ChecklistError, CheckProblem):
-                continue  # the workers report it when they collect the file
-            redis_slots(checklist.path, checklist.services, self.provider_override, slots)
-            for name, outcome in self._shared_for(checklist, variables).items():
-                if isinstance(outcome, ProvisionError):
-                    errors[service_key(checklist.services[name], self.provider_override)] = str(outcome)
+        with self.spent.measure("provision"):
+            for path in paths:
+                try:
+                    checklist = load_checklist(path, schemas)
+                    variables = render_vars(checklist, self.environ)
+                except (ChecklistError, CheckProblem):
+                    continue  # the workers report it when they collect the file
+                redis_slots(checklist.path, checklist.services, self.provider_override, slots)
+                for name, outcome in self._shared_for(checklist, variables).items():
+                    if isinstance(outcome, ProvisionError):
+                        errors[service_key(checklist.services[name], self.provider_override)] = str(outcome)
         shared = self._manager.shared() if self._manager else []
         return {
             RUN_ID_INPUT: self.state.run_id,
@@ -233,10 +254,17 @@ class SessionServices:
         if self._closed:
             return
         self._closed = True
+        with self.spent.measure("teardown"):
+            self._close()
+
+    def _close(self) -> None:
         try:
             for started in self._apps.values():
                 if isinstance(started, AppProcess):
                     started.stop()
+            for proxies in self._proxies.values():
+                for proxy in proxies.values():
+                    proxy.close()
             if self._workers is not None:
                 self._workers.close()
             if self._manager is not None:

@@ -171,8 +171,13 @@ def log_lines(log: Path | None, lines: int = LOG_TAIL_LINES) -> list[str]:
         text = log.read_text(errors="replace")
     except OSError:
         return []
-    cleaned = [_ANSI.sub("", line).rsplit("\r", 1)[-1].rstrip() for line in text.splitlines()]
-    return [line for line in cleaned if line.strip()][-lines:]
+    return clean_lines(text)[-lines:]
+
+
+def clean_lines(text: str) -> list[str]:
+    """A log's non-blank lines without terminal colour codes (also for the log kind)."""
+    cleaned = [_ANSI.sub("", line).rstrip() for line in text.splitlines()]
+    return [line for line in cleaned if line.strip()]
 
 
 class AppProcess:
@@ -314,6 +319,11 @@ class AppProcess:
         raise AppStartError(
             f"app not ready within {self.app.ready_timeout_s:g}s ({probe}: {last})", details=self.log_lines()
         )
+
+    @property
+    def pid(self) -> int | None:
+        """The running app's process id (it leads its own process group); None when stopped."""
+        return self.process.pid if self.process is not None else None
 
     def log_lines(self, lines: int = LOG_TAIL_LINES) -> list[str]:
         return log_lines(self.log, lines)

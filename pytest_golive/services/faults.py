@@ -1,14 +1,19 @@
-"""What a ``fault`` check acts on: a service's container or process, or the app."""
+"""What a ``fault`` check acts on: a service's container or process, its connections
+through golive's proxy, or the app."""
 
 from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Mapping
 from typing import Any
 
+from ..checklist import NETWORK_FAULTS
+from ..checklist.durations import parse_duration
 from .app import AppProcess
 from .dockerengine import docker_client
 from .errors import ProvisionError
+from .netproxy import TcpProxy, Toxic
 from .runstate import is_alive
 
 
@@ -22,7 +27,7 @@ class ServiceTarget:
         self.name = name
         self.handle = handle
 
-    def apply(self, action: str) -> None:
+    def apply(self, action: str, options: Mapping[str, Any]) -> None:
         self._signal_or_docker("pause")
 
     def restore(self, action: str) -> None:
@@ -44,6 +49,47 @@ class ServiceTarget:
         os.kill(pid, signal.SIGSTOP if verb == "pause" else signal.SIGCONT)
 
 
+class ProxiedServiceTarget:
+    """A service the app reaches through golive's proxy: network faults on those
+    connections, and ``pause`` too when golive started the server."""
+
+    def __init__(self, name: str, proxy: TcpProxy, handle: dict[str, Any] | None) -> None:
+        self.server = ServiceTarget(name, handle) if handle is not None else None
+        self.proxy = proxy
+        self.actions = frozenset(NETWORK_FAULTS) | (self.server.actions if self.server else frozenset())
+
+    def apply(self, action: str, options: Mapping[str, Any]) -> None:
+        if action not in NETWORK_FAULTS:
+            assert self.server is not None
+            self.server.apply(action, options)
+            return
+        lasting = parse_duration(options["for"]) if "for" in options else None
+        self.proxy.inject(network_toxic(action, options), for_s=lasting)  # ends by itself, whatever the check does
+
+    def restore(self, action: str) -> None:
+        if action in NETWORK_FAULTS:
+            self.proxy.remove()
+        elif self.server is not None:
+            self.server.restore(action)
+
+
+def network_toxic(action: str, options: Mapping[str, Any]) -> Toxic:
+    """The proxy's fault for a ``fault`` check's options (durations as the checklist writes them)."""
+
+    def seconds(key: str) -> float:
+        return parse_duration(options[key]) if key in options else 0.0
+
+    return Toxic(
+        action,
+        options.get("direction", "both"),
+        latency_s=seconds("latency"),
+        jitter_s=seconds("jitter"),
+        rate_kbps=float(options.get("rate", 0)),
+        after_s=seconds("after"),
+        delay_s=seconds("delay"),
+    )
+
+
 class AppTarget:
     """The app under test, started by this process: paused, stopped, killed or restarted."""
 
@@ -52,7 +98,7 @@ class AppTarget:
     def __init__(self, app: AppProcess) -> None:
         self.app = app
 
-    def apply(self, action: str) -> None:
+    def apply(self, action: str, options: Mapping[str, Any]) -> None:
         if action == "pause":
             self.app.signal(signal.SIGSTOP)
         elif action == "restart":
