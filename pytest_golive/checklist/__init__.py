@@ -2,7 +2,19 @@
 
 from .errors import ChecklistError, Location, Problem
 from .loader import load_checklist
-from .model import NETWORK_FAULTS, App, Check, CheckInstance, Checklist, GatePolicy, Retry, ServiceSpec, Step, Watch
+from .model import (
+    NETWORK_FAULTS,
+    App,
+    Check,
+    CheckInstance,
+    Checklist,
+    GatePolicy,
+    RankPolicy,
+    Retry,
+    ServiceSpec,
+    Step,
+    Watch,
+)
 from .schema import KindSchema, builtin_kind_schema, compose
 
 __all__ = [
@@ -13,6 +25,7 @@ __all__ = [
     "Checklist",
     "ChecklistError",
     "GatePolicy",
+    "RankPolicy",
     "KindSchema",
     "Location",
     "Problem",

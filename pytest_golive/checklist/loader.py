@@ -20,6 +20,7 @@ from .model import (
     Check,
     Checklist,
     GatePolicy,
+    RankPolicy,
     Retry,
     ServiceSpec,
     Step,
@@ -123,7 +124,7 @@ class _ChecklistLoader:
             app=app,
             services=services,
             checks=tuple(checks),
-            gates=_gates(document.get("gates", {})),
+            gates=_gates(document.get("gates", {}), path.parent),
             source=source,
             stages=stages,
         )
@@ -349,7 +350,7 @@ def _service(name: str, raw: dict[str, Any], source: SourceMap, *, proxy: bool) 
     )
 
 
-def _gates(raw: dict[str, Any]) -> GatePolicy:
+def _gates(raw: dict[str, Any], folder: Path) -> GatePolicy:
     baseline = raw.get("baseline", {})
     evidence = raw.get("evidence", {})
     return GatePolicy(
@@ -360,10 +361,24 @@ def _gates(raw: dict[str, Any]) -> GatePolicy:
         diff_coverage_min=raw.get("coverage", {}).get("diff_min"),
         max_regression=baseline.get("max_regression", {}),
         waive_missing_baseline=baseline.get("waive_missing"),
+        baseline_from=str(folder / baseline["from"]) if "from" in baseline else None,
+        rank=_rank(baseline) if "allowed_increase" in baseline else None,
         flaky=raw.get("flaky", "warn"),
         failure_limit=raw.get("failure_limit"),
         evidence_max_age_s=parse_duration(evidence["max_age"]) if "max_age" in evidence else DEFAULT_EVIDENCE_MAX_AGE_S,
         foreign=tuple(evidence.get("foreign", ())),
+    )
+
+
+def _rank(baseline: dict[str, Any]) -> RankPolicy:
+    allowed = baseline["allowed_increase"]
+    return RankPolicy(
+        allowed_increase=float(str(allowed).removesuffix("%")),
+        direction=baseline.get("direction", "increase"),
+        min_samples=baseline.get("min_samples", RankPolicy.min_samples),
+        alpha=baseline.get("alpha", RankPolicy.alpha),
+        min_change_ms=baseline.get("min_change_ms", RankPolicy.min_change_ms),
+        inconclusive=baseline.get("inconclusive", RankPolicy.inconclusive),
     )
 
 

@@ -160,6 +160,20 @@ NETWORK_FAULTS = ("latency", "bandwidth", "timeout", "reset_peer", "blackhole", 
 
 
 @dataclass(frozen=True)
+class RankPolicy:
+    """``gates.baseline``'s rank test: a check's per-request latencies against the baseline's
+    (Mann-Whitney U), with an effect-size bound on the median's change."""
+
+    allowed_increase: float  # percent the median may move the worse way
+    direction: str = "increase"  # which way is worse: "increase" (latency) or "decrease"
+    min_samples: int = 50  # fewer on either side: inconclusive
+    alpha: float = 0.01  # a one-sided p below this is a significant change
+    #: a median change smaller than this is never a regression: a shared runner's noise (docs/performance.md)
+    min_change_ms: float = 20.0
+    inconclusive: str = "signoff"  # "signoff": it needs a sign-off; "block": it fails
+
+
+@dataclass(frozen=True)
 class GatePolicy:
     """What makes the verdict fail; see the ``gates`` key."""
 
@@ -170,6 +184,9 @@ class GatePolicy:
     diff_coverage_min: float | None = None
     max_regression: dict[str, float] = field(default_factory=dict)
     waive_missing_baseline: str | None = None
+    #: ``gates.baseline.from``: an absolute path or glob; the newest passing evidence it matches
+    baseline_from: str | None = None
+    rank: RankPolicy | None = None
     flaky: str = "warn"  # a pass after reruns: "warn" or "block"
     #: at most this many failed rounds or attempts in a check's window (watch, retry), even when it passed
     failure_limit: int | None = None

@@ -69,6 +69,10 @@ class Release:
             and self.commit.startswith(signed.lower())
         )
 
+    def entry_value(self) -> str:
+        """What a sign-off entry's ``release:`` says for this release (the how-to-sign hints)."""
+        return self.name or min(self.tags, default=None) or (self.commit or "RELEASE")[:12]
+
     def __str__(self) -> str:
         if self.name is not None:
             return self.name

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import math
 import queue
 import threading
 import time
@@ -22,6 +23,7 @@ from hdrh.histogram import HdrHistogram
 
 from ..checklist import builtin_kind_schema
 from ..checklist.durations import parse_duration, parse_rate
+from ..formats import samples as latency_samples
 from .base import Kind, Mismatch, Observation, StepContext, StepError, StepTimeout, compare
 from .http import METHODS, absolute_url
 from .progress import TerminalProgress
@@ -48,9 +50,13 @@ class _Recorder:
 
     histogram: HdrHistogram = field(default_factory=lambda: HdrHistogram(_LOWEST_US, _HIGHEST_US, _DIGITS))
     errors: int = 0
+    #: each request's latency in microseconds, for the baseline's rank test (formats/samples.py)
+    samples_us: list[int] = field(default_factory=list)
 
     def record(self, seconds: float, ok: bool) -> None:
-        self.histogram.record_value(max(_LOWEST_US, min(int(seconds * 1_000_000), _HIGHEST_US)))
+        value = max(_LOWEST_US, min(int(seconds * 1_000_000), _HIGHEST_US))
+        self.histogram.record_value(value)
+        self.samples_us.append(value)
         if not ok:
             self.errors += 1
 
@@ -101,11 +107,13 @@ class LoadKind(Kind):
             measurements={
                 **{k: v for k, v in result.items() if k != "min_samples"},
                 "histogram": base64.b64encode(merged.encode()).decode() if samples else "",
+                **_raw_samples(recorders),
             },
         )
 
     def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
         result = observation.result
+        observation.measurements.update(_budgets(expect))
         if result["samples"] < result["min_samples"]:
             return [
                 Mismatch("samples", f">= {result['min_samples']} (not enough data to judge)", str(result["samples"]))
@@ -119,6 +127,26 @@ class LoadKind(Kind):
             else:
                 found.append(compare(key, result.get(key), expected))
         return [mismatch for mismatch in found if mismatch]
+
+
+def _budgets(expect: Mapping[str, Any]) -> dict[str, float]:
+    """The latency bounds the check was judged by, rendered (``budget_p95_ms``), for the report's plot."""
+    found = {}
+    for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms"):
+        text = str(expect.get(key, "")).strip().removeprefix("<=").removeprefix("<").strip()
+        try:
+            bound = float(text)
+        except ValueError:
+            continue  # absent, or a comparison a line cannot show
+        if math.isfinite(bound):
+            found[f"budget_{key}"] = bound
+    return found
+
+
+def _raw_samples(recorders: list[_Recorder]) -> dict[str, str]:
+    """Every request's latency, compressed (capped as formats/samples.py says), beside the histogram."""
+    values = [value for recorder in recorders for value in recorder.samples_us]
+    return {"latency_samples": latency_samples.encode(values)} if values else {}
 
 
 def _plan(spec: Mapping[str, Any], base_url: str | None) -> Callable[[int], _Request]:

@@ -18,12 +18,14 @@ from .. import __version__
 from ..checklist import ChecklistError, compose, load_checklist
 from ..checklist.durations import parse_duration
 from ..checklist.errors import printable
+from ..checklist.signoffs import Release
 from ..checks import KindRegistryError, Redactor, load_kind_schemas, load_kinds
 from ..formats.coverage import line_hits, total_percent
 from ..formats.errors import UnusableInput
 from ..formats.inputs import MAX_WHOLE_BYTES, check_input
 from ..formats.junit import read_junit
 from ..gate import evidence, html, report
+from ..gate.baseline import Signoffs
 from ..gate.binding import bind
 from ..gate.diffcov import changed_lines, diff_coverage
 from ..gate.explain import explain
@@ -105,7 +107,18 @@ def _parser() -> argparse.ArgumentParser:
         help="the checklist whose gates: policy applies and whose every item must appear (repeatable)",
     )
     gate.add_argument("--coverage", type=Path, metavar="FILE", help="coverage.xml or a .coverage data file")
-    gate.add_argument("--baseline", type=Path, metavar="FILE", help="the previous release's evidence bundle")
+    gate.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="FILE",
+        help="the previous release's evidence bundle (default: the newest passing one gates.baseline.from matches)",
+    )
+    gate.add_argument(
+        "--release",
+        metavar="NAME",
+        help="the release that sign-offs of inconclusive baseline comparisons name, as pytest's --golive-release "
+        "(default: the commit and its tag)",
+    )
     gate.add_argument(
         "--diff-base",
         metavar="REF",
@@ -290,7 +303,15 @@ def _gate(args: argparse.Namespace) -> int:
         checklists = [load_checklist(path, load_kind_schemas()) for path in args.checklist]
         results = read_junit(args.junit, follow=args.explain)
         coverage = total_percent(args.coverage) if args.coverage else None
-        baseline = evidence.load(args.baseline) if args.baseline else None
+        policy = merge_policies(c.gates for c in checklists)
+        repository = args.checklist[0].resolve().parent if args.checklist else Path.cwd()
+        found = (args.baseline, evidence.load(args.baseline)) if args.baseline else None
+        if found is None and policy.baseline_from:
+            found = evidence.find(policy.baseline_from)
+        signoffs = None
+        if policy.rank is not None:
+            signing = Release(name=args.release) if args.release else _release(repository)
+            signoffs = Signoffs(checklists, signing)
         diff = None
         if args.diff_base:
             if not args.coverage:
@@ -307,8 +328,6 @@ def _gate(args: argparse.Namespace) -> int:
         for case in results.cases.values()
     ]
     release = args.release_tag or os.environ.get("GITHUB_REF", "").startswith("refs/tags/")
-    policy = merge_policies(c.gates for c in checklists)
-    repository = args.checklist[0].resolve().parent if args.checklist else Path.cwd()
     binding = bind(
         results,
         checklists,
@@ -316,7 +335,7 @@ def _gate(args: argparse.Namespace) -> int:
         commit=current_commit(repository),
         release=release,
         coverage=args.coverage,
-        baseline=(args.baseline, baseline) if baseline is not None else None,
+        baseline=found,
     )
     binding.refusals = [hide(refusal) for refusal in binding.refusals]
     verdict = decide(
@@ -325,11 +344,13 @@ def _gate(args: argparse.Namespace) -> int:
         checklists=checklists,
         coverage=coverage,
         diff=diff,
-        baseline=baseline,
+        baseline=found[1] if found else None,
+        baseline_source=str(found[0]) if found else policy.baseline_from,
         release_tag=release,
         problems=[hide(problem) for problem in results.problems],
         notes=[hide(note) for note in results.notes],
         binding=binding,
+        signoffs=signoffs,
     )
     print(report.terminal(verdict))
     if args.explain is not None:
@@ -351,9 +372,15 @@ def _gate(args: argparse.Namespace) -> int:
         evidence.write(evidence.build(verdict, verdict.cases, checklists), args.evidence)
     if args.html:
         args.html.parent.mkdir(parents=True, exist_ok=True)
-        record = html.Record(checklists, policy, tag=current_tag(repository))
+        record = html.Record(checklists, policy, tag=current_tag(repository), baseline=found[1] if found else None)
         args.html.write_text(html.render(verdict, verdict.cases, record), encoding="utf-8")
     return EXIT_OK if verdict.passed else EXIT_FAIL
+
+
+def _release(repository: Path) -> Release:
+    """The release being gated when no --release names it: the commit, and its tag."""
+    commit, tag = current_commit(repository), current_tag(repository)
+    return Release(commit=commit.lower() if commit else None, tags=frozenset([tag] if tag else []))
 
 
 def _one_line(text: str) -> str:

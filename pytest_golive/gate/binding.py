@@ -15,6 +15,7 @@ from ..checklist import Checklist, GatePolicy
 from ..checklist.errors import display_path
 from ..formats.junit import JUnitResults, Stamp
 from ..formats.properties import RUN_AT_PROPERTY, RUN_ID_PROPERTY
+from .baseline import foreign_reason
 from .identity import checklist_identity
 from .provenance import file_sha256
 
@@ -40,6 +41,8 @@ class Binding:
     #: files accepted without provenance, by gates.evidence.foreign
     foreign: list[str] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
+    #: the baseline is evidence of another checklist: nothing is compared with it
+    baseline_refused: bool = False
 
 
 def bind(
@@ -83,8 +86,11 @@ def bind(
                 f"{coverage}: coverage carries no provenance (commit, run): on a release tag it counts only "
                 "when gates.evidence.foreign lists the file"
             ] = None
-    if release and baseline is not None:
-        refusals.update(dict.fromkeys(_baseline_mismatch(*baseline, checklists)))
+    if baseline is not None and (release or policy.rank is not None):
+        reason = foreign_reason(*baseline, checklists)
+        if reason is not None:
+            refusals[reason] = None
+            found.baseline_refused = True
     found.refusals = list(refusals)
     return found
 
@@ -139,22 +145,6 @@ def _age(source: str, stamp: Stamp, policy: GatePolicy, now: datetime.datetime) 
 def _is_foreign(source: str, policy: GatePolicy) -> bool:
     path = PurePath(source)
     return any(path.match(pattern) for pattern in policy.foreign)
-
-
-def _baseline_mismatch(path: Path, bundle: dict[str, Any], checklists: list[Checklist]) -> Iterable[str]:
-    """A baseline is the previous release's evidence: another commit, but the same checklist."""
-    if not checklists:
-        return
-    made = bundle.get("provenance", {}).get("checklists") if isinstance(bundle.get("provenance"), dict) else None
-    names = {entry.get("name") for entry in made if isinstance(entry, dict)} if isinstance(made, list) else set()
-    wanted = {checklist.name for checklist in checklists}
-    if not names:
-        yield f"{path}: the baseline names no checklist (evidence made before provenance): it cannot be matched"
-    elif not names & wanted:
-        yield (
-            f"{path}: the baseline is evidence of checklist {', '.join(sorted(map(str, names)))}, "
-            f"not of {', '.join(sorted(wanted))}"
-        )
 
 
 def checklist_records(checklists: list[Checklist]) -> list[dict[str, str]]:

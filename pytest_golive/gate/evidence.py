@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import glob
 import json
 import os
 import platform
@@ -11,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from ..checklist import Checklist
+from ..formats import samples
 from ..formats.errors import UnusableInput
 from ..formats.inputs import read_input
 from ..formats.junit import CaseResult
+from ..formats.samples import ENCODING, SAMPLES_PROPERTY
 from .binding import checklist_records
 from .provenance import current_commit
 from .verdict import Verdict, is_flaky, measurements, severity_of, signoff_of, stage_of
@@ -57,6 +61,18 @@ def build(verdict: Verdict, cases: list[CaseResult], checklists: Sequence[Checkl
                     if case.properties.get("golive.histogram")
                     else {}
                 ),
+                # its latencies against the baseline's: outcome, U, p, medians, effect size
+                **(
+                    {"baseline": dataclasses.asdict(verdict.comparisons[case.id])}
+                    if case.id in verdict.comparisons
+                    else {}
+                ),
+                # and its raw per-request latencies, which the next release's rank test compares
+                **(
+                    {"latency_samples": {"encoding": ENCODING, "unit": "us", "data": case.properties[SAMPLES_PROPERTY]}}
+                    if case.properties.get(SAMPLES_PROPERTY)
+                    else {}
+                ),
             }
             for case in cases
         },
@@ -96,4 +112,26 @@ def load(path: Path) -> dict[str, Any]:
         for name, value in found.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise UnusableInput(f"{where}.measurements[{name[:80]!r}] is {str(value)[:40]!r}, expected a number")
+        if "latency_samples" in entry:
+            entry["latency_samples"]["values"] = _samples(entry["latency_samples"], f"{where}.latency_samples")
     return document
+
+
+def _samples(kept: Any, where: str) -> list[int]:
+    if not isinstance(kept, dict) or kept.get("encoding") != ENCODING or not isinstance(kept.get("data"), str):
+        raise UnusableInput(f"{where}: expected {{encoding: {ENCODING}, unit: us, data: TEXT}}")
+    return samples.decode(kept["data"], where)
+
+
+def find(pattern: str) -> tuple[Path, dict[str, Any]] | None:
+    """``gates.baseline.from``: of the evidence bundles matching ``pattern`` (a path or glob),
+    the newest (by ``created``) of a passing run; None when none is."""
+    found = []
+    for match in sorted(glob.glob(pattern, recursive=True)):
+        bundle = load(Path(match))
+        if bundle.get("verdict") == "pass":
+            found.append((str(bundle.get("created", "")), match, bundle))
+    if not found:
+        return None
+    _, newest, bundle = max(found)
+    return Path(newest), bundle

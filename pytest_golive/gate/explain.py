@@ -1,5 +1,6 @@
 """``golive gate --explain CHECK``: why one check (or plain test) counted as it did: the files
-its results came from, the duplicates merged, its reruns, and the policy rule that decided."""
+its results came from, the duplicates merged, its reruns, its comparison with the baseline,
+and the policy rule that decided."""
 
 from __future__ import annotations
 
@@ -29,6 +30,15 @@ def explain(target: str, followed: list[CaseResult], verdict: Verdict, policy: G
             )
         for case in (c for c in judged if c.id == case_id):
             lines += [f"    {line}" for line in _rule(case, policy)]
+            comparison = verdict.comparisons.get(case.id)
+            if comparison is not None and policy.rank is not None:
+                rank = policy.rank
+                lines += [
+                    f"    baseline {verdict.baseline_source}: {comparison.outcome.upper()}: {comparison.figures()}",
+                    f"    gates.baseline: allowed_increase {rank.allowed_increase:g}%, direction {rank.direction}, "
+                    f"min_samples {rank.min_samples}, alpha {rank.alpha:g}, inconclusive {rank.inconclusive}: "
+                    f"{comparison.why}",
+                ]
     related = [
         finding
         for finding in verdict.findings

@@ -8,14 +8,18 @@ release or a change ticket, and printed to PDF (print CSS, A4)."""
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
+from typing import Any
 
 from .. import __version__
 from ..checklist import Check, Checklist, GatePolicy
 from ..checklist.errors import display_path
+from ..formats.errors import UnusableInput
 from ..formats.junit import CaseResult
+from ..formats.samples import SAMPLES_PROPERTY, decode
 from .report import SEVERITIES, extras, headline, table_rows
 from .verdict import PHASE_PROPERTY, Verdict, is_flaky, measurements, severity_of, signoff_of, stage_of
 
@@ -50,6 +54,8 @@ class Record:
     checklists: Sequence[Checklist] = ()
     policy: GatePolicy = field(default_factory=GatePolicy)
     tag: str | None = None
+    #: the baseline evidence bundle (gate/evidence.py load), whose latencies the plots draw beside the run's
+    baseline: dict[str, Any] | None = None
     created: str = field(
         default_factory=lambda: datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     )
@@ -77,6 +83,7 @@ def render(verdict: Verdict, cases: list[CaseResult], record: Record | None = No
         _checks(cases, checks),
         "<h2>Latency</h2>",
         _latency_plot(cases),
+        _percentile_curves(verdict, cases, record.baseline),
         "</body></html>",
     ]
     return "\n".join(parts)
@@ -208,7 +215,8 @@ def _latency(case: CaseResult) -> float | None:
 def _latency_plot(cases: list[CaseResult]) -> str:
     measured = [(case, value) for case in cases if (value := _latency(case)) is not None]
     if not measured:
-        return "<p>No check measured a latency.</p>"
+        loads = any(case.properties.get(SAMPLES_PROPERTY) for case in cases)
+        return "" if loads else "<p>No check measured a latency.</p>"  # load checks: their curves follow
     longest = max(value for _, value in measured) or 1.0
     height = len(measured) * (_BAR_HEIGHT + _BAR_GAP) + _BAR_GAP
     bars = []
@@ -227,6 +235,87 @@ def _latency_plot(cases: list[CaseResult]) -> str:
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{total_width}' height='{height}' "
         f"viewBox='0 0 {total_width} {height}' font-size='12' role='img' aria-label='latency per check'>"
         f"{''.join(bars)}</svg>"
+    )
+
+
+#: the percentiles a curve is drawn through; x is log10(1 / (1 - q)), as HDR plots spread the tail
+_CURVE_POINTS = [i / 100 for i in range(0, 90, 5)] + [0.9 + i / 200 for i in range(0, 20)] + [0.995, 0.999]
+_CURVE_WIDTH, _CURVE_HEIGHT, _CURVE_LEFT, _CURVE_TOP = 520, 180, 60, 12
+_CURVE_TICKS = ((0.0, "0%"), (0.9, "90%"), (0.99, "99%"), (0.999, "99.9%"))
+
+
+def _percentile_curves(verdict: Verdict, cases: list[CaseResult], baseline: dict[str, Any] | None) -> str:
+    """Each load check's latency by percentile: this run's curve, the baseline's (dashed), and
+    the budgets it was judged by (red lines), with the baseline comparison's outcome."""
+    previous = baseline.get("checks", {}) if baseline else {}
+    parts = []
+    for case in cases:
+        try:
+            now = decode(case.properties.get(SAMPLES_PROPERTY, ""), case.name)
+        except UnusableInput:
+            continue  # the verdict names broken samples; the plot leaves them out
+        if not now:
+            continue
+        kept = previous.get(case.id, {}).get("latency_samples")
+        before = kept.get("values", []) if isinstance(kept, dict) else []
+        budgets = {
+            key.removeprefix("budget_"): value for key, value in measurements(case).items() if key.startswith("budget_")
+        }
+        comparison = verdict.comparisons.get(case.id)
+        caption = f"{case.name}: {len(now)} requests" + (
+            f"; against the baseline: {comparison.outcome}, {comparison.figures()}" if comparison else ""
+        )
+        parts.append(f"<figure><figcaption>{escape(caption)}</figcaption>{_curve_svg(now, before, budgets)}</figure>")
+    return "".join(parts)
+
+
+def _curve_svg(now: list[int], before: list[int], budgets: dict[str, float]) -> str:
+    def at(values: list[int], quantile: float) -> float:
+        return values[min(len(values) - 1, int(quantile * len(values)))] / 1000
+
+    # latency on a log scale, whole decades: a 5 ms curve, a 1.4 s one and a 200 ms budget all show
+    shown = [at(now, 0.0), at(now, 1.0), *budgets.values(), *((at(before, 0.0), at(before, 1.0)) if before else ())]
+    low = math.floor(math.log10(max(min(shown), 0.01)))
+    high = max(math.ceil(math.log10(max(shown))), low + 1)
+    span = math.log10(1 / (1 - _CURVE_POINTS[-1]))
+
+    def x(quantile: float) -> float:
+        return _CURVE_LEFT + math.log10(1 / (1 - quantile)) / span * _CURVE_WIDTH
+
+    def y(ms: float) -> float:
+        return _CURVE_TOP + _CURVE_HEIGHT - (math.log10(max(ms, 10.0**low)) - low) / (high - low) * _CURVE_HEIGHT
+
+    def line(values: list[int], style: str, label: str) -> str:
+        points = " ".join(f"{x(q):.1f},{y(at(values, q)):.1f}" for q in _CURVE_POINTS)
+        return f"<polyline points='{points}' fill='none' {style}><title>{escape(label)}</title></polyline>"
+
+    right, bottom = _CURVE_LEFT + _CURVE_WIDTH, _CURVE_TOP + _CURVE_HEIGHT
+    shapes = [
+        f"<line x1='{_CURVE_LEFT}' y1='{bottom}' x2='{right}' y2='{bottom}' stroke='#999'/>",
+        f"<line x1='{_CURVE_LEFT}' y1='{_CURVE_TOP}' x2='{_CURVE_LEFT}' y2='{bottom}' stroke='#999'/>",
+    ]
+    shapes += [
+        f"<text x='{_CURVE_LEFT - 6}' y='{y(10.0**decade) + 4:.1f}' text-anchor='end'>{10.0**decade:g} ms</text>"
+        for decade in range(low, high + 1)
+    ]
+    shapes += [
+        f"<text x='{x(q):.1f}' y='{bottom + 14}' text-anchor='middle'>{label}</text>" for q, label in _CURVE_TICKS
+    ]
+    for name, bound in budgets.items():
+        shapes.append(
+            f"<line x1='{_CURVE_LEFT}' y1='{y(bound):.1f}' x2='{right}' y2='{y(bound):.1f}' stroke='#c62828' "
+            f"stroke-dasharray='2 3'/><text x='{right + 4}' y='{y(bound) + 4:.1f}' fill='#c62828'>"
+            f"budget {escape(name)} {bound:g} ms</text>"
+        )
+    if before:
+        shapes.append(line(before, "stroke='#757575' stroke-width='2' stroke-dasharray='6 4'", "baseline"))
+        shapes.append(f"<text x='{_CURVE_LEFT + 110}' y='{bottom + 30}' fill='#757575'>- - - the baseline</text>")
+    shapes.append(line(now, "stroke='#1565c0' stroke-width='2'", "this run"))
+    shapes.append(f"<text x='{_CURVE_LEFT}' y='{bottom + 30}' fill='#1565c0'>——— this run</text>")
+    width, height = right + 160, bottom + 38
+    return (
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' viewBox='0 0 {width} {height}' "
+        f"font-size='11' role='img' aria-label='latency by percentile'>{''.join(shapes)}</svg>"
     )
 
 

@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..checklist import Check, Checklist, GatePolicy
+from ..checklist import Check, Checklist, GatePolicy, RankPolicy
+from ..formats.errors import UnusableInput
 from ..formats.junit import CaseResult
 from ..formats.properties import (
     CHECKLIST_PATH_PROPERTY,
@@ -23,6 +24,8 @@ from ..formats.properties import (
     RUN_AT_PROPERTY,
     RUN_ID_PROPERTY,
 )
+from ..formats.samples import SAMPLES_PROPERTY, decode
+from .baseline import FAIL, INCONCLUSIVE, Comparison, Signoffs, compare
 from .binding import Binding
 from .diffcov import DiffCoverage
 from .identity import IDENTITY_PROPERTY, checklist_identity, digest_of
@@ -74,6 +77,9 @@ class Verdict:
     cases: list[CaseResult] = field(default_factory=list)
     #: where the results come from (commit, runs, files accepted as foreign); None in --golive-gate
     binding: Binding | None = None
+    #: case id -> its latencies against the baseline's (gates.baseline.allowed_increase)
+    comparisons: dict[str, Comparison] = field(default_factory=dict)
+    baseline_source: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -130,13 +136,16 @@ def decide(
     coverage: float | None = None,
     diff: DiffCoverage | None = None,
     baseline: dict[str, Any] | None = None,
+    baseline_source: str | None = None,
     release_tag: bool = False,
     problems: Iterable[str] = (),
     notes: Iterable[str] = (),
     binding: Binding | None = None,
+    signoffs: Signoffs | None = None,
 ) -> Verdict:
     """``problems`` are what the input files claim and do not hold (each fails); ``notes`` warn;
-    ``binding`` refuses evidence of another commit, checklist or day (each fails)."""
+    ``binding`` refuses evidence of another commit, checklist or day (each fails); ``signoffs``
+    may sign an inconclusive baseline comparison."""
     findings = [Finding("fail", problem) for problem in problems] + [Finding("warn", note) for note in notes]
     if binding is not None:
         findings += [Finding("fail", refusal) for refusal in binding.refusals]
@@ -164,7 +173,11 @@ def decide(
     findings.extend(_coverage(policy, coverage))
     findings.extend(_diff_coverage(policy, diff))
     verdict.diff = diff
-    findings.extend(_baseline(results, policy, baseline, release_tag))
+    verdict.baseline_source = baseline_source
+    if not (binding is not None and binding.baseline_refused):  # the refusal is the finding
+        findings.extend(_baseline(results, policy, baseline, release_tag, baseline_source))
+        if policy.rank is not None and baseline is not None:
+            findings.extend(_ranked(results, policy, baseline, verdict.comparisons, signoffs))
     return verdict
 
 
@@ -359,15 +372,26 @@ def _diff_coverage(policy: GatePolicy, diff: DiffCoverage | None) -> list[Findin
 
 
 def _baseline(
-    results: list[CaseResult], policy: GatePolicy, baseline: dict[str, Any] | None, release_tag: bool
+    results: list[CaseResult],
+    policy: GatePolicy,
+    baseline: dict[str, Any] | None,
+    release_tag: bool,
+    source: str | None,
 ) -> list[Finding]:
-    if not policy.max_regression:
+    if not policy.max_regression and policy.rank is None:
         return []
     if baseline is None:
+        looked = f" (no evidence of a passing run matches gates.baseline.from {source})" if source else ""
         if release_tag and not policy.waive_missing_baseline:
-            return [Finding("fail", "a release tag needs a baseline (the previous release's evidence): none was given")]
+            return [
+                Finding(
+                    "fail",
+                    f"a release tag needs a baseline (the previous release's evidence): none was given{looked}; "
+                    "set gates.baseline.waive_missing for the first release",
+                )
+            ]
         reason = f"; waived: {policy.waive_missing_baseline}" if policy.waive_missing_baseline else ""
-        return [Finding("warn", f"no baseline given: regressions were not checked{reason}")]
+        return [Finding("warn", f"no baseline given{looked}: regressions were not checked{reason}")]
     previous = baseline.get("checks", {})
     if not any(case.id in previous for case in results):
         return [
@@ -379,7 +403,7 @@ def _baseline(
         ]
     findings = []
     compared = 0
-    for case in results:
+    for case in results if policy.max_regression else ():
         before = previous.get(case.id, {}).get("measurements", {})
         for key, now in measurements(case).items():
             allowed = policy.max_regression.get(key.rsplit(".", 1)[-1])
@@ -389,10 +413,47 @@ def _baseline(
             found = _regression(case, key, _number(before[key]), now, allowed)
             if found is not None:
                 findings.append(Finding("fail", found, case.properties.get(_LOCATION)))
-    if not compared:
+    if policy.max_regression and not compared:
         findings.append(
             Finding("warn", "no measurement of the max_regression policy is in both the baseline and the results")
         )
+    return findings
+
+
+def _ranked(
+    results: list[CaseResult],
+    policy: GatePolicy,
+    baseline: dict[str, Any],
+    comparisons: dict[str, Comparison],
+    signoffs: Signoffs | None,
+) -> list[Finding]:
+    """Each load check's latencies against the baseline's: a regression fails; an inconclusive
+    comparison fails unless signed off (``inconclusive: signoff``), or always (``block``)."""
+    assert policy.rank is not None
+    findings = []
+    for case in results:
+        if not case.properties.get(SAMPLES_PROPERTY):
+            continue
+        where = case.properties.get(_LOCATION)
+        try:
+            now = decode(case.properties[SAMPLES_PROPERTY], f"{case.name}: {SAMPLES_PROPERTY}")
+        except UnusableInput as exc:
+            findings.append(Finding("fail", str(exc), where))
+            continue
+        kept = baseline["checks"].get(case.id, {}).get("latency_samples")
+        before = kept["values"] if isinstance(kept, dict) else []  # evidence.load decoded them
+        comparison = comparisons[case.id] = compare(now, before, policy.rank)
+        message = f"{case.name}: baseline {comparison.outcome}: {comparison.why}; {comparison.figures()}"
+        if comparison.outcome == FAIL:
+            findings.append(Finding("fail", message, where))
+        elif comparison.outcome == INCONCLUSIVE and policy.rank.inconclusive == "block":
+            findings.append(Finding("fail", f"{message}; gates.baseline.inconclusive: block", where))
+        elif comparison.outcome == INCONCLUSIVE:
+            signed, note = signoffs.signed(case.check or case.name) if signoffs else (None, "no sign-off was read")
+            if signed is None:
+                findings.append(Finding("fail", f"{message}; gates.baseline.inconclusive: signoff: {note}", where))
+            else:
+                findings.append(Finding("warn", f"{message}; signed off by {signed} ({note})", where))
     return findings
 
 
@@ -428,6 +489,7 @@ def merge_policies(policies: Iterable[GatePolicy]) -> GatePolicy:
             regression[metric] = min(allowed, regression.get(metric, allowed))
     waivers = [p.waive_missing_baseline for p in found]
     limits = [p.failure_limit for p in found if p.failure_limit is not None]
+    ranks = [p.rank for p in found if p.rank is not None]
     return GatePolicy(
         block=tuple(sorted({s for p in found for s in p.block})),
         require_stages=tuple(dict.fromkeys(s for p in found for s in p.require_stages)),
@@ -436,8 +498,23 @@ def merge_policies(policies: Iterable[GatePolicy]) -> GatePolicy:
         diff_coverage_min=max(diff_coverages) if diff_coverages else None,
         max_regression=regression,
         waive_missing_baseline=waivers[0] if all(waivers) else None,
+        baseline_from=next((p.baseline_from for p in found if p.baseline_from), None),
+        rank=_strictest(ranks) if ranks else None,
         flaky="block" if any(p.flaky == "block" for p in found) else "warn",
         failure_limit=min(limits) if limits else None,
         evidence_max_age_s=min(p.evidence_max_age_s for p in found),
         foreign=tuple(sorted(set.intersection(*(set(p.foreign) for p in found)))),
+    )
+
+
+def _strictest(ranks: list[RankPolicy]) -> RankPolicy:
+    """The rank test that finds the most: the smallest allowed change, the most samples, the
+    largest alpha, the smallest noise floor, and ``block`` when any blocks. Directions must agree (the first counts)."""
+    return RankPolicy(
+        allowed_increase=min(r.allowed_increase for r in ranks),
+        direction=ranks[0].direction,
+        min_samples=max(r.min_samples for r in ranks),
+        alpha=max(r.alpha for r in ranks),
+        min_change_ms=min(r.min_change_ms for r in ranks),
+        inconclusive="block" if any(r.inconclusive == "block" for r in ranks) else "signoff",
     )

@@ -115,7 +115,9 @@ def _scoped(signoff: Signoff, checklist: Checklist, invocation_dir: Path, ambigu
 def _how(checklist: Checklist, check_id: str, release: Release, qualified: str | None) -> str:
     from ..checklist.signoffs import SIGNOFF_FILE  # noqa: PLC0415
 
-    signed = release.name or min(release.tags, default=None) or (release.commit or "RELEASE")[:12]
-    entry = f"{{checklist: {checklist.path.name}, check: {check_id}, release: {signed}, by: NAME, at: DATE, note: ...}}"
+    entry = (
+        f"{{checklist: {checklist.path.name}, check: {check_id}, release: {release.entry_value()}, "
+        "by: NAME, at: DATE, note: ...}"
+    )
     option = f"{qualified}::{check_id}" if qualified else check_id
     return f"add '- {entry}' under signoffs: in {SIGNOFF_FILE}, or pass --golive-signoff {option}=NAME"
