@@ -60,6 +60,9 @@ class RunSettings:
     app: App | None = None
     #: the environment golive gave the app it started, as rendered; empty when it started none
     app_env: Mapping[str, str] = field(default_factory=dict)
+    #: where kinds keep files that are evidence of a failure (a browser's screenshots): this run's
+    #: folder of kept logs; None keeps none
+    evidence_dir: Path | None = None
     #: ``mask(secret)``: reports must not show ``secret`` (an http auth's password or token), in
     #: any encoding; the plugin's Redactor learns it
     mask: Callable[[str], None] = field(default=lambda secret: None)

@@ -36,6 +36,7 @@ BUILTIN_KINDS: dict[str, str] = {
     "backup": "backup:BackupKind",
     "rollback": "rollback:RollbackKind",
     "connected": "connected:ConnectedKind",
+    "browser": "browser:BrowserKind",
 }
 
 
