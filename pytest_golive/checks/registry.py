@@ -37,6 +37,7 @@ BUILTIN_KINDS: dict[str, str] = {
     "rollback": "rollback:RollbackKind",
     "connected": "connected:ConnectedKind",
     "browser": "browser:BrowserKind",
+    "websocket": "websocket:WebsocketKind",
 }
 
 
