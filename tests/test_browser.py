@@ -225,3 +225,28 @@ def test_html_report_names_a_screenshot_it_cannot_show(tmp_path: Path) -> None:
     assert f"gone: step2.screenshot {tmp_path / 'gone.png'}: not readable (No such file or directory)" in page
     assert f"text: screenshot {tmp_path / 'not.png'}: not a PNG of at most 8 MB" in page
     assert "data:image" not in page
+
+
+def test_inside_an_asyncio_loop_the_check_fails_in_one_line(tmp_path: Path) -> None:
+    """Playwright's sync API refuses to run inside an event loop: one line, no traceback."""
+    script = """
+import asyncio, time
+from pathlib import Path
+from pytest_golive.checks import RunSettings, StepContext, StepError
+from pytest_golive.checks.browser import BrowserKind
+
+async def main():
+    ctx = StepContext(RunSettings(Path("."), "http://127.0.0.1:9", {}, {}), "loop", time.monotonic() + 30, 30, None)
+    try:
+        BrowserKind().run({"open": "http://127.0.0.1:9/"}, ctx)
+    except StepError as exc:
+        print("StepError:", exc)
+
+asyncio.run(main())
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert done.stdout.startswith(
+        "StepError: cannot start Playwright: It looks like you are using Playwright Sync API"
+    ), done.stdout + done.stderr
+    assert done.stdout.count("\n") == 1
+    assert "Traceback" not in done.stderr

@@ -78,7 +78,12 @@ class BrowserKind(Kind):
     def run(self, spec: Any, ctx: StepContext) -> Observation:
         url = absolute_url(spec["open"], ctx.base_url)
         start = time.perf_counter()
-        page = _new_page(ctx, spec.get("viewport", "desktop"))
+        try:
+            page = _new_page(ctx, spec.get("viewport", "desktop"))
+        except StepError:
+            raise
+        except Exception as exc:  # Playwright's: e.g. called inside an asyncio loop, or a browser that died
+            raise StepError(f"cannot open a page in the browser: {_reason(exc)}") from None
         watched = _Watched(page)
         ctx.shared["browser.page"] = page
         try:
@@ -136,7 +141,10 @@ class BrowserKind(Kind):
             elif key in ("console_errors", "failed_requests"):
                 mismatches += _found(_compare_listed(key, result[key], expected))
             elif key == "selectors":
-                mismatches += _selector_mismatches(page, expected, ctx)
+                try:
+                    mismatches += _selector_mismatches(page, expected, ctx)
+                except Exception as exc:  # the page crashed or closed since it loaded
+                    mismatches.append(Mismatch("selectors", "a live page to look at", _reason(exc, ctx)))
             elif key == "html":
                 mismatches += html_mismatches(expected, result["body"])
             elif key == "manifest":
@@ -189,7 +197,7 @@ def _new_page(ctx: StepContext, viewport: str | Mapping[str, int]) -> Page:
     """A page in a fresh context of the process's browser: nothing (cookies, storage, cache,
     service workers) carries over from another check. The steps of a flow share one context per
     viewport, so cookies and storage carry over as they do for http steps."""
-    playwright, browser = _SHARED.browser()
+    playwright, browser = shared_browser()
     contexts: dict[str, BrowserContext] = ctx.shared.setdefault("browser.contexts", {})
     key = repr(viewport)
     if key not in contexts:
@@ -214,7 +222,10 @@ class _SharedBrowser:
                 from playwright.sync_api import sync_playwright  # noqa: PLC0415  (only browser checks need it)
             except ImportError:
                 raise StepError("the browser kind needs Playwright: pip install 'pytest-golive[browser]'") from None
-            self._playwright = sync_playwright().start()
+            try:
+                self._playwright = sync_playwright().start()
+            except Exception as exc:  # e.g. inside an asyncio loop, or beside another sync Playwright
+                raise StepError(f"cannot start Playwright: {_reason(exc)}") from None
             atexit.register(self.close)
         if self._browser is None or not self._browser.is_connected():
             self._browser = launch(self._playwright)
@@ -230,6 +241,11 @@ class _SharedBrowser:
 
 
 _SHARED = _SharedBrowser()
+
+
+def shared_browser() -> tuple[Playwright, Browser]:
+    """This process's Playwright and headless browser, started on first use."""
+    return _SHARED.browser()
 
 
 class _Watched:
@@ -356,10 +372,10 @@ def _ms_left(ctx: StepContext) -> float:
     return ctx.remaining() * 1000.0
 
 
-def _reason(exc: Exception, ctx: StepContext) -> str:
+def _reason(exc: Exception, ctx: StepContext | None = None) -> str:
     text = str(exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
-    if "Timeout" in type(exc).__name__ or "Timeout" in first:
+    if ctx is not None and ("Timeout" in type(exc).__name__ or "Timeout" in first):
         return f"not done within the check's timeout ({ctx.timeout_s:g}s)"
     if "ERR_CONNECTION_REFUSED" in first:
         return "connection refused (nothing answered at that address)"
