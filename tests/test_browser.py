@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from test_kinds import assert_ids_match_outcomes, closed_port, outcomes
+from test_kinds import checked_run
 
 from pytest_golive.checks.browser import find_browser
 
@@ -142,26 +142,27 @@ checks:
 
 
 def test_browser_kind(pytester: pytest.Pytester, pages_url: str) -> None:
-    (pytester.path / "golive.yaml").write_text(
-        CHECKS.replace("{url}", pages_url).replace("{closed}", str(closed_port())), encoding="utf-8"
+    found, _ = checked_run(
+        pytester,
+        CHECKS,
+        pages_url,
+        20,
+        (
+            "title: expected 'Basket', got 'Shop'",
+            "selectors[#hidden].visible: expected true, got false",
+            "selectors[.cart].visible: expected true, got false",
+            "console_errors: expected 0, got 1 (checkout widget failed)",
+            "console_errors: expected 0, got 1 (uncaught ReferenceError: undefinedFunction is not defined)",
+            "failed_requests: expected 0, got 1 (GET *missing.png: 404)",
+            "status: expected < 400, got 404",
+            "steps[0] wait .never: expected to be done, got not done within the check's timeout (2s)",
+            "offline: expected the page to load with the network off, got net::ERR_INTERNET_DISCONNECTED",
+            "manifest: expected a <link rel=manifest> to a JSON manifest, got none",
+            "error: http://127.0.0.1:*/: connection refused (nothing answered at that address)",
+        ),
+        "--junitxml=out.xml",
+        "--golive-logs=kept",
     )
-    found, output = outcomes(pytester, "-v", "--junitxml=out.xml", "--golive-logs=kept")
-    assert len(found) == 20, output
-    assert_ids_match_outcomes(found)
-    for expected in (
-        "title: expected 'Basket', got 'Shop'",
-        "selectors[#hidden].visible: expected true, got false",
-        "selectors[.cart].visible: expected true, got false",
-        "console_errors: expected 0, got 1 (checkout widget failed)",
-        "console_errors: expected 0, got 1 (uncaught ReferenceError: undefinedFunction is not defined)",
-        "failed_requests: expected 0, got 1 (GET *missing.png: 404)",
-        "status: expected < 400, got 404",
-        "steps[0] wait .never: expected to be done, got not done within the check's timeout (2s)",
-        "offline: expected the page to load with the network off, got net::ERR_INTERNET_DISCONNECTED",
-        "manifest: expected a <link rel=manifest> to a JSON manifest, got none",
-        "error: http://127.0.0.1:*/: connection refused (nothing answered at that address)",
-    ):
-        assert expected.split("*")[0] in output, expected
     shots = _screenshots(pytester.path / "out.xml")
     assert set(shots) == {name for name, outcome in found.items() if outcome == "failed"} - {"bad-refused"}
     for name, path in shots.items():
