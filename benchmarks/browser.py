@@ -114,17 +114,19 @@ def main() -> int:
             assert driver.title == "Shop"
 
         runs["raw Selenium (one window)"] = raw_selenium
-    for action in runs.values():
-        action()  # warm up: the first page of each pays for starting its renderer
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(args.rounds):
-        for name, action in runs.items():
-            times[name].append(timed(action))
+    try:
+        for action in runs.values():
+            action()  # warm up: the first page of each pays for starting its renderer
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        for _ in range(args.rounds):
+            for name, action in runs.items():
+                times[name].append(timed(action))
+    finally:  # a chromedriver not quit outlives this process, with its browser
+        if driver is not None:
+            driver.quit()
+        server.shutdown()
     report(times, cold)
     print(f"\n{args.rounds} rounds, {executable}, page {len(PAGE)} bytes")
-    if driver is not None:
-        driver.quit()
-    server.shutdown()
     return 0
 
 
