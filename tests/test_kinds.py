@@ -71,6 +71,23 @@ checks:
 """
 
 
+def checked_run(
+    pytester: pytest.Pytester, checks: str, url: str, count: int, messages: tuple[str, ...], *args: str
+) -> tuple[dict[str, str], str]:
+    """Run ``checks`` (``{url}`` the server's address, ``{closed}`` a port nothing listens on):
+    ``count`` checks, each with the outcome its id says, and every message in the output (``*``
+    ends the part compared: a port or path follows)."""
+    text = checks.replace("{url}", url).replace("{closed}", str(closed_port()))
+    (pytester.path / "golive.yaml").write_text(text, encoding="utf-8")
+    found, output = outcomes(pytester, "-v", *args)
+    assert len(found) == count, output
+    assert_ids_match_outcomes(found)
+    for expected in messages:
+        assert expected.split("*")[0] in output, expected
+    assert "Traceback" not in output
+    return found, output
+
+
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -65,6 +65,9 @@ class RunSettings:
     app_pid: Callable[[], int | None] | None = None
     #: the app's captured output (its log file) when golive started it; None for an external app
     app_log: Callable[[], Path | None] | None = None
+    #: where kinds keep files that are evidence of a failure (a browser's screenshots): this run's
+    #: folder of kept logs; None keeps none
+    evidence_dir: Path | None = None
     #: ``mask(secret)``: reports must not show ``secret`` (an http auth's password or token), in
     #: any encoding; the plugin's Redactor learns it
     mask: Callable[[str], None] = field(default=lambda secret: None)

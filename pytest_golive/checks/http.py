@@ -82,7 +82,7 @@ class HttpKind(Kind):
             result={
                 "status": response.status_code,
                 "headers": {k.lower(): v for k, v in response.headers.items()},
-                "json": _json_or_none(body),
+                "json": json_or_none(body),
                 "body": body,
                 "elapsed_ms": elapsed,
                 "url": response.url,
@@ -158,7 +158,7 @@ def _read(key: str, path: str, base_dir: Path) -> bytes:
         raise StepError(f"{key}: cannot read {path!r} ({reason}; {where})") from None
 
 
-def _json_or_none(body: str) -> Any:
+def json_or_none(body: str) -> Any:
     try:
         return json.loads(body) if body else None
     except ValueError:

@@ -37,6 +37,8 @@ BUILTIN_KINDS: dict[str, str] = {
     "rollback": "rollback:RollbackKind",
     "connected": "connected:ConnectedKind",
     "log": "log:LogKind",
+    "browser": "browser:BrowserKind",
+    "websocket": "websocket:WebsocketKind",
 }
 
 

@@ -337,10 +337,11 @@ def _run_step(
         return StepOutcome(label, error=str(exc))
     finally:
         ctx.step_path = holder
+    mismatches = kind.judge(expect, observation, ctx)  # first: judging may add evidence (a screenshot)
     outcome = StepOutcome(
         label,
         observation.summary,
-        kind.judge(expect, observation, ctx),
+        mismatches,
         evidence=observation.evidence,
         measurements=observation.measurements,
         phases=observation.phases,

@@ -7,11 +7,13 @@ release or a change ticket, and printed to PDF (print CSS, A4)."""
 
 from __future__ import annotations
 
+import base64
 import datetime
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from .. import __version__
@@ -23,6 +25,10 @@ from ..formats.samples import SAMPLES_PROPERTY, decode
 from .report import SEVERITIES, extras, headline, table_rows
 from .verdict import PHASE_PROPERTY, Verdict, is_flaky, measurements, severity_of, signoff_of, stage_of
 
+#: the measurement that names a failed browser check's screenshot (checks/browser.py)
+SCREENSHOT_MEASUREMENT = "screenshot"
+_PNG = b"\x89PNG"
+_MAX_SCREENSHOT_BYTES = 8 << 20
 _BAR_HEIGHT, _BAR_GAP, _LABEL_WIDTH, _PLOT_WIDTH = 18, 6, 260, 520
 _COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#6a1b9a", "skipped": "#9e9e9e", "xfailed": "#ef6c00"}
 #: what each severity means, for readers of the record who do not know golive
@@ -40,6 +46,7 @@ table{border-collapse:collapse;margin:.5rem 0} td,th{border:1px solid #ddd;paddi
 vertical-align:top} th{background:#f5f5f5} td.num{text-align:right;font-variant-numeric:tabular-nums}
 table.record th{width:11rem} tr.bad td{background:#fdecea} tr.flaky td{background:#fff4e5}
 tr.phase td:first-child{padding-left:2rem} tr.phase td{font-size:.92em;color:#444}
+figure{margin:1rem 0} figure img{max-width:100%;border:1px solid #ddd} figcaption{color:#666;font-size:.9em}
 li.fail{color:#c62828} li.warn{color:#ef6c00} code{font-size:.92em} .muted{color:#666}
 @page{size:A4;margin:14mm}
 @media print{body{margin:0;max-width:none;font-size:10.5px} h2{break-after:avoid} tr{break-inside:avoid}
@@ -84,6 +91,7 @@ def render(verdict: Verdict, cases: list[CaseResult], record: Record | None = No
         "<h2>Latency</h2>",
         _latency_plot(cases),
         _percentile_curves(verdict, cases, record.baseline),
+        _screenshots(cases, checks),
         "</body></html>",
     ]
     return "\n".join(parts)
@@ -185,6 +193,32 @@ def _checks(cases: list[CaseResult], checks: dict[str, Check]) -> str:
             classes.append(" ".join(filter(None, [state, "phase" if is_phase else ""])))
     header = ["check", "stage", "severity", "outcome", "measured", "why it failed"]
     return _table(header, rows, row_classes=classes)
+
+
+def _screenshots(cases: list[CaseResult], checks: dict[str, Check]) -> str:
+    """What the page looked like when a browser check failed: each ``golive.screenshot``
+    (``golive.stepN.screenshot`` in a flow) embedded, so the report stays one file."""
+    figures = []
+    for case in cases:
+        for key, value in case.properties.items():
+            if not (key.startswith("golive.") and key.rpartition(".")[2] == SCREENSHOT_MEASUREMENT):
+                continue
+            caption = f"{_title(case, checks)}: {key.removeprefix('golive.')} {value}"
+            try:
+                data = Path(value).read_bytes()[: _MAX_SCREENSHOT_BYTES + 1]
+            except OSError as exc:
+                figures.append(
+                    f"<p class='muted'>{escape(caption)}: not readable ({escape(exc.strerror or 'error')})</p>"
+                )
+                continue
+            if not data.startswith(_PNG) or len(data) > _MAX_SCREENSHOT_BYTES:
+                figures.append(f"<p class='muted'>{escape(caption)}: not a PNG of at most 8 MB</p>")
+                continue
+            uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+            figures.append(
+                f"<figure><img src='{uri}' alt='{escape(caption)}'><figcaption>{escape(caption)}</figcaption></figure>"
+            )
+    return "<h2>Screenshots</h2>" + "".join(figures) if figures else ""
 
 
 def _as_class(case_id: str) -> str:

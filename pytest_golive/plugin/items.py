@@ -188,6 +188,7 @@ class ChecklistFile(pytest.File):
             fault_targets=services.fault_targets(self.checklist),
             server_logs=services.server_logs(self.checklist),
             app_python=self._app_python(base),
+            evidence_dir=services.logs_dir,
         )
         if not (needs.app and self._starts_app()):
             return settings
