@@ -4,6 +4,7 @@ Every check id says the outcome it must have: ``ok-*`` passes, ``bad-*`` fails."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator, Sequence
@@ -11,6 +12,7 @@ from http import HTTPStatus
 
 import pytest
 from test_kinds import checked_run
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Request, Response, ServerConnection, serve
 
 ROOMS: dict[str, ServerConnection] = {}
@@ -21,7 +23,8 @@ def _broadcast(message: dict[str, object]) -> None:
     with _LOCK:
         peers = list(ROOMS.values())
     for peer in peers:
-        peer.send(json.dumps(message))
+        with contextlib.suppress(ConnectionClosed):  # a peer that left while this one spoke
+            peer.send(json.dumps(message))
 
 
 def _handler(connection: ServerConnection) -> None:
