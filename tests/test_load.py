@@ -12,6 +12,7 @@ import psutil
 import pytest
 from hdrh.histogram import HdrHistogram
 
+from pytest_golive.checklist.capacity import parse_slo
 from pytest_golive.checks.base import RunSettings, StepContext
 from pytest_golive.checks.load import LoadKind
 from pytest_golive.checks.load_engine import Tally, new_histogram
@@ -121,3 +122,57 @@ def test_generator_processes_are_ended(shop_url: str) -> None:
     assert result["samples"] == 100
     assert result["generators"] == 3
     assert [p.cmdline() for p in psutil.Process().children(recursive=True)] == []
+
+
+CAPACITY = """\
+golive: 1
+app: {base_url: "{url}"}
+checks:
+  - id: ok-knee-between-steps
+    timeout: 2m
+    load:
+      get: /health
+      duration: 1s
+      capacity: {from: 60/s, factor: 2, until: "rps > 150", peak: 30/s}
+    expect: {capacity: ">= 2 * 30/s"}
+  - id: bad-knee-below-twice-the-peak
+    timeout: 2m
+    load:
+      get: "/slow?ms=150"
+      duration: 1s
+      capacity: {from: 60/s, until: "p99_ms > 100 or error_rate > 0.01"}
+    expect: {capacity: ">= 2 * 30/s"}
+  - id: bad-capacity-without-search
+    timeout: 1m
+    load: {get: /health, rate: 60/s, duration: 1s}
+    expect: {capacity: ">= 60/s"}
+"""
+
+
+def test_capacity_search(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
+    """Steps at 60/s and 120/s keep "rps > 150" false (a step cannot complete more requests
+    than it sends), 240/s breaks it: the knee is 120/s, 4x the peak. A server that sleeps
+    150 ms breaks "p99_ms > 100" at once: no step kept the SLO, the knee is 0."""
+    checklist(CAPACITY)
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider", "--junitxml=out.xml")
+    output = result.stdout.str()
+    assert "PASSED golive.yaml::ok-knee-between-steps" in output
+    assert "capacity: expected >= 60/s (2 x the 30/s peak), got knee 0/s (0.00x the peak)" in output
+    assert "capacity: expected >= 60/s (from a capacity search), got no capacity search" in output
+    xml = (pytester.path / "out.xml").read_text()
+    for step, rate in enumerate(("60", "120", "240"), start=1):
+        assert f'classname="golive.yaml.ok-knee-between-steps" name="step-{step}-at-{rate}/s"' in xml
+    assert '<property name="golive.capacity_rps" value="120.0" />' in xml
+    assert '<property name="golive.headroom" value="4.0" />' in xml
+    encoded = xml.split('<property name="golive.step.3.histogram" value="')[1].split('"')[0]
+    assert HdrHistogram.decode(base64.b64decode(encoded)).get_total_count() == 240
+
+
+def test_slo_and_binds_tighter_than_or() -> None:
+    slo = parse_slo("p99_ms > 300 and error_rate > 0.01 or max_ms >= 1000")
+    assert slo.broken_by({"p99_ms": 400, "error_rate": 0.0, "max_ms": 900}) == []
+    assert slo.broken_by({"p99_ms": 400, "error_rate": 0.02, "max_ms": 900}) == [
+        "p99_ms 400 > 300",
+        "error_rate 0.02 > 0.01",
+    ]
+    assert slo.broken_by({"p99_ms": 10, "error_rate": 0.0, "max_ms": 1000}) == ["max_ms 1000 >= 1000"]

@@ -14,9 +14,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..checklist import builtin_kind_schema
-from ..checklist.durations import parse_duration, parse_rate
+from ..checklist.capacity import parse_capacity_target, parse_slo
+from ..checklist.durations import MAX_RATE, parse_duration, parse_rate
 from .base import Kind, Mismatch, Observation, StepContext, StepError, StepTimeout, compare
 from .http import METHODS, absolute_url
+from .load_capacity import SearchPlan, report, search, step_measurements
 from .load_engine import GeneratorFailed, Load, Request, Tally, generate
 from .progress import TerminalProgress
 
@@ -42,37 +44,11 @@ class LoadKind(Kind):
             raise StepError(str(exc)) from None
         if duration + 5 > ctx.remaining():
             raise StepError(f"the check's timeout ({ctx.timeout_s:g}s) must exceed the load's duration; set timeout:")
-        load = Load(
-            _plan(spec, ctx.base_url),
-            duration,
-            parse_duration(spec.get("request_timeout", "5s")),
-            ctx.deadline,
-            rate=rate,
-            users=int(spec.get("concurrency", 0)),
-            generators=int(spec.get("generators", 0)),
-        )
-        model = f"{rate:g}/s for {duration:g}s" if rate else f"{load.users} users for {duration:g}s"
-        progress = _Progress(duration)
-        try:
-            tally = generate(load, progress.show)
-        except GeneratorFailed as exc:
-            raise StepError(str(exc)) from None
-        finally:
-            progress.done()
-        if time.monotonic() >= ctx.deadline:
-            raise StepTimeout(f"load still running after the check's timeout ({ctx.timeout_s:g}s); stopped it")
-        merged, samples, errors = tally.histogram, tally.samples, tally.errors
-        result = _summary(tally, rate)
-        result["min_samples"] = int(spec.get("min_samples", DEFAULT_MIN_SAMPLES))
-        figures = ", ".join(f"{k} {result[k]}" for k in ("rps", "p50_ms", "p95_ms", "p99_ms", "error_rate"))
-        return Observation(
-            summary=f"load {model}: {samples} requests, {errors} errors; {figures}",
-            result=result,
-            measurements={
-                **{k: v for k, v in result.items() if k != "min_samples"},
-                "histogram": base64.b64encode(merged.encode()).decode() if samples else "",
-            },
-        )
+        if "capacity" in spec:
+            return _capacity_search(spec, ctx, duration)
+        result = _measure(spec, ctx, duration, rate)
+        model = f"{rate:g}/s for {duration:g}s" if rate else f"{result['users']} users for {duration:g}s"
+        return _observation(spec, f"load {model}", result)
 
     def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
         result = observation.result
@@ -82,13 +58,86 @@ class LoadKind(Kind):
             ]
         found: list[Mismatch | None] = []
         for key, expected in expect.items():
-            if key == "min_rps":
+            if key == "capacity":
+                found.append(_judge_capacity(str(expected), result))
+            elif key == "min_rps":
                 found.append(compare("rps", result["rps"], f">= {expected}"))
             elif key in _UPPER_BOUNDS and isinstance(expected, (int, float)) and not isinstance(expected, bool):
                 found.append(compare(key, result[key], f"<= {expected}"))
             else:
                 found.append(compare(key, result.get(key), expected))
         return [mismatch for mismatch in found if mismatch]
+
+
+def _measure(spec: Mapping[str, Any], ctx: StepContext, duration: float, rate: float) -> dict[str, Any]:
+    """One load (the open model at ``rate``, or the closed model): its figures and histogram."""
+    load = Load(
+        _plan(spec, ctx.base_url),
+        duration,
+        parse_duration(spec.get("request_timeout", "5s")),
+        ctx.deadline,
+        rate=rate,
+        users=int(spec.get("concurrency", 0)),
+        generators=int(spec.get("generators", 0)),
+    )
+    progress = _Progress(duration)
+    try:
+        tally = generate(load, progress.show)
+    except GeneratorFailed as exc:
+        raise StepError(str(exc)) from None
+    finally:
+        progress.done()
+    if time.monotonic() >= ctx.deadline:
+        raise StepTimeout(f"load still running after the check's timeout ({ctx.timeout_s:g}s); stopped it")
+    encoded = base64.b64encode(tally.histogram.encode()).decode() if tally.samples else ""
+    return {**_summary(tally, rate), "users": load.users, "histogram": encoded}
+
+
+def _observation(spec: Mapping[str, Any], what: str, result: dict[str, Any], **extra: Any) -> Observation:
+    """The load's result (without the raw histogram, which goes to the measurements only)."""
+    figures = ", ".join(f"{k} {result[k]}" for k in ("rps", "p50_ms", "p95_ms", "p99_ms", "error_rate"))
+    shown = {k: v for k, v in result.items() if k not in ("histogram", "users")}
+    return Observation(
+        summary=f"{what}: {result['samples']} requests, {result['errors']} errors; {figures}",
+        result={**shown, "min_samples": int(spec.get("min_samples", DEFAULT_MIN_SAMPLES))},
+        measurements={**shown, "histogram": result["histogram"]},
+        **extra,
+    )
+
+
+def _capacity_search(spec: Mapping[str, Any], ctx: StepContext, duration: float) -> Observation:
+    """Steps of the open model at a rising rate; the result's figures are the knee's step."""
+    capacity = spec["capacity"]
+    try:
+        plan = SearchPlan(
+            parse_rate(str(capacity["from"])),
+            float(capacity.get("factor", 1.5)),
+            parse_rate(str(capacity.get("to", f"{MAX_RATE:g}/s"))),
+            parse_slo(str(capacity["until"])),
+            duration,
+            parse_rate(str(capacity["peak"])) if "peak" in capacity else None,
+        )
+    except ValueError as exc:
+        raise StepError(str(exc)) from None
+    done = search(plan, lambda rate: _measure(spec, ctx, duration, rate), ctx.deadline)
+    line, found = report(plan, done)
+    knee = done.knee_step or (done.steps[0] if done.steps else None)
+    if knee is None:
+        raise StepError(f"the check's timeout ({ctx.timeout_s:g}s) left no time for a step of the capacity search")
+    observation = _observation(spec, line, knee, phases=done.phases)
+    observation.result.update(found)
+    observation.measurements.update({**found, **step_measurements(done)})
+    return observation
+
+
+def _judge_capacity(expected: str, result: Mapping[str, Any]) -> Mismatch | None:
+    if "capacity_rps" not in result:
+        return Mismatch("capacity", f"{expected} (from a capacity search)", "no capacity search: set load.capacity")
+    target = parse_capacity_target(expected)
+    knee = float(result["capacity_rps"])
+    if target.met_by(knee):
+        return None
+    return Mismatch("capacity", str(target), f"knee {knee:g}/s ({knee / target.peak:.2f}x the peak)")
 
 
 def _plan(spec: Mapping[str, Any], base_url: str | None) -> tuple[Request, ...]:
