@@ -8,22 +8,15 @@ SLO: a comparison, an optional factor, and a rate (the declared peak).
 
 from __future__ import annotations
 
-import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .comparisons import satisfies
 from .durations import parse_rate
 
 #: the figures of one step that an SLO may name
 SLO_METRICS = ("p50_ms", "p95_ms", "p99_ms", "max_ms", "error_rate", "rps")
-_OPERATORS: dict[str, Callable[[float, float], bool]] = {
-    ">=": operator.ge,
-    "<=": operator.le,
-    ">": operator.gt,
-    "<": operator.lt,
-    "==": operator.eq,
-}
 _NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 _CONDITION = re.compile(rf"^\s*([a-z0-9_]+)\s*(>=|<=|>|<|==)\s*({_NUMBER})\s*$")
 _TARGET = re.compile(rf"^\s*(>=|<=|>|<|==)\s*(?:({_NUMBER})\s*\*\s*)?({_NUMBER}/s)\s*$")
@@ -36,7 +29,7 @@ class Condition:
     bound: float
 
     def holds(self, figures: Mapping[str, float]) -> bool:
-        return _OPERATORS[self.op](figures[self.metric], self.bound)
+        return satisfies(figures[self.metric], f"{self.op} {self.bound!r}")
 
     def __str__(self) -> str:
         return f"{self.metric} {self.op} {self.bound:g}"
@@ -86,7 +79,7 @@ class CapacityTarget:
         return self.factor * self.peak
 
     def met_by(self, knee: float) -> bool:
-        return _OPERATORS[self.op](knee, self.required)
+        return satisfies(knee, f"{self.op} {self.required!r}")
 
     def __str__(self) -> str:
         factor = f" ({self.factor:g} x the {self.peak:g}/s peak)" if self.factor != 1 else ""
