@@ -204,6 +204,8 @@ def generator_bound(duration: int, connections: int, rates: list[int]) -> None:
             {"get": url, "concurrency": connections, "duration": f"{duration}s", "generators": cores}
         )
         opened = [golive({"get": url, "rate": f"{rate}/s", "duration": f"{duration}s"}) for rate in rates]
+        mix = [{"get": url, "weight": 3}, {"get": f"{base}/missing.json"}]  # a 404 in four: errors 0.25
+        mixed = golive({"mix": mix, "rate": f"{rates[1]}/s", "duration": f"{duration}s"})
     print(f"Generator-bound: GET /doc.json from nginx (1 worker), {duration} s each, {cores} cores")
     print(f"  maximum rate, {connections} connections, closed model, every tool on all {cores} cores")
     print(f"    {'tool':28} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'CPU us/req':>11}  vs golive")
@@ -221,12 +223,13 @@ def generator_bound(duration: int, connections: int, rates: list[int]) -> None:
     print("  open model")
     columns = ("target", 8), ("achieved", 9), ("held", 7), ("gens", 5), ("late max ms", 12), ("p99 ms", 8)
     print("    " + " ".join(f"{name:>{width}}" for name, width in columns) + f" {'CPU us/req':>11}")
-    for rate, (result, cpu) in zip(rates, opened, strict=True):
+    for rate, (result, cpu) in [*zip(rates, opened, strict=True), (rates[1], mixed)]:
         held = result["rps"] / rate * 100
         print(
             f"    {rate:8} {result['rps']:9.0f} {held:6.1f}% {result['generators']:5} {result['max_lag_ms']:12.1f}"
             f" {result['p99_ms']:8.2f} {cpu:11.0f}"
         )
+    print(f"    (the last row: a weighted mix, 3 x /doc.json : 1 x a 404; error_rate {mixed[0]['error_rate']})")
 
 
 def main() -> None:
