@@ -23,6 +23,7 @@ import jmespath.exceptions
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
+from .capacity import parse_capacity_target, parse_slo
 from .comparisons import check_range, parse_comparison
 from .durations import DURATION_PATTERN, RATE_PATTERN, parse_duration, parse_rate
 from .errors import Problem, short_repr
@@ -127,6 +128,20 @@ def _is_duration(value: object) -> bool:
 def _is_rate(value: object) -> bool:
     if isinstance(value, str) and re.match(RATE_PATTERN, value):
         parse_rate(value)
+    return True
+
+
+@_FORMATS.checks("golive-slo", raises=ValueError)
+def _is_slo(value: object) -> bool:
+    if isinstance(value, str):
+        parse_slo(value)
+    return True
+
+
+@_FORMATS.checks("golive-capacity", raises=ValueError)
+def _is_capacity_target(value: object) -> bool:
+    if isinstance(value, str):
+        parse_capacity_target(value)
     return True
 
 

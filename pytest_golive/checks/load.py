@@ -9,56 +9,26 @@ histograms, never from averages; too few samples is a failure, never a pass.
 from __future__ import annotations
 
 import base64
-import itertools
 import math
-import queue
-import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
-import requests
 from hdrh.histogram import HdrHistogram
 
 from ..checklist import builtin_kind_schema
-from ..checklist.durations import parse_duration, parse_rate
+from ..checklist.capacity import parse_capacity_target, parse_slo
+from ..checklist.durations import MAX_RATE, parse_duration, parse_rate
 from ..formats import samples as latency_samples
 from .base import Kind, Mismatch, Observation, StepContext, StepError, StepTimeout, compare
 from .http import METHODS, absolute_url
+from .load_capacity import SearchPlan, report, search, step_measurements
+from .load_engine import GeneratorFailed, Load, Request, Tally, generate
 from .progress import TerminalProgress
 
 _SCHEMA = builtin_kind_schema("load")
 DEFAULT_MIN_SAMPLES = 50
-_MAX_WORKERS = 256
-_LOWEST_US, _HIGHEST_US, _DIGITS = 1, 120_000_000, 3
 _UPPER_BOUNDS = ("p50_ms", "p95_ms", "p99_ms", "max_ms", "error_rate")
-
-
-@dataclass
-class _Request:
-    method: str
-    url: str
-    headers: dict[str, str]
-    json: Any = None
-    body: str | None = None
-
-
-@dataclass
-class _Recorder:
-    """One per worker thread (HDR histograms are not thread-safe); merged at the end."""
-
-    histogram: HdrHistogram = field(default_factory=lambda: HdrHistogram(_LOWEST_US, _HIGHEST_US, _DIGITS))
-    errors: int = 0
-    #: each request's latency in microseconds, for the baseline's rank test (formats/samples.py)
-    samples_us: list[int] = field(default_factory=list)
-
-    def record(self, seconds: float, ok: bool) -> None:
-        value = max(_LOWEST_US, min(int(seconds * 1_000_000), _HIGHEST_US))
-        self.histogram.record_value(value)
-        self.samples_us.append(value)
-        if not ok:
-            self.errors += 1
 
 
 class LoadKind(Kind):
@@ -78,38 +48,11 @@ class LoadKind(Kind):
             raise StepError(str(exc)) from None
         if duration + 5 > ctx.remaining():
             raise StepError(f"the check's timeout ({ctx.timeout_s:g}s) must exceed the load's duration; set timeout:")
-        plan = _plan(spec, ctx.base_url)
-        request_timeout = parse_duration(spec.get("request_timeout", "5s"))
-        recorders: list[_Recorder] = []
-        started = time.perf_counter()
-        if "rate" in spec:
-            _open_model(plan, rate, duration, request_timeout, recorders=recorders, deadline=ctx.deadline)
-            model = f"{rate:g}/s for {duration:g}s"
-        else:
-            _closed_model(
-                plan, int(spec["concurrency"]), duration, request_timeout, recorders=recorders, deadline=ctx.deadline
-            )
-            model = f"{spec['concurrency']} users for {duration:g}s"
-        if time.monotonic() >= ctx.deadline:
-            raise StepTimeout(f"load still running after the check's timeout ({ctx.timeout_s:g}s); stopped it")
-        elapsed = time.perf_counter() - started
-        merged = HdrHistogram(_LOWEST_US, _HIGHEST_US, _DIGITS)
-        for recorder in recorders:
-            merged.add(recorder.histogram)
-        samples = merged.get_total_count()
-        errors = sum(r.errors for r in recorders)
-        result = _summary(merged, samples, errors, elapsed, rate)
-        result["min_samples"] = int(spec.get("min_samples", DEFAULT_MIN_SAMPLES))
-        figures = ", ".join(f"{k} {result[k]}" for k in ("rps", "p50_ms", "p95_ms", "p99_ms", "error_rate"))
-        return Observation(
-            summary=f"load {model}: {samples} requests, {errors} errors; {figures}",
-            result=result,
-            measurements={
-                **{k: v for k, v in result.items() if k != "min_samples"},
-                "histogram": base64.b64encode(merged.encode()).decode() if samples else "",
-                **_raw_samples(recorders),
-            },
-        )
+        if "capacity" in spec:
+            return _capacity_search(spec, ctx, duration)
+        result = _measure(spec, ctx, duration, rate)
+        model = f"{rate:g}/s for {duration:g}s" if rate else f"{result['users']} users for {duration:g}s"
+        return _observation(spec, f"load {model}", result)
 
     def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
         result = observation.result
@@ -120,7 +63,9 @@ class LoadKind(Kind):
             ]
         found: list[Mismatch | None] = []
         for key, expected in expect.items():
-            if key == "min_rps":
+            if key == "capacity":
+                found.append(_judge_capacity(str(expected), result))
+            elif key == "min_rps":
                 found.append(compare("rps", result["rps"], f">= {expected}"))
             elif key in _UPPER_BOUNDS and isinstance(expected, (int, float)) and not isinstance(expected, bool):
                 found.append(compare(key, result[key], f"<= {expected}"))
@@ -143,19 +88,114 @@ def _budgets(expect: Mapping[str, Any]) -> dict[str, float]:
     return found
 
 
-def _raw_samples(recorders: list[_Recorder]) -> dict[str, str]:
-    """Every request's latency, compressed (capped as formats/samples.py says), beside the histogram."""
-    values = [value for recorder in recorders for value in recorder.samples_us]
-    return {"latency_samples": latency_samples.encode(values)} if values else {}
+def _raw_samples(histogram: HdrHistogram) -> dict[str, str]:
+    """Every request's latency as the merged histogram holds it (to its three significant
+    digits: the generators' histograms add up exactly, and memory stays bounded on a long
+    load), at most ``SAMPLE_CAP`` of them at evenly spaced ranks (formats/samples.py), for the
+    baseline's rank test."""
+    total = int(histogram.get_total_count())
+    if not total:
+        return {}
+    buckets = [
+        (int(item.value_iterated_to), int(item.count_at_value_iterated_to))
+        for item in histogram.get_recorded_iterator()
+    ]
+    cap = latency_samples.SAMPLE_CAP
+    if total <= cap:
+        values = [value for value, count in buckets for _ in range(count)]
+    else:
+        values, walked, pending = [], 0, iter(buckets)
+        value = 0
+        for rank in (round(index * (total - 1) / (cap - 1)) for index in range(cap)):
+            while rank >= walked:
+                value, count = next(pending)
+                walked += count
+            values.append(value)
+    return {"latency_samples": latency_samples.encode(values)}
 
 
-def _plan(spec: Mapping[str, Any], base_url: str | None) -> Callable[[int], _Request]:
-    """The i-th request: the one request, or the weighted mix in a fixed order."""
-    entries = spec.get("mix", [spec])
-    built = []
-    for entry in entries:
+def _raw_samples_of(result: Mapping[str, Any]) -> dict[str, str]:
+    return {"latency_samples": result["latency_samples"]} if "latency_samples" in result else {}
+
+
+def _measure(spec: Mapping[str, Any], ctx: StepContext, duration: float, rate: float) -> dict[str, Any]:
+    """One load (the open model at ``rate``, or the closed model): its figures and histogram."""
+    load = Load(
+        _plan(spec, ctx.base_url),
+        duration,
+        parse_duration(spec.get("request_timeout", "5s")),
+        ctx.deadline,
+        rate=rate,
+        users=int(spec.get("concurrency", 0)),
+        generators=int(spec.get("generators", 0)),
+    )
+    progress = _Progress(duration)
+    try:
+        tally = generate(load, progress.show)
+    except GeneratorFailed as exc:
+        raise StepError(str(exc)) from None
+    finally:
+        progress.done()
+    if time.monotonic() >= ctx.deadline:
+        raise StepTimeout(f"load still running after the check's timeout ({ctx.timeout_s:g}s); stopped it")
+    encoded = base64.b64encode(tally.histogram.encode()).decode() if tally.samples else ""
+    return {**_summary(tally, rate), "users": load.users, "histogram": encoded, **_raw_samples(tally.histogram)}
+
+
+def _observation(spec: Mapping[str, Any], what: str, result: dict[str, Any], **extra: Any) -> Observation:
+    """The load's result (without the raw histogram, which goes to the measurements only)."""
+    figures = ", ".join(f"{k} {result[k]}" for k in ("rps", "p50_ms", "p95_ms", "p99_ms", "error_rate"))
+    raw = ("histogram", "users", "latency_samples")
+    shown = {k: v for k, v in result.items() if k not in raw}
+    return Observation(
+        summary=f"{what}: {result['samples']} requests, {result['errors']} errors; {figures}",
+        result={**shown, "min_samples": int(spec.get("min_samples", DEFAULT_MIN_SAMPLES))},
+        measurements={**shown, "histogram": result["histogram"], **_raw_samples_of(result)},
+        **extra,
+    )
+
+
+def _capacity_search(spec: Mapping[str, Any], ctx: StepContext, duration: float) -> Observation:
+    """Steps of the open model at a rising rate; the result's figures are the knee's step."""
+    capacity = spec["capacity"]
+    try:
+        plan = SearchPlan(
+            parse_rate(str(capacity["from"])),
+            float(capacity.get("factor", 1.5)),
+            parse_rate(str(capacity.get("to", f"{MAX_RATE:g}/s"))),
+            parse_slo(str(capacity["until"])),
+            duration,
+            parse_rate(str(capacity["peak"])) if "peak" in capacity else None,
+        )
+    except ValueError as exc:
+        raise StepError(str(exc)) from None
+    done = search(plan, lambda rate: _measure(spec, ctx, duration, rate), ctx.deadline)
+    line, found = report(plan, done)
+    knee = done.knee_step or (done.steps[0] if done.steps else None)
+    if knee is None:
+        raise StepError(f"the check's timeout ({ctx.timeout_s:g}s) left no time for a step of the capacity search")
+    observation = _observation(spec, line, knee, phases=done.phases)
+    observation.result.update(found)
+    observation.measurements.update({**found, **step_measurements(done)})
+    return observation
+
+
+def _judge_capacity(expected: str, result: Mapping[str, Any]) -> Mismatch | None:
+    if "capacity_rps" not in result:
+        return Mismatch("capacity", f"{expected} (from a capacity search)", "no capacity search: set load.capacity")
+    target = parse_capacity_target(expected)
+    knee = float(result["capacity_rps"])
+    if target.met_by(knee):
+        return None
+    return Mismatch("capacity", str(target), f"knee {knee:g}/s ({knee / target.peak:.2f}x the peak)")
+
+
+def _plan(spec: Mapping[str, Any], base_url: str | None) -> tuple[Request, ...]:
+    """The requests in their fixed order: the one request, or the weighted mix."""
+    built: list[Request] = []
+    for entry in spec.get("mix", [spec]):
         method = next(m for m in METHODS if m in entry)
-        request = _Request(
+        request = Request(
             method.upper(),
             absolute_url(entry[method], base_url),
             {k: str(v) for k, v in entry.get("headers", {}).items()},
@@ -163,136 +203,44 @@ def _plan(spec: Mapping[str, Any], base_url: str | None) -> Callable[[int], _Req
             entry.get("body"),
         )
         built.extend([request] * int(entry.get("weight", 1)))
-
-    def pick(index: int) -> _Request:
-        return built[index % len(built)]
-
-    return pick
+    return tuple(built)
 
 
-def _send(session: requests.Session, request: _Request, timeout: float) -> bool:
-    try:
-        response = session.request(
-            request.method, request.url, headers=request.headers, json=request.json, data=request.body, timeout=timeout
-        )
-        return response.status_code < 400
-    except requests.RequestException:
-        return False
+def _summary(tally: Tally, rate: float) -> dict[str, Any]:
+    histogram, samples, elapsed = tally.histogram, tally.samples, tally.elapsed
 
-
-def _open_model(
-    plan: Callable[[int], _Request],
-    rate: float,
-    duration: float,
-    timeout: float,
-    *,
-    recorders: list[_Recorder],
-    deadline: float,
-) -> None:
-    """Sends until the plan is done or the check's ``deadline`` (time.monotonic) passes."""
-    total = int(rate * duration)
-    work: queue.Queue[tuple[float, _Request] | None] = queue.Queue()
-    workers = min(_MAX_WORKERS, max(4, int(rate)))
-
-    def worker() -> None:
-        recorder = _Recorder()
-        recorders.append(recorder)
-        with requests.Session() as session:
-            while (item := work.get()) is not None:
-                if time.monotonic() >= deadline:
-                    continue  # out of time: drain what is queued without sending it
-                scheduled, request = item
-                ok = _send(session, request, timeout)
-                recorder.record(time.perf_counter() - scheduled, ok)  # from the scheduled start
-
-    threads = [threading.Thread(target=worker, name=f"golive-load-{n}", daemon=True) for n in range(workers)]
-    for thread in threads:
-        thread.start()
-    start = time.perf_counter() + 0.05
-    progress = _Progress(total / rate, recorders)
-    for index in range(total):
-        if time.monotonic() >= deadline:
-            break
-        scheduled = start + index / rate
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        work.put((scheduled, plan(index)))
-        progress.tick()
-    for _ in threads:
-        work.put(None)
-    _join(threads, deadline)
-    progress.done()
-
-
-def _join(threads: list[threading.Thread], deadline: float) -> None:
-    """Wait for the workers, never past the check's deadline (they are daemons: the ones
-    still in a request end with it)."""
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-
-
-def _closed_model(
-    plan: Callable[[int], _Request],
-    users: int,
-    duration: float,
-    timeout: float,
-    *,
-    recorders: list[_Recorder],
-    deadline: float,
-) -> None:
-    counter = itertools.count()
-    end = time.perf_counter() + duration
-
-    def user() -> None:
-        recorder = _Recorder()
-        recorders.append(recorder)
-        with requests.Session() as session:
-            while time.perf_counter() < end:
-                sent = time.perf_counter()
-                ok = _send(session, plan(next(counter)), timeout)
-                recorder.record(time.perf_counter() - sent, ok)
-
-    threads = [threading.Thread(target=user, name=f"golive-user-{n}", daemon=True) for n in range(users)]
-    for thread in threads:
-        thread.start()
-    _join(threads, deadline)
-
-
-def _summary(histogram: HdrHistogram, samples: int, errors: int, elapsed: float, rate: float) -> dict[str, Any]:
     def ms(percentile: float) -> float:
         return round(histogram.get_value_at_percentile(percentile) / 1000, 2) if samples else 0.0
 
     return {
         "samples": samples,
-        "errors": errors,
-        "error_rate": round(errors / samples, 4) if samples else 1.0,
+        "errors": tally.errors,
+        "error_rate": round(tally.errors / samples, 4) if samples else 1.0,
         "p50_ms": ms(50),
         "p95_ms": ms(95),
         "p99_ms": ms(99),
         "max_ms": round(histogram.get_max_value() / 1000, 2) if samples else 0.0,
         "rps": round(samples / elapsed, 1) if elapsed > 0 else 0.0,
         "target_rps": rate,
+        "generators": tally.generators,
+        "max_lag_ms": round(tally.max_lag_s * 1000, 2),
     }
 
 
 class _Progress:
     """The load's progress line: rate, p95 so far, errors."""
 
-    def __init__(self, total_s: float, recorders: list[_Recorder]) -> None:
+    def __init__(self, total_s: float) -> None:
         self.line = TerminalProgress()
-        self.total_s, self.recorders = total_s, recorders
-        self.started = time.perf_counter()
+        self.total_s = total_s
+        self.started = time.monotonic()
 
-    def tick(self) -> None:
+    def show(self, count: int, errors: int, p95_ms: float) -> None:
         if not self.line.due():
             return
-        count = sum(r.histogram.get_total_count() for r in list(self.recorders))
-        errors = sum(r.errors for r in list(self.recorders))
-        p95 = max((r.histogram.get_value_at_percentile(95) for r in list(self.recorders)), default=0) / 1000
-        elapsed = time.perf_counter() - self.started
+        elapsed = time.monotonic() - self.started
         self.line.show(
-            f"load {elapsed:4.0f}/{self.total_s:.0f}s  {count / elapsed:7.1f}/s  p95 ~{p95:6.1f} ms  errors {errors}"
+            f"load {elapsed:4.0f}/{self.total_s:.0f}s  {count / elapsed:7.1f}/s  p95 ~{p95_ms:6.1f} ms  errors {errors}"
         )
 
     def done(self) -> None:
