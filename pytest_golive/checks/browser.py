@@ -268,6 +268,8 @@ class _Watched:
         self.console_errors.append(f"uncaught {error.name}: {error.message}")
 
     def _failed(self, request: Request) -> None:
+        if request.failure == "net::ERR_ABORTED":
+            return  # the browser cancelled it (the page navigated away): the server did not fail
         self.failed_requests.append(f"{request.method} {request.url}: {request.failure or 'failed'}")
 
     def _answered(self, response: Response) -> None:
