@@ -28,6 +28,12 @@ def _broadcast(message: dict[str, object]) -> None:
 
 
 def _handler(connection: ServerConnection) -> None:
+    """A client that closes while the server still answers is no error of the test server's."""
+    with contextlib.suppress(ConnectionClosed):
+        _serve(connection)
+
+
+def _serve(connection: ServerConnection) -> None:
     request = connection.request
     assert request is not None
     path, _, query = request.path.removeprefix("/private").partition("?")
