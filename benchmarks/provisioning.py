@@ -182,7 +182,7 @@ def clone_times(provider: str, count: int) -> list[float]:
         for index in range(count):
             worker = WorkerServices(state, f"gw{index}", index)
             start = time.perf_counter()
-            worker.endpoint(shared, DB)
+            worker.endpoint(shared, DB, Path(__file__))  # the checklist the database belongs to
             times.append(time.perf_counter() - start)
             worker.close()
         return times

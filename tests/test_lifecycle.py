@@ -18,6 +18,8 @@ from typing import Any
 import psutil
 import pytest
 
+from pytest_golive.formats.coverage_provenance import coverage_stamp
+from pytest_golive.formats.junit import read_junit
 from pytest_golive.services.dockerengine import docker_client
 from pytest_golive.services.runstate import RUN_LABEL, is_alive, process_start_time, runs_root
 
@@ -578,11 +580,22 @@ checks:
 gates: {{coverage: {{min: 30}}}}
 """
     (tmp_path / "golive.yaml").write_text(checklist)
-    result = pytest_run(tmp_path, "--junitxml=junit.xml", "-n", "2", "-p", "xdist")
+    released = {"GOLIVE_COMMIT": "0123456789abcdef", "GITHUB_REF": "refs/tags/v1"}
+    result = pytest_run(tmp_path, "--junitxml=junit.xml", "-n", "2", "-p", "xdist", env=released)
     assert result.returncode == 0, result.stdout[-2000:]
     assert "app coverage: golive-app-coverage.xml" in result.stdout
     report = (tmp_path / "golive-app-coverage.xml").read_text()
     assert 'filename="shop_app.py"' in report or "shop_app.py" in report
+    stamp = coverage_stamp(tmp_path / "golive-app-coverage.xml")  # bound to the run, as its JUnit results are
+    assert stamp is not None
+    assert stamp.commit == "0123456789abcdef"
+    cases = read_junit([str(tmp_path / "junit.xml")]).cases.values()
+    assert {case.properties["golive.run_id"] for case in cases} == {stamp.run_id}
+    gate = gate_with_app_coverage(tmp_path, released)  # a release gate takes the stamped coverage
+    assert gate.returncode == 0, gate.stdout + gate.stderr
+    another = gate_with_app_coverage(tmp_path, {**released, "GOLIVE_COMMIT": "fedcba9876543210"})
+    assert another.returncode == 1
+    assert "golive-app-coverage.xml: made for commit 0123456789ab, not fedcba987654" in another.stdout
     gate = gate_with_app_coverage(tmp_path)
     assert gate.returncode == 0, gate.stdout + gate.stderr
     assert "code coverage:" in gate.stdout
@@ -593,7 +606,7 @@ gates: {{coverage: {{min: 30}}}}
     assert "is below the required 99%" in gate.stdout
 
 
-def gate_with_app_coverage(folder: Path) -> subprocess.CompletedProcess[str]:
+def gate_with_app_coverage(folder: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     command = ["gate", "--checklist", "golive.yaml", "--coverage", "golive-app-coverage.xml", "junit.xml"]
     return subprocess.run(
         [sys.executable, "-m", "pytest_golive", *command],
@@ -602,6 +615,7 @@ def gate_with_app_coverage(folder: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         check=False,
         timeout=GUARD_S,
+        env={**os.environ, **(env or {})},
     )
 
 

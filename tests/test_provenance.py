@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_golive.formats.coverage_provenance import coverage_stamp
 from pytest_golive.formats.junit import read_junit
 
 CHECKLIST = """\
@@ -158,12 +160,150 @@ def test_foreign_junit_counts_only_by_policy_and_is_listed(released: Callable[[s
     assert "foreign, accepted by gates.evidence.foreign: jest-unit.xml (1 results)" in result.stdout
 
 
+COVERAGE_85 = Path(__file__).resolve().parent.parent / "fixtures" / "junit" / "coverage-85.xml"
+
+
 def test_coverage_without_provenance_is_refused_on_a_release(released: Callable[[str], Path]) -> None:
     folder = released("")
-    coverage = Path(__file__).resolve().parent.parent / "fixtures" / "junit" / "coverage-85.xml"
-    (folder / "coverage.xml").write_bytes(coverage.read_bytes())
+    (folder / "coverage.xml").write_bytes(COVERAGE_85.read_bytes())
     result = gate(folder, "--checklist", "golive.yaml", "--release-tag", "--coverage", "coverage.xml", "junit.xml")
     _refused(result, "coverage.xml: coverage carries no provenance (commit, run)")
+    assert "golive stamp-coverage" in result.stdout  # and says how to give it one
+
+
+def measured(folder: Path) -> Path:
+    """A real coverage.py report of a module committed in ``folder``, as a unit-test job makes it."""
+    (folder / "cart.py").write_text("def total(items):\n    return sum(items)\n\nprint(total([1, 2]))\n")
+    git(folder, "add", "cart.py")
+    git(folder, "commit", "-qm", "cart")
+    for command in (["run", "cart.py"], ["xml", "-o", "coverage.xml"]):
+        subprocess.run([sys.executable, "-m", "coverage", *command], cwd=folder, check=True, capture_output=True)
+    return folder / "coverage.xml"
+
+
+def stamp(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_golive", "stamp-coverage", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_coverage_stamped_where_it_was_made_passes_a_release(released: Callable[[str], Path]) -> None:
+    folder = released("")
+    report = measured(folder)
+    result = stamp(folder, "coverage.xml")
+    assert result.returncode == 0, result.stderr
+    head = git(folder, "rev-parse", "HEAD")
+    assert f"coverage.xml bound to commit {head[:12]}" in result.stdout
+    found = coverage_stamp(report)
+    assert found is not None
+    assert found.commit == head
+    again = report.read_bytes()
+    assert stamp(folder, "coverage.xml").returncode == 0  # stamping twice for one commit changes nothing
+    assert report.read_bytes() == again
+    rerun = [sys.executable, "-m", "pytest", "--junitxml=junit.xml", "-p", "no:cacheprovider"]
+    subprocess.run(rerun, cwd=folder, check=True, capture_output=True)  # the checklist's results of this commit
+    release = ("--checklist", "golive.yaml", "--release-tag", "--coverage", "coverage.xml", "--evidence", "v1.json")
+    gated = gate(folder, *release, "junit.xml")
+    assert gated.returncode == 0, gated.stdout
+    assert "code coverage: 100" in gated.stdout
+    bundle = json.loads((folder / "v1.json").read_text())
+    assert bundle["provenance"]["runs"][found.run_id]["files"] == ["coverage.xml"]
+
+
+def test_stamped_coverage_of_another_commit_is_refused(released: Callable[[str], Path]) -> None:
+    folder = released("")
+    measured(folder)
+    assert stamp(folder, "coverage.xml").returncode == 0
+    tested = git(folder, "rev-parse", "HEAD")
+    (folder / "NEWS").write_text("a later change\n")
+    git(folder, "add", "NEWS")
+    git(folder, "commit", "-qm", "later")
+    now = git(folder, "rev-parse", "HEAD")
+    result = gate(folder, "--checklist", "golive.yaml", "--release-tag", "--coverage", "coverage.xml", "junit.xml")
+    assert f"FAIL: coverage.xml: made for commit {tested[:12]}, not {now[:12]}" in result.stdout
+    assert result.returncode == 1
+    restamped = stamp(folder, "coverage.xml")  # nor can the report be passed off as the new commit's
+    assert restamped.returncode == 1
+    assert f"coverage.xml: stamped already, for commit {tested[:12]}" in restamped.stderr
+
+
+def test_stamped_coverage_older_than_the_policy_age_is_refused(released: Callable[[str], Path]) -> None:
+    folder = released("  evidence: {max_age: 1s}")
+    measured(folder)
+    assert stamp(folder, "coverage.xml").returncode == 0
+    time.sleep(1.5)  # not a timing assertion: the report must be older than 1s when gated
+    result = gate(folder, "--checklist", "golive.yaml", "--release-tag", "--coverage", "coverage.xml", "junit.xml")
+    assert result.returncode == 1
+    assert [
+        line
+        for line in result.stdout.splitlines()
+        if "older than gates.evidence.max_age 1s" in line and line.startswith("FAIL: coverage.xml: ")
+    ], result.stdout
+
+
+def test_a_report_older_than_the_code_it_measured_is_not_stamped(released: Callable[[str], Path]) -> None:
+    folder = released("")
+    report = measured(folder)
+    before = report.read_bytes()
+    later = time.time() + 60  # cart.py changed a minute after the report was written
+    os.utime(folder / "cart.py", (later, later))
+    result = stamp(folder, "coverage.xml")
+    assert result.returncode == 1
+    assert "coverage.xml: written " in result.stderr
+    assert "cart.py last changed" in result.stderr
+    assert "it measured other code; run the tests again" in result.stderr
+    assert report.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("report", "reason"),
+    [
+        ("coverage-lines-only-90.xml", "none of the 1 files it measured is here: not a report of this checkout"),
+        ("coverage-85.xml", "names no file it measured: nothing shows it measured this checkout"),
+    ],
+)
+def test_a_report_of_another_checkout_is_not_stamped(released: Callable[[str], Path], report: str, reason: str) -> None:
+    folder = released("")
+    (folder / "coverage.xml").write_bytes((COVERAGE_85.parent / report).read_bytes())
+    result = stamp(folder, "coverage.xml")
+    assert result.returncode == 1
+    assert f"golive stamp-coverage: refused: coverage.xml: {reason}" == result.stderr.strip()
+    assert coverage_stamp(folder / "coverage.xml") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        (".coverage", b"SQLite format 3\x00", "give the Cobertura report (coverage xml)"),
+        ("coverage.xml", b"<testsuites/>", "not a Cobertura coverage report"),
+        ("coverage.xml", b"<coverage", "not well-formed XML"),
+        ("missing.xml", None, "missing.xml"),
+    ],
+)
+def test_unusable_reports_are_not_stamped(
+    released: Callable[[str], Path], name: str, content: bytes | None, reason: str
+) -> None:
+    folder = released("")
+    if content is not None:
+        (folder / name).write_bytes(content)
+    result = stamp(folder, name)
+    assert result.returncode == 2, result.stderr
+    assert reason in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_a_stamp_needs_a_commit(released: Callable[[str], Path]) -> None:
+    folder = released("")
+    measured(folder)
+    (folder / ".git").rename(folder / "not-git")
+    result = stamp(folder, "coverage.xml")
+    assert result.returncode == 2
+    assert "no commit to bind to" in result.stderr
 
 
 def test_a_baseline_of_another_checklist_is_refused(released: Callable[[str], Path], pytester: pytest.Pytester) -> None:

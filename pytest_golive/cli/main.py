@@ -21,6 +21,7 @@ from ..checklist.errors import printable
 from ..checklist.signoffs import Release
 from ..checks import KindRegistryError, Redactor, load_kind_schemas, load_kinds
 from ..formats.coverage import line_hits, total_percent
+from ..formats.coverage_provenance import StampRefused, stamp_here
 from ..formats.errors import UnusableInput
 from ..formats.inputs import MAX_WHOLE_BYTES, check_input
 from ..formats.junit import read_junit
@@ -34,6 +35,7 @@ from ..gate.verdict import decide, merge_policies
 from ..plugin.discovery import is_checklist_path
 from ..plugin.options import PROVIDERS
 from ..services.cleanup import Policy, cleanup, summary_lines
+from ..services.runstate import new_run_id
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE
@@ -140,6 +142,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     gate.set_defaults(handler=_gate)
 
+    stamp = commands.add_parser(
+        "stamp-coverage",
+        help="bind a coverage.xml made in this job to the commit checked out, for release gates "
+        "(exit 1 when it measured other code)",
+    )
+    stamp.add_argument("coverage", type=Path, metavar="FILE", help="a Cobertura coverage.xml (coverage xml)")
+    stamp.set_defaults(handler=_stamp_coverage)
+
     init = commands.add_parser(
         "init", help="inspect a repository (without running it) and write a starting golive.yaml and CI workflow"
     )
@@ -209,6 +219,31 @@ def _images_build(args: argparse.Namespace) -> int:
     except ProvisionError as exc:
         print(f"golive images build: {exc}", file=sys.stderr)
         return EXIT_FAIL
+    return EXIT_OK
+
+
+def _stamp_coverage(args: argparse.Namespace) -> int:
+    commit = current_commit(Path.cwd())
+    if commit is None:
+        print(
+            "golive stamp-coverage: no commit to bind to: run it in the git checkout, "
+            "or set GOLIVE_COMMIT or GITHUB_SHA",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if args.coverage.suffix != ".xml":
+        print(f"golive stamp-coverage: {args.coverage}: give the Cobertura report (coverage xml)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        total_percent(args.coverage)  # a stamp only on a report the gate can read
+        stamp = stamp_here(args.coverage, commit, new_run_id())
+    except UnusableInput as exc:
+        print(f"golive stamp-coverage: {printable(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except StampRefused as exc:
+        print(f"golive stamp-coverage: refused: {printable(str(exc))}", file=sys.stderr)
+        return EXIT_FAIL
+    print(f"golive: {args.coverage} bound to commit {commit[:12]}, measured at {stamp.run_at} (run {stamp.run_id})")
     return EXIT_OK
 
 

@@ -35,12 +35,12 @@ def parse(path: Path) -> Any:
         if head.startswith(_WIDE_BOMS) or b"\x00" in head[:4096]:
             handle.seek(0)
             return safe_etree.parse(handle, forbid_dtd=True).getroot()
-        while _root_start(head, path) is None and len(head) <= MAX_PROLOG:
+        while root_start(head, path) is None and len(head) <= MAX_PROLOG:
             more = handle.read(CHUNK)
             if not more:
                 break  # no root element: the parser says where it ends
             head += more
-        if len(head) > MAX_PROLOG and _root_start(head, path) is None:
+        if len(head) > MAX_PROLOG and root_start(head, path) is None:
             raise UnusableInput(f"{path}: no root element in the first {MAX_PROLOG // CHUNK} MiB")
         parser = ElementTree.XMLParser(target=ElementTree.TreeBuilder())
         data = head
@@ -73,7 +73,7 @@ def _one_line_errors(path: Path) -> Iterator[None]:
         raise UnusableInput(f"{path}: nested too deeply") from None
 
 
-def _root_start(data: bytes, path: Path) -> int | None:
+def root_start(data: bytes, path: Path) -> int | None:
     """Where the root element starts; None if ``data`` ends before; UnusableInput for a DTD."""
     at = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     while True:

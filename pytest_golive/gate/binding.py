@@ -1,7 +1,7 @@
 """Evidence bound to what it is evidence of. On a release tag the gate refuses results made
 for another commit, from another checklist file, or longer ago than ``gates.evidence.max_age``;
-files that carry no provenance (jest, Surefire, coverage.py) count only when the policy lists
-them in ``gates.evidence.foreign``. Each refusal is one line naming the file and the mismatch."""
+files that carry no provenance (jest, Surefire, an unstamped coverage.xml) count only when
+the policy lists them in ``gates.evidence.foreign``. Each refusal is one line naming the file and the mismatch."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 
 from ..checklist import Checklist, GatePolicy
 from ..checklist.errors import display_path
+from ..formats.coverage_provenance import coverage_stamp
 from ..formats.junit import JUnitResults, Stamp
 from ..formats.properties import RUN_AT_PROPERTY, RUN_ID_PROPERTY
 from .baseline import foreign_reason
@@ -79,13 +80,7 @@ def bind(
     if release and declared == {} and any(stamp.check for stamps in results.stamps.values() for stamp in stamps):
         refusals["checklist results on a release tag need --checklist: nothing tells whose results they are"] = None
     if coverage is not None:
-        if _is_foreign(str(coverage), policy):
-            found.foreign.append(f"{coverage} (coverage)")
-        elif release:
-            refusals[
-                f"{coverage}: coverage carries no provenance (commit, run): on a release tag it counts only "
-                "when gates.evidence.foreign lists the file"
-            ] = None
+        refusals.update(dict.fromkeys(_coverage(found, coverage, policy, commit=commit, now=now)))
     if baseline is not None and (release or policy.rank is not None):
         reason = foreign_reason(*baseline, checklists)
         if reason is not None:
@@ -93,6 +88,25 @@ def bind(
             found.baseline_refused = True
     found.refusals = list(refusals)
     return found
+
+
+def _coverage(
+    found: Binding, coverage: Path, policy: GatePolicy, *, commit: str | None, now: datetime.datetime
+) -> Iterable[str]:
+    """Coverage is bound by its stamp (formats/coverage_provenance.py) as results are by theirs."""
+    stamp = coverage_stamp(coverage)
+    if stamp is not None:
+        run = found.runs.setdefault(stamp.run_id, Run(stamp.run_id, stamp.commit, stamp.run_at))
+        run.files.append(str(coverage))
+        if found.release:
+            yield from _mismatches(str(coverage), stamp, commit=commit, declared={}, policy=policy, now=now)
+    elif _is_foreign(str(coverage), policy):
+        found.foreign.append(f"{coverage} (coverage)")
+    elif found.release:
+        yield (
+            f"{coverage}: coverage carries no provenance (commit, run): on a release tag it counts only when "
+            "stamped by `golive stamp-coverage` in the job that made it, or when gates.evidence.foreign lists the file"
+        )
 
 
 def _mismatches(

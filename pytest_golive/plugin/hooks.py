@@ -156,9 +156,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if workerinput is None:
         config.pluginmanager.register(PhaseReporter(config), "golive-phases")
         if config.getoption("xmlpath", None) or config.getoption(GATE_OPTION):
-            from .stamps import RunStamp  # noqa: PLC0415  (runs that write no results do not ask git)
+            from .stamps import STAMP_PLUGIN, RunStamp  # noqa: PLC0415  (runs that write no results do not ask git)
 
-            config.pluginmanager.register(RunStamp(config), "golive-stamp")
+            config.pluginmanager.register(RunStamp(config), STAMP_PLUGIN)
     if config.getoption(GATE_OPTION) and workerinput is None:
         from .gating import SessionGate  # noqa: PLC0415  (only --golive-gate runs load the gate)
 

@@ -48,9 +48,12 @@ class SessionServices:
         *,
         logs_root: Path = Path(DEFAULT_LOGS_DIR),
         redact: Callable[[str], str] = str,
+        stamp_coverage: Callable[[Path], None] = lambda path: None,
     ) -> None:
         self.provider_override = provider_override
         self.app_coverage = app_coverage
+        #: binds the app coverage written to the run that wrote it (plugin/stamps.py)
+        self.stamp_coverage = stamp_coverage
         #: kept app logs go to ``logs_root/<run id>/``, redacted by ``redact``
         self.logs_root = logs_root
         self.redact = redact
@@ -271,6 +274,8 @@ class SessionServices:
                 self._manager.shutdown()
             if self.owner and self._state is not None and self.app_coverage is not None:
                 self.app_coverage_written = write_app_coverage(self._state, self.app_coverage)
+                if self.app_coverage_written:
+                    self.stamp_coverage(self.app_coverage)
         finally:  # whatever broke above, the reaper still removes what the run recorded
             if self.owner and self._state is not None:
                 reap(self._state)
@@ -280,6 +285,7 @@ def session_services(config: pytest.Config) -> SessionServices:
     """This process's services, created on first use (runs without checklists never pay for them)."""
     if SERVICES_KEY not in config.stash:
         from .redactor import redactor  # noqa: PLC0415  (heavy: runs with checklists only)
+        from .stamps import stamp_run_file  # noqa: PLC0415  (as heavy)
 
         app_coverage = config.invocation_params.dir / config.getoption(APP_COVERAGE_OPTION)
         workerinput = getattr(config, "workerinput", None)
@@ -290,6 +296,7 @@ def session_services(config: pytest.Config) -> SessionServices:
             app_coverage,
             logs_root=logs_root(config),
             redact=redactor(config),
+            stamp_coverage=functools.partial(stamp_run_file, config),
         )
     services: SessionServices = config.stash[SERVICES_KEY]
     return services
