@@ -52,6 +52,21 @@ def test_functions_quantiles_and_one_ratio() -> None:
     assert (term.selector.name, term.quantile, parse_series("h:p95").windowed) == ("h", 0.95, False)
 
 
+def test_sum_and_sum_by_wrap_one_term() -> None:
+    series = parse_series('sum by (route, status) (rate(x{a="}"})) / sum by (status, route) (rate(x))')
+    assert [(t.text, t.function, t.by) for t in series.terms] == [
+        ('sum by (route, status) (rate(x{a="}"}))', "rate", ("route", "status")),
+        ("sum by (status, route) (rate(x))", "rate", ("status", "route")),
+    ]
+    assert series.windowed
+    (term,) = parse_series("sum by (route) (increase(h):p95)").terms
+    assert (term.function, term.quantile, term.by) == ("increase", 0.95, ("route",))
+    (term,) = parse_series("sum(x)").terms
+    assert (term.selector.name, term.by) == ("x", ())
+    (term,) = parse_series('sum{job="a"}').terms  # a metric may be named sum
+    assert (term.selector.name, term.by) == ("sum", ())
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -60,7 +75,15 @@ def test_functions_quantiles_and_one_ratio() -> None:
         (r'x{a=~"5\d\d"}', r"unknown escape \d at column 8"),
         ('x{a=~"(("}', "at column 6 of 'x{a=~\"((\"}'"),
         ("rate(x", "expected ')' at column 7"),
-        ("avg(x)", "unknown function 'avg': expected rate or increase at column 1"),
+        ("avg(x)", "unknown function 'avg': expected rate, increase or sum at column 1"),
+        ("sum by () (x)", "expected at least one label in by (...); write sum(...) for one total at column 8"),
+        ("sum by (route (x)", "expected ',' or ')' at column 15"),
+        ("sum by (route) x", "expected '(' and the term to sum at column 16"),
+        ("sum(sum(x))", "expected a selector, rate(...) or increase(...) inside sum(...) at column 5"),
+        ("sum(x / y)", "expected ')' at column 7"),
+        ("sum by (route) (rate(h)):p95", "write the quantile inside sum(...), as in sum by (route) (rate(h):p95)"),
+        ("sum by (le) (h:p95)", "a quantile groups by le itself: leave le out of by (...) at column 1"),
+        ("sum by (a) (x) / sum(y)", "expected a divisor grouped by the same labels as 'sum by (a) (x)'"),
         ("rate(x:p95)", "write the quantile after the parenthesis, as in rate(x):p95"),
         ("a / b / c", "expected the end at column 7"),
         ("", "expected a metric name at column 1"),

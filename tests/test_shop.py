@@ -14,7 +14,7 @@ SHOP = Path(__file__).resolve().parent.parent / "fixtures" / "shop"
 #: CI's two cores are shared by xdist workers, Docker and the shop: a healthy shop's p95 can
 #: reach a few hundred ms there, while the slow-endpoint defect takes 1.2 s per request.
 BUDGET = {"SHOP_LATENCY_BUDGET_MS": "1000"}
-ALL_ITEMS = 36
+ALL_ITEMS = 37
 
 CAUGHT_BY = {
     "": set(),
@@ -29,10 +29,12 @@ CAUGHT_BY = {
     "SHOP_FAULT_IRREVERSIBLE_MIGRATION": {"migrations-reversible", "release-rollback"},
     "SHOP_FAULT_MISSING_INDEX": {"orders-phone-index"},
     "SHOP_FAULT_NO_TTL": {"catalogue-ttl"},
-    # the drill's smoke steps see it too, and so does every round of the health window
-    "SHOP_FAULT_FAILING_HEALTH": {"health", "release-rollback", "health-holds"},
+    # the drill's smoke steps see it too, and so does every round of the health window, and the
+    # API's document check, as a 5xx is a server error whatever the document says
+    "SHOP_FAULT_FAILING_HEALTH": {"health", "release-rollback", "health-holds", "api-matches-its-document"},
     "SHOP_FAULT_CONSOLE_ERROR": {"storefront-renders", "storefront-mobile", "storefront-search", "storefront-offline"},
     "SHOP_FAULT_SILENT_SOCKET": {"notifications-reach-every-client"},
+    "SHOP_FAULT_OFF_SCHEMA": {"api-matches-its-document"},
 }
 
 

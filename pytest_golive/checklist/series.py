@@ -3,7 +3,9 @@
 A term is a selector ``name{label="value",other=~"re"}``, bare or inside ``rate(...)`` or
 ``increase(...)`` (which compare two scrapes: the check's ``over:``), with an optional
 ``:p95``-style suffix that asks a histogram for a quantile (as histogram_quantile does).
-An expression is a term, or one term divided by another. Label values are PromQL strings
+A term may be wrapped in ``sum(...)`` (what a term is anyway: the sum of its samples) or
+``sum by (label, ...) (...)``, which computes it once per group of those labels' values.
+An expression is a term, or one term divided by another grouped by the same labels. Label values are PromQL strings
 (double- or single-quoted with Go escapes, or backquoted and raw), so they may hold any
 character; the four matchers are ``=``, ``!=``, ``=~`` and ``!~``, regexes anchored.
 """
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from .regexes import compile_regex
 
 FUNCTIONS = ("rate", "increase")
+AGGREGATION = "sum"
 _MATCHERS = 'label="value", label!="value", label=~"regex" or label!~"regex"'
 _TOKEN = re.compile(
     r"""(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*(?:(?<=:p[0-9])\.[0-9]+|(?<=:p[0-9][0-9])\.[0-9]+)?)  # :p99.9 ends one
@@ -53,6 +56,7 @@ class Term:
     selector: Selector
     function: str | None  # "rate" or "increase"
     quantile: float | None  # 0.95 for :p95
+    by: tuple[str, ...] = ()  # sum by (these labels): the term is computed per group of their values
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,14 @@ def parse_series(text: str) -> Series:
     parser = _Parser(text)
     terms = [parser.term()]
     if parser.accept("/"):
+        divisor_at = parser.token
         terms.append(parser.term())
+        if set(terms[0].by) != set(terms[1].by):
+            raise parser.fail(
+                f"expected a divisor grouped by the same labels as {terms[0].text!r}, as in "
+                "sum by (route) (rate(errors)) / sum by (route) (rate(requests))",
+                divisor_at,
+            )
     parser.expect("end", "the end")
     return Series(tuple(terms))
 
@@ -125,12 +136,59 @@ class _Parser:
         return self.tokens[self.index - 1]
 
     def term(self) -> Term:
+        """A term, or ``sum [by (labels)] (term)``."""
+        start = self.token
+        if not (self.token.kind == "name" and self.token.text == AGGREGATION):
+            return self.function_term()
+        following = self.tokens[self.index + 1]  # a name is never the last token: "end" is
+        if following.text == "(":
+            self.index += 1
+            by: tuple[str, ...] = ()
+        elif following.kind == "name" and following.text == "by":
+            self.index += 1
+            by = self.labels()
+        else:
+            return self.function_term()  # a metric named sum
+        if not self.accept("("):
+            raise self.fail(f"expected '(' and the term to {AGGREGATION}")
+        inner = self.function_term()
+        if not self.accept(")"):
+            raise self.fail("expected ')'")
+        if self.token.kind == "name" and (suffix := _QUANTILE.fullmatch(self.token.text)) and not suffix["name"]:
+            raise self.fail("write the quantile inside sum(...), as in sum by (route) (rate(h):p95)")
+        if inner.quantile is not None and "le" in by:
+            raise self.fail("a quantile groups by le itself: leave le out of by (...)", start)
+        end = self.tokens[self.index].column - 1
+        return Term(self.text[start.column - 1 : end].strip(), inner.selector, inner.function, inner.quantile, by)
+
+    def labels(self) -> tuple[str, ...]:
+        """``by (label, ...)``: the next token is ``by``."""
+        self.index += 1
+        opened = self.token
+        if not self.accept("("):
+            raise self.fail("expected '(' and the labels to group by")
+        labels: list[str] = []
+        while not self.accept(")"):
+            label = self.token
+            if label.kind != "name" or not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", label.text):
+                raise self.fail("expected a label name")
+            labels.append(label.text)
+            self.index += 1
+            if not self.accept(",") and not (self.token.kind == "punct" and self.token.text == ")"):
+                raise self.fail("expected ',' or ')'")
+        if not labels:
+            raise self.fail("expected at least one label in by (...); write sum(...) for one total", opened)
+        return tuple(labels)
+
+    def function_term(self) -> Term:
         start = self.token
         function = None
         if self.token.kind == "name" and self.tokens[self.index + 1].text == "(":
             function = self.token.text
+            if function == AGGREGATION:
+                raise self.fail(f"expected a selector, rate(...) or increase(...) inside {AGGREGATION}(...)")
             if function not in FUNCTIONS:
-                raise self.fail(f"unknown function {function!r}: expected {' or '.join(FUNCTIONS)}")
+                raise self.fail(f"unknown function {function!r}: expected {', '.join(FUNCTIONS)} or {AGGREGATION}")
             self.index += 2
         selector, quantile = self.selector(inside=function is not None)
         if function is not None:

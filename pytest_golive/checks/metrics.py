@@ -1,14 +1,15 @@
 """``metrics``: scrape a Prometheus text endpoint and compare series, e.g. no 5xx counted,
 or the histogram-derived p95 of a route below a limit. With ``over:``, two scrapes that far
 apart give counters' ``increase`` and ``rate`` over the window (resets handled as Prometheus
-does), and a ratio such as errors / requests; a window with no data fails, never passes."""
+does), and a ratio such as errors / requests; ``sum by (route)`` holds each route to the
+comparison. A window with no data fails, never passes."""
 
 from __future__ import annotations
 
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import requests
@@ -27,6 +28,8 @@ _SCHEMA = builtin_kind_schema("metrics")
 _SCRAPE_ALLOWANCE_S = 5
 
 Sample = tuple[str, dict[str, str], float]
+#: the values of a ``sum by`` expression's labels that make one group; () when not grouped
+Group = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,10 @@ class Scrape:
 
 class NoData(Exception):
     """A series that cannot be judged: it names what was missing."""
+
+
+#: a series' value in one group; NoData where only that group cannot be judged
+Value = float | None | NoData
 
 
 class MetricsKind(Kind):
@@ -76,9 +83,16 @@ class MetricsKind(Kind):
         found: list[Mismatch | None] = []
         for key, expected in expect.items():
             try:
-                found.append(compare(key, evaluate(key, first, last), expected))
+                values = evaluate(key, first, last)
             except NoData as exc:
                 found.append(Mismatch(key, describe(expected), f"no data: {exc}"))
+                continue
+            for group, value in values.items():
+                what = f"{key} {_show('', dict(group))}" if group else key
+                if isinstance(value, NoData):
+                    found.append(Mismatch(what, describe(expected), f"no data: {value}"))
+                else:
+                    found.append(compare(what, value, expected))
         return [mismatch for mismatch in found if mismatch]
 
 
@@ -108,41 +122,82 @@ def _wait(seconds: float, what: str) -> None:
     progress.done()
 
 
-def evaluate(key: str, first: Scrape | None, last: Scrape) -> float | None:
-    """The value of the series expression ``key``: from ``last`` alone, or, for rate() and
-    increase(), from ``first`` to ``last``. Raises NoData when the scrapes cannot say."""
+def evaluate(key: str, first: Scrape | None, last: Scrape) -> dict[Group, Value]:
+    """The value of the series expression ``key`` for each group of its ``sum by`` labels
+    (one group, ``()``, without them): from ``last`` alone, or, for rate() and increase(), from
+    ``first`` to ``last``. Raises NoData when the scrapes cannot say for any group. A grouped
+    expression that matches no sample at all is judged once, as if it were not grouped, so
+    that no data never passes."""
     terms = parse_series(key).terms
-    values = [_term(term, first, last) for term in terms]
+    values = _divide(terms, [_term(term, first, last) for term in terms])
+    if values or not terms[0].by:
+        return dict(sorted(values.items()))
+    return _divide(terms, [_term(replace(term, by=()), first, last) for term in terms])
+
+
+def _divide(terms: tuple[Term, ...], values: list[dict[Group, Value]]) -> dict[Group, Value]:
+    """One term's values, or the numerator's divided by the denominator's, group by group; a
+    group that one side lacks has no samples there: 0, or no quantile."""
     if len(values) == 1:
         return values[0]
-    numerator, denominator = values
-    if denominator == 0:
-        raise NoData(f"{terms[1].text} is 0, nothing to divide by")
-    if numerator is None or denominator is None:
-        return None
-    return numerator / denominator
+    numerators, denominators = values
+    quotients: dict[Group, Value] = {}
+    for group in dict.fromkeys([*numerators, *denominators]):
+        numerator = numerators.get(group, _nothing(terms[0]))
+        denominator = denominators.get(group, _nothing(terms[1]))
+        if isinstance(numerator, NoData) or isinstance(denominator, NoData):
+            quotients[group] = numerator if isinstance(numerator, NoData) else denominator
+        elif denominator == 0:
+            quotients[group] = NoData(f"{terms[1].text} is 0, nothing to divide by")
+        else:
+            quotients[group] = None if numerator is None or denominator is None else numerator / denominator
+    return quotients
 
 
-def _term(term: Term, first: Scrape | None, last: Scrape) -> float | None:
+def _nothing(term: Term) -> float | None:
+    return None if term.quantile is not None else 0.0
+
+
+def _term(term: Term, first: Scrape | None, last: Scrape) -> dict[Group, Value]:
     name = f"{term.selector.name}_bucket" if term.quantile is not None else term.selector.name
     if term.function is None:
         if first is not None:
             _require(name, last, "the last scrape")
+        groups = _grouped(term.by, _matching(term.selector, name, last))
         if term.quantile is None:
-            return sum(value for _, value in _matching(term.selector, name, last))
-        return histogram_quantile(term.quantile, _buckets(_matching(term.selector, name, last)))
+            return {group: sum(value for _, value in samples) for group, samples in groups.items()}
+        return {group: histogram_quantile(term.quantile, _buckets(samples)) for group, samples in groups.items()}
     if first is None:
         raise NoData(f"{term.function}() compares two scrapes: give the metrics check over:")
     _require(name, first, "the first scrape")
     _require(name, last, "the last scrape")
-    increases = _increases(term.selector, name, first, last)
+    window = last.at - first.at
+    groups = _grouped(term.by, _increases(term.selector, name, first, last))
     if term.quantile is not None:
-        quantile = histogram_quantile(term.quantile, _buckets(increases))
-        if quantile is None:
-            raise NoData(f"no observations of {term.selector.name} in the {last.at - first.at:.1f}s window")
-        return quantile
-    increase = sum(value for _, value in increases)
-    return increase if term.function == "increase" else increase / (last.at - first.at)
+        quantiles: dict[Group, Value] = {}
+        for group, samples in groups.items():
+            quantile = histogram_quantile(term.quantile, _buckets(samples))
+            none = NoData(f"no observations of {term.selector.name} in the {window:.1f}s window")
+            quantiles[group] = none if quantile is None else quantile
+        return quantiles
+    increases = {group: sum(value for _, value in samples) for group, samples in groups.items()}
+    if term.function == "increase":
+        return dict(increases)
+    return {group: increase / window for group, increase in increases.items()}
+
+
+def _grouped(
+    by: tuple[str, ...], samples: list[tuple[dict[str, str], float]]
+) -> dict[Group, list[tuple[dict[str, str], float]]]:
+    """Samples by the values of the ``by`` labels in name order, so that both sides of a ratio
+    key their groups alike (a label a sample lacks has the value ""); all in one group, even
+    none, when there are no such labels."""
+    if not by:
+        return {(): samples}
+    groups: dict[Group, list[tuple[dict[str, str], float]]] = {}
+    for labels, value in samples:
+        groups.setdefault(tuple((label, labels.get(label, "")) for label in sorted(by)), []).append((labels, value))
+    return groups
 
 
 def _require(name: str, scrape: Scrape, which: str) -> None:

@@ -39,6 +39,7 @@ BUILTIN_KINDS: dict[str, str] = {
     "log": "log:LogKind",
     "browser": "browser:BrowserKind",
     "websocket": "websocket:WebsocketKind",
+    "openapi": "openapi:OpenapiKind",
 }
 
 
