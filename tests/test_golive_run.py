@@ -3,6 +3,7 @@ conftest.py files, which are written for its tests (``addopts = -n auto --cov ap
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,9 @@ def project(tmp_path: Path) -> Path:
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*GOLIVE, *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=120)
+    """As a user starts it: without the suite's PYTEST_ADDOPTS (the Makefile's ``-p no:schemathesis``)."""
+    env = {name: value for name, value in os.environ.items() if name != "PYTEST_ADDOPTS"}
+    return subprocess.run([*GOLIVE, *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=120, env=env)
 
 
 def test_the_projects_pytest_setup_breaks_plain_pytest(tmp_path: Path) -> None:
@@ -46,6 +49,9 @@ def test_golive_run_runs_the_checklist_apart_from_it(tmp_path: Path) -> None:
     assert "PASSED golive.yaml::readme" in result.stdout
     assert "2 passed" in result.stdout
     assert f"rootdir: {tmp_path}" in result.stdout
+    plugins = next(line for line in result.stdout.splitlines() if line.startswith("plugins: "))
+    assert "golive" in plugins
+    assert "schemathesis" not in plugins  # installed by the openapi extra, not needed by a checklist run
 
 
 def test_the_default_checklist_and_pytest_arguments(tmp_path: Path) -> None:

@@ -38,6 +38,8 @@ def split_arguments(arguments: Sequence[str]) -> tuple[str, list[str]]:
 
 
 def pytest_arguments(target: str, extra: Sequence[str]) -> list[str]:
-    """pytest's command line: golive's empty ini, the checklist's folder as rootdir, no conftest.py."""
+    """pytest's command line: golive's empty ini, the checklist's folder as rootdir, no conftest.py;
+    and not Schemathesis's own pytest plugin, which the ``openapi`` extra installs and every
+    pytest start would import (about a second here), though the kind uses it as a library."""
     rootdir = checklist_file(target).resolve().parent
-    return ["-c", str(EMPTY_INI), "--rootdir", str(rootdir), "--noconftest", *extra, target]
+    return ["-c", str(EMPTY_INI), "--rootdir", str(rootdir), "--noconftest", "-p", "no:schemathesis", *extra, target]
