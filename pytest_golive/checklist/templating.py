@@ -187,38 +187,33 @@ def _compiled_text(text: str, doc_path: DocPath) -> Rendering:
 
 
 def names_read(value: Any) -> set[str]:
-    """Every top-level name the templates in ``value`` read, functions (``uuid``) included.
-    Unparsable templates read nothing: loading the checklist has reported them."""
-    found: set[str] = set()
-    for _, text in iter_strings(value):
-        if not is_template(text):
-            continue
-        try:
-            ast = _ENVIRONMENT.parse(text)
-        except jinja2.TemplateSyntaxError:
-            continue
-        found.update(node.name for node in ast.find_all(nodes.Name) if node.ctx == "load")
-    return found
+    """Every top-level name the templates in ``value`` read, functions (``uuid``) included."""
+    return {node.name for ast in _parsed(value) for node in ast.find_all(nodes.Name) if node.ctx == "load"}
 
 
 def attributes_read(value: Any, name: str) -> set[str] | None:
     """The attributes of ``name`` that the templates in ``value`` read (``services.db.url``
-    reads ``db`` of ``services``); None when one uses ``name`` whole (``services[x]``).
-    Unparsable templates read nothing: loading the checklist has reported them."""
+    reads ``db`` of ``services``); None when one uses ``name`` whole (``services[x]``)."""
     found: set[str] = set()
-    for _, text in iter_strings(value):
-        if not is_template(text):
-            continue
-        try:
-            ast = _ENVIRONMENT.parse(text)
-        except jinja2.TemplateSyntaxError:
-            continue
+    for ast in _parsed(value):
         uses = [node for node in ast.find_all(nodes.Name) if node.name == name]
         reads = [read for node in ast.find_all((nodes.Getattr, nodes.Getitem)) if (read := _read(node, name))]
         if len(reads) < len(uses):
             return None
         found.update(reads)
     return found
+
+
+def _parsed(value: Any) -> Iterator[nodes.Template]:
+    """The templates in ``value``, parsed. Unparsable ones are left out: loading the
+    checklist has reported them."""
+    for _, text in iter_strings(value):
+        if not is_template(text):
+            continue
+        try:
+            yield _ENVIRONMENT.parse(text)
+        except jinja2.TemplateSyntaxError:
+            continue
 
 
 def _read(node: nodes.Node, name: str) -> str | None:
