@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+import sys
 import textwrap
 import threading
 import time
@@ -176,6 +178,17 @@ def test_each_virtual_user_sends_its_own_saved_cart_id(pytester: pytest.Pytester
     assert '<property name="golive.journey.checkout.samples"' in xml
     assert '<property name="golive.journey.cart.p95_ms"' in xml
     assert token not in output + xml
+    gate = subprocess.run(
+        [sys.executable, "-m", "pytest_golive", "gate", "--html", "report.html", "out.xml"],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert gate.returncode == 0, gate.stdout + gate.stderr
+    html = (pytester.path / "report.html").read_text()
+    assert "journey.checkout.p95_ms" in html  # each step's figures, with the check's others
+    assert token not in html
 
 
 def test_in_the_open_model_each_arrival_starts_a_journey(pytester: pytest.Pytester, shop: Shop) -> None:
