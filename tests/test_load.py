@@ -19,7 +19,7 @@ from hdrh.histogram import HdrHistogram
 from pytest_golive.checklist.capacity import parse_slo
 from pytest_golive.checks.base import RunSettings, StepContext
 from pytest_golive.checks.load import LoadKind
-from pytest_golive.checks.load_engine import Tally, new_histogram
+from pytest_golive.checks.load_model import Tally, new_histogram
 from pytest_golive.formats import UnusableInput, samples
 
 

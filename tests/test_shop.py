@@ -24,6 +24,7 @@ CAUGHT_BY = {
         "product-page[3]",
         "catalogue-latency-p95",
         "catalogue-under-load",
+        "checkout-journey",  # its browse step's p95
     },
     "SHOP_FAULT_REDIS_500": {"catalogue-survives-redis-outage", "no-server-errors"},
     "SHOP_FAULT_IRREVERSIBLE_MIGRATION": {"migrations-reversible", "release-rollback"},

@@ -30,7 +30,7 @@ from .ordering import needs_problems
 from .parse_cache import ParseCache, content_digest
 from .schema import FLOW_KEY, KindSchema, compile_schema, range_problems, validate
 from .suites import resolve_include
-from .templating import GLOBAL_NAMES, RUN_NAMES, TemplateProblem, check_templates
+from .templating import GLOBAL_NAMES, LOAD_NAMES, RUN_NAMES, TemplateProblem, check_templates
 from .yamlsource import DocPath, SourceMap, parse_yaml, read_source, real_path
 
 _NOT_TEMPLATED = frozenset(
@@ -206,7 +206,13 @@ class _ChecklistLoader:
     ) -> Step:
         kind = next(name for name in self.kinds if name in raw)
         templated = {key: value for key, value in raw.items() if key not in _NOT_TEMPLATED and not key.startswith("x-")}
-        _check_templates_or_raise(templated, doc_path, known | nested_saves(raw[kind]), source)
+        known = known | nested_saves(raw[kind])
+        if kind == "load":  # its requests see the per-request names too; its setup does not
+            requests = {key: value for key, value in templated.pop(kind).items() if key != "setup"}
+            _check_templates_or_raise(requests, (*doc_path, kind), known | LOAD_NAMES, source)
+            templated[kind] = {"setup": raw[kind].get("setup", [])}
+            _check_load(raw, doc_path, source)
+        _check_templates_or_raise(templated, doc_path, known, source)
         return Step(
             kind=kind,
             spec=raw[kind],
@@ -252,6 +258,26 @@ def _watch(raw: dict[str, Any], doc_path: DocPath, source: SourceMap) -> Watch |
         message = f"a round every {every} is longer than the window ({written['for']}): no second round"
         raise ChecklistError([source.problem((*doc_path, "watch", "every" if "every" in written else "for"), message)])
     return watch
+
+
+def _check_load(raw: dict[str, Any], doc_path: DocPath, source: SourceMap) -> None:
+    """A load's journey names each step once, its thresholds name steps of the journey, and
+    its data file is there: what the schema cannot say."""
+    spec = raw["load"]
+    names: list[str] = []
+    for index, step in enumerate(spec.get("journey", [])):
+        if step["name"] in names:
+            where = (*doc_path, "load", "journey", index, "name")
+            raise ChecklistError([source.problem(where, f"a second journey step named {step['name']!r}")])
+        names.append(step["name"])
+    for name in raw.get("expect", {}).get("steps", {}):
+        if name not in names:
+            known = ", ".join(names) or "none: the load has no journey"
+            where = (*doc_path, "expect", "steps", name)
+            message = f"no journey step named {name!r} (its steps: {known})"
+            raise ChecklistError([source.problem(where, message, key=True)])
+    if "data" in spec and not (source.path.parent / spec["data"]).is_file():
+        raise ChecklistError([source.problem((*doc_path, "load", "data"), f"data file {spec['data']!r} not found")])
 
 
 def nested_saves(spec: Any) -> frozenset[str]:

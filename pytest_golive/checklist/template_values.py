@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import random
 import secrets
 import string
 import uuid as uuid_module
@@ -32,6 +33,14 @@ def random_string(length: int = 16) -> str:
     if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= MAX_RANDOM_LENGTH:
         raise ValueError(f"random_string(n) takes a length from 1 to {MAX_RANDOM_LENGTH}, got {length!r}")
     return "".join(secrets.choice(_RANDOM_ALPHABET) for _ in range(length))
+
+
+def choice(options: Any) -> Any:
+    """One item of a list, at random (``choice(['A1', 'A2'])``): a load varies its requests
+    with it, so it is the cheap generator of ``random``, not ``secrets``."""
+    if isinstance(options, (str, bytes, dict)) or not isinstance(options, (list, tuple)) or not options:
+        raise ValueError(f"choice(items) takes a list of one or more items, got {options!r}")
+    return random.choice(options)
 
 
 def now(format: str = DEFAULT_NOW_FORMAT) -> str:
@@ -63,6 +72,6 @@ def _bytes(value: Any) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode("utf-8")
 
 
-FUNCTIONS = {"uuid": uuid, "random_string": random_string, "now": now}
+FUNCTIONS = {"uuid": uuid, "random_string": random_string, "now": now, "choice": choice}
 #: Jinja2 has ``urlencode`` already (a text percent-encoded, a mapping as a query string).
 FILTERS = {"b64encode": b64encode, "b64decode": b64decode, "sha256": sha256}

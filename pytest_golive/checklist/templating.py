@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import jinja2
@@ -66,6 +66,9 @@ _SINGLE_EXPRESSION = re.compile(r"^\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}$", re.D
 GLOBAL_NAMES = frozenset({"env", "vars", "app", "services"})
 #: What a check's templates see besides GLOBAL_NAMES: the run's id and counters (checks/runner.py).
 RUN_NAMES = frozenset({"run_id", "counter"})
+#: What a load's requests see besides those, new on each request (checks/load.py): the
+#: virtual user, its journey's number, and the data file's row.
+LOAD_NAMES = frozenset({"vu", "iteration", "row"})
 
 
 class TemplateProblem(Exception):
@@ -79,6 +82,10 @@ class TemplateProblem(Exception):
 
 def is_template(text: str) -> bool:
     return "{{" in text or "{%" in text
+
+
+def has_templates(value: Any) -> bool:
+    return any(is_template(text) for _, text in iter_strings(value))
 
 
 def iter_strings(value: Any, doc_path: DocPath = ()) -> Iterator[tuple[DocPath, str]]:
@@ -126,40 +133,87 @@ def render(value: Any, context: Mapping[str, Any], doc_path: DocPath = ()) -> An
     return value
 
 
+Rendering = Callable[[Mapping[str, Any]], Any]
+
+
+def compile_value(value: Any, doc_path: DocPath = ()) -> Rendering:
+    """``render`` of ``value`` with its templates compiled once, for values rendered again and
+    again (a load's request, thousands of times a second); parts without a template are kept
+    as they are, not copied."""
+    if not has_templates(value):
+        return lambda context: value
+    if isinstance(value, str):
+        return _compiled_text(value, doc_path)
+    if isinstance(value, dict):
+        parts = [(key, compile_value(item, (*doc_path, key))) for key, item in value.items()]
+        return lambda context: {key: part(context) for key, part in parts}
+    items = [compile_value(item, (*doc_path, index)) for index, item in enumerate(value)]
+    return lambda context: [item(context) for item in items]
+
+
 def _render_text(text: str, context: Mapping[str, Any], doc_path: DocPath) -> Any:
+    return _compiled_text(text, doc_path)(context)
+
+
+def _compiled_text(text: str, doc_path: DocPath) -> Rendering:
+    """One template, compiled now; a string that is exactly one expression keeps its type."""
+
+    def problem(exc: BaseException) -> TemplateProblem:
+        if isinstance(exc, RecursionError):
+            return TemplateProblem(doc_path, f"template nested too deeply: {short_repr(text)}")
+        reason = exc.message if isinstance(exc, jinja2.TemplateError) else f"{type(exc).__name__}: {exc}"
+        return TemplateProblem(doc_path, f"template error in {text!r}: {reason}")
+
     try:
         single = _SINGLE_EXPRESSION.match(text.strip())
-        if single is not None:
-            result = _ENVIRONMENT.compile_expression(single.group("expr"), undefined_to_none=False)(**context)
+        expression = _ENVIRONMENT.compile_expression(single.group("expr"), undefined_to_none=False) if single else None
+        template = None if single else _ENVIRONMENT.from_string(text)
+    except _EVALUATION_ERRORS as exc:
+        raise problem(exc) from None
+
+    def rendered(context: Mapping[str, Any]) -> Any:
+        try:
+            if expression is None:
+                assert template is not None
+                return template.render(context)
+            result = expression(**context)
             if isinstance(result, jinja2.Undefined):
                 str(result)  # StrictUndefined raises UndefinedError here
             return result
-        return _ENVIRONMENT.from_string(text).render(**context)
-    except RecursionError:
-        raise TemplateProblem(doc_path, f"template nested too deeply: {short_repr(text)}") from None
-    except _EVALUATION_ERRORS as exc:
-        reason = exc.message if isinstance(exc, jinja2.TemplateError) else f"{type(exc).__name__}: {exc}"
-        raise TemplateProblem(doc_path, f"template error in {text!r}: {reason}") from None
+        except _EVALUATION_ERRORS as exc:
+            raise problem(exc) from None
+
+    return rendered
+
+
+def names_read(value: Any) -> set[str]:
+    """Every top-level name the templates in ``value`` read, functions (``uuid``) included."""
+    return {node.name for ast in _parsed(value) for node in ast.find_all(nodes.Name) if node.ctx == "load"}
 
 
 def attributes_read(value: Any, name: str) -> set[str] | None:
     """The attributes of ``name`` that the templates in ``value`` read (``services.db.url``
-    reads ``db`` of ``services``); None when one uses ``name`` whole (``services[x]``).
-    Unparsable templates read nothing: loading the checklist has reported them."""
+    reads ``db`` of ``services``); None when one uses ``name`` whole (``services[x]``)."""
     found: set[str] = set()
-    for _, text in iter_strings(value):
-        if not is_template(text):
-            continue
-        try:
-            ast = _ENVIRONMENT.parse(text)
-        except jinja2.TemplateSyntaxError:
-            continue
+    for ast in _parsed(value):
         uses = [node for node in ast.find_all(nodes.Name) if node.name == name]
         reads = [read for node in ast.find_all((nodes.Getattr, nodes.Getitem)) if (read := _read(node, name))]
         if len(reads) < len(uses):
             return None
         found.update(reads)
     return found
+
+
+def _parsed(value: Any) -> Iterator[nodes.Template]:
+    """The templates in ``value``, parsed. Unparsable ones are left out: loading the
+    checklist has reported them."""
+    for _, text in iter_strings(value):
+        if not is_template(text):
+            continue
+        try:
+            yield _ENVIRONMENT.parse(text)
+        except jinja2.TemplateSyntaxError:
+            continue
 
 
 def _read(node: nodes.Node, name: str) -> str | None:

@@ -98,6 +98,9 @@ class StepContext:
     #: document path of the step running now, under which nested steps are located
     run_steps: Callable[..., list[Mismatch]] | None = None
     render: Callable[[Any, tuple[str | int, ...], Mapping[str, Mapping[str, Any]]], Any] | None = None
+    #: set by the runner: the check's template names and their values now, saved ones included
+    #: (a load ships those its per-request templates read to its generators)
+    values: Callable[[], Mapping[str, Any]] | None = None
     step_path: tuple[str | int, ...] = ()
 
     def service(self, name: str | None, kind: str) -> Mapping[str, Any]:

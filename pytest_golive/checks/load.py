@@ -20,10 +20,12 @@ from ..checklist import builtin_kind_schema
 from ..checklist.capacity import parse_capacity_target, parse_slo
 from ..checklist.durations import MAX_RATE, parse_duration, parse_rate
 from ..formats import samples as latency_samples
-from .base import Kind, Mismatch, Observation, StepContext, StepError, StepTimeout, compare
-from .http import METHODS, absolute_url
+from .base import Kind, Mismatch, Observation, StepContext, StepError, StepTimeout, as_limit, compare
+from .http import METHODS
 from .load_capacity import SearchPlan, report, search, step_measurements
-from .load_engine import GeneratorFailed, Load, Request, Tally, generate
+from .load_engine import GeneratorFailed, generate
+from .load_model import Load, Tally
+from .load_plan import REQUEST_KEYS, data_rows, plan, template_values
 from .progress import TerminalProgress
 
 _SCHEMA = builtin_kind_schema("load")
@@ -39,6 +41,9 @@ class LoadKind(Kind):
     service_kinds = frozenset()
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
+    nested_steps = (("setup",),)
+    #: rendered per request by the generators (load_journey.py), with the per-request names
+    rendered_later = tuple((key,) for key in (*METHODS, *REQUEST_KEYS, "mix", "journey"))
 
     def run(self, spec: Any, ctx: StepContext) -> Observation:
         try:  # duration and rate may come from templates, so they are checked again here
@@ -48,6 +53,11 @@ class LoadKind(Kind):
             raise StepError(str(exc)) from None
         if duration + 5 > ctx.remaining():
             raise StepError(f"the check's timeout ({ctx.timeout_s:g}s) must exceed the load's duration; set timeout:")
+        if "setup" in spec:
+            assert ctx.run_steps is not None
+            problems = ctx.run_steps(spec["setup"], ("setup",))
+            if problems:
+                raise StepError(f"setup failed, so the load did not start: {problems[0]}")
         if "capacity" in spec:
             return _capacity_search(spec, ctx, duration)
         result = _measure(spec, ctx, duration, rate)
@@ -63,7 +73,9 @@ class LoadKind(Kind):
             ]
         found: list[Mismatch | None] = []
         for key, expected in expect.items():
-            if key == "capacity":
+            if key == "steps":
+                found.extend(judge_steps(expected, result))
+            elif key == "capacity":
                 found.append(_judge_capacity(str(expected), result))
             elif key == "min_rps":
                 found.append(compare("rps", result["rps"], f">= {expected}"))
@@ -120,14 +132,19 @@ def _raw_samples_of(result: Mapping[str, Any]) -> dict[str, str]:
 
 def _measure(spec: Mapping[str, Any], ctx: StepContext, duration: float, rate: float) -> dict[str, Any]:
     """One load (the open model at ``rate``, or the closed model): its figures and histogram."""
+    requests = plan(spec, ctx)
     load = Load(
-        _plan(spec, ctx.base_url),
+        requests,
         duration,
         parse_duration(spec.get("request_timeout", "5s")),
         ctx.deadline,
         rate=rate,
         users=int(spec.get("concurrency", 0)),
         generators=int(spec.get("generators", 0)),
+        journey="journey" in spec,
+        values=template_values(requests, ctx),
+        rows=data_rows(spec, ctx),
+        base_url=ctx.base_url or "",
     )
     progress = _Progress(duration)
     try:
@@ -139,7 +156,13 @@ def _measure(spec: Mapping[str, Any], ctx: StepContext, duration: float, rate: f
     if time.monotonic() >= ctx.deadline:
         raise StepTimeout(f"load still running after the check's timeout ({ctx.timeout_s:g}s); stopped it")
     encoded = base64.b64encode(tally.histogram.encode()).decode() if tally.samples else ""
-    return {**_summary(tally, rate), "users": load.users, "histogram": encoded, **_raw_samples(tally.histogram)}
+    return {
+        **_summary(tally, rate),
+        **journey_figures(tally, load),
+        "users": load.users,
+        "histogram": encoded,
+        **_raw_samples(tally.histogram),
+    }
 
 
 def _observation(spec: Mapping[str, Any], what: str, result: dict[str, Any], **extra: Any) -> Observation:
@@ -147,10 +170,16 @@ def _observation(spec: Mapping[str, Any], what: str, result: dict[str, Any], **e
     figures = ", ".join(f"{k} {result[k]}" for k in ("rps", "p50_ms", "p95_ms", "p99_ms", "error_rate"))
     raw = ("histogram", "users", "latency_samples")
     shown = {k: v for k, v in result.items() if k not in raw}
+    measured = {k: v for k, v in shown.items() if k not in ("steps", "first_errors")}
     return Observation(
-        summary=f"{what}: {result['samples']} requests, {result['errors']} errors; {figures}",
+        summary=f"{what}: {result['samples']} requests, {result['errors']} errors; {figures}{journey_summary(result)}",
         result={**shown, "min_samples": int(spec.get("min_samples", DEFAULT_MIN_SAMPLES))},
-        measurements={**shown, "histogram": result["histogram"], **_raw_samples_of(result)},
+        measurements={
+            **measured,
+            **step_measurements_of(result),
+            "histogram": result["histogram"],
+            **_raw_samples_of(result),
+        },
         **extra,
     )
 
@@ -190,24 +219,20 @@ def _judge_capacity(expected: str, result: Mapping[str, Any]) -> Mismatch | None
     return Mismatch("capacity", str(target), f"knee {knee:g}/s ({knee / target.peak:.2f}x the peak)")
 
 
-def _plan(spec: Mapping[str, Any], base_url: str | None) -> tuple[Request, ...]:
-    """The requests in their fixed order: the one request, or the weighted mix."""
-    built: list[Request] = []
-    for entry in spec.get("mix", [spec]):
-        method = next(m for m in METHODS if m in entry)
-        request = Request(
-            method.upper(),
-            absolute_url(entry[method], base_url),
-            {k: str(v) for k, v in entry.get("headers", {}).items()},
-            entry.get("json"),
-            entry.get("body"),
-        )
-        built.extend([request] * int(entry.get("weight", 1)))
-    return tuple(built)
-
-
 def _summary(tally: Tally, rate: float) -> dict[str, Any]:
-    histogram, samples, elapsed = tally.histogram, tally.samples, tally.elapsed
+    samples, elapsed = tally.samples, tally.elapsed
+    return {
+        **_figures(tally),
+        "rps": round(samples / elapsed, 1) if elapsed > 0 else 0.0,
+        "target_rps": rate,
+        "generators": tally.generators,
+        "max_lag_ms": round(tally.max_lag_s * 1000, 2),
+    }
+
+
+def _figures(tally: Tally) -> dict[str, Any]:
+    """Samples, errors and percentiles of a tally: the whole load's, or one journey step's."""
+    histogram, samples = tally.histogram, tally.samples
 
     def ms(percentile: float) -> float:
         return round(histogram.get_value_at_percentile(percentile) / 1000, 2) if samples else 0.0
@@ -220,11 +245,58 @@ def _summary(tally: Tally, rate: float) -> dict[str, Any]:
         "p95_ms": ms(95),
         "p99_ms": ms(99),
         "max_ms": round(histogram.get_max_value() / 1000, 2) if samples else 0.0,
-        "rps": round(samples / elapsed, 1) if elapsed > 0 else 0.0,
-        "target_rps": rate,
-        "generators": tally.generators,
-        "max_lag_ms": round(tally.max_lag_s * 1000, 2),
     }
+
+
+def journey_figures(tally: Tally, load: Load) -> dict[str, Any]:
+    """A journey's figures per step (in the journey's order), the journeys that passed every
+    step, and why each step first failed."""
+    if not load.journey:
+        return {"first_errors": tally.first_errors} if tally.first_errors else {}
+    names = [request.name for request in load.requests]
+    return {
+        "journeys_completed": tally.completed,
+        "steps": {name: _figures(tally.steps.get(name, Tally())) for name in names},
+        "first_errors": tally.first_errors,
+    }
+
+
+def journey_summary(result: Mapping[str, Any]) -> str:
+    steps = result.get("steps", {})
+    parts = [f"{name} {figures['samples']} p95 {figures['p95_ms']} ms" for name, figures in steps.items()]
+    failed = [f"{name or 'request'}: {reason}" for name, reason in result.get("first_errors", {}).items()]
+    journeys = f"; journeys completed {result['journeys_completed']} ({', '.join(parts)})" if steps else ""
+    return journeys + (f"; first failures: {'; '.join(failed)}" if failed else "")
+
+
+def step_measurements_of(result: Mapping[str, Any]) -> dict[str, float | int]:
+    """Each journey step's figures as JUnit properties: ``journey.cart.p95_ms``."""
+    return {
+        f"journey.{name}.{key}": value
+        for name, figures in result.get("steps", {}).items()
+        for key, value in figures.items()
+    }
+
+
+def judge_steps(expected: Mapping[str, Mapping[str, Any]], result: Mapping[str, Any]) -> list[Mismatch]:
+    """Thresholds per journey step, each over that step's requests only. A step needs its
+    share of ``min_samples`` (a journey that never reached it cannot pass its thresholds)."""
+    steps = result.get("steps", {})
+    needed = math.ceil(result["min_samples"] / max(1, len(steps)))
+    found: list[Mismatch | None] = []
+    for name, thresholds in expected.items():
+        figures = steps.get(name)
+        if figures is None:
+            found.append(Mismatch(f"steps.{name}", "a step of the journey", "none by that name"))
+        elif figures["samples"] < needed:
+            found.append(
+                Mismatch(f"steps.{name}.samples", f">= {needed} (not enough data to judge)", str(figures["samples"]))
+            )
+        else:
+            found.extend(
+                compare(f"steps.{name}.{key}", figures[key], as_limit(limit, "<=")) for key, limit in thresholds.items()
+            )
+    return [mismatch for mismatch in found if mismatch]
 
 
 class _Progress:

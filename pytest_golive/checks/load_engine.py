@@ -11,25 +11,18 @@ histograms is exact: the merged percentiles are those one generator would have r
 from __future__ import annotations
 
 import asyncio
-import math
 import multiprocessing
-import os
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any
 
-from hdrh.histogram import HdrHistogram
+from .load_model import Load, Report, Send, Tally
 
-LOWEST_US, HIGHEST_US, DIGITS = 1, 120_000_000, 3
-#: requests a second that one generator process is given before another one starts
-RATE_PER_GENERATOR = 3000
-USERS_PER_GENERATOR = 128
 _MAX_CONNECTIONS = 256
 _PROGRESS_EVERY_S = 1.0  # a percentile of the histogram costs ~10 ms of CPU
 #: the event loop's timers count in milliseconds: a shorter sleep would spin
@@ -37,80 +30,8 @@ _TICK_S = 0.001
 _READY_TIMEOUT_S = 30.0
 
 
-Report = dict[str, Any]  # what a generator sends back: progress, then one final report
-
-
 class GeneratorFailed(Exception):
     """A generator could not start; the check errors with the reason."""
-
-
-def new_histogram() -> HdrHistogram:
-    return HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
-
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    url: str
-    headers: dict[str, str]
-    json: Any = None
-    body: str | None = None
-
-
-@dataclass(frozen=True)
-class Load:
-    """What to send: the weighted requests in their fixed order, and how.
-
-    ``rate`` > 0 is the open model (``rate`` requests a second for ``duration``); otherwise
-    ``users`` keep one request each in flight for ``duration``. ``deadline`` is the check's,
-    on ``time.monotonic``, which every process on the machine shares."""
-
-    requests: tuple[Request, ...]
-    duration: float
-    timeout: float
-    deadline: float
-    rate: float = 0.0
-    users: int = 0
-    generators: int = 0  # 0: as many as the rate or the users need, at most one a core
-
-    def generator_count(self) -> int:
-        if self.generators:
-            return self.generators
-        wanted = math.ceil(self.rate / RATE_PER_GENERATOR) if self.rate else math.ceil(self.users / USERS_PER_GENERATOR)
-        return max(1, min(wanted, os.cpu_count() or 1))
-
-
-@dataclass
-class Tally:
-    """What the generators measured, merged."""
-
-    histogram: HdrHistogram = field(default_factory=new_histogram)
-    errors: int = 0
-    started: float = 0.0  # time.monotonic of the first scheduled request
-    finished: float = 0.0  # time.monotonic of the last completed one
-    max_lag_s: float = 0.0  # how late the generators sent a request after its scheduled start
-    generators: int = 0
-
-    @property
-    def samples(self) -> int:
-        return int(self.histogram.get_total_count())
-
-    @property
-    def elapsed(self) -> float:
-        return max(0.0, self.finished - self.started)
-
-    def record(self, seconds: float, ok: bool) -> None:
-        self.histogram.record_value(max(LOWEST_US, min(int(seconds * 1_000_000), HIGHEST_US)))
-        if not ok:
-            self.errors += 1
-
-    def add(self, report: Report) -> None:
-        """Merge one generator's final report (its histogram travels HDR-encoded)."""
-        if report["histogram"]:
-            self.histogram.add(HdrHistogram.decode(report["histogram"]))
-        self.errors += report["errors"]
-        self.finished = max(self.finished, report["finished"])
-        self.max_lag_s = max(self.max_lag_s, report["max_lag_s"])
 
 
 Progress = Callable[[int, int, float], None]  # requests done, errors, p95 so far in ms
@@ -228,13 +149,13 @@ async def _generator(connection: Connection, load: Load, index: int, count: int)
     from yarl import URL  # noqa: PLC0415
 
     tally = Tally()
-    requests = [(r.method, URL(r.url), r.headers, r.json, r.body) for r in load.requests]
+    requests = [(r.method, URL(r.url), r.headers, r.json, r.form or r.body) for r in load.requests]
     limit = _connections(count)
     connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit, ttl_dns_cache=None)
     timeout = aiohttp.ClientTimeout(total=load.timeout)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()) as http:
 
-        async def send(number: int, since: float) -> None:
+        async def plain_send(number: int, since: float) -> None:
             method, url, headers, body_json, body = requests[number % len(requests)]
             try:
                 async with http.request(method, url, headers=headers, json=body_json, data=body) as response:
@@ -243,6 +164,12 @@ async def _generator(connection: Connection, load: Load, index: int, count: int)
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError):
                 ok = False
             tally.record(time.monotonic() - since, ok)
+
+        send: Send = plain_send
+        if load.stateful:
+            from .load_journey import journey_sender  # noqa: PLC0415  (templates and saves: only when used)
+
+            send = journey_sender(load, http, tally)
 
         connection.send({"kind": "ready"})
         share = _Share(index, count, connection.recv(), _Stop(connection))
@@ -253,15 +180,7 @@ async def _generator(connection: Connection, load: Load, index: int, count: int)
             await _closed_model(load, share, send)
         reporter.cancel()
         share.stop.close()
-    connection.send(
-        {
-            "kind": "final",
-            "histogram": tally.histogram.encode() if tally.samples else b"",
-            "errors": tally.errors,
-            "finished": time.monotonic(),
-            "max_lag_s": tally.max_lag_s,
-        }
-    )
+    connection.send({"kind": "final", **tally.encoded(), "finished": time.monotonic(), "max_lag_s": tally.max_lag_s})
 
 
 @dataclass(frozen=True)
@@ -272,9 +191,6 @@ class _Share:
     count: int
     start: float
     stop: _Stop
-
-
-Send = Callable[[int, float], Coroutine[Any, Any, None]]
 
 
 async def _open_model(load: Load, share: _Share, send: Send, tally: Tally) -> None:

@@ -225,6 +225,7 @@ def _attempt(
             raise CheckProblem(check.source.problem(problem.doc_path, problem.message)) from None
 
     ctx.render = render_with
+    ctx.values = lambda: context
 
     def run_steps(raw: list[Any], doc_path: tuple[str | int, ...], base_url: str | None = None) -> list[Mismatch]:
         target = ctx if base_url is None else replace(ctx, base_url=base_url)
