@@ -39,6 +39,8 @@ BUILTIN_KINDS: dict[str, str] = {
     "log": "log:LogKind",
     "browser": "browser:BrowserKind",
     "websocket": "websocket:WebsocketKind",
+    "stub": "stub:StubKind",
+    "mail": "mail:MailKind",
 }
 
 
