@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from interrupt_harness import interrupt_during_fault
 
 from pytest_golive.checklist import ChecklistError, ServiceSpec, load_checklist
 from pytest_golive.checklist.loader import stub_routes
@@ -283,3 +284,33 @@ def test_misuse_is_one_located_line(tmp_path: Path, services: str, check: str, m
         load_checklist(path, load_kind_schemas())
     assert message in str(caught.value)
     assert "\n" not in str(caught.value).strip()
+
+
+def test_ctrl_c_while_the_app_waits_on_a_hanging_stub_leaves_nothing(tmp_path: Path) -> None:
+    """SIGINT to a real run while a request hangs in the stub: the run ends, and neither the
+    stub's nor the mail sink's port is still open, nor is the run's folder left."""
+    flag, ports = tmp_path / "waiting", tmp_path / "ports.txt"
+    (tmp_path / "golive.yaml").write_text(f"""\
+golive: 1
+services:
+  payments: {{kind: http-stub, routes: [{{path: /v1/charges, hang: true}}]}}
+  mailer: {{kind: mail}}
+checks:
+  - id: hangs
+    timeout: 2m
+    command: >-
+      echo {{{{ services.payments.port }}}} {{{{ services.mailer.port }}}} > {ports};
+      touch {flag};
+      curl -s -m 100 -X POST {{{{ services.payments.url }}}}/v1/charges
+""")
+    output = interrupt_during_fault(
+        [sys.executable, "-m", "pytest_golive", "run", "golive.yaml", "-p", "no:cacheprovider"],
+        tmp_path,
+        flag,
+        {"GOLIVE_RUNS_DIR": str(tmp_path / "runs")},
+    )
+    assert "KeyboardInterrupt" in output, output
+    for port in ports.read_text().split():
+        with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", int(port)), timeout=1):
+            pass
+    assert not list((tmp_path / "runs").glob("*")), "the run left its folder behind"
