@@ -7,7 +7,6 @@ Every check id in the checklists says the outcome it must have: ``ok-*`` passes,
 from __future__ import annotations
 
 import itertools
-import os
 import smtplib
 import socket
 import subprocess
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 from interrupt_harness import interrupt_during_fault
+from test_app import run
 
 from pytest_golive.checklist import ChecklistError, ServiceSpec, load_checklist
 from pytest_golive.checklist.loader import stub_routes
@@ -27,7 +27,6 @@ from pytest_golive.checks.stub import judge_gaps
 from pytest_golive.services import httpstub, mailsink
 
 OUTBOUND_APP = Path(__file__).resolve().parent / "apps" / "outbound_app.py"
-GUARD_S = 180
 
 
 def _spec(kind: str, routes: list[dict[str, object]] | None = None) -> ServiceSpec:
@@ -219,15 +218,7 @@ checks:
 
 def _run(folder: Path, *args: str, factor: str = "2") -> subprocess.CompletedProcess[str]:
     (folder / "golive.yaml").write_text(CHECKLIST)
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", *args],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=GUARD_S,
-        env={**os.environ, "COLUMNS": "300", "PAY_FACTOR": factor, "GOLIVE_RUNS_DIR": str(folder / "runs")},
-        check=False,
-    )
+    return run(folder, *args, env={"PAY_FACTOR": factor, "GOLIVE_RUNS_DIR": str(folder / "runs")})
 
 
 def _outcomes(stdout: str) -> dict[str, str]:
