@@ -81,8 +81,8 @@ def test_every_problem_is_one_located_line(tmp_path: Path) -> None:
     assert len(found) == 2
     assert found[0].endswith(
         ":4:5: checks[0].titel: unknown key 'titel' (did you mean 'title'?); expected one of: "
-        "id, title, description, stage, severity, tags, params, retry, watch, timeout, skip, xfail, needs, exclusive, steps, "
-        "expect, http, command, file, env, tcp, sql, redis, junit, coverage, manual, metrics, tls, load, fault, migrations, backup, rollback, connected, log, browser, websocket, openapi"
+        "id, title, description, stage, severity, tags, params, retry, watch, timeout, skip, xfail, needs, exclusive, stubs, steps, "
+        "expect, http, command, file, env, tcp, sql, redis, junit, coverage, manual, metrics, tls, load, fault, migrations, backup, rollback, connected, log, browser, websocket, openapi, stub, mail"
     )
     assert ":7:12: checks[1].stage: expected one of predeploy, deploy" in found[1]
     assert all("\n" not in line for line in found)

@@ -224,6 +224,7 @@ def test_doctor_passes_when_the_machine_is_ready() -> None:
     )
     assert result.returncode == 0, result.stdout
     assert "OK   local Postgres:" in result.stdout
+    assert "OK   http-stub service: served by golive itself, on 127.0.0.1" in result.stdout
     assert f"OK   migration tools: {sys.executable} imports alembic, sqlalchemy" in result.stdout
     assert result.stdout.rstrip().endswith("ready to run")
 

@@ -14,7 +14,7 @@ SHOP = Path(__file__).resolve().parent.parent / "fixtures" / "shop"
 #: CI's two cores are shared by xdist workers, Docker and the shop: a healthy shop's p95 can
 #: reach a few hundred ms there, while the slow-endpoint defect takes 1.2 s per request.
 BUDGET = {"SHOP_LATENCY_BUDGET_MS": "1000"}
-ALL_ITEMS = 38
+ALL_ITEMS = 41
 
 CAUGHT_BY = {
     "": set(),
@@ -36,6 +36,9 @@ CAUGHT_BY = {
     "SHOP_FAULT_CONSOLE_ERROR": {"storefront-renders", "storefront-mobile", "storefront-search", "storefront-offline"},
     "SHOP_FAULT_SILENT_SOCKET": {"notifications-reach-every-client"},
     "SHOP_FAULT_OFF_SCHEMA": {"api-matches-its-document"},
+    "SHOP_FAULT_NO_BACKOFF": {"payment-retries-back-off"},
+    "SHOP_FAULT_BREAKER_NEVER_OPENS": {"payment-breaker-trips-and-recovers"},
+    "SHOP_FAULT_MAIL_NOT_SENT": {"welcome-mail"},
 }
 
 

@@ -3,6 +3,7 @@
 from .errors import ChecklistError, Location, Problem
 from .loader import load_checklist
 from .model import (
+    IN_PROCESS_SERVICE_KINDS,
     NETWORK_FAULTS,
     App,
     Check,
@@ -13,11 +14,13 @@ from .model import (
     Retry,
     ServiceSpec,
     Step,
+    StubRoute,
     Watch,
 )
 from .schema import KindSchema, builtin_kind_schema, compose
 
 __all__ = [
+    "IN_PROCESS_SERVICE_KINDS",
     "NETWORK_FAULTS",
     "App",
     "Check",
@@ -31,6 +34,7 @@ __all__ = [
     "Problem",
     "Retry",
     "ServiceSpec",
+    "StubRoute",
     "Step",
     "Watch",
     "builtin_kind_schema",

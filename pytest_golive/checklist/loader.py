@@ -15,6 +15,7 @@ from .model import (
     DEFAULT_STAGES,
     DEFAULT_STARTUP_TIMEOUT_S,
     DEFAULT_TIMEOUT_S,
+    IN_PROCESS_SERVICE_KINDS,
     NETWORK_FAULTS,
     App,
     Check,
@@ -24,6 +25,7 @@ from .model import (
     Retry,
     ServiceSpec,
     Step,
+    StubRoute,
     Watch,
 )
 from .ordering import needs_problems
@@ -49,6 +51,7 @@ _NOT_TEMPLATED = frozenset(
         "save",
         "needs",
         "exclusive",
+        "stubs",
     }
 )
 
@@ -114,6 +117,7 @@ class _ChecklistLoader:
             name: _service(name, raw, source, proxy=name in proxied)
             for name, raw in document.get("services", {}).items()
         }
+        _refuse_unknown_stubs(checks, services)
         app = _app(document["app"], source) if "app" in document else None
         if not including and (app is None or app.command is None):  # an include's app is the includer's
             _refuse_without_app_process(checks)
@@ -187,6 +191,7 @@ class _ChecklistLoader:
             needs=tuple(raw.get("needs", ())),
             exclusive=raw.get("exclusive", any(self.kinds[step.kind].exclusive for step in steps)),
             watch=_watch(raw, doc_path, source),
+            stubs={name: stub_routes(routes) for name, routes in raw.get("stubs", {}).items()},
         )
         if check.item_count > MAX_ITEMS_PER_CHECK:
             message = (
@@ -355,6 +360,13 @@ def _service(name: str, raw: dict[str, Any], source: SourceMap, *, proxy: bool) 
     for key, what in (("init", "init SQL files are"), ("extensions", "extensions are")):
         if raw["kind"] != "postgres" and key in raw:
             raise ChecklistError([source.problem((*doc_path, key), f"{what} for postgres services only")])
+    if raw["kind"] != "http-stub" and "routes" in raw:
+        raise ChecklistError([source.problem((*doc_path, "routes"), "routes are for http-stub services only")])
+    if raw["kind"] in IN_PROCESS_SERVICE_KINDS:
+        for key in ("provider", "image", "url"):
+            if key in raw:
+                message = f"{raw['kind']} services run inside golive on 127.0.0.1 for every provider: no {key}"
+                raise ChecklistError([source.problem((*doc_path, key), message)])
     init = []
     for index, entry in enumerate(raw.get("init", [])):
         target = (source.path.parent / entry).resolve()
@@ -373,7 +385,38 @@ def _service(name: str, raw: dict[str, Any], source: SourceMap, *, proxy: bool) 
         extensions=tuple(raw.get("extensions", ())),
         startup_timeout_s=parse_duration(timeout) if timeout else DEFAULT_STARTUP_TIMEOUT_S,
         proxy=proxy or bool(raw.get("proxy")),
+        routes=stub_routes(raw.get("routes", [])),
     )
+
+
+def stub_routes(raw: list[dict[str, Any]]) -> tuple[StubRoute, ...]:
+    """``routes:`` (a service's) or ``stubs.NAME`` (a check's), as validated by the schema."""
+    return tuple(
+        StubRoute(
+            path=route["path"],
+            method=route.get("method"),
+            status=route.get("status", 200),
+            headers={str(name): str(value) for name, value in route.get("headers", {}).items()},
+            body=route.get("body"),
+            json=route.get("json"),
+            has_json="json" in route,
+            delay_s=parse_duration(route["delay"]) if "delay" in route else 0.0,
+            hang=bool(route.get("hang")),
+            times=route.get("times"),
+        )
+        for route in raw
+    )
+
+
+def _refuse_unknown_stubs(checks: list[Check], services: Mapping[str, ServiceSpec]) -> None:
+    """A check's ``stubs:`` may name only this checklist's http-stub services."""
+    stubs = sorted(name for name, spec in services.items() if spec.kind == "http-stub")
+    for check in checks:
+        for name in check.stubs:
+            if name not in stubs:
+                known = ", ".join(stubs) or "none"
+                message = f"{name!r} is not an http-stub service of this checklist (http-stub services: {known})"
+                raise ChecklistError([check.source.problem((*check.doc_path, "stubs", name), message)])
 
 
 def _gates(raw: dict[str, Any], folder: Path) -> GatePolicy:

@@ -79,6 +79,8 @@ class Check:
     exclusive: bool = False
     #: repeat the check over a window instead of running it once
     watch: Watch | None = None
+    #: http-stub services' routes for this check's duration (``stubs:``), by service name
+    stubs: dict[str, tuple[StubRoute, ...]] = field(default_factory=dict)
 
     @property
     def location(self) -> Location:
@@ -135,6 +137,26 @@ class App:
 
 
 @dataclass(frozen=True)
+class StubRoute:
+    """A canned response of an http-stub service; ``times`` None answers every request."""
+
+    path: str
+    method: str | None = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str | None = None
+    json: Any = None
+    has_json: bool = False
+    delay_s: float = 0.0
+    hang: bool = False
+    times: int | None = None
+
+
+#: service kinds golive serves from its own process, for every provider (no image, no binary)
+IN_PROCESS_SERVICE_KINDS = ("http-stub", "mail")
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """One service of the checklist's ``services:``; init files are resolved to absolute paths."""
 
@@ -149,6 +171,8 @@ class ServiceSpec:
     extensions: tuple[str, ...] = ()
     #: reached through golive's TCP proxy, so network faults can act on it (``proxy:``, or a network fault on it)
     proxy: bool = False
+    #: an http-stub's canned responses, matched in order (``routes:``)
+    routes: tuple[StubRoute, ...] = ()
 
 
 #: how old a release's results may be, unless ``gates.evidence.max_age`` says otherwise

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Protocol
 
 import jmespath
 
-from ..checklist import App
+from ..checklist import App, StubRoute
 from ..checklist.comparisons import describe, satisfies
 from ..services.runstate import RunState
 
@@ -36,6 +36,15 @@ class FaultTarget(Protocol):
     def restore(self, action: str) -> None: ...
 
 
+class Recorder(Protocol):
+    """An in-process service that records what the app sent it (an http-stub's requests, a
+    mail sink's messages), from the plugin; the runner resets it around every check."""
+
+    def reset(self, routes: tuple[StubRoute, ...] | None) -> None: ...
+
+    def recorded(self) -> list[dict[str, Any]]: ...
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """What every check of one checklist shares while it runs."""
@@ -50,6 +59,8 @@ class RunSettings:
     signoffs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: what fault checks may act on: service names and "app"
     fault_targets: Mapping[str, FaultTarget] = field(default_factory=dict)
+    #: the http-stub and mail services by name: what they recorded (checks/recorded.py)
+    recorders: Mapping[str, Recorder] = field(default_factory=dict)
     #: per service golive started: what its server has logged so far (services.serverlog), None when unreadable
     server_logs: Mapping[str, Callable[[], str | None]] = field(default_factory=dict)
     #: the run's state folder, where processes and folders that drills start are recorded for the reaper

@@ -40,6 +40,8 @@ BUILTIN_KINDS: dict[str, str] = {
     "browser": "browser:BrowserKind",
     "websocket": "websocket:WebsocketKind",
     "openapi": "openapi:OpenapiKind",
+    "stub": "stub:StubKind",
+    "mail": "mail:MailKind",
 }
 
 

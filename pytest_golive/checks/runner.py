@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..checklist import Check, CheckInstance, Checklist, Problem, Step, Watch
+from ..checklist import Check, CheckInstance, Checklist, Problem, Step, StubRoute, Watch
 from ..checklist.durations import format_duration
 from ..checklist.loader import NO_APP_PROCESS
 from ..checklist.templating import TemplateProblem, attributes_read, render
@@ -57,6 +57,7 @@ def check_needs(
         services |= set(declared) if reads_services is None else reads_services & set(declared)
     if app:
         services |= set(app_services)
+    services |= set(check.stubs)  # its routes are set before its first step
     return Needs(app, frozenset(services))
 
 
@@ -235,7 +236,9 @@ def _attempt(
     outcomes: list[StepOutcome] = []
     measurements: dict[str, float | int | str] = {}
     many = len(check.steps) > 1
+    _reset_recorders(settings, instance.check.stubs)
     with ctx.resources:
+        ctx.resources.callback(_reset_recorders, settings, {})
         for index, step in enumerate(check.steps):
             label = f"step {index + 1}/{len(check.steps)} {step.title or step.kind}" if many else step.kind
             if outcomes and not outcomes[-1].passed:
@@ -248,6 +251,13 @@ def _attempt(
             prefix = f"step{index + 1}." if many else ""
             measurements.update({prefix + key: value for key, value in outcome.measurements.items()})
     return outcomes, measurements
+
+
+def _reset_recorders(settings: RunSettings, stubs: Mapping[str, tuple[StubRoute, ...]]) -> None:
+    """Every check starts with empty recordings and its own ``stubs:`` (else the services'
+    routes), and leaves the services' routes behind it."""
+    for name, recorder in settings.recorders.items():
+        recorder.reset(stubs.get(name))
 
 
 def _run_values(run_state: Any) -> dict[str, Any]:

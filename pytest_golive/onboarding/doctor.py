@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..checklist import Checklist, ServiceSpec, Step
+from ..checklist import IN_PROCESS_SERVICE_KINDS, Checklist, ServiceSpec, Step
 from ..services import postgres
 from ..services.dockerengine import engine_status
 from ..services.manager import IMAGES_FIX, LOCAL_FIX, docker_image, local_server
@@ -58,11 +58,12 @@ def diagnose(checklist: Checklist, text: str, *, provider: str | None = None) ->
 
 
 def _services(checklist: Checklist, provider: str | None) -> list[Diagnosis]:
-    specs = list(checklist.services.values())
+    served_here = sorted({spec.kind for spec in checklist.services.values() if spec.kind in IN_PROCESS_SERVICE_KINDS})
+    found = [Diagnosis(OK, f"{kind} service", "served by golive itself, on 127.0.0.1") for kind in served_here]
+    specs = [spec for spec in checklist.services.values() if spec.kind not in IN_PROCESS_SERVICE_KINDS]
     if not specs:
-        return []
+        return found
     wanted = {provider or spec.provider for spec in specs}
-    found = []
     docker_problem = engine_status()
     if wanted & {"auto", "docker"}:
         if docker_problem is None:

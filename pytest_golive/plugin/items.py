@@ -186,6 +186,7 @@ class ChecklistFile(pytest.File):
             services=view,
             run_state=services.state,  # every process a check starts is recorded, so cleanup finds it
             fault_targets=services.fault_targets(self.checklist),
+            recorders=services.recorders(self.checklist),
             server_logs=services.server_logs(self.checklist),
             app_python=self._app_python(base),
             evidence_dir=services.logs_dir,

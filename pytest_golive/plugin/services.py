@@ -18,16 +18,25 @@ from typing import Any
 
 import pytest
 
-from ..checklist import Checklist, ChecklistError, load_checklist
+from ..checklist import IN_PROCESS_SERVICE_KINDS, Checklist, ChecklistError, ServiceSpec, load_checklist
 from ..checks import load_kind_schemas, render_vars
+from ..checks.base import Recorder
 from ..checks.runner import CheckProblem
 from ..services.app import AppProcess, write_app_coverage
 from ..services.endpoint import Endpoint
 from ..services.errors import ProvisionError
 from ..services.faults import AppTarget, ProxiedServiceTarget, ServiceTarget
-from ..services.manager import ServiceManager, SharedService, WorkerServices, redis_slots, service_key
+from ..services.manager import (
+    ServiceManager,
+    SharedService,
+    WorkerServices,
+    redis_slots,
+    service_key,
+    start_in_process,
+)
 from ..services.netproxy import TcpProxy
 from ..services.reaper import reap
+from ..services.running import Running
 from ..services.runstate import RunState
 from ..services.serverlog import server_log
 from .options import APP_COVERAGE_OPTION, DEFAULT_LOGS_DIR, LOGS_OPTION, PROVIDER_OPTION, RUN_ID_INPUT, SERVICES_KEY
@@ -71,6 +80,8 @@ class SessionServices:
         self._urls: dict[Path, str] = {}
         self._handles: dict[Path, dict[str, dict[str, Any]]] = {}
         self._proxies: dict[Path, dict[str, TcpProxy]] = {}
+        #: http-stub and mail services, served by this process for its own app and checks
+        self._in_process: dict[Path, dict[str, tuple[Running, Recorder]]] = {}
         self.served: dict[str, Endpoint] = {}
         worker_id, index, count = "main", 0, 1
         self._slots: dict[str, list[str]] = {}
@@ -107,12 +118,13 @@ class SessionServices:
         self, checklist: Checklist, variables: Mapping[str, Any]
     ) -> dict[str, SharedService | ProvisionError]:
         """The shared server of each service: provisioned here by the owner, or handed over by xdist."""
+        served = shared_kinds(checklist.services)
         if self.owner:
             if self._manager is None:
                 self._manager = ServiceManager(self.state, self.provider_override, self.environ)
-            return self._manager.provision_all(checklist.services, variables)
+            return self._manager.provision_all(served, variables)
         found: dict[str, SharedService | ProvisionError] = {}
-        for name, spec in checklist.services.items():
+        for name, spec in served.items():
             key = service_key(spec, self.provider_override)
             if key in self._errors:
                 found[name] = ProvisionError(self._errors[key])
@@ -142,7 +154,23 @@ class SessionServices:
                 continue
             self.served[name] = endpoint
             found[name] = self._through_proxy(checklist, name, endpoint) if checklist.services[name].proxy else endpoint
+        for name, spec in checklist.services.items():
+            if spec.kind in IN_PROCESS_SERVICE_KINDS:
+                endpoint = self._served_here(checklist, name, spec)
+                self.served[name] = endpoint
+                found[name] = self._through_proxy(checklist, name, endpoint) if spec.proxy else endpoint
         return found
+
+    def _served_here(self, checklist: Checklist, name: str, spec: ServiceSpec) -> Endpoint:
+        """An http-stub or mail service of this process, started on first need."""
+        started = self._in_process.setdefault(checklist.path, {})
+        if name not in started:
+            started[name] = start_in_process(spec)
+        return started[name][0].endpoint
+
+    def recorders(self, checklist: Checklist) -> dict[str, Recorder]:
+        """The checklist's http-stub and mail services this process serves, by name."""
+        return {name: recorder for name, (_, recorder) in self._in_process.get(checklist.path, {}).items()}
 
     def _through_proxy(self, checklist: Checklist, name: str, endpoint: Endpoint) -> Endpoint:
         """The service as the app and the checks reach it: through this process's proxy,
@@ -268,6 +296,10 @@ class SessionServices:
             for proxies in self._proxies.values():
                 for proxy in proxies.values():
                     proxy.close()
+            for served in self._in_process.values():
+                for running, _ in served.values():
+                    running.stop()
+            self._in_process.clear()
             if self._workers is not None:
                 self._workers.close()
             if self._manager is not None:
@@ -279,6 +311,12 @@ class SessionServices:
         finally:  # whatever broke above, the reaper still removes what the run recorded
             if self.owner and self._state is not None:
                 reap(self._state)
+
+
+def shared_kinds(services: Mapping[str, ServiceSpec]) -> dict[str, ServiceSpec]:
+    """The services one server serves for the whole run (under xdist, provisioned by the
+    controller): all but the in-process kinds, which each process serves itself."""
+    return {name: spec for name, spec in services.items() if spec.kind not in IN_PROCESS_SERVICE_KINDS}
 
 
 def session_services(config: pytest.Config) -> SessionServices:

@@ -30,6 +30,10 @@ class Endpoint:
                 f":{quote(self.password, safe='')}" if self.password else ""
             )
             return f"postgresql://{credentials}@{self.host}:{self.port}/{quote(self.database or '', safe='')}"
+        if self.kind == "http-stub":
+            return f"http://{self.host}:{self.port}"
+        if self.kind == "mail":
+            return f"smtp://{self.host}:{self.port}"
         auth = f":{quote(self.password, safe='')}@" if self.password else ""
         return f"redis://{auth}{self.host}:{self.port}/{self.db_number or 0}"
 

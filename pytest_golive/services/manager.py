@@ -13,7 +13,7 @@ from typing import Any
 
 from ..checklist import ServiceSpec
 from ..checklist.templating import TemplateProblem, render
-from . import postgres, redis
+from . import httpstub, mailsink, postgres, redis
 from .dockerengine import engine_status, image_status
 from .endpoint import Endpoint
 from .errors import ProvisionError
@@ -23,6 +23,15 @@ from .runstate import RunState
 
 PROVIDERS = ("auto", "docker", "local", "external")
 _KINDS = {"postgres": postgres, "redis": redis}
+#: kinds served from this process (for every provider): each xdist worker serves its own,
+#: beside its own app, and the checks read what it recorded
+_IN_PROCESS = {"http-stub": httpstub, "mail": mailsink}
+
+
+def start_in_process(spec: ServiceSpec) -> tuple[Running, httpstub.StubServer | mailsink.MailSink]:
+    """Serve an in-process kind (IN_PROCESS_SERVICE_KINDS) and return it with its recorder."""
+    started: tuple[Running, httpstub.StubServer | mailsink.MailSink] = _IN_PROCESS[spec.kind].start(spec)
+    return started
 
 
 @dataclass(frozen=True)
