@@ -20,7 +20,7 @@ from ..checklist import ServiceSpec
 from .dockerengine import published_host, serve_in_container, start_container
 from .endpoint import Endpoint
 from .errors import ProvisionError
-from .processes import free_port, hand_over, run_as, run_checked, serve_locally
+from .processes import hand_over, on_a_free_port, run_as, run_checked, serve_locally
 from .running import Running
 from .runstate import RunState
 from .serverlog import CONNECTION_LOG_SETTINGS
@@ -125,21 +125,25 @@ def start_local(spec: ServiceSpec, state: RunState) -> Running:
         user,
     )
     (folder / "pwfile").unlink()
-    port = free_port()
     log = folder / "server.log"
-    argv = [str(postgres), "-D", str(data), "-p", str(port), "-k", str(folder), "-c", "listen_addresses=127.0.0.1"]
-    endpoint = Endpoint("postgres", "local", "127.0.0.1", port, OWNER, password, MAINTENANCE_DB, origin=str(postgres))
-    return serve_locally(
-        state,
-        [*argv, *THROWAWAY_SETTINGS, *CONNECTION_LOG_SETTINGS],
-        endpoint=endpoint,
-        probe=_probe,
-        stop_signal=signal.SIGINT,  # postgres' fast shutdown
-        log=log,
-        timeout_s=spec.startup_timeout_s,
-        what=f"postgres service {spec.name!r} ({postgres})",
-        user=user,
-    )
+
+    def start(port: int) -> Running:
+        argv = [str(postgres), "-D", str(data), "-p", str(port), "-k", str(folder), "-c", "listen_addresses=127.0.0.1"]
+        return serve_locally(
+            state,
+            [*argv, *THROWAWAY_SETTINGS, *CONNECTION_LOG_SETTINGS],
+            endpoint=Endpoint(
+                "postgres", "local", "127.0.0.1", port, OWNER, password, MAINTENANCE_DB, origin=str(postgres)
+            ),
+            probe=_probe,
+            stop_signal=signal.SIGINT,  # postgres' fast shutdown
+            log=log,
+            timeout_s=spec.startup_timeout_s,
+            what=f"postgres service {spec.name!r} ({postgres})",
+            user=user,
+        )
+
+    return on_a_free_port(start)
 
 
 def reach_external(spec: ServiceSpec, url: str) -> Running:

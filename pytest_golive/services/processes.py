@@ -135,6 +135,26 @@ def log_tail(log: Path, lines: int = 5) -> str:
     return " | ".join(text[-lines:])
 
 
+#: what redis-server and postgres log when another process took the free port first
+_PORT_TAKEN = "Address already in use"
+#: how many free ports a server is started on before its start fails
+PORT_ATTEMPTS = 3
+
+
+class PortTaken(ProvisionError):
+    """The free port was taken between choosing it and the server binding it: another try."""
+
+
+def on_a_free_port(start: Callable[[int], Running]) -> Running:
+    """``start(port)`` on a free port, again on another when a process took it first."""
+    for _ in range(PORT_ATTEMPTS - 1):
+        try:
+            return start(free_port())
+        except PortTaken:
+            continue
+    return start(free_port())
+
+
 def serve_locally(
     state: RunState,
     argv: Sequence[str],
@@ -157,7 +177,8 @@ def serve_locally(
 
     def ready() -> None:
         if server.poll() is not None:
-            raise ProvisionError(f"{Path(argv[0]).name} exited with status {server.returncode}: {log_tail(log, 2)}")
+            failed = PortTaken if _PORT_TAKEN in log_tail(log) else ProvisionError
+            raise failed(f"{Path(argv[0]).name} exited with status {server.returncode}: {log_tail(log, 2)}")
         probe(endpoint)
 
     try:

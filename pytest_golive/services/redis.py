@@ -22,7 +22,7 @@ from ..checklist import ServiceSpec
 from .dockerengine import published_host, serve_in_container, start_container
 from .endpoint import Endpoint
 from .errors import ProvisionError
-from .processes import find_binary, free_port, serve_locally
+from .processes import find_binary, on_a_free_port, serve_locally
 from .running import Running
 from .runstate import RunState
 
@@ -74,36 +74,24 @@ def start_local(spec: ServiceSpec, state: RunState) -> Running:
     config = folder / "redis.conf"
     config.touch(mode=0o600)
     config.write_text(f"requirepass {password}\n")
-    port = free_port()
     log = folder / "server.log"
-    argv = [
-        str(binary),
-        str(config),
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        str(folder),
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--databases",
-        str(DATABASES),
-    ]
-    endpoint = Endpoint("redis", "local", "127.0.0.1", port, password=password, origin=str(binary))
-    return serve_locally(
-        state,
-        argv,
-        endpoint=endpoint,
-        probe=_probe,
-        stop_signal=signal.SIGTERM,
-        log=log,
-        timeout_s=spec.startup_timeout_s,
-        what=f"redis service {spec.name!r} ({binary})",
-        user=None,  # golive's own user: redis runs fine as root, and root reads a binary under /root
-    )
+
+    def start(port: int) -> Running:
+        argv = [str(binary), str(config), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder)]
+        argv += ["--save", "", "--appendonly", "no", "--databases", str(DATABASES)]
+        return serve_locally(
+            state,
+            argv,
+            endpoint=Endpoint("redis", "local", "127.0.0.1", port, password=password, origin=str(binary)),
+            probe=_probe,
+            stop_signal=signal.SIGTERM,
+            log=log,
+            timeout_s=spec.startup_timeout_s,
+            what=f"redis service {spec.name!r} ({binary})",
+            user=None,  # golive's own user: redis runs fine as root, and root reads a binary under /root
+        )
+
+    return on_a_free_port(start)
 
 
 def reach_external(spec: ServiceSpec, url: str) -> Running:

@@ -31,6 +31,8 @@ def wait_until(probe: Callable[[], None], timeout_s: float, what: str, context: 
         try:
             probe()
             return
+        except ProvisionError:  # the probe knows it never will be (the server exited): no waiting
+            raise
         except Exception as exc:  # any failure to connect means "not ready yet"
             last = exc
             time.sleep(POLL_S)
