@@ -40,8 +40,7 @@ def coverage_stamp(path: Path) -> Stamp | None:
     report as written, a .coverage data file, or a stamp that is not golive's)."""
     if path.suffix != ".xml":
         return None
-    with open_input(path) as handle:
-        head = handle.read(_HEAD_BYTES)
+    head = _head(path)
     stamp = _stamp_span(head, path)
     if stamp is None:
         return None
@@ -58,6 +57,11 @@ def _stamp_span(head: bytes, path: Path) -> tuple[int, int] | None:
     return found.span(1) if found is not None else None
 
 
+def _head(path: Path) -> bytes:
+    with open_input(path) as handle:
+        return handle.read(_HEAD_BYTES)
+
+
 def _root_tag(head: bytes, path: Path) -> re.Match[bytes] | None:
     start = root_start(head, path)
     return _START_TAG.match(head, start) if start is not None else None
@@ -65,9 +69,7 @@ def _root_tag(head: bytes, path: Path) -> re.Match[bytes] | None:
 
 def measured_at(path: Path) -> datetime.datetime:
     """When the report was written: coverage.py's ``timestamp`` (ms), else the file's mtime."""
-    with open_input(path) as handle:
-        head = handle.read(_HEAD_BYTES)
-    tag = _root_tag(head, path)
+    tag = _root_tag(_head(path), path)
     written = _TIMESTAMP.search(tag.group(0)) if tag is not None else None
     seconds = int(written.group(1)) / 1000 if written is not None else path.stat().st_mtime
     return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
