@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from pytest_golive.checklist import ChecklistError
 from pytest_golive.checklist.regexes import compile_regex
@@ -107,3 +109,56 @@ def test_a_regex_outside_the_shared_language_is_refused_with_its_reason(pattern:
 def test_regexes_editors_and_golive_both_read() -> None:
     for pattern, text in [("(?im:^#+ *rollback)", "# Rollback\n"), ("^c\\d+$", "c12"), ("(?<v>[0-9]+)", "v=12")]:
         assert compile_regex(pattern).search(text) is not None
+
+
+def _checklist(*checks: str, app: str = "{base_url: http://127.0.0.1:1}") -> dict[str, Any]:
+    """A checklist of the given checks, each a YAML flow mapping."""
+    text = f"golive: 1\napp: {app}\nchecks:\n" + "".join(f"  - {check}\n" for check in checks)
+    return yaml.safe_load(text)  # type: ignore[no-any-return]
+
+
+#: Documents that reach each rule the fast engine reads in its rewritten form ("exactly one
+#: of these keys", "if this key then these rules"): each with the verdict the language gives.
+REWRITTEN_RULES = [
+    ("http, one method", _checklist("{id: a, http: {get: /}}"), True),
+    ("http, two methods", _checklist("{id: a, http: {get: /, post: /}}"), False),
+    ("http, no method", _checklist("{id: a, http: {headers: {X: y}}}"), False),
+    ("http, auth and no Authorization header", _checklist("{id: a, http: {get: /, auth: {bearer: t}}}"), True),
+    (
+        "http, auth and an Authorization header",
+        _checklist("{id: a, http: {get: /, auth: {bearer: t}, headers: {authorization: x}}}"),
+        False,
+    ),
+    ("http, auth with two schemes", _checklist("{id: a, http: {get: /, auth: {bearer: t, basic: [u, p]}}}"), False),
+    ("http, files and json", _checklist("{id: a, http: {post: /, files: {f: x.txt}, json: {}}}"), False),
+    ("http, body_file and form", _checklist("{id: a, http: {post: /, body_file: x.bin, form: {a: b}}}"), False),
+    ("two kinds in one check", _checklist("{id: a, http: {get: /}, redis: {command: PING}}"), False),
+    ("redis, two commands", _checklist("{id: a, redis: {command: PING, llen: q}}"), False),
+    ("fault, latency without its figure", _checklist("{id: a, fault: {target: db, action: latency}}"), False),
+    (
+        "fault, jitter on a reset",
+        _checklist("{id: a, fault: {target: db, action: reset_peer, jitter: 10ms}}"),
+        False,
+    ),
+    ("websocket, url or clients", _checklist("{id: a, websocket: {url: /ws, clients: {a: {url: /ws}}}}"), False),
+    (
+        "app, base_url and command",
+        _checklist("{id: a, http: {get: /}}", app="{base_url: http://x, command: [x]}"),
+        False,
+    ),
+    ("load, two methods in a request", _checklist("{id: a, load: {get: /, post: /, rate: 10/s, duration: 1s}}"), False),
+]
+
+
+@pytest.mark.parametrize(("document", "verdict"), [r[1:] for r in REWRITTEN_RULES], ids=[r[0] for r in REWRITTEN_RULES])
+def test_rewritten_rules_keep_their_verdicts(document: dict[str, Any], verdict: bool) -> None:
+    explained = not list(COMPILED.explainer.iter_errors(document))
+    assert explained is verdict, list(COMPILED.explainer.iter_errors(document))[:1]
+    assert COMPILED.accepts(document) is verdict
+
+
+def test_the_fast_form_raises_no_exception_for_a_valid_http_check() -> None:
+    """The point of the rewriting: the kinds and an http request's method are matched
+    without fastjsonschema raising and catching an exception per branch tried."""
+    assert "oneOf" not in json.dumps(COMPILED.draft7["$defs"]["http"])
+    assert "oneOf" not in json.dumps(COMPILED.draft7["$defs"]["check"])

@@ -217,33 +217,77 @@ class CompiledSchema:
         return found
 
 
-def _without_exceptions(schema: dict[str, Any]) -> dict[str, Any]:
-    """The same verdicts, with the checks' kind rules in the form fastjsonschema validates
-    without raising. Its ``oneOf`` and ``if`` try each branch and catch the exception of each
-    one that does not match: about 40 a check, most of a cold 10,000-check validation.
+def _without_exceptions(schema: Any) -> Any:
+    """The same verdicts, in the form fastjsonschema validates without raising. Its
+    ``oneOf`` and ``if`` try each branch and catch the exception of each one that does not
+    match: about 50 a check (its kind, then an http request's method), most of a cold
+    10,000-check validation.
 
-    "Exactly one kind" becomes "at least one" (``anyOf``, which stops at the first match)
-    and, per kind present, "no other kind" (``dependencies``); "if kind K then its rules"
-    becomes ``dependencies`` on K. Both apply only when the key is there."""
-    defs = dict(schema.get("$defs", {}))
-    for name in ("check", "step"):
-        if "oneOf" not in defs.get(name, {}):
-            continue  # another schema (sign-offs), or a part that holds no kinds
-        item = dict(defs[name])
-        choices = [branch["required"][0] for branch in item.pop("oneOf")]
-        rules = {rule["if"]["required"][0]: rule["then"] for rule in item.pop("allOf")}
-        item["anyOf"] = [{"required": [choice]} for choice in choices]
-        item["dependencies"] = {
-            choice: {
-                "allOf": [
-                    {"properties": {other: False for other in choices if other != choice}},
-                    *([rules[choice]] if choice in rules else []),
-                ]
-            }
-            for choice in choices
-        }
-        defs[name] = item
-    return {**schema, "$defs": defs}
+    Wherever they appear, "exactly one of these keys" (a ``oneOf`` of single ``required``)
+    becomes "at least one" (``anyOf``, which stops at the first match) and, per key present,
+    "no other" (``dependencies``); "if key K then its rules" becomes ``dependencies`` on K.
+    Both apply only when the key is there."""
+    if isinstance(schema, list):
+        return [_without_exceptions(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    node = {key: _rewritten(key, value) for key, value in schema.items()}
+    if "anyOf" in node or "dependencies" in node:
+        return node  # rewriting would have to merge with these: keep the slow form
+    dependencies: dict[str, list[Any]] = {}
+    choices = _single_keys(node.get("oneOf"))
+    if choices:
+        del node["oneOf"]
+        node["anyOf"] = [{"required": [choice]} for choice in choices]
+        for choice in choices:
+            dependencies[choice] = [{"properties": {other: False for other in choices if other != choice}}]
+    rules = node.pop("allOf", [])
+    kept = [rule for rule in rules if _if_key(rule) is None]
+    for rule in rules:
+        key = _if_key(rule)
+        if key is not None:
+            dependencies.setdefault(key, []).append(rule["then"])
+    if kept:
+        node["allOf"] = kept
+    if dependencies:
+        node["dependencies"] = {key: {"allOf": parts} for key, parts in dependencies.items()}
+    return node
+
+
+#: Keywords whose value is a map of names to schemas, and keywords whose value is data.
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "dependencies"})
+_DATA = frozenset({"enum", "const", "default", "examples", "required", "description"})
+
+
+def _rewritten(keyword: str, value: Any) -> Any:
+    if keyword in _DATA:
+        return value
+    if keyword in _SCHEMA_MAPS and isinstance(value, dict):
+        return {name: _without_exceptions(schema) for name, schema in value.items()}
+    return _without_exceptions(value)
+
+
+def _single_keys(branches: Any) -> list[str]:
+    """The keys of a ``oneOf`` whose every branch only requires one key; [] for any other."""
+    if not isinstance(branches, list) or not branches:
+        return []
+    keys = [_only_required(branch) for branch in branches]
+    named = [key for key in keys if key is not None]
+    return named if len(named) == len(branches) and len(set(named)) == len(named) else []
+
+
+def _only_required(schema: Any) -> str | None:
+    """K of a schema that is exactly ``{required: [K]}``, else None."""
+    if isinstance(schema, dict) and set(schema) == {"required"} and len(schema["required"]) == 1:
+        return str(schema["required"][0])
+    return None
+
+
+def _if_key(rule: Any) -> str | None:
+    """K of a rule ``{if: {required: [K]}, then: ...}`` (no ``else``), else None."""
+    if isinstance(rule, dict) and set(rule) == {"if", "then"}:
+        return _only_required(rule["if"])
+    return None
 
 
 def _passes(is_valid: Callable[[Any], Any], value: Any) -> bool:

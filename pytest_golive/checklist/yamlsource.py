@@ -214,6 +214,7 @@ class _Frame:
 
 
 _MERGE = "<<"
+_UNSEEN = object()
 _TOO_MANY_VALUES = f"more than {MAX_VALUES:,} values (an alias counts each time it is used): split the checklist"
 _MERGE_VALUE = "a merge key '<<' takes a mapping or a list of mappings, such as <<: *defaults"
 
@@ -229,6 +230,7 @@ class _Builder:
         self.log: list[Entry] = []
         self.capturing = 0
         self.detached = 0
+        self.plain: dict[str, Any] = {}  # plain scalars' values (immutable: text, numbers, dates) by text
 
     def document(self) -> Any:
         loader = self.loader
@@ -409,7 +411,15 @@ class _Builder:
         if tag is None or tag == "!":
             if not event.implicit[0]:
                 return event.value  # quoted: always text
-            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            known = self.plain.get(event.value, _UNSEEN)
+            if known is _UNSEEN:  # a plain scalar's value depends on its text alone: build each text once
+                known = self.plain[event.value] = self._typed(
+                    event, self.loader.resolve(yaml.ScalarNode, event.value, (True, False))
+                )
+            return known
+        return self._typed(event, tag)
+
+    def _typed(self, event: Any, tag: str) -> Any:
         if tag in _TEXT_TAGS:
             return event.value
         constructor = self.loader.yaml_constructors.get(tag)

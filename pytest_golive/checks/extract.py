@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jmespath
-from bs4 import BeautifulSoup, Tag
 
 from ..checklist.regexes import compile_regex
 from .base import Mismatch, compare
+
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup, Tag
 
 
 def saved(how: str | Mapping[str, Any], result: Mapping[str, Any]) -> tuple[Any, str]:
@@ -54,6 +56,8 @@ def html_mismatches(expected: Mapping[str, Mapping[str, Any]], body: str) -> lis
 @functools.lru_cache(maxsize=4)
 def _soup(body: str) -> BeautifulSoup:
     """Parsed once for the save and the expect of one step (read only)."""
+    from bs4 import BeautifulSoup  # noqa: PLC0415  (only checks that read HTML load it: collection stays light)
+
     return BeautifulSoup(body, "html.parser")
 
 

@@ -92,17 +92,17 @@ class ChecklistFile(pytest.File):
         slots = plan(self.checklist.checks, self.checklist.stages)
         groups = need_groups(self.checklist.checks)
         for position, check in enumerate(self.checklist.checks):
-            names = marker_names(check.stage, check.severity, check.tags)
             for tag in check.tags:
                 register_tag(self.config, tag)
+            marks = [getattr(pytest.mark, name) for name in marker_names(check.stage, check.severity, check.tags)]
             for instance in check.instances():
                 item = CheckItem.from_parent(self, name=instance.name, instance=instance)
                 item.shard_key = groups[check.id]  # a check shares its shard with what it needs
                 item.run_key = (slots[check.id].rank, slots[check.id].segment, len(files), position)
                 item.user_properties.append((IDENTITY_PROPERTY, identity))
                 item.user_properties.extend(declared_in[check.source.path])
-                for name in names:
-                    item.add_marker(name)
+                for mark in marks:
+                    item.add_marker(mark)
                 if check.skip:
                     item.add_marker(pytest.mark.skip(reason=check.skip))
                 if check.xfail:

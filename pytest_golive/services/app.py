@@ -17,8 +17,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from ..checklist import App
 from ..checklist.templating import TemplateProblem, render
 from ..checklist.yamlsource import DocPath
@@ -294,6 +292,8 @@ class AppProcess:
             )
 
     def _wait_ready(self, base_url: str, port: int) -> None:
+        import requests  # noqa: PLC0415  (only a started app needs it: collection stays light)
+
         deadline = time.monotonic() + self.app.ready_timeout_s
         probe = f"GET {self.app.ready_http}" if self.app.ready_http else f"port {port}"
         last = "no answer"
