@@ -66,8 +66,8 @@ def run_once(args: list[str], env: dict[str, str], work: Path) -> tuple[bool, fl
     lines = [line for line in done.stdout.splitlines() if re.search(r"\d+ (passed|failed|error)", line)]
     timing = [line for line in done.stdout.splitlines() if line.startswith("golive: ") and " to verdict" in line]
     summary = lines[-1].strip("= ") if lines else done.stdout[-300:]
-    failed = [line.split(" - ")[0] for line in done.stdout.splitlines() if line.startswith(("FAILED ", "ERROR "))]
-    if failed:  # a flip must say which check flipped
+    failed = [line[:300] for line in done.stdout.splitlines() if line.startswith(("FAILED ", "ERROR "))]
+    if failed:  # a flip must say which check flipped, and why
         summary += " (" + ", ".join(failed) + ")"
     return done.returncode == 0, wall, summary, (timing[-1] if timing else "")
 
