@@ -19,6 +19,7 @@ from pytest_golive.checklist.ordering import Slot, plan
 from pytest_golive.checklist.schema import EXCLUSIVE_BUILTIN_KINDS
 from pytest_golive.checks import load_kind_schemas, load_kinds
 from pytest_golive.cli.main import main
+from pytest_golive.plugin.scheduling import make_wave_of
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -339,3 +340,25 @@ def test_checks_tied_by_needs_run_on_one_worker(pytester: pytest.Pytester) -> No
     write_run(pytester, checks)
     result = run(pytester, "-n", "4")
     result.assert_outcomes(passed=20)
+
+
+def test_browser_checks_share_one_worker_unless_needs_tie_them_elsewhere(pytester: pytest.Pytester) -> None:
+    """Each process starts its own browser once: under xdist the browser checks go to one
+    worker (the binding itself is what test_checks_tied_by_needs_run_on_one_worker proves)."""
+    checklist = pytester.path / "golive.yaml"
+    checklist.write_text(
+        "golive: 1\napp: {base_url: 'http://127.0.0.1:1'}\nchecks:\n"
+        "  - {id: page-a, stage: e2e, browser: {open: /a}}\n"
+        "  - {id: page-b, stage: e2e, browser: {open: /b}}\n"
+        "  - {id: flow, stage: e2e, steps: [{http: {get: /x}}, {browser: {open: /c}}]}\n"
+        "  - {id: api, stage: e2e, http: {get: /api}}\n"
+        "  - {id: seed, stage: smoke, http: {post: /seed}}\n"
+        "  - {id: seeded-page, stage: e2e, needs: [seed], browser: {open: /seeded}}\n"
+    )
+    wave_of = make_wave_of(pytester.parseconfig(), [checklist])
+    group = {
+        name: wave_of(f"golive.yaml::{name}")[2] for name in ("page-a", "page-b", "flow", "api", "seed", "seeded-page")
+    }
+    assert group["page-a"] == group["page-b"] == group["flow"] == "kind:browser"
+    assert group["api"] is None
+    assert group["seeded-page"] == group["seed"] != "kind:browser"  # needs first: the page reads what seed left

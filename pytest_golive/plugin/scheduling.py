@@ -6,7 +6,7 @@ A wave is a set of checks that may run side by side: one slot of the stage plan
 (checklist/ordering.py). Items that are not checks (Python tests collected in the same
 run) join the first wave. Checks tied by ``needs:`` run on one worker: each worker starts
 its own app, and a check that reads what another left in the app (a histogram, a cache)
-must find it there.
+must find it there. Checks of a kind in ONE_WORKER_KINDS share one worker too, for speed.
 
 An xdist worker starts an item only once it knows the item after it (or is told to shut
 down), so the scheduler tracks that too: a worker holds at most one item beyond the one it
@@ -25,6 +25,11 @@ import pytest
 from ..checklist import load_checklist
 from ..checklist.ordering import UNSTAGED, Slot, need_groups, plan
 from .discovery import real_path
+
+#: Kinds whose first check in a process starts something costly that its later checks reuse
+#: (a browser: 1-3 s, more on a busy machine). Their checks share one worker, so a run under
+#: xdist starts it once, as a serial run does; other checks fill the other workers meanwhile.
+ONE_WORKER_KINDS = frozenset({"browser"})
 
 #: for a collected node id: (the slot's rank and segment, whether it runs alone, the group of
 #: checks tied by needs that must share a worker, or None)
@@ -191,6 +196,10 @@ def make_wave_of(config: pytest.Config, checklists: Sequence[Path]) -> WaveOf:
         for check_id, group in tied.items():
             if sizes[group] > 1:
                 groups[(checklist.path, check_id)] = f"{checklist.path}::{group}"
+        for check in checklist.checks:
+            kinds = ONE_WORKER_KINDS.intersection(step.kind for step in check.steps)
+            if kinds and (checklist.path, check.id) not in groups:  # needs come first: they are correctness
+                groups[(checklist.path, check.id)] = f"kind:{min(kinds)}"
     first = Slot(UNSTAGED, -1)
 
     def wave_of(nodeid: str) -> tuple[tuple[int, int], bool, str | None]:
