@@ -15,13 +15,11 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
 import jmespath
 import jmespath.exceptions
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
 
 from .capacity import parse_capacity_target, parse_slo
 from .comparisons import check_range, parse_comparison
@@ -32,6 +30,10 @@ from .series import parse_series
 from .templating import is_template
 from .validator_cache import fast_validator
 from .yamlsource import DocPath, SourceMap
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, FormatChecker
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_FILE = Path(__file__).with_name("schema.json")
 FLOW_KEY = "steps"
@@ -106,17 +108,37 @@ def _kind_rules(name: str) -> dict[str, Any]:
     return {"allOf": [expect, {"$ref": f"#/$defs/{name}.step"}]}
 
 
-_FORMATS = FormatChecker(formats=())
+#: the schema's formats: name -> (check, the exceptions that mean "does not conform"). Both
+#: engines read them; jsonschema (the explainer) is imported only for an invalid document.
+_FORMATS: dict[str, tuple[Callable[[object], bool], type[Exception]]] = {}
 
 
-@_FORMATS.checks("regex", raises=ValueError)
+def _format(name: str, raises: type[Exception]) -> Callable[[Callable[[object], bool]], Callable[[object], bool]]:
+    def register(check: Callable[[object], bool]) -> Callable[[object], bool]:
+        _FORMATS[name] = (check, raises)
+        return check
+
+    return register
+
+
+@functools.cache
+def _format_checker() -> FormatChecker:
+    from jsonschema import FormatChecker  # noqa: PLC0415  (explaining only: valid documents never load it)
+
+    checker = FormatChecker(formats=())
+    for name, (check, raises) in _FORMATS.items():
+        checker.checks(name, raises=raises)(check)
+    return checker
+
+
+@_format("regex", raises=ValueError)
 def _is_regex(value: object) -> bool:
     if isinstance(value, str) and not is_template(value):
         compile_regex(value)
     return True
 
 
-@_FORMATS.checks("golive-duration", raises=ValueError)
+@_format("golive-duration", raises=ValueError)
 def _is_duration(value: object) -> bool:
     """The pattern checks the form; this, the bound (a malformed value gets one problem, not two)."""
     if isinstance(value, str) and re.match(DURATION_PATTERN, value):
@@ -124,35 +146,35 @@ def _is_duration(value: object) -> bool:
     return True
 
 
-@_FORMATS.checks("golive-rate", raises=ValueError)
+@_format("golive-rate", raises=ValueError)
 def _is_rate(value: object) -> bool:
     if isinstance(value, str) and re.match(RATE_PATTERN, value):
         parse_rate(value)
     return True
 
 
-@_FORMATS.checks("golive-slo", raises=ValueError)
+@_format("golive-slo", raises=ValueError)
 def _is_slo(value: object) -> bool:
     if isinstance(value, str):
         parse_slo(value)
     return True
 
 
-@_FORMATS.checks("golive-capacity", raises=ValueError)
+@_format("golive-capacity", raises=ValueError)
 def _is_capacity_target(value: object) -> bool:
     if isinstance(value, str):
         parse_capacity_target(value)
     return True
 
 
-@_FORMATS.checks("jmespath", raises=jmespath.exceptions.JMESPathError)
+@_format("jmespath", raises=jmespath.exceptions.JMESPathError)
 def _is_jmespath(value: object) -> bool:
     if isinstance(value, str) and not is_template(value):
         jmespath.compile(value)
     return True
 
 
-@_FORMATS.checks("css-selector", raises=ValueError)
+@_format("css-selector", raises=ValueError)
 def _is_css_selector(value: object) -> bool:
     if isinstance(value, str) and not is_template(value):
         import soupsieve  # noqa: PLC0415  (only checklists that read HTML load it)
@@ -164,14 +186,14 @@ def _is_css_selector(value: object) -> bool:
     return True
 
 
-@_FORMATS.checks("golive-series", raises=ValueError)
+@_format("golive-series", raises=ValueError)
 def _is_series(value: object) -> bool:
     if isinstance(value, str):
         parse_series(value)
     return True
 
 
-@_FORMATS.checks("golive-comparison", raises=ValueError)
+@_format("golive-comparison", raises=ValueError)
 def _is_comparison(value: object) -> bool:
     if isinstance(value, str) and not is_template(value):
         parse_comparison(value)
@@ -185,11 +207,17 @@ class CompiledSchema:
     def __init__(self, schema: Mapping[str, Any]) -> None:
         self.schema = schema
         self.fingerprint = hashlib.sha256(json.dumps(schema, sort_keys=True).encode()).hexdigest()[:16]
-        self.explainer = Draft202012Validator(schema, format_checker=_FORMATS)
         # fastjsonschema speaks draft-07; the schema keeps to the keywords both drafts share
         # (tests/test_schema_engines.py holds the two engines to the same verdicts).
         self.draft7 = _without_exceptions({**schema, "$schema": "http://json-schema.org/draft-07/schema#"})
-        self.formats = {name: _as_predicate(name) for name in _FORMATS.checkers}
+        self.formats = {name: _as_predicate(name) for name in _FORMATS}
+
+    @functools.cached_property
+    def explainer(self) -> Draft202012Validator:
+        """Made for the first invalid document only: it says what is wrong and where."""
+        from jsonschema import Draft202012Validator  # noqa: PLC0415  (see _format_checker)
+
+        return Draft202012Validator(self.schema, format_checker=_format_checker())
 
     @functools.cached_property
     def is_valid(self) -> Callable[[Any], Any]:
@@ -312,8 +340,13 @@ class _Renumbered:
 
 
 def _as_predicate(name: str) -> Callable[[Any], bool]:
+    check, raises = _FORMATS[name]
+
     def predicate(value: Any) -> bool:
-        return _FORMATS.conforms(value, name)
+        try:
+            return check(value)
+        except raises:
+            return False
 
     return predicate
 
@@ -472,7 +505,9 @@ class _ExpectHints:
             # the schema's own $id and $defs, so that its references resolve as they do in it
             schema = {key: self.schema[key] for key in ("$schema", "$id", "$defs") if key in self.schema}
             schema["$ref"] = f"{_DEFS}{kind}.expect"
-            self.validators[kind] = Draft202012Validator(schema, format_checker=_FORMATS)
+            from jsonschema import Draft202012Validator  # noqa: PLC0415  (see _format_checker)
+
+            self.validators[kind] = Draft202012Validator(schema, format_checker=_format_checker())
         return self.validators[kind]
 
 
