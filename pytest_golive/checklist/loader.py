@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,12 @@ from .model import (
     RankPolicy,
     Retry,
     ServiceSpec,
+    StageStubs,
     Step,
     StubRoute,
     Watch,
 )
-from .ordering import needs_problems
+from .ordering import needs_problems, not_in_stages
 from .parse_cache import ParseCache, content_digest
 from .schema import FLOW_KEY, KindSchema, compile_schema, range_problems, validate
 from .suites import resolve_include
@@ -117,7 +119,16 @@ class _ChecklistLoader:
             name: _service(name, raw, source, proxy=name in proxied)
             for name, raw in document.get("services", {}).items()
         }
-        _refuse_unknown_stubs(checks, services)
+        raw_stage_stubs = document.get("stage_stubs", {})
+        _refuse_stages_not_run(raw_stage_stubs, stages, source)
+        stubbed = [(check.source, (*check.doc_path, "stubs", name)) for check in checks for name in check.stubs]
+        stubbed += [
+            (source, ("stage_stubs", stage, name)) for stage in raw_stage_stubs for name in raw_stage_stubs[stage]
+        ]
+        _refuse_unknown_stubs(stubbed, services)
+        stage_stubs = _stage_stubs(included, raw_stage_stubs)
+        if not including:  # the stages of the checklist that is run are the ones that apply
+            checks = [_with_stage_stubs(check, stage_stubs) for check in checks]
         app = _app(document["app"], source) if "app" in document else None
         if not including and (app is None or app.command is None):  # an include's app is the includer's
             _refuse_without_app_process(checks)
@@ -131,6 +142,7 @@ class _ChecklistLoader:
             gates=_gates(document.get("gates", {}), path.parent),
             source=source,
             stages=stages,
+            stage_stubs=stage_stubs,
         )
 
     def _check_document(self, document: Any, source: SourceMap) -> None:
@@ -408,15 +420,41 @@ def stub_routes(raw: list[dict[str, Any]]) -> tuple[StubRoute, ...]:
     )
 
 
-def _refuse_unknown_stubs(checks: list[Check], services: Mapping[str, ServiceSpec]) -> None:
-    """A check's ``stubs:`` may name only this checklist's http-stub services."""
+def _refuse_unknown_stubs(stubbed: Iterable[tuple[SourceMap, DocPath]], services: Mapping[str, ServiceSpec]) -> None:
+    """A check's ``stubs:`` and a stage's ``stage_stubs:`` may name only this checklist's
+    http-stub services; each ``doc_path`` ends with the service's name."""
     stubs = sorted(name for name, spec in services.items() if spec.kind == "http-stub")
-    for check in checks:
-        for name in check.stubs:
-            if name not in stubs:
-                known = ", ".join(stubs) or "none"
-                message = f"{name!r} is not an http-stub service of this checklist (http-stub services: {known})"
-                raise ChecklistError([check.source.problem((*check.doc_path, "stubs", name), message)])
+    for source, doc_path in stubbed:
+        name = doc_path[-1]
+        if name not in stubs:
+            known = ", ".join(stubs) or "none"
+            message = f"{name!r} is not an http-stub service of this checklist (http-stub services: {known})"
+            raise ChecklistError([source.problem(doc_path, message)])
+
+
+def _refuse_stages_not_run(raw_stage_stubs: Mapping[str, Any], stages: tuple[str, ...], source: SourceMap) -> None:
+    """Stubs for a stage the checklist's ``stages`` leave out would never apply."""
+    for stage in raw_stage_stubs:
+        if stage not in stages:
+            raise ChecklistError([source.problem(("stage_stubs", stage), not_in_stages(stage, stages), key=True)])
+
+
+def _stage_stubs(included: list[Checklist], raw: Mapping[str, Mapping[str, Any]]) -> StageStubs:
+    """Included checklists' stage stubs, under this file's, per stage and service (as ``vars``)."""
+    merged: StageStubs = {}
+    for child in included:
+        for stage, routes in child.stage_stubs.items():
+            merged.setdefault(stage, {}).update(routes)
+    for stage, written in raw.items():
+        merged.setdefault(stage, {}).update({name: stub_routes(routes) for name, routes in written.items()})
+    return merged
+
+
+def _with_stage_stubs(check: Check, stage_stubs: StageStubs) -> Check:
+    """The check with its stage's routes for every service its own ``stubs:`` leave out."""
+    if check.stage not in stage_stubs:
+        return check
+    return replace(check, stubs={**stage_stubs[check.stage], **check.stubs})
 
 
 def _gates(raw: dict[str, Any], folder: Path) -> GatePolicy:

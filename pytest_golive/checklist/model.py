@@ -79,7 +79,8 @@ class Check:
     exclusive: bool = False
     #: repeat the check over a window instead of running it once
     watch: Watch | None = None
-    #: http-stub services' routes for this check's duration (``stubs:``), by service name
+    #: http-stub services' routes for this check's duration, by service name: its own
+    #: ``stubs:`` over its stage's ``stage_stubs:`` (merged by the loader of the checklist run)
     stubs: dict[str, tuple[StubRoute, ...]] = field(default_factory=dict)
 
     @property
@@ -150,6 +151,10 @@ class StubRoute:
     delay_s: float = 0.0
     hang: bool = False
     times: int | None = None
+
+
+#: http-stub routes by stage, then by service name (``stage_stubs:``)
+StageStubs = dict[str, dict[str, tuple[StubRoute, ...]]]
 
 
 #: service kinds golive serves from its own process, for every provider (no image, no binary)
@@ -230,6 +235,8 @@ class Checklist:
     gates: GatePolicy
     source: SourceMap = field(repr=False, compare=False)
     stages: tuple[str, ...] = DEFAULT_STAGES
+    #: ``stage_stubs:``, with those of its includes under its own: stage -> service -> routes
+    stage_stubs: StageStubs = field(default_factory=dict)
 
 
 def _param_id(value: Any) -> str:

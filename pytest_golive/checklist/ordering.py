@@ -72,6 +72,10 @@ def stage_rank(check: Check, stages: Sequence[str]) -> int:
     return stages.index(check.stage) if check.stage in stages else UNSTAGED
 
 
+def not_in_stages(stage: str, stages: Sequence[str]) -> str:
+    return f"stage {stage!r} is not in the checklist's stages: {', '.join(stages)}"
+
+
 def needs_problems(checks: Sequence[Check], stages: Sequence[str]) -> list[Problem]:
     """Unknown ids, needs that run later than the check, cycles, and stages missing from
     ``stages``: each one located line."""
@@ -79,8 +83,7 @@ def needs_problems(checks: Sequence[Check], stages: Sequence[str]) -> list[Probl
     by_id = {check.id: check for check in checks}
     for check in checks:
         if check.stage is not None and check.stage not in stages:
-            problem = f"stage {check.stage!r} is not in the checklist's stages: {', '.join(stages)}"
-            problems.append(check.source.problem((*check.doc_path, "stage"), problem))
+            problems.append(check.source.problem((*check.doc_path, "stage"), not_in_stages(check.stage, stages)))
         for index, need in enumerate(check.needs):
             where = (*check.doc_path, "needs", index)
             needed = by_id.get(need)
