@@ -221,7 +221,7 @@ class _ChecklistLoader:
         *,
         in_flow: bool = False,
     ) -> Step:
-        kind = next(name for name in self.kinds if name in raw)
+        kind = next(key for key in raw if key in self.kinds)  # the schema let exactly one through
         templated = {key: value for key, value in raw.items() if key not in _NOT_TEMPLATED and not key.startswith("x-")}
         known = known | nested_saves(raw[kind])
         if kind == "load":  # its requests see the per-request names too; its setup does not

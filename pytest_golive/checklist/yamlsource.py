@@ -269,7 +269,8 @@ class _Builder:
                 if merging:
                     self._fail(event, _MERGE_VALUE)
                 value = self._scalar(event)
-                self._mark(path, False, *_line_col(event), event)
+                mark = event.start_mark
+                self._mark(path, False, mark.line + 1, mark.column + 1, event)
                 if event.anchor is not None:
                     self.anchors[event.anchor] = _Anchor(value, [], 1, 0)
             elif kind is AliasEvent:
@@ -326,14 +327,18 @@ class _Builder:
 
     def _key(self, frame: _Frame, event: Any) -> None:
         if type(event) is ScalarEvent:
-            plain_merge = event.tag is None and event.implicit[0] and event.value == _MERGE
-            key = _MERGE if plain_merge else _key_text(self._scalar(event))
+            if event.tag is None and event.implicit[0] and event.value == _MERGE:
+                key = _MERGE
+            else:
+                value = self._scalar(event)
+                key = value if type(value) is str else _key_text(value)
         else:
             anchor = self.anchors.get(str(event.anchor)) if type(event) is AliasEvent else None
             if anchor is None or isinstance(anchor.value, (dict, list)):
                 self._fail(event, "expected a plain key, got a nested structure")
             key = _key_text(anchor.value)
-        line, col = _line_col(event)
+        mark = event.start_mark
+        line, col = mark.line + 1, mark.column + 1
         if key in frame.explicit:
             self._fail(event, f"duplicate key {key!r} (first defined on line {frame.explicit[key]})")
         frame.explicit[key] = line
