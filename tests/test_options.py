@@ -15,6 +15,7 @@ TWINS = [
     "golive_signoff",
     "golive_release",
     "golive_shard",
+    "golive_load_shards",
     "golive_app_coverage",
     "golive_logs",
 ]

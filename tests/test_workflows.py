@@ -313,6 +313,45 @@ def test_the_app_goes_into_the_virtualenv_its_checklist_names(tmp_path: Path) ->
     assert "golive: the checklist's app.python is in" in "\n".join(run.log)
 
 
+def test_load_shards_split_every_load_over_the_shard_jobs_and_the_gate_merges_them(tmp_path: Path) -> None:
+    """``load-shards: true`` with ``shards: 2``: each job runs its own app and half of the load
+    check's rate; the other check runs on one job only; the gate merges the two shares."""
+    repo = tmp_path / "app"
+    repo.mkdir()
+    (repo / "golive.yaml").write_text(
+        textwrap.dedent(
+            """\
+            golive: 1
+            app:
+              command: [python, -m, http.server, "{{ app.port }}", --bind, 127.0.0.1]
+            checks:
+              - id: listing-under-load
+                timeout: 1m
+                load: {get: /, rate: 40/s, duration: 1s, min_samples: 30}
+                expect: {error_rate: 0.01, p99_ms: 5000}
+              - {id: plain, command: "true"}
+            """
+        )
+    )
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    run = harness(tmp_path, repo)
+    result = run.run(
+        WORKFLOWS / "golive.yml",
+        inputs={"checklist": "golive.yaml", "golive-version": str(ROOT), "shards": 2, "load-shards": True},
+    )
+    assert result.outputs["verdict"] == "pass", run.masked_log()[-6000:]
+    assert result.outputs["total"] == "2"  # the load's two shares are one result
+    shares = []
+    for index in (1, 2):
+        junit = (run.artifacts / f"golive-shard-{index}" / f"golive-{index}.xml").read_text()
+        shares += re.findall(r'name="golive.load_share" value="([^"]+)"', junit)
+    assert sorted(shares) == ["1/2", "2/2"]
+    evidence = json.loads((run.artifacts / "golive-evidence" / "evidence.json").read_text())
+    merged = evidence["checks"]["golive.yaml::listing-under-load"]["measurements"]
+    assert merged["samples"] == 40
+    assert merged["load_shares"] == 2
+
+
 def test_a_secret_line_that_is_not_name_value_stops_the_run_without_showing_it(tmp_path: Path) -> None:
     repo = tmp_path / "app"
     repo.mkdir()

@@ -82,6 +82,8 @@ class RunSettings:
     #: ``mask(secret)``: reports must not show ``secret`` (an http auth's password or token), in
     #: any encoding; the plugin's Redactor learns it
     mask: Callable[[str], None] = field(default=lambda secret: None)
+    #: (I, N) when this check runs the I-th of N shares of its load (``--golive-load-shards``)
+    load_share: tuple[int, int] | None = None
 
 
 @dataclass

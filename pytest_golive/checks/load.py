@@ -8,7 +8,6 @@ histograms, never from averages; too few samples is a failure, never a pass.
 
 from __future__ import annotations
 
-import base64
 import math
 import time
 from collections.abc import Mapping
@@ -19,7 +18,10 @@ from hdrh.histogram import HdrHistogram
 from ..checklist import builtin_kind_schema
 from ..checklist.capacity import parse_capacity_target, parse_slo
 from ..checklist.durations import MAX_RATE, parse_duration, parse_rate
+from ..checklist.load_rules import load_limit, users_of_share
 from ..formats import samples as latency_samples
+from ..formats.load_share import encode_histogram, latency_figures, thresholds_text
+from ..formats.properties import LOAD_THRESHOLDS_PROPERTY
 from .base import Kind, Mismatch, Observation, StepContext, StepError, StepTimeout, as_limit, compare
 from .http import METHODS
 from .load_capacity import SearchPlan, report, search, step_measurements
@@ -30,7 +32,6 @@ from .progress import TerminalProgress
 
 _SCHEMA = builtin_kind_schema("load")
 DEFAULT_MIN_SAMPLES = 50
-_UPPER_BOUNDS = ("p50_ms", "p95_ms", "p99_ms", "max_ms", "error_rate")
 
 
 class LoadKind(Kind):
@@ -60,13 +61,20 @@ class LoadKind(Kind):
                 raise StepError(f"setup failed, so the load did not start: {problems[0]}")
         if "capacity" in spec:
             return _capacity_search(spec, ctx, duration)
-        result = _measure(spec, ctx, duration, rate)
+        users, share = int(spec.get("concurrency", 0)), ctx.run.load_share
+        if share is not None:
+            rate, users = rate / share[1], users_of_share(users, *share) if users else 0
+        result = _measure(spec, ctx, duration, rate, users)
         model = f"{rate:g}/s for {duration:g}s" if rate else f"{result['users']} users for {duration:g}s"
+        if share is not None:
+            model += f" (share {share[0]}/{share[1]}: golive gate judges the thresholds over all shares)"
         return _observation(spec, f"load {model}", result)
 
     def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
         result = observation.result
         observation.measurements.update(_budgets(expect))
+        if ctx.run.load_share is not None:
+            return _judge_share(expect, observation, ctx.run.load_share[1])
         if result["samples"] < result["min_samples"]:
             return [
                 Mismatch("samples", f">= {result['min_samples']} (not enough data to judge)", str(result["samples"]))
@@ -77,13 +85,24 @@ class LoadKind(Kind):
                 found.extend(judge_steps(expected, result))
             elif key == "capacity":
                 found.append(_judge_capacity(str(expected), result))
-            elif key == "min_rps":
-                found.append(compare("rps", result["rps"], f">= {expected}"))
-            elif key in _UPPER_BOUNDS and isinstance(expected, (int, float)) and not isinstance(expected, bool):
-                found.append(compare(key, result[key], f"<= {expected}"))
             else:
-                found.append(compare(key, result.get(key), expected))
+                figure, limit = load_limit(key, expected)
+                found.append(compare(figure, result.get(figure), limit))
         return [mismatch for mismatch in found if mismatch]
+
+
+def _judge_share(expect: Mapping[str, Any], observation: Observation, shares: int) -> list[Mismatch]:
+    """A share alone neither passes nor fails the release on its 1/N of the load: it carries
+    the thresholds, and the gate judges them over the merged shares (gate/load_shares.py).
+    A share fails only when it measured too few requests to count: its part of min_samples."""
+    result = observation.result
+    key = LOAD_THRESHOLDS_PROPERTY.removeprefix("golive.")
+    observation.measurements[key] = thresholds_text(dict(expect), result["min_samples"])
+    needed = math.ceil(result["min_samples"] / shares)
+    if result["samples"] < needed:
+        wanted = f">= {needed} (this share's part of min_samples {result['min_samples']})"
+        return [Mismatch("samples", wanted, str(result["samples"]))]
+    return []
 
 
 def _budgets(expect: Mapping[str, Any]) -> dict[str, float]:
@@ -101,37 +120,17 @@ def _budgets(expect: Mapping[str, Any]) -> dict[str, float]:
 
 
 def _raw_samples(histogram: HdrHistogram) -> dict[str, str]:
-    """Every request's latency as the merged histogram holds it (to its three significant
-    digits: the generators' histograms add up exactly, and memory stays bounded on a long
-    load), at most ``SAMPLE_CAP`` of them at evenly spaced ranks (formats/samples.py), for the
-    baseline's rank test."""
-    total = int(histogram.get_total_count())
-    if not total:
-        return {}
-    buckets = [
-        (int(item.value_iterated_to), int(item.count_at_value_iterated_to))
-        for item in histogram.get_recorded_iterator()
-    ]
-    cap = latency_samples.SAMPLE_CAP
-    if total <= cap:
-        values = [value for value, count in buckets for _ in range(count)]
-    else:
-        values, walked, pending = [], 0, iter(buckets)
-        value = 0
-        for rank in (round(index * (total - 1) / (cap - 1)) for index in range(cap)):
-            while rank >= walked:
-                value, count = next(pending)
-                walked += count
-            values.append(value)
-    return {"latency_samples": latency_samples.encode(values)}
+    """The latencies for the baseline's rank test (formats/samples.py)."""
+    encoded = latency_samples.of_histogram(histogram)
+    return {"latency_samples": encoded} if encoded else {}
 
 
 def _raw_samples_of(result: Mapping[str, Any]) -> dict[str, str]:
     return {"latency_samples": result["latency_samples"]} if "latency_samples" in result else {}
 
 
-def _measure(spec: Mapping[str, Any], ctx: StepContext, duration: float, rate: float) -> dict[str, Any]:
-    """One load (the open model at ``rate``, or the closed model): its figures and histogram."""
+def _measure(spec: Mapping[str, Any], ctx: StepContext, duration: float, rate: float, users: int) -> dict[str, Any]:
+    """One load (the open model at ``rate``, or the closed model of ``users``): its figures and histogram."""
     requests = plan(spec, ctx)
     load = Load(
         requests,
@@ -139,7 +138,7 @@ def _measure(spec: Mapping[str, Any], ctx: StepContext, duration: float, rate: f
         parse_duration(spec.get("request_timeout", "5s")),
         ctx.deadline,
         rate=rate,
-        users=int(spec.get("concurrency", 0)),
+        users=users,
         generators=int(spec.get("generators", 0)),
         journey="journey" in spec,
         values=template_values(requests, ctx),
@@ -155,7 +154,7 @@ def _measure(spec: Mapping[str, Any], ctx: StepContext, duration: float, rate: f
         progress.done()
     if time.monotonic() >= ctx.deadline:
         raise StepTimeout(f"load still running after the check's timeout ({ctx.timeout_s:g}s); stopped it")
-    encoded = base64.b64encode(tally.histogram.encode()).decode() if tally.samples else ""
+    encoded = encode_histogram(tally.histogram)
     return {
         **_summary(tally, rate),
         **journey_figures(tally, load),
@@ -198,7 +197,7 @@ def _capacity_search(spec: Mapping[str, Any], ctx: StepContext, duration: float)
         )
     except ValueError as exc:
         raise StepError(str(exc)) from None
-    done = search(plan, lambda rate: _measure(spec, ctx, duration, rate), ctx.deadline)
+    done = search(plan, lambda rate: _measure(spec, ctx, duration, rate, 0), ctx.deadline)
     line, found = report(plan, done)
     knee = done.knee_step or (done.steps[0] if done.steps else None)
     if knee is None:
@@ -232,20 +231,7 @@ def _summary(tally: Tally, rate: float) -> dict[str, Any]:
 
 def _figures(tally: Tally) -> dict[str, Any]:
     """Samples, errors and percentiles of a tally: the whole load's, or one journey step's."""
-    histogram, samples = tally.histogram, tally.samples
-
-    def ms(percentile: float) -> float:
-        return round(histogram.get_value_at_percentile(percentile) / 1000, 2) if samples else 0.0
-
-    return {
-        "samples": samples,
-        "errors": tally.errors,
-        "error_rate": round(tally.errors / samples, 4) if samples else 1.0,
-        "p50_ms": ms(50),
-        "p95_ms": ms(95),
-        "p99_ms": ms(99),
-        "max_ms": round(histogram.get_max_value() / 1000, 2) if samples else 0.0,
-    }
+    return latency_figures(tally.histogram, tally.errors)
 
 
 def journey_figures(tally: Tally, load: Load) -> dict[str, Any]:

@@ -34,15 +34,15 @@ class JunitKind(Kind):
             raise StepError(str(exc)) from None
         if results.problems:  # results a file claims and does not hold: never a pass
             raise StepError(results.problems[0])
-        counts = results.counts()
+        counts, cases = results.counts(), results.by_id()
         document: dict[str, float | int | str] = {
-            "tests": len(results.cases),
+            "tests": len(cases),
             "passed": counts["passed"],
             "failures": counts["failed"],
             "errors": counts["error"],
             "skipped": counts["skipped"] + counts["xfailed"],
         }
-        failing = [c for c in results.cases.values() if c.outcome in ("failed", "error")]
+        failing = [c for c in cases.values() if c.outcome in ("failed", "error")]
         return Observation(
             summary=f"{len(results.files)} JUnit files: " + ", ".join(f"{v} {k}" for k, v in document.items()),
             result=document,

@@ -30,6 +30,7 @@ from ..gate.baseline import Signoffs
 from ..gate.binding import bind
 from ..gate.diffcov import changed_lines, diff_coverage
 from ..gate.explain import explain
+from ..gate.load_shares import with_shares_merged
 from ..gate.provenance import current_commit, current_tag
 from ..gate.verdict import decide, merge_policies
 from ..plugin.discovery import is_checklist_path
@@ -360,7 +361,7 @@ def _gate(args: argparse.Namespace) -> int:
         dataclasses.replace(
             case, name=hide(case.name), message=hide(case.message), properties=hide.data(case.properties)
         )
-        for case in results.cases.values()
+        for case in with_shares_merged([*results.cases.values(), *results.shares])
     ]
     release = args.release_tag or os.environ.get("GITHUB_REF", "").startswith("refs/tags/")
     binding = bind(

@@ -26,6 +26,7 @@ from .properties import (
     CHECKLIST_PATH_PROPERTY,
     CHECKLIST_SHA_PROPERTY,
     COMMIT_PROPERTY,
+    LOAD_SHARE_PROPERTY,
     RERUNS_PROPERTY,
     RUN_AT_PROPERTY,
     RUN_ID_PROPERTY,
@@ -124,12 +125,23 @@ class JUnitResults:
     problems: list[str] = field(default_factory=list)
     #: worth a warning only (a shard file with no test case)
     notes: list[str] = field(default_factory=list)
+    #: the shares of load checks split over CI jobs (golive.load_share), each as read: the
+    #: gate merges them (gate/load_shares.py), where merging by id would keep only the worst
+    shares: list[CaseResult] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         found = dict.fromkeys(OUTCOME_RANK, 0)
-        for case in self.cases.values():
+        for case in self.by_id().values():
             found[case.outcome] += 1
         return found
+
+    def by_id(self) -> dict[str, CaseResult]:
+        """Every result by id, the worst winning: a load check's shares count as one result,
+        the worst share's (only the gate merges their figures, gate/load_shares.py)."""
+        merged = dict(self.cases)
+        for share in self.shares:
+            keep_worse(merged, share)
+        return merged
 
 
 def read_junit(patterns: Iterable[str], follow: str | None = None) -> JUnitResults:
@@ -325,8 +337,15 @@ class _FileReader:
             self.stamps.setdefault(stamp, case_id)
         if self.follow is not None and self.follow in (case_id, name, case.check):
             self.results.followed.append(case)
-        self.results.duplicates += keep_worse(self.results.cases, case)
-        if len(self.results.cases) > MAX_CASES:
+        self._keep(case)
+
+    def _keep(self, case: CaseResult) -> None:
+        """A load check's share as it is (the gate merges the shares), any other case merged by id."""
+        if LOAD_SHARE_PROPERTY in case.properties:
+            self.results.shares.append(case)
+        else:
+            self.results.duplicates += keep_worse(self.results.cases, case)
+        if len(self.results.cases) + len(self.results.shares) > MAX_CASES:
             raise UnusableInput(f"{self.path}: more than {MAX_CASES:,} distinct test cases: refused")
 
     def _check_time(self, raw: str, case_id: str) -> None:

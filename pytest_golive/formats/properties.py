@@ -1,6 +1,8 @@
 """JUnit properties that the golive plugin writes and the gate reads (kept light: every
 pytest run imports this module)."""
 
+from __future__ import annotations
+
 #: how many failed attempts pytest-rerunfailures made before the reported outcome
 RERUNS_PROPERTY = "golive.reruns"
 #: the needs (``needs:``) that kept a check from running, and how each did not pass
@@ -22,3 +24,16 @@ FLAKY_PROPERTY = "golive.flaky"
 FAILURES_PROPERTY = "golive.failures"
 CONSECUTIVE_SUCCESSES_PROPERTY = "golive.consecutive_successes"
 FAILURE_LIMIT_PROPERTY = "golive.failure_limit"
+
+#: a load check split over N CI jobs (--golive-load-shards): "I/N" on the testcase of the I-th
+#: share, and JSON ``{"expect": {...}, "min_samples": n}``, what the gate judges the merged shares by
+LOAD_SHARE_PROPERTY = "golive.load_share"
+LOAD_THRESHOLDS_PROPERTY = "golive.load_thresholds"
+
+
+def parse_share(text: str) -> tuple[int, int] | None:
+    """``"2/4"`` (a shard of ``--golive-shard``, a load share) -> ``(2, 4)``; None unless 1 <= I <= N."""
+    index, _, total = text.partition("/")
+    if not (index.isdigit() and total.isdigit()) or not 1 <= int(index) <= int(total):
+        return None
+    return int(index), int(total)

@@ -15,6 +15,8 @@ import struct
 import zlib
 from collections.abc import Iterable
 
+from hdrh.histogram import HdrHistogram
+
 from .errors import UnusableInput
 
 SAMPLES_PROPERTY = "golive.latency_samples"
@@ -48,3 +50,26 @@ def decode(text: str, where: str) -> list[int]:
     if len(raw) % 4 or len(raw) > 4 * SAMPLE_CAP:
         raise UnusableInput(f"{where}: {len(raw)} bytes of samples: not {ENCODING} of at most {SAMPLE_CAP} values")
     return list(struct.unpack(f"<{len(raw) // 4}I", raw))
+
+
+def of_histogram(histogram: HdrHistogram) -> str:
+    """Every latency as the histogram holds it (to its significant digits: histograms of
+    generators or shards add up exactly, and memory stays bounded on a long load), encoded,
+    at most ``SAMPLE_CAP`` of them at evenly spaced ranks; "" for an empty histogram."""
+    total = int(histogram.get_total_count())
+    if not total:
+        return ""
+    buckets = [
+        (int(item.value_iterated_to), int(item.count_at_value_iterated_to))
+        for item in histogram.get_recorded_iterator()
+    ]
+    if total <= SAMPLE_CAP:
+        return encode(value for value, count in buckets for _ in range(count))
+    values, walked, pending = [], 0, iter(buckets)
+    value = 0
+    for rank in (round(index * (total - 1) / (SAMPLE_CAP - 1)) for index in range(SAMPLE_CAP)):
+        while rank >= walked:
+            value, count = next(pending)
+            walked += count
+        values.append(value)
+    return encode(values)

@@ -29,6 +29,7 @@ from .baseline import FAIL, INCONCLUSIVE, Comparison, Signoffs, compare
 from .binding import Binding
 from .diffcov import DiffCoverage
 from .identity import IDENTITY_PROPERTY, checklist_identity, digest_of
+from .load_shares import SHARES_REFUSED_PROPERTY
 
 DEFAULT_SEVERITY = "P1"  # a plain test without golive properties: "all tests passing" blocks
 PLAIN_STAGE = "tests"
@@ -191,6 +192,8 @@ def _judge_case(case: CaseResult, policy: GatePolicy) -> list[Finding]:
     if where:
         first_line = _LEADING_LOCATION.sub("", first_line)  # the location is shown once, by the finding
     detail = f": {first_line[:300]}" if first_line else ""
+    if SHARES_REFUSED_PROPERTY in case.properties:  # evidence not all there: no severity or waiver passes it
+        return [Finding("fail", f"{label} {first_line[:300]}", where)]
     waiver = policy.waive.get(case.check or case.name)
     if case.outcome == "passed":
         level = "fail" if blocking and policy.flaky == "block" and not waiver else "warn"

@@ -11,6 +11,7 @@ from ..checklist import Checklist, ChecklistError, load_checklist
 from ..checks import load_kind_schemas
 from ..formats.junit import CaseResult, keep_worse
 from ..gate import report
+from ..gate.load_shares import with_shares_merged
 from ..gate.verdict import Verdict, decide, merge_policies
 from .discovery import discover_checklists
 from .items import FILES_KEY
@@ -41,7 +42,8 @@ class SessionGate:
         if exitstatus == pytest.ExitCode.INTERRUPTED:
             return
         checklists = self._checklists()
-        self.verdict = decide(self.cases.values(), merge_policies(c.gates for c in checklists), checklists=checklists)
+        cases = with_shares_merged(self.cases.values())  # a shard alone has one share: it fails closed
+        self.verdict = decide(cases, merge_policies(c.gates for c in checklists), checklists=checklists)
         if not self.verdict.passed and exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

@@ -23,6 +23,7 @@ from .options import (
     EXPLICIT_KEY,
     GATE_OPTION,
     GOLIVE_FAILURE_KEY,
+    LOAD_SHARDS_OPTION,
     LOGS_OPTION,
     PHASE_PROPERTY,
     PROVIDER_OPTION,
@@ -37,7 +38,7 @@ from .options import (
     apply_ini_twins,
 )
 from .phases import PHASES_ATTRIBUTE, PhaseReporter
-from .sharding import parse_shard, select_shard
+from .sharding import load_share, parse_shard, select_shard
 from .signoffs import parse_cli
 from .timing import RunClock
 
@@ -105,6 +106,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run only shard I of N; items are split by check id (merge the shards' JUnit with golive gate)",
     )
     group.addoption(
+        "--golive-load-shards",
+        dest=LOAD_SHARDS_OPTION,
+        metavar="N",
+        default=None,
+        help="with --golive-shard I/N: run every load check on every shard at 1/N of its rate (or users); "
+        "golive gate merges the shards' histograms and judges the thresholds",
+    )
+    group.addoption(
         "--golive-app-coverage",
         dest=APP_COVERAGE_OPTION,
         metavar="FILE",
@@ -132,7 +141,7 @@ def pytest_configure(config: pytest.Config) -> None:
     apply_ini_twins(config)
     register_builtin_markers(config)
     parse_cli(config.getoption(SIGNOFF_OPTION))  # malformed values are usage errors, before anything runs
-    parse_shard(config.getoption(SHARD_OPTION))
+    load_share(config)
     extra = [Path(p) for p in config.getoption("golive")]
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # pytest's rule for testpaths: paths or node ids given on the command line are not widened

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 from ..checklist import CheckInstance, Checklist, ChecklistError, Problem, load_checklist
 from ..checklist.errors import display_path
+from ..checklist.load_rules import splits_over_shards
 from ..checklist.ordering import need_groups, plan
 from ..checklist.templating import attributes_read
 from ..checks import (
@@ -25,7 +27,12 @@ from ..checks import (
 )
 from ..checks.redaction import is_secret_name
 from ..checks.runner import Needs, check_needs
-from ..formats.properties import CHECKLIST_PATH_PROPERTY, CHECKLIST_SHA_PROPERTY, NEEDS_UNMET_PROPERTY
+from ..formats.properties import (
+    CHECKLIST_PATH_PROPERTY,
+    CHECKLIST_SHA_PROPERTY,
+    LOAD_SHARE_PROPERTY,
+    NEEDS_UNMET_PROPERTY,
+)
 from ..gate.identity import IDENTITY_PROPERTY, checklist_identity
 from ..gate.provenance import file_sha256
 from ..services.app import AppStartError, render_python
@@ -37,6 +44,7 @@ from .options import BASE_URL_OPTION, RELEASE_OPTION, SIGNOFF_OPTION
 from .phases import phase_data
 from .redactor import redactor
 from .report import failure_repr, format_failure, format_log
+from .sharding import load_share
 from .signoffs import manual_signoffs, parse_cli, run_release
 
 #: the run's checklist files in collection order (the gate and the fixtures read them)
@@ -91,6 +99,8 @@ class ChecklistFile(pytest.File):
         }
         slots = plan(self.checklist.checks, self.checklist.stages)
         groups = need_groups(self.checklist.checks)
+        share = load_share(self.config)
+        grouped = Counter(groups.values())
         for position, check in enumerate(self.checklist.checks):
             for tag in check.tags:
                 register_tag(self.config, tag)
@@ -98,6 +108,9 @@ class ChecklistFile(pytest.File):
             for instance in check.instances():
                 item = CheckItem.from_parent(self, name=instance.name, instance=instance)
                 item.shard_key = groups[check.id]  # a check shares its shard with what it needs
+                if share is not None and grouped[groups[check.id]] == 1 and splits_over_shards(check):
+                    item.load_share = share  # needs: tie a check to one shard, so such a load is not split
+                    item.user_properties.append((LOAD_SHARE_PROPERTY, f"{share[0]}/{share[1]}"))
                 item.run_key = (slots[check.id].rank, slots[check.id].segment, len(files), position)
                 item.user_properties.append((IDENTITY_PROPERTY, identity))
                 item.user_properties.extend(declared_in[check.source.path])
@@ -234,6 +247,8 @@ class CheckItem(pytest.Item):
     #: its sort key in a serial run: the stage plan's slot (checklist/ordering.py), file, position
     run_key: tuple[int, int, int, int]
     shard_key: str
+    #: (I, N): this item runs the I-th of N shares of its load (--golive-load-shards)
+    load_share: tuple[int, int] | None = None
 
     def __init__(self, *, instance: CheckInstance, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -304,7 +319,7 @@ class CheckItem(pytest.Item):
     def runtest(self) -> None:
         if self._unmet is not None:
             raise NeedsNotMet(self._unmet)
-        settings = self._settings or self.checklist_file.base_settings()
+        settings = replace(self._settings or self.checklist_file.base_settings(), load_share=self.load_share)
         result = run_check(self.instance, settings, load_kinds())
         hide = redactor(self.config)
         self.phase_reports = phase_data(result.phases, hide)

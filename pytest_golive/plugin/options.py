@@ -18,6 +18,8 @@ LOGS_OPTION = "golive_logs"
 DEFAULT_LOGS_DIR = "golive-logs"
 GATE_OPTION = "golive_gate"
 SHARD_OPTION = "golive_shard"
+#: ``--golive-load-shards N``: every shard runs 1/N of each load check (plugin/sharding.py)
+LOAD_SHARDS_OPTION = "golive_load_shards"
 SIGNOFF_OPTION = "golive_signoff"
 #: the release this run checks, which sign-offs must name (else the git checkout's commit and tags)
 RELEASE_OPTION = "golive_release"
@@ -38,6 +40,7 @@ INI_TWINS: dict[str, tuple[str, Any, str]] = {
         "the release this run checks, as sign-offs name it (default: git commit and tags)",
     ),
     SHARD_OPTION: ("string", None, "run only shard I/N"),
+    LOAD_SHARDS_OPTION: ("string", None, "with golive_shard I/N: every shard runs 1/N of each load check"),
     APP_COVERAGE_OPTION: ("string", "golive-app-coverage.xml", "where apps with 'coverage: true' get their coverage"),
     LOGS_OPTION: ("string", DEFAULT_LOGS_DIR, "where the app's logs are kept, redacted, one folder per run"),
 }
