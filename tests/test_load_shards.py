@@ -225,3 +225,13 @@ def test_one_shards_own_gate_fails_on_the_shares_it_lacks(
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["*check 'busy' load shares cannot be merged: load share 2/2 missing*"])
+
+
+def test_explain_says_the_shares_were_merged_not_the_worst_one_taken(shards: Path) -> None:
+    junit = [f"shard-{index}.xml" for index in range(1, SHARDS + 1)]
+    result = _gate(shards, *junit, "--explain", "one-slow-share")
+    assert result.returncode == 1, result.stdout + result.stderr
+    explained = result.stdout[result.stdout.index("explain 'one-slow-share'") :]
+    assert explained.count(", load share ") == SHARDS
+    assert f"{SHARDS} load shares merged into one result" in explained
+    assert "the worse outcome counts" not in explained

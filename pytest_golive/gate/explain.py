@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..checklist import GatePolicy
 from ..formats.junit import OUTCOME_RANK, CaseResult
+from ..formats.properties import LOAD_SHARE_PROPERTY
 from .verdict import PHASE_PROPERTY, Verdict, is_flaky, severity_of, stage_of
 
 
@@ -21,8 +22,17 @@ def explain(target: str, followed: list[CaseResult], verdict: Verdict, policy: G
         lines.append(f"  {case_id}")
         for case in seen:
             reruns = f", after {case.reruns} failed attempts" if case.reruns else ""
-            lines.append(f"    source {case.source or '(this session)'}: {case.outcome}{reruns}")
-        if len(seen) > 1:
+            share = (
+                f", load share {case.properties[LOAD_SHARE_PROPERTY]}" if LOAD_SHARE_PROPERTY in case.properties else ""
+            )
+            lines.append(f"    source {case.source or '(this session)'}: {case.outcome}{share}{reruns}")
+        shares = sum(LOAD_SHARE_PROPERTY in case.properties for case in seen)
+        if shares:
+            lines.append(
+                f"    {shares} load shares merged into one result: their HDR histograms added and the "
+                "check's thresholds judged on the merged figures (a share's own outcome does not count)"
+            )
+        elif len(seen) > 1:
             worst = max(seen, key=_rank)
             lines.append(
                 f"    {len(seen)} results of one id merged: the worse outcome counts, {worst.outcome} "
