@@ -269,8 +269,7 @@ class _Builder:
                 if merging:
                     self._fail(event, _MERGE_VALUE)
                 value = self._scalar(event)
-                mark = event.start_mark
-                self._mark(path, False, mark.line + 1, mark.column + 1, event)
+                self._mark(path, False, *_line_col(event), event)
                 if event.anchor is not None:
                     self.anchors[event.anchor] = _Anchor(value, [], 1, 0)
             elif kind is AliasEvent:
@@ -327,18 +326,14 @@ class _Builder:
 
     def _key(self, frame: _Frame, event: Any) -> None:
         if type(event) is ScalarEvent:
-            if event.tag is None and event.implicit[0] and event.value == _MERGE:
-                key = _MERGE
-            else:
-                value = self._scalar(event)
-                key = value if type(value) is str else _key_text(value)
+            plain_merge = event.tag is None and event.implicit[0] and event.value == _MERGE
+            key = _MERGE if plain_merge else _key_text(self._scalar(event))
         else:
             anchor = self.anchors.get(str(event.anchor)) if type(event) is AliasEvent else None
             if anchor is None or isinstance(anchor.value, (dict, list)):
                 self._fail(event, "expected a plain key, got a nested structure")
             key = _key_text(anchor.value)
-        mark = event.start_mark
-        line, col = mark.line + 1, mark.column + 1
+        line, col = _line_col(event)
         if key in frame.explicit:
             self._fail(event, f"duplicate key {key!r} (first defined on line {frame.explicit[key]})")
         frame.explicit[key] = line
@@ -419,7 +414,7 @@ class _Builder:
             known = self.plain.get(event.value, _UNSEEN)
             if known is _UNSEEN:  # a plain scalar's value depends on its text alone: build each text once
                 known = self.plain[event.value] = self._typed(
-                    event, self.loader.resolve(yaml.ScalarNode, event.value, (True, False))
+                    event, self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
                 )
             return known
         return self._typed(event, tag)
