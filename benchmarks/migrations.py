@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import shutil
 import statistics
@@ -40,6 +41,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -137,12 +139,10 @@ class InProcessAlembic:
 
 
 def in_process_walk(history: Path, view: dict[str, object], state: RunState) -> None:
-    original = migrations_kind.tool_from_spec
-    migrations_kind.tool_from_spec = lambda *args: InProcessAlembic(history)  # type: ignore[assignment,return-value]
-    try:
+    """The kind's walk with its tool swapped for InProcessAlembic, for this walk only."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(migrations_kind, "tool_from_spec", lambda *args: InProcessAlembic(history))
         walk({"alembic": str(history)}, view, state)
-    finally:
-        migrations_kind.tool_from_spec = original
 
 
 def raw_cli(ini: Path, url: str) -> None:
@@ -189,19 +189,19 @@ def main() -> None:
                     "alembic": str(history),
                 }
                 rows: dict[str, Callable[[], None]] = {
-                    "golive walk": lambda h=history: walk({"alembic": str(h)}, view, state),
-                    "in-process walk": lambda h=history: in_process_walk(h, view, state),
-                    "command walk": lambda c=commands: walk(c, view, state),
+                    "golive walk": functools.partial(walk, {"alembic": str(history)}, view, state),
+                    "in-process walk": functools.partial(in_process_walk, history, view, state),
+                    "command walk": functools.partial(walk, commands, view, state),
                 }
                 times: dict[str, list[float]] = {key: [] for key in [*rows, "raw CLI", "raw API"]}
                 for _ in range(rounds):
                     for key, action in rows.items():
                         times[key].append(timed(action))
                     with scratch_database(view, "bench") as scratch:
-                        times["raw CLI"].append(timed(lambda i=ini, u=scratch.url: raw_cli(i, u)))
+                        times["raw CLI"].append(timed(functools.partial(raw_cli, ini, scratch.url)))
                     with scratch_database(view, "bench") as scratch:
                         url = scratch.url.replace("postgresql://", "postgresql+psycopg://", 1)
-                        times["raw API"].append(timed(lambda h=history, u=url: raw_api(h, u)))
+                        times["raw API"].append(timed(functools.partial(raw_api, history, url)))
                 medians = {key: statistics.median(values) for key, values in times.items()}
                 print(f"{name}: median of {rounds} rounds")
                 for key, value in medians.items():
