@@ -254,3 +254,44 @@ def test_the_version_guard_still_stops_a_warm_step_on_another_database(
     assert "downgrade 0002 -> 0001: expected to move the scratch database golive_" in line
     assert line.endswith("got alembic_version there at 0002: the step ran on another database; stopped")
     assert [warm for _, _, warm in steps(log)] == [False, True, True, True]
+
+
+def test_an_interpreter_that_cannot_run_the_warm_process_runs_each_step_cold(
+    pytester: pytest.Pytester, private_tmp: Path
+) -> None:
+    """A stand-in for an interpreter too old for fork_server.py (none is installed here): a
+    ``python3`` that runs programs but refuses ``-c``. The walk passes, a process per step."""
+    shim = pytester.path / "bin" / "python3"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\nif [ "$1" = -c ]; then echo "no -c here" >&2; exit 3; fi\nexec {PYTHON} "$@"\n')
+    shim.chmod(0o755)
+    history = history_with(pytester.path / "history", LOGGING_ENV_PY)
+    log = pytester.path / "steps.log"
+    result = run(pytester, alembic_walk(history, log).replace(PYTHON, str(shim)))
+    result.assert_outcomes(passed=1)
+    assert [warm for _, _, warm in steps(log)] == [False] * 7
+    assert leftovers(history, private_tmp) == []
+
+
+def test_a_warm_process_that_dies_mid_step_is_one_line(pytester: pytest.Pytester, private_tmp: Path) -> None:
+    """The third step kills the process it was forked from: the step fails in one line that
+    says what to do, and nothing is left running."""
+    history = history_with(
+        pytester.path / "history",
+        LOGGING_ENV_PY.replace(
+            "    from alembic import context",
+            "    if os.environ['GOLIVE_MIGRATION_TARGET'] == '0002':\n"
+            "        os.kill(os.getppid(), 9) if b'fork_server.py' in open(f'/proc/{os.getppid()}/cmdline', 'rb').read()"
+            " else None\n"
+            "    from alembic import context",
+        ),
+    )
+    log = pytester.path / "steps.log"
+    result = run(pytester, alembic_walk(history, log))
+    result.assert_outcomes(failed=1)
+    assert failure_line(result).endswith(
+        f"upgrade base -> 0002: expected to succeed, got migrate to 0002: warm python ({PYTHON}) exited -9;"
+        " set warm: false to run each step in its own process"
+    )
+    assert "Traceback" not in result.stdout.str()
+    assert leftovers(history, private_tmp) == []

@@ -45,7 +45,12 @@ else:  # run by path in the app's interpreter, outside golive's package: its nei
 _LIBRARY_FOLDERS = frozenset({"site-packages", "dist-packages"})
 
 
+#: the step running now, whose process group goes with this process when golive stops it
+_running: list[int] = []
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stopped)
     settings, reply, requests = protocol.open_channel()
     projects = [Path(folder) for folder in settings["projects"]]
     preload(settings.get("preload", []), reply)
@@ -54,9 +59,19 @@ def main() -> None:
             preload(request["preload"], reply)
             continue
         before = set(sys.modules)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # until the child is known
         pid = fork_step(request, before, projects)
+        _running.append(pid)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         reply(child=pid)
         reply(**wait_for(pid, float(request["timeout"])))
+        _running.remove(pid)
+
+
+def _stopped(signum: int, frame: object) -> None:
+    for pid in _running:
+        _kill_group(pid)
+    os._exit(128 + signum)
 
 
 def preload(modules: list[str], reply: Any) -> None:
@@ -84,6 +99,8 @@ def fork_step(request: dict[str, Any], before: set[str], projects: list[Path]) -
         return pid
     code = 1
     try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         os.setsid()
         code = run_step(request, before, projects)
     finally:
@@ -175,7 +192,8 @@ def wait_for(pid: int, timeout_s: float) -> dict[str, Any]:
         time.sleep(0.005)
     _kill_group(pid)
     _, status = os.waitpid(pid, 0)
-    return {"exit": os.waitstatus_to_exitcode(status), "timed_out": timed_out}
+    code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)  # as subprocess has it
+    return {"exit": code, "timed_out": timed_out}
 
 
 def _kill_group(pid: int) -> None:
