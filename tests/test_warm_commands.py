@@ -60,6 +60,12 @@ LOGGING_ENV_PY = """\
     """
 
 
+def plant(history: Path, before: str, code: str) -> None:
+    """Put ``code`` into the history's env.py, before the line that starts with ``before``."""
+    env_py = history / "env.py"
+    env_py.write_text(env_py.read_text().replace(f"\n{before}", f"\n{code}{before}", 1))
+
+
 def alembic_walk(history: Path, log: Path, *, extra: str = "", env: str = "") -> str:
     alembic = f"[{PYTHON}, -m, alembic"
     return (
@@ -74,6 +80,14 @@ def running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def failed_walk(pytester: pytest.Pytester, history: Path, log: Path, *, more: str = "") -> str:
+    """The failure line of a walk that must fail."""
+    result = run(pytester, alembic_walk(history, log) + more)
+    result.assert_outcomes(failed=1)
+    assert "Traceback" not in result.stdout.str()
+    return failure_line(result)
 
 
 def steps(log: Path) -> list[tuple[int, int, bool]]:
@@ -148,9 +162,7 @@ def test_a_failing_step_stops_the_warm_processes(
     history = history_with(pytester.path / "history", LOGGING_ENV_PY)
     log = pytester.path / "steps.log"
     monkeypatch.setenv("FAIL_AT", "0002")
-    result = run(pytester, alembic_walk(history, log))
-    result.assert_outcomes(failed=1)
-    assert failure_line(result).endswith(
+    assert failed_walk(pytester, history, log).endswith(
         "upgrade base -> 0002: expected to succeed, got migrate to 0002: python exited 1: planted failure at 0002"
     )
     assert [warm for _, _, warm in steps(log)] == [False, True, True]
@@ -164,11 +176,8 @@ def test_a_step_past_its_timeout_is_stopped_with_its_process_group(
     log, helper = pytester.path / "steps.log", pytester.path / "helper.pid"
     monkeypatch.setenv("HANG_AT", "0002")
     monkeypatch.setenv("HELPER_PID", str(helper))
-    result = run(pytester, alembic_walk(history, log) + "\n    timeout: 8s")
-    result.assert_outcomes(failed=1)
-    assert "upgrade base -> 0002: expected to succeed, got migrate to 0002: python still running after" in failure_line(
-        result
-    )
+    line = failed_walk(pytester, history, log, more="\n    timeout: 8s")
+    assert "upgrade base -> 0002: expected to succeed, got migrate to 0002: python still running after" in line
     assert [warm for _, _, warm in steps(log)] == [False, True, True]
     assert not running(int(helper.read_text()))
     assert leftovers(history, private_tmp) == []
@@ -217,10 +226,12 @@ def test_a_warm_step_reaches_only_the_scratch_database(
         "    log.write(f'{os.getpid()}\\n')\n"
         "URL = os.environ['DATABASE_URL']\n"
     )
-    env_py = LOGGING_ENV_PY.replace(
-        'url = os.environ["DATABASE_URL"]', "from settings_at_import import URL as url\n    url = url"
+    history = history_with(pytester.path / "history", LOGGING_ENV_PY)
+    plant(
+        history,
+        "engine = create_engine(",
+        "from settings_at_import import URL\nurl = URL.replace('postgresql://', 'postgresql+psycopg://', 1)\n",
     )
-    history = history_with(pytester.path / "history", env_py)
     log, imports = pytester.path / "steps.log", pytester.path / "imports.log"
     result = run(pytester, alembic_walk(history, log, env=f", IMPORT_LOG: {imports}, PYTHONPATH: {library}"))
     result.assert_outcomes(passed=1)
@@ -236,24 +247,18 @@ def test_the_version_guard_still_stops_a_warm_step_on_another_database(
     table did not move, so the walk stops (the victim's rows are checked by its fixture)."""
     history = history_with(pytester.path / "history", LOGGING_ENV_PY)
     write_dotenv(history, victim)
-    env_py = history / "env.py"
-    env_py.write_text(
-        env_py.read_text().replace(
-            "engine = create_engine(",
-            "if len(Path(os.environ['WARM_LOG']).read_text().splitlines()) >= 4:\n"
-            "    parts = dict(line.split('=', 1) for line in (Path(__file__).parent / '.env').read_text().split())\n"
-            "    url = 'postgresql+psycopg://{POSTGRES_USER}:{POSTGRES_PASSWORD}@{POSTGRES_SERVER}:{POSTGRES_PORT}/"
-            "{POSTGRES_DB}'.format(**parts)\n"
-            "engine = create_engine(",
-        )
+    plant(
+        history,
+        "engine = create_engine(",
+        "if len(Path(os.environ['WARM_LOG']).read_text().splitlines()) >= 4:\n"
+        "    parts = dict(line.split('=', 1) for line in (Path(__file__).parent / '.env').read_text().split())\n"
+        "    url = 'postgresql+psycopg://{POSTGRES_USER}:{POSTGRES_PASSWORD}@{POSTGRES_SERVER}:{POSTGRES_PORT}/"
+        "{POSTGRES_DB}'.format(**parts)\n",
     )
-    log = pytester.path / "steps.log"
-    result = run(pytester, alembic_walk(history, log))
-    result.assert_outcomes(failed=1)
-    line = failure_line(result)
+    line = failed_walk(pytester, history, pytester.path / "steps.log")
     assert "downgrade 0002 -> 0001: expected to move the scratch database golive_" in line
     assert line.endswith("got alembic_version there at 0002: the step ran on another database; stopped")
-    assert [warm for _, _, warm in steps(log)] == [False, True, True, True]
+    assert [warm for _, _, warm in steps(pytester.path / "steps.log")] == [False, True, True, True]
 
 
 def test_an_interpreter_that_cannot_run_the_warm_process_runs_each_step_cold(
@@ -276,22 +281,16 @@ def test_an_interpreter_that_cannot_run_the_warm_process_runs_each_step_cold(
 def test_a_warm_process_that_dies_mid_step_is_one_line(pytester: pytest.Pytester, private_tmp: Path) -> None:
     """The third step kills the process it was forked from: the step fails in one line that
     says what to do, and nothing is left running."""
-    history = history_with(
-        pytester.path / "history",
-        LOGGING_ENV_PY.replace(
-            "    from alembic import context",
-            "    if os.environ['GOLIVE_MIGRATION_TARGET'] == '0002':\n"
-            "        os.kill(os.getppid(), 9) if b'fork_server.py' in open(f'/proc/{os.getppid()}/cmdline', 'rb').read()"
-            " else None\n"
-            "    from alembic import context",
-        ),
+    history = history_with(pytester.path / "history", LOGGING_ENV_PY)
+    plant(
+        history,
+        "from alembic import context",
+        "parent = open(f'/proc/{os.getppid()}/cmdline', 'rb').read()\n"
+        "if os.environ['GOLIVE_MIGRATION_TARGET'] == '0002' and b'fork_server.py' in parent:\n"
+        "    os.kill(os.getppid(), 9)\n",
     )
-    log = pytester.path / "steps.log"
-    result = run(pytester, alembic_walk(history, log))
-    result.assert_outcomes(failed=1)
-    assert failure_line(result).endswith(
+    assert failed_walk(pytester, history, pytester.path / "steps.log").endswith(
         f"upgrade base -> 0002: expected to succeed, got migrate to 0002: warm python ({PYTHON}) exited -9;"
         " set warm: false to run each step in its own process"
     )
-    assert "Traceback" not in result.stdout.str()
     assert leftovers(history, private_tmp) == []
