@@ -294,3 +294,36 @@ def test_a_warm_process_that_dies_mid_step_is_one_line(pytester: pytest.Pytester
         " set warm: false to run each step in its own process"
     )
     assert leftovers(history, private_tmp) == []
+
+
+def test_a_library_imported_after_flask_loads_the_projects_env_file_still_reads_it(
+    pytester: pytest.Pytester, private_tmp: Path
+) -> None:
+    """`flask` loads .flaskenv into the step's environment before it imports the app, so a
+    library the app imports reads BLOG_MODE from there at import. Preloaded, it must read the
+    same: the warm process imports it only after setting what the first step's .flaskenv set."""
+    app = pytester.path / "flask_blog"
+    shutil.copytree(FIXTURES / "flask_blog", app)
+    (app / ".flaskenv").write_text("FLASK_APP=blog\nBLOG_MODE=from-flaskenv\n")
+    library = pytester.path / "lib" / "site-packages"
+    library.mkdir(parents=True)
+    (library / "mode_at_import.py").write_text("import os\n\nMODE = os.environ.get('BLOG_MODE', 'unset')\n")
+    module = app / "blog" / "__init__.py"
+    module.write_text(
+        "import os, sys\n"
+        "import mode_at_import\n"
+        "with open(os.environ['WARM_LOG'], 'a') as log:\n"
+        "    log.write(f\"{os.getpid()} {mode_at_import.MODE} {'flask_sqlalchemy' in sys.modules}\\n\")\n"
+        + module.read_text()
+    )
+    flask = f"[{Path(PYTHON).parent / 'flask'}, db"
+    log = pytester.path / "steps.log"
+    result = run(
+        pytester,
+        f"{{upgrade: {flask}, upgrade, $GOLIVE_MIGRATION_TARGET], downgrade: {flask}, downgrade, "
+        f"$GOLIVE_MIGRATION_TARGET], cwd: {app}, env: {{WARM_LOG: {log}, PYTHONPATH: {library}}}}}",
+    )
+    result.assert_outcomes(passed=1)
+    assert [line.split()[1:] for line in log.read_text().splitlines()] == [["from-flaskenv", "False"]] + [
+        ["from-flaskenv", "True"]
+    ] * 4

@@ -14,9 +14,12 @@ running in its group when it ended.
 
 What makes it warm: the first child writes down the third-party modules it imported (files
 under site-packages or dist-packages, none of the project's own), and ``preload`` imports
-them here, with the walk's environment, before the next fork. A module whose import opens a
-socket or starts a thread would hand a shared connection or a lost lock to every child: the
-preload stops before it and says which."""
+them here, with the walk's environment, before the next fork. Each is imported in the
+environment it saw in that child: a program that changes its own environment as it runs
+(``flask`` loads .flaskenv and .env before it imports the app) is followed, the variables it
+set being set here after the modules it imported before setting them. A module whose import
+opens a socket or starts a thread would hand a shared connection or a lost lock to every
+child: the preload stops before it and says which."""
 
 from __future__ import annotations
 
@@ -53,7 +56,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _stopped)
     settings, reply, requests = protocol.open_channel()
     projects = [Path(folder) for folder in settings["projects"]]
-    preload(settings.get("preload", []), reply)
+    preload(settings.get("preload"), reply)
     for request in requests:
         if "preload" in request:
             preload(request["preload"], reply)
@@ -74,21 +77,23 @@ def _stopped(signum: int, frame: object) -> None:
     os._exit(128 + signum)
 
 
-def preload(modules: list[str], reply: Any) -> None:
-    """Import what the last step imported; stop at the first module that leaves a socket or
-    a thread behind (forked children would share it)."""
-    done = 0
-    for name in modules:
+def preload(learned: dict[str, Any] | None, reply: Any) -> None:
+    """Import what the first step imported, ``modules``, setting ``env`` after the first
+    ``env_at`` of them as the step did; stop at the first module that leaves a socket or a
+    thread behind (forked children would share it)."""
+    learned = learned or {"modules": [], "env_at": 0, "env": {}}
+    for index, name in enumerate(learned["modules"]):
+        if index == learned["env_at"]:
+            os.environ.update(learned["env"])
         sockets, threads = _sockets(), threading.active_count()
         try:
             importlib.import_module(name)
         except Exception:  # the step imports it again, and reports its error itself
             continue
         if _sockets() > sockets or threading.active_count() > threads:
-            reply(preloaded=done, tainted=name)
+            reply(preloaded=index, tainted=name)
             return
-        done += 1
-    reply(preloaded=done)
+    reply(preloaded=len(learned["modules"]))
 
 
 def fork_step(request: dict[str, Any], before: set[str], projects: list[Path]) -> int:
@@ -120,10 +125,22 @@ def run_step(request: dict[str, Any], before: set[str], projects: list[Path]) ->
         os.dup2(out, fd)
         os.close(out)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    if not request.get("learn"):
+        return _exit_status(request)
+    before_change: list[set[str]] = []
+
+    def first_change(event: str, args: object) -> None:
+        if not before_change and event in ("os.putenv", "os.unsetenv"):
+            before_change.append(set(sys.modules))
+
+    sys.addaudithook(first_change)
     code = _exit_status(request)
-    if request.get("learn"):
-        learned = [name for name in sys.modules if name not in before and _is_library(name, projects)]
-        Path(request["learn"]).write_text(json.dumps(learned))
+    learned = [name for name in sys.modules if name not in before and _is_library(name, projects)]
+    unchanged = before_change[0] if before_change else set(sys.modules)
+    env_at = sum(name in unchanged for name in learned)
+    learned.sort(key=lambda name: name not in unchanged)  # stable: the order of import on each side
+    env = {name: value for name, value in os.environ.items() if request["env"].get(name) != value}
+    Path(request["learn"]).write_text(json.dumps({"modules": learned, "env_at": env_at, "env": env}))
     return code
 
 

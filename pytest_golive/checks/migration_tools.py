@@ -610,16 +610,18 @@ class WarmCommands:
         if program is None:
             return False
         if program.python not in self.servers:
-            self.servers[program.python] = self.started(program.python, (), timeout_s)
+            self.servers[program.python] = self.started(program.python, None, timeout_s)
         server = self.servers[program.python]
         if server is None:
             return False
         learned = server.step(what, argv[0], program, step_env, timeout_s)
         if learned:
+            # a database the program named for itself (its own .env) stays out of the warm process
+            learned["env"] = without_databases(learned["env"])
             self.servers[program.python] = server.warmed(learned, timeout_s)
         return True
 
-    def started(self, python: str, preload: tuple[str, ...], timeout_s: float) -> ForkServer | None:
+    def started(self, python: str, preload: dict[str, Any] | None, timeout_s: float) -> ForkServer | None:
         try:
             return ForkServer(python, self, preload, timeout_s)
         except StepError:
@@ -629,8 +631,8 @@ class WarmCommands:
 class ForkServer:
     """fork_server.py in one interpreter: steps are its forks (see there)."""
 
-    def __init__(self, python: str, owner: WarmCommands, preload: tuple[str, ...], timeout_s: float) -> None:
-        self.owner, self.python, self.learning = owner, python, not preload
+    def __init__(self, python: str, owner: WarmCommands, preload: dict[str, Any] | None, timeout_s: float) -> None:
+        self.owner, self.python, self.learning = owner, python, preload is None
         self.driver = Driver("warm python", FORK_SERVER, python, owner.cwd, owner.env, owner.run_state, owner.cwd)
         self.child: tuple[int, int | None] | None = None
         try:
@@ -644,8 +646,9 @@ class ForkServer:
 
     def step(
         self, what: str, command: str, program: PythonProgram, env: dict[str, str], timeout_s: float
-    ) -> tuple[str, ...]:
-        """Run one step; raise StepError as run_tool would. What it imported, when learning."""
+    ) -> dict[str, Any] | None:
+        """Run one step; raise StepError as run_tool would. When learning, the libraries it
+        imported and the environment it set for itself (see fork_server.preload)."""
         folder = self.owner.folder
         stdout, stderr, learn = folder / "stdout", folder / "stderr", folder / "learned.json"
         request = {
@@ -676,19 +679,21 @@ class ForkServer:
         if int(status["exit"]) != 0:
             raise tool_failed(what, program_name, int(status["exit"]), out, err)
         if not self.learning or not learn.exists():
-            return ()
+            return None
         self.learning = False
-        return tuple(json.loads(learn.read_text()))
+        learned: dict[str, Any] = json.loads(learn.read_text())
+        return learned
 
-    def warmed(self, modules: tuple[str, ...], timeout_s: float) -> ForkServer | None:
-        """This server with ``modules`` imported; a new one with those before a module that
-        would leave a socket or a thread to the forks (see fork_server.preload)."""
-        reply = self.driver.request({"preload": modules}, timeout_s)
+    def warmed(self, learned: dict[str, Any], timeout_s: float) -> ForkServer | None:
+        """This server with the ``learned`` modules imported; a new one with those before a
+        module that would leave a socket or a thread to the forks (see fork_server.preload)."""
+        reply = self.driver.request({"preload": learned}, timeout_s)
         self.preloaded = int(reply["preloaded"])
         if "tainted" not in reply:
             return self
         self.stop()
-        return self.owner.started(self.python, modules[: self.preloaded], timeout_s)
+        clean = {**learned, "modules": learned["modules"][: self.preloaded]}
+        return self.owner.started(self.python, clean, timeout_s)
 
     def stop(self) -> None:
         """Stop the step running (its process group), then the server."""
