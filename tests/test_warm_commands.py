@@ -133,25 +133,32 @@ def test_warm_false_runs_each_step_in_its_own_process(pytester: pytest.Pytester)
     assert [warm for _, _, warm in steps(log)] == [False] * 7
 
 
-def test_flask_db_walk_runs_warm_and_imports_the_app_afresh(pytester: pytest.Pytester, private_tmp: Path) -> None:
-    """``flask`` is a console script: its shebang names the interpreter. Flask-SQLAlchemy is
-    preloaded; the app's own package (blog) is not, so it runs again in every step."""
-    app = pytester.path / "flask_blog"
-    shutil.copytree(FIXTURES / "flask_blog", app)
+def flask_walk(pytester: pytest.Pytester, app: Path, logged: str, env: str) -> Path:
+    """A passing `flask db` walk of the flask_blog fixture copied to ``app``; each step logs
+    its pid and ``logged`` (a Python expression) when the app's package is imported."""
     module = app / "blog" / "__init__.py"
     module.write_text(
         "import os, sys\n"
         "with open(os.environ['WARM_LOG'], 'a') as log:\n"
-        "    log.write(f\"{os.getpid()} {os.getppid()} {'flask_sqlalchemy' in sys.modules}\\n\")\n" + module.read_text()
+        f'    log.write(f"{{os.getpid()}} {{{logged}}}\\n")\n' + module.read_text()
     )
     flask = f"[{Path(PYTHON).parent / 'flask'}, db"
     log = pytester.path / "steps.log"
     result = run(
         pytester,
         f"{{upgrade: {flask}, upgrade, $GOLIVE_MIGRATION_TARGET], downgrade: {flask}, downgrade, "
-        f"$GOLIVE_MIGRATION_TARGET], cwd: {app}, env: {{FLASK_APP: blog, WARM_LOG: {log}}}}}",
+        f"$GOLIVE_MIGRATION_TARGET], cwd: {app}, env: {{WARM_LOG: {log}{env}}}}}",
     )
     result.assert_outcomes(passed=1)
+    return log
+
+
+def test_flask_db_walk_runs_warm_and_imports_the_app_afresh(pytester: pytest.Pytester, private_tmp: Path) -> None:
+    """``flask`` is a console script: its shebang names the interpreter. Flask-SQLAlchemy is
+    preloaded; the app's own package (blog) is not, so it runs again in every step."""
+    app = pytester.path / "flask_blog"
+    shutil.copytree(FIXTURES / "flask_blog", app)
+    log = flask_walk(pytester, app, "os.getppid()} {'flask_sqlalchemy' in sys.modules", ", FLASK_APP: blog")
     assert [warm for _, _, warm in steps(log)] == [False] + [True] * 4
     assert leftovers(app, private_tmp) == []
 
@@ -308,22 +315,8 @@ def test_a_library_imported_after_flask_loads_the_projects_env_file_still_reads_
     library = pytester.path / "lib" / "site-packages"
     library.mkdir(parents=True)
     (library / "mode_at_import.py").write_text("import os\n\nMODE = os.environ.get('BLOG_MODE', 'unset')\n")
-    module = app / "blog" / "__init__.py"
-    module.write_text(
-        "import os, sys\n"
-        "import mode_at_import\n"
-        "with open(os.environ['WARM_LOG'], 'a') as log:\n"
-        "    log.write(f\"{os.getpid()} {mode_at_import.MODE} {'flask_sqlalchemy' in sys.modules}\\n\")\n"
-        + module.read_text()
-    )
-    flask = f"[{Path(PYTHON).parent / 'flask'}, db"
-    log = pytester.path / "steps.log"
-    result = run(
-        pytester,
-        f"{{upgrade: {flask}, upgrade, $GOLIVE_MIGRATION_TARGET], downgrade: {flask}, downgrade, "
-        f"$GOLIVE_MIGRATION_TARGET], cwd: {app}, env: {{WARM_LOG: {log}, PYTHONPATH: {library}}}}}",
-    )
-    result.assert_outcomes(passed=1)
+    logged = "__import__('mode_at_import').MODE} {'flask_sqlalchemy' in sys.modules"
+    log = flask_walk(pytester, app, logged, f", PYTHONPATH: {library}")
     assert [line.split()[1:] for line in log.read_text().splitlines()] == [["from-flaskenv", "False"]] + [
         ["from-flaskenv", "True"]
     ] * 4
