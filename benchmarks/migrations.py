@@ -2,7 +2,7 @@
 Alembic on the same revisions, in one run.
 
 Every golive row is the same walk (up to N+1, down to N, compare the catalog and kept rows,
-on to N+2: two steps per revision), moving the schema three ways:
+on to N+2: two steps per revision), moving the schema four ways:
 
 - golive walk: Alembic in one process golive owns per walk, started with the app's python
   (alembic_driver.py, driven over a pipe), every connection checked against the scratch
@@ -10,7 +10,11 @@ on to N+2: two steps per revision), moving the schema three ways:
 - in-process walk: Alembic's API in golive's own interpreter, as the kind did before (no
   guard, no interpreter start-up, but env.py imports the app into golive's process);
 - command walk: ``python -m alembic upgrade|downgrade $GOLIVE_MIGRATION_TARGET``, one
-  process per step, revisions listed from the script directory (the command mode).
+  process per step (``warm: false``), revisions listed from the script directory (the
+  command mode);
+- warm command walk: the same commands, each step a fork of one warm process of the
+  interpreter per walk, which imports what the first step imported (the command mode's
+  default).
 
 Anchors, each on a fresh database:
 
@@ -183,7 +187,7 @@ def main() -> None:
             for name, history in histories.items():
                 ini = with_ini(history, Path(folder))
                 alembic = [sys.executable, "-m", "alembic", "-c", str(ini)]
-                commands = {
+                commands: dict[str, Any] = {
                     "upgrade": [*alembic, "upgrade", "$GOLIVE_MIGRATION_TARGET"],
                     "downgrade": [*alembic, "downgrade", "$GOLIVE_MIGRATION_TARGET"],
                     "alembic": str(history),
@@ -191,7 +195,8 @@ def main() -> None:
                 rows: dict[str, Callable[[], None]] = {
                     "golive walk": functools.partial(walk, {"alembic": str(history)}, view, state),
                     "in-process walk": functools.partial(in_process_walk, history, view, state),
-                    "command walk": functools.partial(walk, commands, view, state),
+                    "command walk": functools.partial(walk, {**commands, "warm": False}, view, state),
+                    "warm command walk": functools.partial(walk, commands, view, state),
                 }
                 times: dict[str, list[float]] = {key: [] for key in [*rows, "raw CLI", "raw API"]}
                 for _ in range(rounds):
@@ -206,7 +211,7 @@ def main() -> None:
                 print(f"{name}: median of {rounds} rounds")
                 for key, value in medians.items():
                     cli, api = value / medians["raw CLI"], value / medians["raw API"]
-                    print(f"  {key:16} {value * 1000:8.0f} ms  {cli:5.2f}x raw CLI  {api:6.2f}x raw API")
+                    print(f"  {key:17} {value * 1000:8.0f} ms  {cli:5.2f}x raw CLI  {api:6.2f}x raw API")
     finally:
         running.stop()
         reap(state)
