@@ -9,7 +9,11 @@ Generator-bound (a static JSON document from nginx, which serves tens of thousan
   4. the open model at 1k, 5k and 10k requests/s: achieved rate, how late the generator sent,
      p99, and the generator's CPU per request (its process and its generator processes).
 
-    python benchmarks/load.py [--part app|generator|all] [--duration 10] [--connections 64]
+Where one generator's CPU goes (``--part cost``, not in ``all``): the open model with one
+generator (a thread of this process) at rising rates, and at one rate for 5 s against 20 s,
+so the cost of each request's own wake-up and the load's fixed cost show apart.
+
+    python benchmarks/load.py [--part app|generator|cost|all] [--duration 10] [--connections 64]
 
 Needs wrk and nginx (Debian: apt-get install wrk nginx-light) and, for the Locust row,
 locust in the same environment (pip install locust, or pip install -e '.[bench]').
@@ -232,9 +236,31 @@ def generator_bound(duration: int, connections: int, rates: list[int]) -> None:
     print(f"    (the last row: a weighted mix, 3 x /doc.json : 1 x a 404; error_rate {mixed[0]['error_rate']})")
 
 
+def generator_cost(rates: list[int], durations: tuple[int, int] = (5, 20)) -> None:
+    """CPU per request of one generator by rate, and by duration at the middle rate: a cost
+    that falls as the rate rises is paid per wake-up of the event loop, not per request; one
+    that falls as the load lengthens is the load's fixed cost (start, result building)."""
+    with nginx() as base:
+        url = f"{base}/doc.json"
+        golive({"get": url, "concurrency": 8, "duration": "1s"})  # warm-up: imports, first connections
+        by_rate = [golive({"get": url, "rate": f"{rate}/s", "duration": "8s", "generators": 1}) for rate in rates]
+        middle = rates[len(rates) // 2]
+        by_duration = [
+            golive({"get": url, "rate": f"{middle}/s", "duration": f"{seconds}s", "generators": 1})
+            for seconds in durations
+        ]
+    print("One generator (a thread of this process), open model on nginx, 8 s each")
+    print(f"    {'target':>8} {'held':>7} {'late max ms':>12} {'CPU us/req':>11} {'CPU ms/s':>9}")
+    for rate, (result, cpu) in zip(rates, by_rate, strict=True):
+        held = result["rps"] / rate * 100
+        print(f"    {rate:8} {held:6.1f}% {result['max_lag_ms']:12.1f} {cpu:11.0f} {cpu * rate / 1000:9.0f}")
+    lengths = zip(durations, by_duration, strict=True)
+    print(f"  at {middle}/s: " + ", ".join(f"{seconds} s {cpu:.0f} us/req" for seconds, (_, cpu) in lengths))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("app", "generator", "all"), default="all")
+    parser.add_argument("--part", choices=("app", "generator", "cost", "all"), default="all")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64, help="generator-bound part (app-bound: 8)")
     parser.add_argument("--rates", default="1000,5000,10000", help="the open model's targets, generator-bound")
@@ -245,6 +271,8 @@ def main() -> None:
         app_bound(min(args.duration, 5), 8, 200)
     if args.part in ("generator", "all"):
         generator_bound(args.duration, args.connections, [int(rate) for rate in args.rates.split(",")])
+    if args.part == "cost":
+        generator_cost([250, 500, 1000, 2000, 3000])
 
 
 if __name__ == "__main__":
