@@ -7,15 +7,16 @@ of the tree (its ``.venv`` linked, not copied), where this golive's `golive init
 checklist that tests/realapps runs, with the same shared-runner latency budgets; the app's
 operator_env from tests/realapps/apps.yaml is set, as the suite sets it. The shop runs its
 own checklist, fixtures/shop/golive.yaml, as `make demo` does. Everything runs on the local
-provider, one run at a time, each holding /tmp/golive-heavy.lock while it runs.
+provider, one run at a time, the whole measurement holding /tmp/golive-heavy.lock (so that
+no other heavy job of the machine runs between two runs it compares).
 
-An anchor measured in the same run: ``--anchor CHECKOUT`` names another checkout of
-golive with its own ``.venv`` (for example the commit the issue was filed at). Its runs
+Anchors measured in the same run: ``--anchor CHECKOUT`` (repeatable) names another checkout
+of golive with its own ``.venv`` (for example the commit the issue was filed at). Their runs
 alternate with this checkout's, each with that checkout's own init and shop, and the
-script prints the ratio of the medians.
+script prints the ratio of the medians against the first anchor.
 
     python benchmarks/time_to_verdict.py                         # this checkout, 1 round
-    python benchmarks/time_to_verdict.py --anchor /tmp/golive-b32a863 --rounds 2
+    python benchmarks/time_to_verdict.py --anchor /tmp/golive-b32a863 --anchor /tmp/integ --rounds 2
     python benchmarks/time_to_verdict.py --only fief,shop
 
 Runs pass ``--durations=0`` so the slowest setups and calls are printed too (``--top``):
@@ -25,6 +26,7 @@ an old golive without the time line is read from those.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import os
 import re
@@ -112,10 +114,9 @@ def run_golive(label: str, python: Path, app: str, *, cwd: Path, args: list[str]
     junit = cwd / "time-to-verdict-junit.xml"
     command = [str(python), "-m", "pytest_golive", "run", *args, "--golive-provider", "local"]
     command += [f"--junitxml={junit}", "--durations=0", "-p", "no:cacheprovider"]
-    with heavy_lock():
-        started = time.perf_counter()
-        result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=1800)
-        wall = time.perf_counter() - started
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=1800)
+    wall = time.perf_counter() - started
     output = result.stdout + result.stderr
     lines = _TIME_LINE.findall(output)
     if result.returncode not in (0, 1):
@@ -161,43 +162,46 @@ def run_shop(label: str, checkout: Path, top: int) -> Run:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--anchor", type=Path, help="another golive checkout with its own .venv, run alternately")
+    parser.add_argument(
+        "--anchor", type=Path, action="append", default=[], help="another golive checkout with its own .venv"
+    )
     parser.add_argument("--only", default="fief,fittrackee,pretalx,shop", help="comma-separated apps (and shop)")
     parser.add_argument("--top", type=int, default=6, help="slowest setups/calls printed per run")
+    parser.add_argument("--no-lock", action="store_true", help="the caller holds /tmp/golive-heavy.lock already")
     args = parser.parse_args()
-    checkouts = {"this": ROOT}
-    if args.anchor is not None:
-        checkouts = {f"anchor {args.anchor.name}": args.anchor.resolve(), "this": ROOT}
+    checkouts = {f"anchor {anchor.name}": anchor.resolve() for anchor in args.anchor}
+    checkouts["this"] = ROOT
     apps = [name.strip() for name in args.only.split(",") if name.strip()]
     for checkout in checkouts.values():  # bytecode written beforehand: no run pays for compiling golive
         python = checkout / ".venv" / "bin" / "python"
         subprocess.run([str(python), "-m", "compileall", "-q", str(checkout / "pytest_golive")], check=True)
-    runs: list[Run] = []
-    for round_number in range(1, args.rounds + 1):
-        for app in apps:
-            for label, checkout in checkouts.items():
-                if app == "shop":
-                    run = run_shop(label, checkout, args.top)
-                else:
-                    run = run_real_app(label, checkout, app, args.top)
-                runs.append(run)
-                print(f"[round {round_number}] {label:22} {app:11} {run.wall:6.1f} s  exit {run.exit_code}  ", end="")
-                print(run.outcomes)
-                print(f"    {run.time_line}")
-                for line in run.slowest:
-                    print(f"      {line}")
-                sys.stdout.flush()
+    with contextlib.nullcontext() if args.no_lock else heavy_lock():
+        runs = measure(checkouts, apps, args.rounds, args.top)
     print("\nmedian wall time to verdict")
     for app in apps:
         medians = {
             label: statistics.median(r.wall for r in runs if r.app == app and r.golive == label) for label in checkouts
         }
         row = "  ".join(f"{label}: {value:6.1f} s" for label, value in medians.items())
-        if len(medians) == 2:
-            anchor, this = medians.values()
-            row += f"  ratio {this / anchor:.2f}x"
-        print(f"  {app:11} {row}")
+        ratios = [f"{medians['this'] / value:.2f}x {label}" for label, value in medians.items() if label != "this"]
+        print(f"  {app:11} {row}" + (f"  (this against: {', '.join(ratios)})" if ratios else ""))
     return 0
+
+
+def measure(checkouts: dict[str, Path], apps: list[str], rounds: int, top: int) -> list[Run]:
+    runs: list[Run] = []
+    for round_number in range(1, rounds + 1):
+        for app in apps:
+            for label, checkout in checkouts.items():
+                run = run_shop(label, checkout, top) if app == "shop" else run_real_app(label, checkout, app, top)
+                runs.append(run)
+                print(f"[round {round_number}] {label:22} {app:11} {run.wall:6.1f} s  ", end="")
+                print(f"exit {run.exit_code}  {run.outcomes}")
+                print(f"    {run.time_line}")
+                for line in run.slowest:
+                    print(f"      {line}")
+                sys.stdout.flush()
+    return runs
 
 
 if __name__ == "__main__":
