@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import os
 import re
 import secrets
@@ -37,15 +36,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "realapps"))
-from harness import cache_dir, load_pins, relax_load_budgets  # noqa: E402
+from harness import cache_dir, exclusive, load_pins, relax_load_budgets  # noqa: E402
 
 HEAVY_LOCK = Path("/tmp/golive-heavy.lock")
 #: what a run leaves in the tree, never copied: golive's logs, pytest's cache, init's output
@@ -63,16 +60,6 @@ class Run:
     outcomes: str  # "12 passed, 1 failed"
     time_line: str
     slowest: list[str]
-
-
-@contextmanager
-def heavy_lock() -> Iterator[None]:
-    with HEAVY_LOCK.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def environment(runs: Path, extra: dict[str, str]) -> dict[str, str]:
@@ -175,7 +162,7 @@ def main() -> int:
     for checkout in checkouts.values():  # bytecode written beforehand: no run pays for compiling golive
         python = checkout / ".venv" / "bin" / "python"
         subprocess.run([str(python), "-m", "compileall", "-q", str(checkout / "pytest_golive")], check=True)
-    with contextlib.nullcontext() if args.no_lock else heavy_lock():
+    with contextlib.nullcontext() if args.no_lock else exclusive(HEAVY_LOCK):
         runs = measure(checkouts, apps, args.rounds, args.top)
     print("\nmedian wall time to verdict")
     for app in apps:
