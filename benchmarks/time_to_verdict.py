@@ -83,13 +83,18 @@ def copy_app(tree: Path, target: Path) -> None:
 
 
 def outcomes(junit: Path) -> str:
+    """``12 passed, 1 failure (name)``: the verdict, which a faster run must keep."""
     if not junit.is_file():
         return "no JUnit"
     counts: dict[str, int] = {}
+    failing = []
     for case in ElementTree.parse(junit).getroot().iter("testcase"):
         outcome = next((tag for tag in ("failure", "error", "skipped") if case.find(tag) is not None), "passed")
         counts[outcome] = counts.get(outcome, 0) + 1
-    return ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items()))
+        if outcome in ("failure", "error"):
+            failing.append(case.get("name", "?"))
+    summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items()))
+    return summary + (f" ({', '.join(failing)})" if failing else "")
 
 
 def slowest(output: str, top: int) -> list[str]:
