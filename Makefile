@@ -27,6 +27,8 @@ demo: $(STAMP)
 test: lint
 	PYTEST_ADDOPTS="-p no:schemathesis" $(PY) -m pytest -n auto --dist loadgroup -p no:randomly --junitxml=reports/junit.xml
 
+## lint: ruff over the whole tree; mypy --strict over the files pyproject.toml's [tool.mypy] lists
+## (the package, scripts/ and benchmarks/)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .

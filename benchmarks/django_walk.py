@@ -81,7 +81,7 @@ def one_round(project: Path, junit: Path) -> dict[str, tuple[float, str]]:
         check=False,
     )
     found = {}
-    for case in ElementTree.parse(junit).getroot().iter("testcase"):
+    for case in ElementTree.parse(junit).iter("testcase"):
         properties = {p.get("name"): p.get("value", "") for p in case.iter("property")}
         failed = case.find("failure") is not None or case.find("error") is not None
         checked = properties.get("golive.downgrades_checked", "")

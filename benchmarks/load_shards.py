@@ -58,7 +58,8 @@ def golive(folder: Path, *args: str) -> subprocess.Popen[str]:
 def finished(process: subprocess.Popen[str], ok: tuple[int, ...] = (0,)) -> str:
     output, _ = process.communicate(timeout=600)
     if process.returncode not in ok:
-        raise SystemExit(f"{' '.join(map(str, process.args))} exited {process.returncode}:\n{output[-3000:]}")
+        command = process.args if isinstance(process.args, list) else [process.args]
+        raise SystemExit(f"{' '.join(map(str, command))} exited {process.returncode}:\n{output[-3000:]}")
     return output
 
 

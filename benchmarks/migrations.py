@@ -2,7 +2,7 @@
 Alembic on the same revisions, in one run.
 
 Every golive row is the same walk (up to N+1, down to N, compare the catalog and kept rows,
-on to N+2: two steps per revision), moving the schema three ways:
+on to N+2: two steps per revision), moving the schema four ways:
 
 - golive walk: Alembic in one process golive owns per walk, started with the app's python
   (alembic_driver.py, driven over a pipe), every connection checked against the scratch
@@ -10,7 +10,11 @@ on to N+2: two steps per revision), moving the schema three ways:
 - in-process walk: Alembic's API in golive's own interpreter, as the kind did before (no
   guard, no interpreter start-up, but env.py imports the app into golive's process);
 - command walk: ``python -m alembic upgrade|downgrade $GOLIVE_MIGRATION_TARGET``, one
-  process per step, revisions listed from the script directory (the command mode).
+  process per step (``warm: false``), revisions listed from the script directory (the
+  command mode);
+- warm command walk: the same commands, each step a fork of one warm process of the
+  interpreter per walk, which imports what the first step imported (the command mode's
+  default).
 
 Anchors, each on a fresh database:
 
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import shutil
 import statistics
@@ -40,6 +45,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -137,12 +143,10 @@ class InProcessAlembic:
 
 
 def in_process_walk(history: Path, view: dict[str, object], state: RunState) -> None:
-    original = migrations_kind.tool_from_spec
-    migrations_kind.tool_from_spec = lambda *args: InProcessAlembic(history)  # type: ignore[assignment,return-value]
-    try:
+    """The kind's walk with its tool swapped for InProcessAlembic, for this walk only."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(migrations_kind, "tool_from_spec", lambda *args: InProcessAlembic(history))
         walk({"alembic": str(history)}, view, state)
-    finally:
-        migrations_kind.tool_from_spec = original
 
 
 def raw_cli(ini: Path, url: str) -> None:
@@ -183,30 +187,31 @@ def main() -> None:
             for name, history in histories.items():
                 ini = with_ini(history, Path(folder))
                 alembic = [sys.executable, "-m", "alembic", "-c", str(ini)]
-                commands = {
+                commands: dict[str, Any] = {
                     "upgrade": [*alembic, "upgrade", "$GOLIVE_MIGRATION_TARGET"],
                     "downgrade": [*alembic, "downgrade", "$GOLIVE_MIGRATION_TARGET"],
                     "alembic": str(history),
                 }
                 rows: dict[str, Callable[[], None]] = {
-                    "golive walk": lambda h=history: walk({"alembic": str(h)}, view, state),
-                    "in-process walk": lambda h=history: in_process_walk(h, view, state),
-                    "command walk": lambda c=commands: walk(c, view, state),
+                    "golive walk": functools.partial(walk, {"alembic": str(history)}, view, state),
+                    "in-process walk": functools.partial(in_process_walk, history, view, state),
+                    "command walk": functools.partial(walk, {**commands, "warm": False}, view, state),
+                    "warm command walk": functools.partial(walk, commands, view, state),
                 }
                 times: dict[str, list[float]] = {key: [] for key in [*rows, "raw CLI", "raw API"]}
                 for _ in range(rounds):
                     for key, action in rows.items():
                         times[key].append(timed(action))
                     with scratch_database(view, "bench") as scratch:
-                        times["raw CLI"].append(timed(lambda i=ini, u=scratch.url: raw_cli(i, u)))
+                        times["raw CLI"].append(timed(functools.partial(raw_cli, ini, scratch.url)))
                     with scratch_database(view, "bench") as scratch:
                         url = scratch.url.replace("postgresql://", "postgresql+psycopg://", 1)
-                        times["raw API"].append(timed(lambda h=history, u=url: raw_api(h, u)))
+                        times["raw API"].append(timed(functools.partial(raw_api, history, url)))
                 medians = {key: statistics.median(values) for key, values in times.items()}
                 print(f"{name}: median of {rounds} rounds")
                 for key, value in medians.items():
                     cli, api = value / medians["raw CLI"], value / medians["raw API"]
-                    print(f"  {key:16} {value * 1000:8.0f} ms  {cli:5.2f}x raw CLI  {api:6.2f}x raw API")
+                    print(f"  {key:17} {value * 1000:8.0f} ms  {cli:5.2f}x raw CLI  {api:6.2f}x raw API")
     finally:
         running.stop()
         reap(state)

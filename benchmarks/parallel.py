@@ -95,8 +95,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--all", action="store_true", help="also -n 4 and the -m/-k selections")
+    parser.add_argument(
+        "--latency-budget-ms",
+        default=os.environ.get("SHOP_LATENCY_BUDGET_MS", "1000"),
+        help="the shop's latency budget (SHOP_LATENCY_BUDGET_MS; default 1000, as tests/test_shop.py: "
+        "the shop's own 200 ms is for a quiet machine, and a shared one at load average 8 misses it "
+        "for reasons that are not the run order's)",
+    )
     options = parser.parse_args()
-    env = {**os.environ, "SHOP_ADMIN_TOKEN": secrets.token_urlsafe(16)}
+    env = {
+        **os.environ,
+        "SHOP_ADMIN_TOKEN": secrets.token_urlsafe(16),
+        "SHOP_LATENCY_BUDGET_MS": str(options.latency_budget_ms),
+    }
+    print(f"latency budget {options.latency_budget_ms} ms (SHOP_LATENCY_BUDGET_MS)")
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     work = Path(tempfile.mkdtemp(prefix="golive-bench-"))
     run_once(["-n", "0"], env, work)  # warm-up: bytecode and the parse cache, as on a rerun

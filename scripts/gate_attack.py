@@ -70,7 +70,7 @@ def main() -> int:
     args = parser.parse_args()
     rows: dict[str, Counter[str]] = {}
 
-    rows["corpus files (fixtures/junit)"] = counts = Counter()
+    rows["corpus files (fixtures/junit)"] = counts = Counter[str]()
     for case in yaml.safe_load((CORPUS / "cases.yaml").read_text())["bad"]:
         tally(counts, gate_process(corpus_args(case)), case["exit"])
 

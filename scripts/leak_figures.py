@@ -44,6 +44,12 @@ GUARD_S = 120
 POLL_S = 0.01
 
 
+def _start_time(record: dict[str, object]) -> int | None:
+    """A process record's kernel start time (runstate.record_process), None when unknown."""
+    start = record.get("start")
+    return start if isinstance(start, int) else None
+
+
 class Run:
     """One pytest run of LONG_RUN in a folder of its own, with its own runs folder."""
 
@@ -60,6 +66,7 @@ class Run:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env={**os.environ, "GOLIVE_RUNS_DIR": str(self.runs)},
+            text=True,  # its output goes nowhere: text only types it as the tests' listeners_of_run takes it
         )
 
     def wait_for(self, condition: Callable[[], bool], what: str) -> None:
@@ -86,7 +93,7 @@ class Run:
         """Teardown has begun: a recorded server process or container is gone."""
         records = self.records()
         servers = [r for r in records if str(r.get("what", "")).startswith(("postgres service", "redis service"))]
-        if any(not is_alive(int(str(r["pid"])), r.get("start")) for r in servers):
+        if any(not is_alive(int(str(r["pid"])), _start_time(r)) for r in servers):
             return True
         run_dir = self.run_dir
         containers = sum(1 for r in records if r.get("type") == "container")

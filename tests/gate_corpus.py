@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import io
 import os
 import re
@@ -107,7 +108,7 @@ def _many_properties(folder: Path) -> list[str]:
 #: name -> (builder, the exit code, text the output must hold)
 MADE: dict[str, tuple[Callable[[Path], list[str]], int, str]] = {
     **{
-        f"fifo-as-{role}": (lambda folder, role=role: _fifo(folder, role), 2, "not a regular file")
+        f"fifo-as-{role}": (functools.partial(_fifo, role=role), 2, "not a regular file")
         for role in ("junit", "checklist", "baseline", "coverage")
     },
     "sparse-2gb-junit": (_sparse, 2, "over the 256 MiB limit"),
@@ -239,7 +240,7 @@ def _namespace_results(draw: st.DrawFn, root: Any, _checklist: bool) -> None:
 def _results_into_system_out(draw: st.DrawFn, root: Any, _checklist: bool) -> None:
     for case in _elements(root, "testcase"):
         results = [child for child in case if _local(child.tag) in _RESULT_NAMES]
-        if results and draw(st.booleans()):
+        if bool(results) and draw(st.booleans()):
             out = ElementTree.SubElement(case, "system-out")
             out.text = draw(_TEXT)
             for result in results:

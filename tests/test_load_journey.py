@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ class Shop:
     url: str = ""
     tokens: set[str] = field(default_factory=set)
     owners: dict[int, str] = field(default_factory=dict)
+    sessions: dict[str, str] = field(default_factory=dict)
     seen: list[tuple[str, str, dict[str, str], Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -54,6 +56,11 @@ def _handler(shop: Shop) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             self._record("GET", None)
+            if url.path == "/whoami":  # a session cookie's owner must be the user asking
+                session = SimpleCookie(self.headers.get("Cookie", "")).get("sid")
+                owner = shop.sessions.get(session.value) if session else None
+                mine = owner is not None and owner == parse_qs(url.query)["user"][0]
+                return self._answer(200 if mine else 401, {"owner": owner})
             if url.path == "/slow":
                 time.sleep(int(parse_qs(url.query)["ms"][0]) / 1000)
             self._answer(200, {"items": [{"sku": "A1"}, {"sku": "A2"}]})
@@ -69,6 +76,11 @@ def _handler(shop: Shop) -> type[BaseHTTPRequestHandler]:
                 with shop.lock:
                     shop.tokens.add(token)
                 return self._answer(200, {"token": token, "user": body["username"][0]})
+            if parts == ["session"]:  # a login that answers with a session cookie
+                session = f"s-{next(shop.ids)}"
+                with shop.lock:
+                    shop.sessions[session] = body["user"]
+                return self._answer(200, {"ok": True}, {"Set-Cookie": f"sid={session}; Path=/; HttpOnly"})
             if parts[0] == "echo":
                 return self._answer(200, {"echo": body})
             if self.headers.get("Authorization", "").removeprefix("Bearer ") not in shop.tokens:
@@ -88,9 +100,11 @@ def _handler(shop: Shop) -> type[BaseHTTPRequestHandler]:
             with shop.lock:
                 shop.seen.append((method, self.path, dict(self.headers), body))
 
-        def _answer(self, status: int, payload: Any) -> None:
+        def _answer(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
             data = json.dumps(payload).encode()
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -200,6 +214,32 @@ def test_in_the_open_model_each_arrival_starts_a_journey(pytester: pytest.Pytest
     assert len(browses) == len(shop.requests_to("POST", "/carts/")) == 20  # 20/s for 1 s, one journey each
     assert sorted(int(body["user"].split("-")[1]) for _, _, body in carts) == list(range(20))
     assert '<property name="golive.journeys_completed" value="20" />' in xml
+
+
+@pytest.mark.parametrize("model", ["rate: 20/s", "concurrency: 3"])
+def test_each_journey_keeps_its_own_cookies(pytester: pytest.Pytester, shop: Shop, model: str) -> None:
+    _write(
+        pytester,
+        shop,
+        f"""\
+        - id: session-journey
+          timeout: 1m
+          load:
+            {model}
+            duration: 1s
+            min_samples: 10
+            journey:
+              - {{name: login, post: /session, json: {{user: "vu-{{{{ vu }}}}-{{{{ iteration }}}}"}}}}
+              - {{name: me, get: "/whoami?user=vu-{{{{ vu }}}}-{{{{ iteration }}}}"}}
+          expect: {{error_rate: 0}}
+        """,
+    )
+    outcome, output, _ = _run(pytester)
+    assert outcome == {"session-journey": "PASSED"}, output  # every /whoami came with its own login's cookie
+    logins = shop.requests_to("POST", "/session")
+    assert len(logins) >= 10
+    assert all("Cookie" not in headers for _, headers, _ in logins)  # a new journey starts with no cookie
+    assert len(shop.requests_to("GET", "/whoami")) >= 10
 
 
 def test_thresholds_per_step_fail_the_step_that_broke_them(pytester: pytest.Pytester, shop: Shop) -> None:

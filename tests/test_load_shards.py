@@ -235,3 +235,45 @@ def test_explain_says_the_shares_were_merged_not_the_worst_one_taken(shards: Pat
     assert explained.count(", load share ") == SHARDS
     assert f"{SHARDS} load shares merged into one result" in explained
     assert "the worse outcome counts" not in explained
+
+
+def _with_thresholds(shards: Path, folder: Path, expect: dict[str, object]) -> list[str]:
+    """The shard files with each load check's thresholds replaced (edited: the gate reads files)."""
+    thresholds = json.dumps({"expect": expect, "min_samples": 1})
+    for index in range(1, SHARDS + 1):
+        tree = ET.parse(shards / f"shard-{index}.xml")
+        for prop in tree.iter("property"):
+            if prop.get("name") == "golive.load_thresholds":
+                prop.set("value", thresholds)
+        tree.write(folder / f"shard-{index}.xml", encoding="utf-8")
+    return [f"shard-{index}.xml" for index in range(1, SHARDS + 1)]
+
+
+@pytest.mark.parametrize(
+    ("expect", "why"),
+    [
+        ({"p95_ms": "<= fast"}, "expected a number after '<='"),
+        ({"steps": 5}, "thresholds per journey step, which a load split into shares never has"),
+    ],
+)
+def test_thresholds_the_gate_cannot_judge_fail_closed(
+    tmp_path: Path, shards: Path, expect: dict[str, object], why: str
+) -> None:
+    """Thresholds no checklist gives a split load are refused in one line, never a traceback."""
+    result = _gate(tmp_path, *_with_thresholds(shards, tmp_path, expect), checklist=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    refused = [line for line in result.stdout.splitlines() if "load shares cannot be merged" in line]
+    assert len(refused) == 2, result.stdout  # each load check of the shards
+    assert all(why in line for line in refused), refused
+
+
+def test_a_capacity_bound_without_a_search_fails_as_one_load_would(tmp_path: Path, shards: Path) -> None:
+    """``expect: {capacity: ...}`` on a plain load is split (no search to split apart) and
+    fails in the gate with the load kind's own message (tests/test_load.py)."""
+    result = _gate(tmp_path, *_with_thresholds(shards, tmp_path, {"capacity": ">= 60/s"}), checklist=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    failed = [line for line in result.stdout.splitlines() if "load shares merged" in line]
+    assert len(failed) == 2, result.stdout
+    message = "capacity: expected >= 60/s (from a capacity search), got no capacity search: set load.capacity"
+    assert all(message in line for line in failed), failed

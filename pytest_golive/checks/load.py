@@ -16,13 +16,13 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from ..checklist import builtin_kind_schema
-from ..checklist.capacity import parse_capacity_target, parse_slo
+from ..checklist.capacity import parse_slo
 from ..checklist.durations import MAX_RATE, parse_duration, parse_rate
-from ..checklist.load_rules import load_limit, users_of_share
+from ..checklist.load_rules import load_shortfalls, users_of_share
 from ..formats import samples as latency_samples
 from ..formats.load_share import encode_histogram, latency_figures, thresholds_text
 from ..formats.properties import LOAD_THRESHOLDS_PROPERTY
-from .base import Kind, Mismatch, Observation, StepContext, StepError, StepTimeout, as_limit, compare
+from .base import Kind, Mismatch, Observation, StepContext, StepError, StepTimeout
 from .http import METHODS
 from .load_capacity import SearchPlan, report, search, step_measurements
 from .load_engine import GeneratorFailed, generate
@@ -75,20 +75,7 @@ class LoadKind(Kind):
         observation.measurements.update(_budgets(expect))
         if ctx.run.load_share is not None:
             return _judge_share(expect, observation, ctx.run.load_share[1])
-        if result["samples"] < result["min_samples"]:
-            return [
-                Mismatch("samples", f">= {result['min_samples']} (not enough data to judge)", str(result["samples"]))
-            ]
-        found: list[Mismatch | None] = []
-        for key, expected in expect.items():
-            if key == "steps":
-                found.extend(judge_steps(expected, result))
-            elif key == "capacity":
-                found.append(_judge_capacity(str(expected), result))
-            else:
-                figure, limit = load_limit(key, expected)
-                found.append(compare(figure, result.get(figure), limit))
-        return [mismatch for mismatch in found if mismatch]
+        return [Mismatch(*shortfall) for shortfall in load_shortfalls(expect, result, result["min_samples"])]
 
 
 def _judge_share(expect: Mapping[str, Any], observation: Observation, shares: int) -> list[Mismatch]:
@@ -208,16 +195,6 @@ def _capacity_search(spec: Mapping[str, Any], ctx: StepContext, duration: float)
     return observation
 
 
-def _judge_capacity(expected: str, result: Mapping[str, Any]) -> Mismatch | None:
-    if "capacity_rps" not in result:
-        return Mismatch("capacity", f"{expected} (from a capacity search)", "no capacity search: set load.capacity")
-    target = parse_capacity_target(expected)
-    knee = float(result["capacity_rps"])
-    if target.met_by(knee):
-        return None
-    return Mismatch("capacity", str(target), f"knee {knee:g}/s ({knee / target.peak:.2f}x the peak)")
-
-
 def _summary(tally: Tally, rate: float) -> dict[str, Any]:
     samples, elapsed = tally.samples, tally.elapsed
     return {
@@ -262,27 +239,6 @@ def step_measurements_of(result: Mapping[str, Any]) -> dict[str, float | int]:
         for name, figures in result.get("steps", {}).items()
         for key, value in figures.items()
     }
-
-
-def judge_steps(expected: Mapping[str, Mapping[str, Any]], result: Mapping[str, Any]) -> list[Mismatch]:
-    """Thresholds per journey step, each over that step's requests only. A step needs its
-    share of ``min_samples`` (a journey that never reached it cannot pass its thresholds)."""
-    steps = result.get("steps", {})
-    needed = math.ceil(result["min_samples"] / max(1, len(steps)))
-    found: list[Mismatch | None] = []
-    for name, thresholds in expected.items():
-        figures = steps.get(name)
-        if figures is None:
-            found.append(Mismatch(f"steps.{name}", "a step of the journey", "none by that name"))
-        elif figures["samples"] < needed:
-            found.append(
-                Mismatch(f"steps.{name}.samples", f">= {needed} (not enough data to judge)", str(figures["samples"]))
-            )
-        else:
-            found.extend(
-                compare(f"steps.{name}.{key}", figures[key], as_limit(limit, "<=")) for key, limit in thresholds.items()
-            )
-    return [mismatch for mismatch in found if mismatch]
 
 
 class _Progress:

@@ -6,6 +6,8 @@ parse. A journey runs its steps in order with values of its own (``{{ vu }}``,
 ``{{ iteration }}``, the data file's ``{{ row }}``, what earlier steps saved); its first step
 is measured from its scheduled start (coordinated omission), each later one from its own.
 A step that fails ends its journey: the steps after it would only fail for its reason.
+Each journey keeps its own cookies, as one user's browser would: a session cookie set by
+its login step goes with its later steps, and with no other journey's.
 """
 
 from __future__ import annotations
@@ -53,9 +55,10 @@ def journey_sender(load: Load, http: aiohttp.ClientSession, tally: Tally) -> Sen
         if load.rows:
             values["row"] = load.rows[number % len(load.rows)]
         chosen = steps if load.journey else [steps[number % len(steps)]]
+        cookies = aiohttp.CookieJar(unsafe=True) if load.journey else None  # unsafe: hosts such as 127.0.0.1 too
         started = since
         for step in chosen:
-            failure = await _send(http, step, values)
+            failure = await _send(http, step, values, cookies)
             elapsed = time.monotonic() - started
             tally.record(elapsed, failure is None)
             if step.tally is not None:
@@ -69,16 +72,22 @@ def journey_sender(load: Load, http: aiohttp.ClientSession, tally: Tally) -> Sen
     return send
 
 
-async def _send(http: aiohttp.ClientSession, step: _Step, values: dict[str, Any]) -> str | None:
-    """One request: None when it passed, else why not (saved values go into ``values``)."""
+async def _send(
+    http: aiohttp.ClientSession, step: _Step, values: dict[str, Any], cookies: aiohttp.CookieJar | None
+) -> str | None:
+    """One request: None when it passed, else why not (saved values go into ``values``, the
+    cookies it was given into ``cookies``)."""
     request = step.request
     try:
         parts = step.render(values)
         headers = {name: str(value) for name, value in parts["headers"].items()}
-        data = parts["data"]
+        data, url = parts["data"], step.url(parts["url"])
+        sent = cookies.filter_cookies(url) if cookies is not None else None
         async with http.request(
-            request.method, step.url(parts["url"]), headers=headers, json=parts["json"], data=data
+            request.method, url, headers=headers, json=parts["json"], data=data, cookies=sent
         ) as response:
+            if cookies is not None:
+                cookies.update_cookies(response.cookies, response.url)
             body = await response.read()
             if response.status >= 400:
                 return f"status {response.status}"

@@ -6,7 +6,8 @@ A tool opens one session per walk. Alembic's and Django's session is one process
 owns (alembic_driver.py, django_driver.py, run by the app's Python): env.py or the settings
 module is imported there, with the app's dependencies, and every connection it opens is
 checked against the walk's scratch database before use. A command tool runs one process per
-step."""
+step; when the command is a Python program, each step is a fork of one warm process of its
+interpreter (fork_server.py), started once per walk with the same environment."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import json
 import os
 import re
 import selectors
+import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -29,13 +32,15 @@ from psycopg import sql
 from ..services.endpoint import Endpoint
 from ..services.runstate import RunState, process_start_time, stop_process
 from .base import StepContext, StepError
-from .scratch import run_tool
+from .python_programs import PythonProgram, python_program
+from .scratch import run_tool, tool_failed, tool_timed_out
 from .walk_env import drill_environment, without_databases
 from .walk_guard import VersionWatch, claim
 
 TARGET_ENV = "GOLIVE_MIGRATION_TARGET"
 ALEMBIC_DRIVER = Path(__file__).with_name("alembic_driver.py")
 DJANGO_DRIVER = Path(__file__).with_name("django_driver.py")
+FORK_SERVER = Path(__file__).with_name("fork_server.py")
 #: runs the driver by path: with ``python FILE`` this folder would come first on sys.path,
 #: and its modules (http.py, redis.py, ...) would shadow the app's
 _BOOT = "import runpy, sys; runpy.run_path(sys.argv.pop(1), run_name='__main__')"
@@ -207,6 +212,9 @@ def tool_from_spec(spec: Mapping[str, Any], base_dir: Path, python: str, run_sta
         cwd=cwd or base_dir,
         version_table=version_table,
         alembic=alembic or _found_alembic(cwd or base_dir, spec.get("python", python), version_table, run_state),
+        warm=spec.get("warm", True),
+        projects=(base_dir.resolve(),),
+        run_state=run_state,
     )
 
 
@@ -442,6 +450,10 @@ class Driver:
             self.process.stdin.flush()
         except BrokenPipeError:
             raise StepError(self._ended()) from None
+        return self.reply(timeout_s)
+
+    def reply(self, timeout_s: float) -> dict[str, Any]:
+        """The next JSON line the driver writes."""
         reply: dict[str, Any] = json.loads(self._line(timeout_s))
         return reply
 
@@ -489,7 +501,8 @@ class CommandTool:
     $GOLIVE_MIGRATION_TARGET, which an argument may also name (``[flask, db, upgrade,
     $GOLIVE_MIGRATION_TARGET]``). The revisions come from ``revisions``, else from the
     Alembic script directory named (``alembic``) or found beside the commands, else from
-    the tool's own ``history`` output."""
+    the tool's own ``history`` output. With ``warm``, a command that is a Python program
+    runs as a fork of a warm process of its interpreter (WarmCommands)."""
 
     def __init__(
         self,
@@ -500,9 +513,13 @@ class CommandTool:
         cwd: Path,
         version_table: str,
         alembic: AlembicTool | None,
+        warm: bool = False,
+        projects: tuple[Path, ...] = (),
+        run_state: RunState | None = None,
     ) -> None:
         self._upgrade, self._downgrade, self._revisions = upgrade, downgrade, revisions
         self.cwd, self.version_table, self.alembic = cwd, version_table, alembic
+        self.warm, self.projects, self.run_state = warm, projects, run_state
         self.own_tables: tuple[str, ...] = (version_table,)
         self.names_matter = True
 
@@ -511,15 +528,19 @@ class CommandTool:
         self, database: WalkDatabase | None, timeout_s: float, env: Mapping[str, str] | None = None
     ) -> Iterator[ToolSession]:
         env = database.env if database is not None else dict(env or without_databases(os.environ))
-        session = CommandSession(self, env, self._revisions, None)
-        if session.revisions is None and self.alembic is not None:
-            with self.alembic.session(None, timeout_s) as listed:
-                session.revisions, session.heads = listed.revisions, listed.heads
-        elif session.revisions is None:
-            session.revisions = self._history(env, timeout_s)
-        if session.revisions is not None and session.heads is None:
-            session.heads = session.revisions[-1:]
-        yield session
+        with contextlib.ExitStack() as stack:
+            warm = None
+            if self.warm and database is not None:
+                warm = stack.enter_context(WarmCommands(env, self.cwd, self.projects, self.run_state))
+            session = CommandSession(self, env, self._revisions, None, warm=warm)
+            if session.revisions is None and self.alembic is not None:
+                with self.alembic.session(None, timeout_s) as listed:
+                    session.revisions, session.heads = listed.revisions, listed.heads
+            elif session.revisions is None:
+                session.revisions = self._history(env, timeout_s)
+            if session.revisions is not None and session.heads is None:
+                session.heads = session.revisions[-1:]
+            yield session
 
     def _history(self, env: Mapping[str, str], timeout_s: float) -> list[str] | None:
         """``alembic history`` / ``flask db history``: the upgrade command with ``history``
@@ -547,11 +568,139 @@ class CommandSession:
     heads: list[str] | None
     walked: list[str] | None = None
     irreversible: dict[str, str] = field(default_factory=dict)
+    warm: WarmCommands | None = None
 
     def move(self, action: str, target: str, timeout_s: float, *, release: bool = False) -> Moved | None:
         env = {**self.env, TARGET_ENV: target}
-        run_tool(f"migrate to {target}", self.tool.argv(action, target), env, self.tool.cwd, timeout_s)
+        what, argv = f"migrate to {target}", self.tool.argv(action, target)
+        if self.warm is None or not self.warm.run(what, argv, env, timeout_s):
+            run_tool(what, argv, env, self.tool.cwd, timeout_s)
         return None
+
+
+class WarmCommands:
+    """The warm processes of one walk's commands, one per interpreter, each started at its
+    first step with the environment every step gets (run_tool's: the user's without
+    databases, then the walk's). The first step runs cold in a fork and names the libraries it
+    imported; they are imported before the next fork. Gone, with their children and their
+    files, when the walk ends."""
+
+    def __init__(self, env: Mapping[str, str], cwd: Path, projects: tuple[Path, ...], run_state: RunState | None):
+        self.env = {**without_databases(os.environ), **env}
+        self.cwd, self.projects, self.run_state = cwd, (cwd.resolve(), *projects), run_state
+        self.servers: dict[str, ForkServer | None] = {}
+        self.folder = Path(tempfile.mkdtemp(prefix="golive-warm-"))
+
+    def __enter__(self) -> WarmCommands:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            for server in self.servers.values():
+                if server is not None:
+                    server.stop()
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def run(self, what: str, argv: list[str], env: Mapping[str, str], timeout_s: float) -> bool:
+        """Run one step warm; False when it cannot be (not a Python program, or its
+        interpreter cannot run a fork server), so it runs in its own process."""
+        step_env = {**without_databases(os.environ), **env}
+        program = python_program(argv, step_env, self.cwd)
+        if program is None:
+            return False
+        if program.python not in self.servers:
+            self.servers[program.python] = self.started(program.python, None, timeout_s)
+        server = self.servers[program.python]
+        if server is None:
+            return False
+        learned = server.step(what, argv[0], program, step_env, timeout_s)
+        if learned:
+            # a database the program named for itself (its own .env) stays out of the warm process
+            learned["env"] = without_databases(learned["env"])
+            self.servers[program.python] = server.warmed(learned, timeout_s)
+        return True
+
+    def started(self, python: str, preload: dict[str, Any] | None, timeout_s: float) -> ForkServer | None:
+        try:
+            return ForkServer(python, self, preload, timeout_s)
+        except StepError:
+            return None
+
+
+class ForkServer:
+    """fork_server.py in one interpreter: steps are its forks (see there)."""
+
+    def __init__(self, python: str, owner: WarmCommands, preload: dict[str, Any] | None, timeout_s: float) -> None:
+        self.owner, self.python, self.learning = owner, python, preload is None
+        self.driver = Driver("warm python", FORK_SERVER, python, owner.cwd, owner.env, owner.run_state, owner.cwd)
+        self.child: tuple[int, int | None] | None = None
+        try:
+            hello = self.driver.request(
+                {"projects": [str(path) for path in owner.projects], "preload": preload}, timeout_s
+            )
+        except BaseException:
+            self.driver.stop()
+            raise
+        self.preloaded = int(hello.get("preloaded", 0))
+
+    def step(
+        self, what: str, command: str, program: PythonProgram, env: dict[str, str], timeout_s: float
+    ) -> dict[str, Any] | None:
+        """Run one step; raise StepError as run_tool would. When learning, the libraries it
+        imported and the environment it set for itself (see fork_server.preload)."""
+        folder = self.owner.folder
+        stdout, stderr, learn = folder / "stdout", folder / "stderr", folder / "learned.json"
+        request = {
+            "module": program.module,
+            "script": program.script,
+            "args": program.args,
+            "env": env,
+            "cwd": str(self.owner.cwd),
+            "stdout": str(stdout),
+            "stderr": str(stderr),
+            "learn": str(learn) if self.learning else "",
+            "timeout": timeout_s,
+        }
+        try:
+            pid = int(self.driver.request(request, timeout_s)["child"])
+            self.child = (pid, process_start_time(pid))
+            if self.owner.run_state is not None:
+                self.owner.run_state.record_process(pid, "warm migration step")
+            status = self.driver.reply(timeout_s + 30)
+            self.child = None
+        except StepError as exc:
+            self.stop()
+            raise StepError(f"{what}: {exc}; set warm: false to run each step in its own process") from None
+        program_name = Path(command).name
+        if status["timed_out"]:
+            raise tool_timed_out(what, program_name, timeout_s)
+        out, err = (path.read_text(errors="replace") for path in (stdout, stderr))
+        if int(status["exit"]) != 0:
+            raise tool_failed(what, program_name, int(status["exit"]), out, err)
+        if not self.learning or not learn.exists():
+            return None
+        self.learning = False
+        learned: dict[str, Any] = json.loads(learn.read_text())
+        return learned
+
+    def warmed(self, learned: dict[str, Any], timeout_s: float) -> ForkServer | None:
+        """This server with the ``learned`` modules imported; a new one with those before a
+        module that would leave a socket or a thread to the forks (see fork_server.preload)."""
+        reply = self.driver.request({"preload": learned}, timeout_s)
+        self.preloaded = int(reply["preloaded"])
+        if "tainted" not in reply:
+            return self
+        self.stop()
+        clean = {**learned, "modules": learned["modules"][: self.preloaded]}
+        return self.owner.started(self.python, clean, timeout_s)
+
+    def stop(self) -> None:
+        """Stop the step running (its process group), then the server."""
+        if self.child is not None:
+            stop_process(*self.child, sig=signal.SIGKILL)
+            self.child = None
+        self.driver.stop()
 
 
 def _found_alembic(cwd: Path, python: str, version_table: str, run_state: RunState | None) -> AlembicTool | None:

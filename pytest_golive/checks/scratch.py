@@ -85,11 +85,20 @@ def run_tool(what: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path, 
     except FileNotFoundError:
         raise StepError(f"{what}: command {argv[0]!r} not found") from None
     except subprocess.TimeoutExpired:
-        raise StepError(f"{what}: {program} still running after {timeout_s:.0f}s; stopped") from None
+        raise tool_timed_out(what, program, timeout_s) from None
     if done.returncode != 0:
-        output = (done.stderr.strip() or done.stdout.strip()).splitlines()
-        raise StepError(f"{what}: {program} exited {done.returncode}" + (f": {output[-1]}" if output else ""))
+        raise tool_failed(what, program, done.returncode, done.stdout, done.stderr)
     return done.stdout
+
+
+def tool_timed_out(what: str, program: str, timeout_s: float) -> StepError:
+    return StepError(f"{what}: {program} still running after {timeout_s:.0f}s; stopped")
+
+
+def tool_failed(what: str, program: str, code: int, stdout: str, stderr: str) -> StepError:
+    """A helper's failure in one line: what, which program, its exit status, its last output line."""
+    output = (stderr.strip() or stdout.strip()).splitlines()
+    return StepError(f"{what}: {program} exited {code}" + (f": {output[-1]}" if output else ""))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -18,8 +18,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from ..checklist.comparisons import describe, satisfies
-from ..checklist.load_rules import load_limit
+from ..checklist.load_rules import Shortfall, load_shortfalls
 from ..formats.errors import UnusableInput
 from ..formats.junit import OUTCOME_RANK, CaseResult
 from ..formats.load_share import (
@@ -79,9 +78,10 @@ def _merged(shares: Sequence[CaseResult]) -> CaseResult:
     try:
         thresholds = _thresholds(shares)
         figures, histogram = _figures(shares)
+        shortfalls = _judged(thresholds, figures)
     except UnusableInput as exc:
         return _refused(shares, str(exc))
-    mismatches = _judge(thresholds, figures)
+    mismatches = [f"{s.figure}: expected {s.expected}, got {s.actual}" for s in shortfalls]
     properties = {f"golive.{key}": str(value) for key, value in figures.items()}
     properties[HISTOGRAM_PROPERTY] = encode_histogram(histogram)
     properties[SAMPLES_PROPERTY] = of_histogram(histogram)
@@ -130,9 +130,18 @@ def _thresholds(shares: Sequence[CaseResult]) -> dict[str, Any]:
         thresholds = json.loads(text)
         if not isinstance(thresholds.get("expect"), dict) or not isinstance(thresholds.get("min_samples"), int):
             raise ValueError("expected {expect: {...}, min_samples: n}")
+        if "steps" in thresholds["expect"]:
+            raise ValueError("thresholds per journey step, which a load split into shares never has")
     except (ValueError, AttributeError) as exc:
         raise UnusableInput(f"{LOAD_THRESHOLDS_PROPERTY} {text[:80]!r}: not the thresholds of a load ({exc})") from None
     return dict(thresholds)
+
+
+def _judged(thresholds: dict[str, Any], figures: dict[str, Any]) -> list[Shortfall]:
+    try:
+        return load_shortfalls(thresholds["expect"], figures, thresholds["min_samples"])
+    except ValueError as exc:  # a comparison no checklist would have loaded
+        raise UnusableInput(f"{LOAD_THRESHOLDS_PROPERTY}: {exc}") from None
 
 
 def _figures(shares: Sequence[CaseResult]) -> tuple[dict[str, Any], HdrHistogram]:
@@ -172,19 +181,6 @@ def _number(case: CaseResult, key: str) -> float:
         return float(case.properties.get(key, 0))
     except ValueError:
         raise UnusableInput(f"load share {case.properties[LOAD_SHARE_PROPERTY]}: {key} is not a number") from None
-
-
-def _judge(thresholds: dict[str, Any], figures: dict[str, Any]) -> list[str]:
-    """The check's expectations on the merged figures, as the load kind judges one load."""
-    if figures["samples"] < thresholds["min_samples"]:
-        needed = thresholds["min_samples"]
-        return [f"samples: expected >= {needed} (not enough data to judge), got {figures['samples']}"]
-    found = []
-    for key, expected in thresholds["expect"].items():
-        figure, limit = load_limit(key, expected)
-        if not satisfies(figures.get(figure), limit):
-            found.append(f"{figure}: expected {describe(limit)}, got {describe(figures.get(figure))}")
-    return found
 
 
 def _refused(shares: Sequence[CaseResult], why: str) -> CaseResult:
