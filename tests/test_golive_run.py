@@ -80,3 +80,29 @@ def test_no_checklist_is_a_usage_error_in_one_line(tmp_path: Path) -> None:
     assert none_here.returncode == 2
     assert none_here.stderr.startswith("golive run: no golive.yaml in ")
     assert len(none_here.stderr.splitlines()) == 1
+
+
+def test_golive_run_hands_over_to_pytest_before_loading_the_other_commands(tmp_path: Path) -> None:
+    """The process that execs pytest pays for nothing pytest does not reuse: the gate, the
+    check kinds, init's detectors and their libraries load only for the commands that use them
+    (they took about a second of every run's time to verdict). ``-X importtime`` is not
+    passed on to the exec'd pytest, so what it lists is the first process's imports."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "pytest_golive", "run", "golive.yaml", "--version"],
+        cwd=project(tmp_path),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "pytest_golive.cli.isolated" in imported  # it is the first process's list
+    loaded = sorted(name for name in imported if name.startswith(("pytest_golive.", "yaml", "jsonschema", "psycopg")))
+    assert set(loaded) <= {
+        "pytest_golive.cli",
+        "pytest_golive.cli.entry",
+        "pytest_golive.cli.isolated",
+        "pytest_golive.plugin",
+        "pytest_golive.plugin.discovery",
+    }, loaded

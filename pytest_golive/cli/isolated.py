@@ -7,10 +7,13 @@ files import the app's modules. So the checklist runs with golive's own empty in
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..plugin.discovery import is_checklist_path
+from . import EXIT_USAGE
 
 EMPTY_INI = Path(__file__).with_name("isolated.ini")
 DEFAULT_CHECKLIST = "golive.yaml"
@@ -43,3 +46,19 @@ def pytest_arguments(target: str, extra: Sequence[str]) -> list[str]:
     pytest start would import (about a second here), though the kind uses it as a library."""
     rootdir = checklist_file(target).resolve().parent
     return ["-c", str(EMPTY_INI), "--rootdir", str(rootdir), "--noconftest", "-p", "no:schemathesis", *extra, target]
+
+
+def run(arguments: Sequence[str]) -> int:
+    """pytest in place of this process (exec): its exit status and its handling of Ctrl-C are
+    the run's, and golive's modules are not imported before pytest can rewrite them."""
+    try:
+        target, extra = split_arguments(arguments)
+    except NoChecklist as exc:
+        print(f"golive run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not checklist_file(target).is_file():
+        print(f"golive run: {checklist_file(target)}: no such checklist file", file=sys.stderr)
+        return EXIT_USAGE
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "pytest", *pytest_arguments(target, extra)])

@@ -37,15 +37,16 @@ from ..plugin.discovery import is_checklist_path
 from ..plugin.options import PROVIDERS
 from ..services.cleanup import Policy, cleanup, summary_lines
 from ..services.runstate import new_run_id
+from . import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from .isolated import run
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["run"] and not set(arguments[1:2]) & {"-h", "--help"}:
-        return _run(arguments[1:])  # the rest is pytest's: argparse must not read its options
+        return run(arguments[1:])  # the rest is pytest's: argparse must not read its options
     parser = _parser()
     args = parser.parse_args(arguments)
     try:
@@ -191,24 +192,6 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--force", action="store_true", help="build again even when the images exist")
     build.set_defaults(handler=_images_build)
     return parser
-
-
-def _run(arguments: list[str]) -> int:
-    """pytest in place of this process (exec): its exit status and its handling of Ctrl-C are
-    the run's, and golive's modules are not imported before pytest can rewrite them."""
-    from .isolated import NoChecklist, checklist_file, pytest_arguments, split_arguments  # noqa: PLC0415
-
-    try:
-        target, extra = split_arguments(arguments)
-    except NoChecklist as exc:
-        print(f"golive run: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    if not checklist_file(target).is_file():
-        print(f"golive run: {checklist_file(target)}: no such checklist file", file=sys.stderr)
-        return EXIT_USAGE
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "pytest", *pytest_arguments(target, extra)])
 
 
 def _images_build(args: argparse.Namespace) -> int:

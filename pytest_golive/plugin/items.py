@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ..checklist import CheckInstance, Checklist, ChecklistError, Problem, load_checklist
+from ..checklist import Check, CheckInstance, Checklist, ChecklistError, Problem, load_checklist
 from ..checklist.errors import display_path
 from ..checklist.load_rules import splits_over_shards
 from ..checklist.ordering import need_groups, plan
@@ -83,6 +83,8 @@ class ChecklistFile(pytest.File):
     #: this process's view of each service, or why it could not be had; None until first needed
     _endpoints: dict[str, Endpoint | ProvisionError] | None = None
     endpoints: dict[str, Endpoint]
+    #: whether the app may start ahead was decided (plugin/services.py start_app_ahead)
+    _ahead_decided = False
 
     def collect(self) -> Iterator[CheckItem]:
         cache = self.config.cache if hasattr(self.config, "cache") else None
@@ -175,9 +177,11 @@ class ChecklistFile(pytest.File):
         app = self.checklist.app
         return app is not None and app.command is not None and not self.config.getoption(BASE_URL_OPTION)
 
-    def prepare(self, needs: Needs) -> RunSettings:
+    def prepare(self, needs: Needs, item: pytest.Item | None = None) -> RunSettings:
         """The settings a check with ``needs`` runs with: the services it needs provisioned,
-        the app started if it needs it. What could not be started raises Unavailable."""
+        the app started if it needs it. What could not be started raises Unavailable.
+        Once the services are up, the app starts ahead while ``item`` and the checks after it
+        run, when none of them can tell (_app_waits_behind)."""
         from .services import session_services  # noqa: PLC0415  (the services stage loads when checks run)
 
         base = self.base_settings()
@@ -204,9 +208,11 @@ class ChecklistFile(pytest.File):
             app_python=self._app_python(base),
             evidence_dir=services.logs_dir,
         )
-        if not (needs.app and self._starts_app()):
-            return settings
         context = {"env": dict(os.environ), "vars": base.variables, "services": view}
+        if not (needs.app and self._starts_app()):
+            if self.endpoints and self._app_waits_behind(item):
+                services.start_app_ahead(self.checklist, context, settings.app_python)
+            return settings
         try:
             started = services.app(self.checklist, context, settings.app_python)
         except AppStartError as exc:
@@ -226,6 +232,23 @@ class ChecklistFile(pytest.File):
             app_log=lambda: started.log,
         )
 
+    def _app_waits_behind(self, item: pytest.Item | None) -> bool:
+        """Whether the app may start while ``item`` and the items after it run: they come
+        before the first check of this file that needs the app, and each is blind to it (as
+        _blind_to_the_app says). Serial runs only: an xdist worker does not know its items."""
+        if item is None or self._ahead_decided or not self._starts_app() or hasattr(self.config, "workerinput"):
+            return False
+        self._ahead_decided = True  # once per file: the first check with services decides
+        items = self.session.items
+        for later in items[items.index(item) :] if item in items else []:
+            if not isinstance(later, CheckItem):
+                return False  # a Python test beside the checklist may read the app's database
+            if later.checklist_file is self and self.needs(later.instance).app:
+                return True
+            if not _blind_to_the_app(later.instance.check):
+                return False
+        return False  # no selected check needs the app: it is not started
+
     def _app_python(self, base: RunSettings) -> str:
         context = {"env": dict(os.environ), "vars": base.variables}
         try:
@@ -237,6 +260,17 @@ class ChecklistFile(pytest.File):
         if isinstance(excinfo.value, (ChecklistError, KindRegistryError)):
             return redactor(self.config)(str(excinfo.value))
         return super().repr_failure(excinfo)
+
+
+def _blind_to_the_app(check: Check) -> bool:
+    """A check that reads nothing the app's start changes (its database, its files, the app
+    itself), so it may run while the app starts: it reads the environment, or walks the
+    migrations in a scratch database of its own (not ``mode: applied``, which reads the app's)."""
+    return all(
+        step.kind == "env"
+        or (step.kind == "migrations" and isinstance(step.spec, dict) and step.spec.get("mode") in (None, "roundtrip"))
+        for step in check.steps
+    )
 
 
 class NeedsNotMet(Exception):
@@ -293,7 +327,7 @@ class CheckItem(pytest.Item):
         except CheckProblem:
             return  # the checklist's own problem: runtest reports it as this check's failure
         needs = parent.needs(self.instance)
-        self._settings = parent.prepare(needs)
+        self._settings = parent.prepare(needs, self)
         self.user_properties.extend(
             (f"golive.service.{name}", f"{endpoint.kind} via {endpoint.provider}")
             for name, endpoint in parent.endpoints.items()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,8 @@ class SessionServices:
         self._shared: dict[str, SharedService] = {}
         self._errors: dict[str, str] = {}
         self._apps: dict[Path, AppProcess | ProvisionError] = {}
+        #: apps starting in a thread (start_app_ahead), until a check needs them
+        self._starting: dict[Path, tuple[AppProcess, Future[AppProcess | ProvisionError]]] = {}
         self._urls: dict[Path, str] = {}
         self._handles: dict[Path, dict[str, dict[str, Any]]] = {}
         self._proxies: dict[Path, dict[str, TcpProxy]] = {}
@@ -181,24 +184,44 @@ class SessionServices:
         return replace(endpoint, host=proxies[name].host, port=proxies[name].port)
 
     def app(self, checklist: Checklist, context: Mapping[str, Any], python: str) -> AppProcess:
-        """Start the checklist's app once (it has a command); a failure is remembered and
-        raised again (AppStartError), not retried."""
-        app = checklist.app
-        assert app is not None
+        """Start the checklist's app once (it has a command), or wait for its start under way
+        (start_app_ahead); a failure is remembered and raised again (AppStartError), not retried."""
         started = self._apps.get(checklist.path)
         if started is None:
-            name = self.app_log_name(checklist)
-            process = AppProcess(self.state, app, name, python=python, keep_log=self._keeper(name))
-            try:
-                with self.spent.measure("app start"):
-                    self._urls[checklist.path] = process.start(context)
-                started = process
-            except ProvisionError as exc:
-                started = exc
+            with self.spent.measure("app start"):  # what the run waited for: a start ahead overlaps checks
+                ahead = self._starting.pop(checklist.path, None)
+                if ahead is not None:
+                    started = ahead[1].result()
+                else:
+                    started = self._start_app(checklist, self._new_app(checklist, python), context)
             self._apps[checklist.path] = started
         if isinstance(started, ProvisionError):
             raise started
         return started
+
+    def start_app_ahead(self, checklist: Checklist, context: Mapping[str, Any], python: str) -> None:
+        """Begin starting the app in a thread, so that the checks before the first one that
+        needs it (which cannot tell: plugin/items.py decides) run while it starts."""
+        if checklist.path in self._apps or checklist.path in self._starting:
+            return
+        process = self._new_app(checklist, python)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="golive-app-start")
+        self._starting[checklist.path] = (process, pool.submit(self._start_app, checklist, process, context))
+        pool.shutdown(wait=False)  # the thread ends with the start; app() or close() waits for it
+
+    def _new_app(self, checklist: Checklist, python: str) -> AppProcess:
+        assert checklist.app is not None
+        name = self.app_log_name(checklist)
+        return AppProcess(self.state, checklist.app, name, python=python, keep_log=self._keeper(name))
+
+    def _start_app(
+        self, checklist: Checklist, process: AppProcess, context: Mapping[str, Any]
+    ) -> AppProcess | ProvisionError:
+        try:
+            self._urls[checklist.path] = process.start(context)
+        except ProvisionError as exc:
+            return exc
+        return process
 
     def app_log_name(self, checklist: Checklist) -> str:
         """``<folder>-<file>[-<worker>].log``: one per app process, so xdist workers keep theirs apart."""
@@ -290,6 +313,11 @@ class SessionServices:
 
     def _close(self) -> None:
         try:
+            for process, pending in self._starting.values():  # the run ended before a check needed it
+                process.cancel()
+                wait([pending])
+                process.stop()
+            self._starting.clear()
             for started in self._apps.values():
                 if isinstance(started, AppProcess):
                     started.stop()

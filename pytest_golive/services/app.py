@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -204,6 +205,12 @@ class AppProcess:
         #: the environment golive gave the app (on top of its own), as rendered
         self.env: dict[str, str] = {}
         self._set_up = False
+        #: set when the run ends while the app is still starting (in a thread: SessionServices)
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        """Make a start under way give up at its next poll (its setup command is killed)."""
+        self._cancelled.set()
 
     def start(self, context: Mapping[str, Any], port: int | None = None) -> str:
         """Run the setup commands, start the app and wait until it is ready; returns its base URL."""
@@ -228,6 +235,8 @@ class AppProcess:
             for index, command in enumerate(setup):
                 self._run_setup(index, command, environ)
             self._set_up = True
+        if self._cancelled.is_set():
+            raise AppStartError("the run ended before the app started")
         try:
             with self.log.open("ab") as out:
                 self.process = subprocess.Popen(
@@ -275,15 +284,18 @@ class AppProcess:
                 raise AppStartError(message, doc_path=where) from None
             start = process_start_time(process.pid)
             self.state.record("process", pid=process.pid, start=start, what=f"app {self.name} setup")
-            try:
-                code = process.wait(timeout=SETUP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                stop_child(process, start, signal.SIGKILL)
-                raise AppStartError(
-                    f"app setup command {shown} did not finish within {SETUP_TIMEOUT_S:g}s",
-                    doc_path=where,
-                    details=self.log_lines(),
-                ) from None
+            deadline = time.monotonic() + SETUP_TIMEOUT_S
+            while (code := process.poll()) is None:
+                if self._cancelled.is_set() or time.monotonic() > deadline:
+                    stop_child(process, start, signal.SIGKILL)
+                    late = f"did not finish within {SETUP_TIMEOUT_S:g}s"
+                    why = "was stopped: the run ended" if self._cancelled.is_set() else late
+                    raise AppStartError(
+                        f"app setup command {shown} {why}",
+                        doc_path=where,
+                        details=self.log_lines(),
+                    )
+                time.sleep(_POLL_S)
         if code != 0:
             raise AppStartError(
                 f"app setup command {shown} failed with exit status {code}, so the app did not start",
@@ -299,6 +311,8 @@ class AppProcess:
         last = "no answer"
         assert self.process is not None
         while time.monotonic() < deadline:
+            if self._cancelled.is_set():
+                raise AppStartError("the run ended before the app was ready")
             code = self.process.poll()
             if code is not None:
                 raise AppStartError(f"app exited with status {code} while starting", details=self.log_lines())
