@@ -127,3 +127,48 @@ checks:
     )
     assert "KeyboardInterrupt" in output
     assert events.read_text() == "resumed\n"
+
+
+def test_a_pause_the_app_only_waited_out_is_not_a_pass(pytester: pytest.Pytester) -> None:
+    """CTFd with Redis paused: every request hangs on its Redis client (no timeout) and answers
+    200 once Redis is back. The during step got its answer only after the pause, so it saw no
+    outage: that is a hang for the user, not a pass. services_app.py in pool mode waits the same
+    way; an app that answers while paused passes."""
+    services_app = ROOT / "tests" / "apps" / "services_app.py"
+    pytester.makefile(
+        ".yaml",
+        golive=f"""\
+golive: 1
+services: {{cache: {{kind: redis}}}}
+app:
+  command: ["{{{{ app.python }}}}", {services_app}, pool]
+  env: {{REDIS_URL: "{{{{ services.cache.url }}}}"}}
+  ready: {{http: /health, timeout: 30s}}
+checks:
+  - id: bad-waits-the-pause-out
+    timeout: 1m
+    fault:
+      target: cache
+      action: pause
+      for: 2s
+      during: [{{http: {{get: /use}}, expect: {{status: {{one_of: [200, 503]}}}}}}]
+  - id: ok-answers-while-paused
+    timeout: 1m
+    fault:
+      target: cache
+      action: pause
+      for: 2s
+      during: [{{http: {{get: /health}}, expect: {{status: 200}}}}]
+""",
+    )
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider", "--golive-provider", "local")
+    found = outcomes(result)
+    assert found == {"bad-waits-the-pause-out": "FAILED", "ok-answers-while-paused": "PASSED"}
+    (line,) = [line for line in result.stdout.lines if line.startswith("golive.yaml:")]
+    assert line.startswith(
+        "golive.yaml:8:5: during the fault: expected an answer while cache was paused, got the first only after"
+        " it was restored ("
+    )
+    assert line.endswith(
+        " ms, the pause lasted 2s): the steps waited for cache; give them max_ms, or the app a timeout"
+    )

@@ -78,6 +78,40 @@ def test_load_kind(pytester: pytest.Pytester, checklist: Callable[..., Path]) ->
     assert '<property name="golive.error_rate" value="0.0" />' in xml
 
 
+def test_a_load_whose_every_answer_came_from_another_route_fails(
+    pytester: pytest.Pytester, checklist: Callable[..., Path]
+) -> None:
+    """CTFd before its setup sends every page to /setup: a load of /challenges measured /setup
+    and passed. The load follows redirects; when every answer came from elsewhere, the route
+    named was never measured."""
+    checklist(
+        """\
+        golive: 1
+        app: {base_url: "{url}"}
+        checks:
+          - id: redirected
+            timeout: 1m
+            load: {get: "/redirect?to=/health", rate: 60/s, duration: 1s}
+            expect: {p95_ms: 1000, error_rate: 0.01}
+          - id: served
+            timeout: 1m
+            load: {get: /health, rate: 60/s, duration: 1s}
+            expect: {p95_ms: 1000, error_rate: 0.01}
+        """
+    )
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider", "--junitxml=out.xml")
+    result.assert_outcomes(passed=1, failed=1)
+    failure = next(line for line in result.stdout.lines if line.startswith("golive.yaml:4:5:"))
+    assert failure == (
+        "golive.yaml:4:5: redirected: expected answers from the route loaded, got all 60 redirected"
+        " (/redirect -> /health, 302): the load measured another route; load the one they end at,"
+        " or prepare the app so that this one answers"
+    )
+    xml = (pytester.path / "out.xml").read_text()
+    assert '<property name="golive.redirected" value="60" />' in xml
+    assert '<property name="golive.redirected" value="0" />' in xml  # /health answered itself
+
+
 def test_raw_histogram_is_kept_for_the_evidence(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
     checklist(LOAD.split("  - id: ok-closed", maxsplit=1)[0])
     pytester.runpytest("-p", "no:cacheprovider", "--junitxml=out.xml")

@@ -161,3 +161,28 @@ def test_a_bare_assertion_in_env_py_says_where(pytester: pytest.Pytester) -> Non
         "golive.yaml:4:5: upgrade base -> 0001: expected to succeed, got AssertionError at history/env.py:3:"
         " assert context.config.config_file_name is not None"
     ]
+
+
+def test_an_app_that_upgrades_its_database_when_it_is_made_is_named_so(pytester: pytest.Pytester) -> None:
+    """CTFd's create_app() runs flask_migrate.upgrade() itself: loading the app for the walk
+    brings the scratch database to head before the first step. The line must say so, not that
+    the first step ran on another database."""
+    shutil.copytree(FLASK, pytester.path / "app")
+    factory = pytester.path / "app" / "blog" / "__init__.py"
+    factory.write_text(
+        factory.read_text().replace(
+            "    return app\n",
+            "    with app.app_context():\n        flask_migrate.upgrade()  # brings its database to head\n    return app\n",
+        )
+        + "\nimport flask_migrate  # noqa: E402\n"
+    )
+    app = pytester.path / "app"
+    result, _ = run(pytester, f"  - id: walk\n    migrations: {{alembic: {app}/migrations, cwd: {app}}}\n")
+    result.assert_outcomes(failed=1)
+    (line,) = failures(result)
+    assert "ran on another database" not in line
+    assert line.startswith("golive.yaml:4:5: before the walk: expected the scratch database golive_")
+    assert line.endswith(
+        " empty, as golive made it, got alembic_version there at b2f0c0de0002: loading the app or env.py migrated"
+        " it (an app that upgrades its database when it is made does), so no step can start from base"
+    )

@@ -233,6 +233,25 @@ def test_provisioned_postgres_refuses_a_client_without_its_password(provisioned:
             psycopg.connect(host=host, port=port, user=endpoint.user, dbname="postgres", connect_timeout=5)
 
 
+def test_a_client_naming_no_database_reaches_the_one_named_like_its_user(
+    provisioned: tuple[ServiceManager, str],
+) -> None:
+    """As on the official postgres image: a wait-for-the-server script (CTFd's ping.py) drops the
+    database from the URL, and libpq then asks for the database named like the user."""
+    manager, provider = provisioned
+    endpoint = manager.provision(ServiceSpec("db", "postgres", provider, None, None, (), 60), {}).endpoint
+    assert endpoint.database != endpoint.user  # the app's own database is another one
+    with psycopg.connect(
+        host=endpoint.host,
+        port=endpoint.port,
+        user=endpoint.user,
+        password=endpoint.password,
+        dbname=endpoint.user,  # what libpq asks for when a client names none (PGDATABASE aside)
+        connect_timeout=5,
+    ) as conn:
+        assert conn.execute("SELECT current_database()").fetchone() == (endpoint.user,)
+
+
 def test_the_projects_redis_image_refuses_strangers_on_the_bridge(docker_engine: None) -> None:
     """The Redis image `golive images build` makes, started as anyone would start it, without
     a password: another container on the bridge network must not be served."""

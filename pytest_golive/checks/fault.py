@@ -77,6 +77,8 @@ class FaultKind(Kind):
             if not spec.get("during"):
                 time.sleep(max(0.0, lasting - (time.monotonic() - started)))
             slowest_ms = max(slowest_ms, (time.monotonic() - round_started) * 1000)
+            if rounds == 1 and restored and action == "pause" and spec.get("during") and not problems:
+                problems = [_waited_out(target_name, lasting, slowest_ms)]
         restore()
         recovery_ms = None
         if not problems and "recover" in spec:
@@ -127,3 +129,15 @@ class FaultKind(Kind):
                     Mismatch(f"recovery within {within:g}s, {p.what}", p.expected, p.actual) for p in problems
                 ]
             time.sleep(_RECOVERY_POLL_S)
+
+
+def _waited_out(target: str, lasting: float, round_ms: float) -> Mismatch:
+    """The first round of ``during`` steps ended only after the paused target was resumed: they
+    waited for it (a client without a timeout hangs on a paused server), so what they got back
+    is the answer after the outage, and the user saw a hang."""
+    return Mismatch(
+        "during the fault",
+        f"an answer while {target} was paused",
+        f"the first only after it was restored ({round_ms:.0f} ms, the pause lasted {lasting:g}s): the steps waited"
+        f" for {target}; give them max_ms, or the app a timeout",
+    )

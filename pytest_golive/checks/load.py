@@ -73,9 +73,22 @@ class LoadKind(Kind):
     def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
         result = observation.result
         observation.measurements.update(_budgets(expect))
+        if result["samples"] and result.get("redirected", 0) >= result["samples"]:
+            return [_measured_elsewhere(result)]
         if ctx.run.load_share is not None:
             return _judge_share(expect, observation, ctx.run.load_share[1])
         return [Mismatch(*shortfall) for shortfall in load_shortfalls(expect, result, result["min_samples"])]
+
+
+def _measured_elsewhere(result: Mapping[str, Any]) -> Mismatch:
+    """Every answer came from the route a redirect named (an app not set up yet sends each page
+    to its setup page): the thresholds would judge that route, not the one loaded."""
+    return Mismatch(
+        "redirected",
+        "answers from the route loaded",
+        f"all {result['redirected']} redirected ({result.get('first_redirect', '')}): the load measured another"
+        " route; load the one they end at, or prepare the app so that this one answers",
+    )
 
 
 def _judge_share(expect: Mapping[str, Any], observation: Observation, shares: int) -> list[Mismatch]:
@@ -156,7 +169,7 @@ def _observation(spec: Mapping[str, Any], what: str, result: dict[str, Any], **e
     figures = ", ".join(f"{k} {result[k]}" for k in ("rps", "p50_ms", "p95_ms", "p99_ms", "error_rate"))
     raw = ("histogram", "users", "latency_samples")
     shown = {k: v for k, v in result.items() if k not in raw}
-    measured = {k: v for k, v in shown.items() if k not in ("steps", "first_errors")}
+    measured = {k: v for k, v in shown.items() if k not in ("steps", "first_errors", "first_redirect")}
     return Observation(
         summary=f"{what}: {result['samples']} requests, {result['errors']} errors; {figures}{journey_summary(result)}",
         result={**shown, "min_samples": int(spec.get("min_samples", DEFAULT_MIN_SAMPLES))},
@@ -203,6 +216,8 @@ def _summary(tally: Tally, rate: float) -> dict[str, Any]:
         "target_rps": rate,
         "generators": tally.generators,
         "max_lag_ms": round(tally.max_lag_s * 1000, 2),
+        "redirected": tally.redirected,
+        **({"first_redirect": tally.first_redirect} if tally.first_redirect else {}),
     }
 
 

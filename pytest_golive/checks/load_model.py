@@ -92,6 +92,9 @@ class Tally:
     completed: int = 0  # journeys that passed every step
     #: why the first failed request failed (status, exception, template problem), per step
     first_errors: dict[str, str] = field(default_factory=dict)
+    #: answers that came from another route (the client followed a redirect), and the first such way
+    redirected: int = 0
+    first_redirect: str = ""
 
     @property
     def samples(self) -> int:
@@ -118,6 +121,8 @@ class Tally:
             self.steps.setdefault(name, Tally()).add({**step, "finished": 0.0, "max_lag_s": 0.0})
         for name, reason in report.get("first_errors", {}).items():
             self.first_errors.setdefault(name, reason)
+        self.redirected += report.get("redirected", 0)
+        self.first_redirect = self.first_redirect or report.get("first_redirect", "")
 
     def encoded(self) -> Report:
         """What a generator sends back of it."""
@@ -127,4 +132,6 @@ class Tally:
             "completed": self.completed,
             "steps": {name: step.encoded() for name, step in self.steps.items()},
             "first_errors": self.first_errors,
+            "redirected": self.redirected,
+            "first_redirect": self.first_redirect,
         }

@@ -111,6 +111,17 @@ class Walk:
         checked = self._irreversible(session, checked)
         with connect(scratch) as conn:
             watch = VersionWatch(conn, self.tool.version_table, scratch.database or "")
+            loaded = watch.position()
+            if loaded.versions:  # golive made it empty; the tool has loaded, no step has run
+                self.problems.append(
+                    Mismatch(
+                        "before the walk",
+                        f"the scratch database {scratch.database} empty, as golive made it",
+                        f"{self.tool.version_table} there at {loaded}: loading the app or env.py migrated it "
+                        "(an app that upgrades its database when it is made does), so no step can start from base",
+                    )
+                )
+                return
             self._walk(session, Scratch(conn, watch), writes, checked)
 
     def _scope(self, session: ToolSession) -> list[bool]:

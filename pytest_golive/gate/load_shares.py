@@ -35,7 +35,7 @@ from ..formats.samples import SAMPLES_PROPERTY, of_histogram
 SHARES_REFUSED_PROPERTY = "golive.load_shares_refused"
 #: on a merged result: how many shares it merged
 SHARES_MERGED_PROPERTY = "golive.load_shares"
-_SUMMED = ("rps", "target_rps", "generators", "journeys_completed")
+_SUMMED = ("rps", "target_rps", "generators", "journeys_completed", "redirected")
 #: what one share measured of its part, which the merged result must not pass off as the load's
 _SHARE_ONLY = frozenset(
     {

@@ -19,6 +19,9 @@ PORT = "{{ app.port }}"
 _RUNNERS = (["poetry", "run"], ["uv", "run"], ["pipenv", "run"], ["pdm", "run"], ["hatch", "run"], ["rye", "run"])
 _SHELL_WORDS = {"if", "then", "else", "elif", "fi", "while", "until", "do", "done", "for", "case", "esac", "function"}
 _NOT_STEPS = {"echo", "sleep", "set", "export", "cd", "true", "false", "exit", "break", "continue", "trap", "wait", "["}
+#: modules that make environments or install packages: building the image (``RUN python -m venv
+#: /opt/venv``), not preparing the app; run here, they would write outside the project
+_INSTALLERS = frozenset({"venv", "virtualenv", "pip", "ensurepip", "pipx", "uv", "poetry", "pdm", "build"})
 _MIGRATION = re.compile(r"\b(alembic\s+(-c\s+\S+\s+)?upgrade|flask\s+db\s+upgrade|manage\.py\s+migrate|db\s+upgrade)\b")
 
 
@@ -39,10 +42,10 @@ _PIPE_FEEDERS = frozenset({"yes", "echo", "printf"})
 
 
 def split_commands(text: str) -> list[list[str]]:
-    """Shell text -> simple commands, split at ``;``, ``&&``, ``||``, ``|`` and newlines;
-    a command that only feeds a pipe is left out."""
+    """Shell text -> simple commands, split at ``;``, ``&&``, ``||``, ``|`` and newlines (a
+    line ending in ``\\`` goes on on the next); a command that only feeds a pipe is left out."""
     commands: list[list[str]] = []
-    for line in text.splitlines():
+    for line in re.sub(r"\\\r?\n", " ", text).splitlines():
         stripped = re.sub(r"\s\d*(>>?|<)&?\s*[^\s;&|]+", " ", " " + line).strip()  # redirections
         if not stripped or stripped.startswith("#"):
             continue
@@ -161,7 +164,7 @@ def setup_step(words: list[str]) -> list[str] | None:
         return [PYTHON, "-m", "alembic", *rest]
     if tool == "flask" and rest[:2] == ["db", "upgrade"]:
         return [PYTHON, "-m", "flask", *rest]
-    if tool == "python" and rest[:1] == ["-m"] and len(rest) > 1:
+    if tool == "python" and rest[:1] == ["-m"] and len(rest) > 1 and rest[1] not in _INSTALLERS:
         return [PYTHON, *rest]
     if tool == "python" and rest and rest[0].endswith(".py"):
         return [PYTHON, *rest]
@@ -177,7 +180,7 @@ def is_migration(words: list[str]) -> bool:
 def read_deploy(text: str, scripts: dict[str, str] | None = None, *, serves: bool = True) -> Deploy:
     """The server (the last command that serves, when ``serves``) and the steps before it, in
     shell text; a script it runs is read in turn (``scripts``: its path as written -> text)."""
-    commands = _commands(text, scripts or {}, 0)
+    commands = _commands(text, scripts or {}, 0, {})
     server_at = None
     if serves:
         for index, words in enumerate(commands):
@@ -192,20 +195,56 @@ def read_deploy(text: str, scripts: dict[str, str] | None = None, *, serves: boo
     return found
 
 
-def _commands(text: str, scripts: dict[str, str], depth: int) -> list[list[str]]:
+def _commands(text: str, scripts: dict[str, str], depth: int, variables: dict[str, str]) -> list[list[str]]:
+    """The commands of shell text, with the variables it assigns (``WORKERS=${WORKERS:-1}``)
+    expanded as the script would when the deployment sets none: golive runs no shell."""
     found: list[list[str]] = []
     for written in split_commands(text):
-        words = normalise(written)
+        if all(_ASSIGNMENT.match(word) for word in written):
+            for word in written:
+                name, _, value = word.partition("=")
+                variables[name] = _expand(value, variables)
+            continue
+        words = _without_unset(normalise([_expand(word, variables) for word in written]))
         if not words or words[0] in _SHELL_WORDS or words[0] in _NOT_STEPS or words[0].startswith(("$", ">")):
             continue
         script = _script_of(words)
         if words[0] in ("sh", "bash") and words[1:2] == ["-c"] and len(words) > 2 and depth < 3:
-            found += _commands(words[2], scripts, depth + 1)
+            found += _commands(words[2], scripts, depth + 1, variables)
         elif script and _script_text(script, scripts) is not None and depth < 3:
-            found += _commands(_script_text(script, scripts) or "", scripts, depth + 1)
+            found += _commands(_script_text(script, scripts) or "", scripts, depth + 1, variables)
         else:
             found.append(words)
     return found
+
+
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_REFERENCE = re.compile(r"\$\{(?P<braced>[A-Za-z_]\w*)(?::?-(?P<default>[^}]*))?\}|\$(?P<bare>[A-Za-z_]\w*)")
+
+
+def _expand(word: str, variables: dict[str, str]) -> str:
+    """``$NAME``, ``${NAME}`` and ``${NAME:-default}`` by what the script assigned, else the
+    default; a reference to neither is left as written."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group("braced") or match.group("bare")
+        if name in variables:
+            return variables[name]
+        return match.group("default") if match.group("default") is not None else match.group(0)
+
+    return _REFERENCE.sub(value, word)
+
+
+def _without_unset(words: list[str]) -> list[str]:
+    """The words less the options whose value is a variable nothing sets (``--config "$CONF"``):
+    without a shell, the program would get the ``$`` text itself."""
+    kept: list[str] = []
+    for word in words:
+        if "$" in word and kept and kept[-1].startswith("-") and "=" not in kept[-1]:
+            kept.pop()
+        elif not (word.startswith("-") and "=$" in word):
+            kept.append(word)
+    return kept
 
 
 def _script_text(written: str, scripts: dict[str, str]) -> str | None:

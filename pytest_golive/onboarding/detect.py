@@ -456,10 +456,23 @@ def _compose(project: Project, path: Path) -> None:
     for name, spec in services.items():
         image = str(spec.get("image", "")) if isinstance(spec, dict) else ""
         where = _rel(project.root, path)
+        if isinstance(spec, dict) and "build" in spec:  # the app's own image: how the repository configures it
+            for variable, value in _compose_environment(spec.get("environment")):
+                project.examples.setdefault(variable, (value, f"{where} service {name}"))
         if image.split("/")[-1].startswith(("postgres", "postgis")):
             _found(project, "postgres", f"compose service {name} ({image})", HIGH, where)
         elif image.split("/")[-1].startswith(("redis", "valkey")):
             _found(project, "redis", f"compose service {name} ({image})", HIGH, where)
+
+
+def _compose_environment(environment: object) -> Iterator[tuple[str, str]]:
+    """A compose service's ``environment:``, as a list of ``NAME=value`` or a mapping."""
+    if isinstance(environment, dict):
+        yield from ((str(name), "" if value is None else str(value)) for name, value in environment.items())
+    elif isinstance(environment, list):
+        for entry in map(str, environment):
+            name, _, value = entry.partition("=")
+            yield name.strip(), value
 
 
 def _compose_services(path: Path) -> dict[str, object]:
@@ -568,20 +581,25 @@ def _script_folder(project: Project, ini: Path, location: str) -> Path:
 
 
 def _flask_app(project: Project) -> str | None:
-    """The Flask app as Flask's CLI finds it: FLASK_APP, else an app object, else a factory."""
+    """The Flask app as Flask's CLI finds it: FLASK_APP, else wsgi.py or app.py, else an app
+    object, else a factory."""
     flask_app = project.examples.get("FLASK_APP", ("", ""))[0]
     if flask_app:
         module = flask_app.removesuffix(".py").replace("/", ".")
-        if ":" in module:
-            return module
-        for target, _, _ in project.app_objects:
-            if target.split(":")[0] == module:
-                return target
-        factory = next((f"{m}:{f}" for m, f in project.factories if m == module), None)
-        return factory or f"{module}:app"
+        return module if ":" in module else _app_in(project, module) or f"{module}:app"
+    for module in ("wsgi", "app"):  # before another module's app: a script's may do its work at import
+        found = _app_in(project, module)
+        if found:
+            return found
     if project.app_objects:
         return project.app_objects[0][0]
     return f"{project.factories[0][0]}:{project.factories[0][1]}" if project.factories else None
+
+
+def _app_in(project: Project, module: str) -> str | None:
+    """The app object a module makes, else its factory."""
+    target = next((target for target, _, _ in project.app_objects if target.split(":")[0] == module), None)
+    return target or next((f"{m}:{f}" for m, f in project.factories if m == module), None)
 
 
 def _deploy_scripts(project: Project, files: list[Path]) -> dict[str, str]:

@@ -182,6 +182,7 @@ class ServiceManager:
             endpoint = replace(endpoint, extensions=spec.extensions)
         template = None
         if spec.kind == "postgres" and provider != "external":
+            postgres.create_user_database(endpoint)
             template = postgres.build_template(endpoint, spec, self.state.run_id)
         return SharedService(key, endpoint, template, running.handle)
 

@@ -271,6 +271,14 @@ def build_template(owner: Endpoint, spec: ServiceSpec, run_id: str) -> str:
     return name
 
 
+def create_user_database(owner: Endpoint) -> None:
+    """An empty database named like the owner, as the official image makes one (POSTGRES_DB
+    defaults to POSTGRES_USER): a client that names no database, such as a script that waits
+    for the server (CTFd's ping.py), asks for it, and would otherwise wait forever."""
+    with connect(owner) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(owner.user or OWNER)))
+
+
 def clone(owner: Endpoint, template: str, name: str) -> None:
     with connect(owner) as conn:
         strategy = sql.SQL(" STRATEGY FILE_COPY") if conn.info.server_version >= 150000 else sql.SQL("")
