@@ -46,6 +46,9 @@ def test_smoke_suite(pytester: pytest.Pytester, checklist: Callable[..., Path]) 
         """)
     result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
     assert outcomes(result) == {"smoke-health": "passed", "smoke-key-endpoint": "failed", "smoke-metrics": "failed"}
+    # the failure is in golive's suite file, and names the line of this checklist that included it
+    assert "suites/smoke.yaml:" in result.stdout.str()
+    assert "  included at golive.yaml:2:" in result.stdout.str()
 
 
 DATA = """\

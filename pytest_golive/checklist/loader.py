@@ -106,7 +106,11 @@ class _ChecklistLoader:
             variables.update(child.vars)
         variables.update(document.get("vars", {}))
         _check_templates_or_raise(document.get("vars", {}), ("vars",), ["env"], source)
-        checks = [check for child in included for check in child.checks]
+        checks = [
+            replace(check, included_from=(*check.included_from, source.locate(("include", index))))
+            for index, child in enumerate(included)
+            for check in child.checks
+        ]
         checks += [self._check(raw, ("checks", index), source) for index, raw in enumerate(document.get("checks", []))]
         _reject_duplicate_ids(checks)
         _limit_items(checks)

@@ -82,6 +82,9 @@ class Check:
     #: http-stub services' routes for this check's duration, by service name: its own
     #: ``stubs:`` over its stage's ``stage_stubs:`` (merged by the loader of the checklist run)
     stubs: dict[str, tuple[StubRoute, ...]] = field(default_factory=dict)
+    #: the ``include:`` entries that brought it in, the nearest first: a failure in a built-in
+    #: suite is then traced to the line of the user's checklist that included the suite
+    included_from: tuple[Location, ...] = field(default=(), compare=False)
 
     @property
     def location(self) -> Location:

@@ -72,6 +72,7 @@ def failure_repr(location: Location, text: str) -> FailureRepr:
 def format_failure(instance: CheckInstance, result: CheckResult) -> str:
     check = instance.check
     lines = [f"{check.location}: {_first_problem(result)}", f"  check {instance.name!r}: {check.title}"]
+    lines.extend(f"  included at {where}" for where in check.included_from)
     if instance.params:
         lines.append("  with " + ", ".join(f"{name}={value!r}" for name, value in instance.params.items()))
     flow = len(result.outcomes) > 1
