@@ -203,9 +203,9 @@ def _commands(text: str, scripts: dict[str, str], depth: int, variables: dict[st
         if all(_ASSIGNMENT.match(word) for word in written):
             for word in written:
                 name, _, value = word.partition("=")
-                variables[name] = _expand(value, variables)
+                variables[name] = expand(value, variables)
             continue
-        words = _without_unset(normalise([_expand(word, variables) for word in written]))
+        words = _without_unset(normalise([expand(word, variables) for word in written]))
         if not words or words[0] in _SHELL_WORDS or words[0] in _NOT_STEPS or words[0].startswith(("$", ">")):
             continue
         script = _script_of(words)
@@ -222,7 +222,7 @@ _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _REFERENCE = re.compile(r"\$\{(?P<braced>[A-Za-z_]\w*)(?::?-(?P<default>[^}]*))?\}|\$(?P<bare>[A-Za-z_]\w*)")
 
 
-def _expand(word: str, variables: dict[str, str]) -> str:
+def expand(word: str, variables: dict[str, str]) -> str:
     """``$NAME``, ``${NAME}`` and ``${NAME:-default}`` by what the script assigned, else the
     default; a reference to neither is left as written."""
 

@@ -743,9 +743,10 @@ def _release_hooks(project: Project, files: list[Path], scripts: dict[str, str])
     hooks = []
     for folder in dict.fromkeys([project.app_root, project.root]):
         dockerfile = folder / "Dockerfile"
+        known: dict[str, str] = {}  # what the Dockerfile's ARG defaults and ENV lines set so far
         for instruction, text, number in dockerfile_instructions(read_text(dockerfile)):
-            if instruction == "ENV":
-                _docker_env(project, text, f"{_rel(project.root, dockerfile)}:{number}")
+            if instruction in ("ENV", "ARG"):
+                _docker_variables(project, instruction, text, f"{_rel(project.root, dockerfile)}:{number}", known)
             if instruction == "RUN":
                 found = deploy.read_deploy(text, serves=False)
                 found.skipped = []  # package installs and the like: building the image is not golive's
@@ -793,18 +794,27 @@ def _adopt_setup(project: Project, sources: list[tuple[deploy.Deploy, str]]) -> 
         project.note("deploy steps", steps, HIGH, project.setup_evidence)
 
 
-def _docker_env(project: Project, text: str, where: str) -> None:
-    """``ENV A=1 B=2`` or the old ``ENV A 1``."""
+def _docker_variables(project: Project, instruction: str, text: str, where: str, known: dict[str, str]) -> None:
+    """``ENV A=1 B=2`` (or the old ``ENV A 1``) and ``ARG A=1``, expanded as Docker does from
+    the lines before (``$APP_HOME/uploads``, ``${X:-default}``). A value that refers to what
+    golive cannot know (an ARG without default, the image's own ``$PATH``) is not passed on:
+    without a shell, the app would get the ``$`` text itself."""
     try:
         words = shlex.split(text)
     except ValueError:
         return
-    if words and "=" not in words[0]:
-        project.deployed.setdefault(words[0], (" ".join(words[1:]), where))
-        return
-    for word in words:
-        name, _, value = word.partition("=")
-        project.deployed.setdefault(name, (value, where))
+    if instruction == "ENV" and words and "=" not in words[0]:
+        pairs = [(words[0], " ".join(words[1:]))]
+    else:
+        pairs = [(word.partition("=")[0], word.partition("=")[2]) for word in words if "=" in word]
+    for name, value in pairs:
+        expanded = deploy.expand(value, known)
+        if "$" in expanded:
+            known.pop(name, None)
+            continue
+        known[name] = expanded
+        if instruction == "ENV":
+            project.deployed.setdefault(name, (expanded, where))
 
 
 def _yaml(path: Path) -> dict[str, object]:

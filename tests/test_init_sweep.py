@@ -1,0 +1,39 @@
+"""What `golive init` got wrong on a sweep of real repositories (tests/realapps/README.md,
+"golive init on ... more repositories"), each on a small sample of the pattern in
+fixtures/projects/. Static only: nothing here is installed or run."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pytest_golive.onboarding.detect import inspect_project
+from pytest_golive.onboarding.render import render_checklist
+
+PROJECTS = Path(__file__).resolve().parent.parent / "fixtures" / "projects"
+
+
+def written(name: str, tmp_path: Path) -> tuple[dict[str, Any], str]:
+    """The checklist init writes for a copy of a sample, and the findings it prints."""
+    repo = tmp_path / name
+    shutil.copytree(PROJECTS / name, repo)
+    project = inspect_project(repo)
+    facts = "\n".join(f"{f.topic} {f.value} {f.evidence}" for f in project.facts)
+    return yaml.safe_load(render_checklist(project)), facts
+
+
+def test_dockerfile_env_values_are_expanded_as_docker_does_or_left_out(tmp_path: Path) -> None:
+    """polar's Dockerfile has ``ENV PATH="$PNPM_HOME:$PATH"`` and saleor's
+    ``ENV STATIC_URL=${STATIC_URL:-/static/}``: init passed the text itself, so the app ran
+    with a PATH of ``$PNPM_HOME:$PATH`` and a STATIC_URL Django refuses. Docker expands
+    them from the earlier ENV lines and the default; a name whose value golive cannot know
+    (an ARG without default, the image's own PATH) is not the deployment's to pass on."""
+    env = written("fastapi-server-monorepo", tmp_path)[0]["app"]["env"]
+    assert env["LEDGER_UPLOAD_DIR"] == "/srv/ledger/uploads"
+    assert env["LEDGER_STATIC_PREFIX"] == "/assets/"
+    assert "LEDGER_RELEASE" not in env
+    assert "PATH" not in env
+    assert not [value for value in env.values() if "$" in value]
