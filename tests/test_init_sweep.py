@@ -37,3 +37,17 @@ def test_dockerfile_env_values_are_expanded_as_docker_does_or_left_out(tmp_path:
     assert "LEDGER_RELEASE" not in env
     assert "PATH" not in env
     assert not [value for value in env.values() if "$" in value]
+
+
+def test_variables_read_outside_the_app_folder_are_not_the_apps(tmp_path: Path) -> None:
+    """netbox runs in ``netbox/`` and polar in ``server/``; init wired the variables that
+    ``scripts/``, ``terraform/`` and ``dev/`` scripts beside them read (POSTGRES_HOST,
+    a required TARGET_GROUP_ARN), which the app never reads: a run then waits for an
+    operator's value the app does not need, and a service looks wired that is not."""
+    checklist, facts = written("fastapi-server-monorepo", tmp_path)
+    env = checklist["app"]["env"]
+    assert "SEED_TOKEN" not in env
+    assert "POSTGRES_HOST" not in env
+    assert "environment-configured" not in [check["id"] for check in checklist["checks"]]
+    assert "scripts/seed_demo.py" not in facts
+    assert env["LEDGER_POSTGRES_SERVER"] == "{{ services.db.host }}"

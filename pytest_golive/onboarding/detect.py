@@ -346,12 +346,16 @@ def _python_source(project: Project, path: Path, routes: RouteMap, classes: list
     module, is_package = _module_name(project, path)
     where = relative.as_posix()
     is_revision = "versions" in relative.parts
-    for read in environment.reads_in_module(tree, where):
-        project.reads.setdefault(read.name, read)
-    project.postgres_scheme.update(environment.postgres_scheme_checks(tree))
+    # beside an app folder (netbox/, server/), scripts/ and terraform/ are not the app: what they read it does not
+    apps_own = project.app_root == project.root or project.app_root in path.parents
+    if apps_own:
+        for read in environment.reads_in_module(tree, where):
+            project.reads.setdefault(read.name, read)
+        project.postgres_scheme.update(environment.postgres_scheme_checks(tree))
     if is_revision:
         return
-    classes.extend(environment.settings_classes(tree, where))
+    if apps_own:
+        classes.extend(environment.settings_classes(tree, where))
     routes.add(module, tree, is_package)
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
