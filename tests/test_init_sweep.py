@@ -51,3 +51,21 @@ def test_variables_read_outside_the_app_folder_are_not_the_apps(tmp_path: Path) 
     assert "environment-configured" not in [check["id"] for check in checklist["checks"]]
     assert "scripts/seed_demo.py" not in facts
     assert env["LEDGER_POSTGRES_SERVER"] == "{{ services.db.host }}"
+
+
+def test_a_python_app_beside_a_web_client_is_served_by_its_framework(tmp_path: Path) -> None:
+    """redash's root holds both its Flask app and the package.json of its web client: init
+    started ``npm start`` (the client's dev server), never the app. polar makes its FastAPI
+    app with ``app = create_app()``: init served it with ``flask run``."""
+    checklist, facts = written("fastapi-server-monorepo", tmp_path)
+    assert checklist["app"]["command"] == [
+        "{{ app.python }}",
+        "-m",
+        "uvicorn",
+        "app.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{{ app.port }}",
+    ]
+    assert "npm start" not in facts

@@ -365,7 +365,9 @@ def _python_source(project: Project, path: Path, routes: RouteMap, classes: list
                 if not any(found[0] == target for found in project.app_objects):
                     project.app_objects.append((target, app_class, f"{where}:{node.lineno}"))
             elif app_class in ("create_app", "make_app") and isinstance(node.targets[0], ast.Name):
-                project.app_objects.append((f"{module}:{node.targets[0].id}", "Flask", f"{where}:{node.lineno}"))
+                # Flask's name for a factory, but FastAPI apps (polar) are made so too
+                made = project.framework if project.framework in _APP_CLASSES else "Flask"
+                project.app_objects.append((f"{module}:{node.targets[0].id}", made, f"{where}:{node.lineno}"))
         elif isinstance(node, ast.FunctionDef) and node.name in ("create_app", "make_app") and node in tree.body:
             project.factories.append((module, node.name))
         elif isinstance(node, (ast.Import, ast.ImportFrom)) and project.framework is None:
@@ -631,7 +633,7 @@ def _start_command(
         _adopt_setup(project, [*hooks, (found, evidence)])
         return
     _adopt_setup(project, hooks)
-    if node is not None:
+    if node is not None and project.language == "node":  # beside a Python app, package.json is its web client's
         scripts_section = node.get("scripts")
         start = scripts_section.get("start") if isinstance(scripts_section, dict) else None
         if isinstance(start, str):
