@@ -69,3 +69,15 @@ def test_a_python_app_beside_a_web_client_is_served_by_its_framework(tmp_path: P
         "{{ app.port }}",
     ]
     assert "npm start" not in facts
+
+
+def test_what_settings_read_only_when_a_feature_is_on_is_not_required(tmp_path: Path) -> None:
+    """wger reads ``env.str("EMAIL_HOST")`` under ``if env.bool("ENABLE_EMAIL", False)`` and
+    its S3 keys under ``if USE_S3_MEDIA_FILES``: init called eleven of them required, so the
+    checklist waited for an operator's mail password and AWS keys for features it leaves off."""
+    checklist, _ = written("django-env-switches", tmp_path)
+    env = checklist["app"]["env"]
+    for name in ("EMAIL_HOST", "EMAIL_HOST_PASSWORD", "AWS_STORAGE_BUCKET_NAME"):
+        assert name not in env
+    assert "environment-configured" not in [check["id"] for check in checklist["checks"]]
+

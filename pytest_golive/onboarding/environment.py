@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 #: the modules whose ``getenv``/``environ`` these are
@@ -166,7 +166,9 @@ def _reads_with_nodes(tree: ast.Module, where: str) -> Iterator[tuple[ast.AST, E
             if name and aliases.is_environ(node.comparators[0]):
                 yield node, EnvRead(name, line, "in os.environ", required=False)
         elif isinstance(node, ast.Call):
-            yield from ((node, read) for read in _call_reads(node, aliases, line))
+            for read in _call_reads(node, aliases, line):
+                # env.str("EMAIL_HOST") under ``if env.bool("ENABLE_EMAIL")``: needed only when that is on
+                yield node, replace(read, required=read.required and id(node) not in conditional)
 
 
 def _conditional_nodes(tree: ast.Module) -> set[int]:
