@@ -81,3 +81,13 @@ def test_what_settings_read_only_when_a_feature_is_on_is_not_required(tmp_path: 
         assert name not in env
     assert "environment-configured" not in [check["id"] for check in checklist["checks"]]
 
+
+def test_the_switch_to_postgres_gets_the_value_the_code_compares_it_with(tmp_path: Path) -> None:
+    """healthchecks uses SQLite unless ``os.getenv("DB") == "postgres"``, and mealie's
+    ``DB_ENGINE`` picks Postgres only when it is ``"postgres"``: init left DB unset and gave
+    DB_ENGINE ``postgresql``, so both apps ran on SQLite beside the Postgres golive made."""
+    django = written("django-env-switches", tmp_path)[0]["app"]["env"]
+    assert django["DB"] == "postgres"
+    assert django["DB_HOST"] == "{{ services.db.host }}"
+    fastapi = written("fastapi-server-monorepo", tmp_path)[0]["app"]["env"]
+    assert fastapi["LEDGER_DB_ENGINE"] == "postgres"

@@ -116,6 +116,9 @@ class Project:
     reads: dict[str, EnvRead] = field(default_factory=dict)
     #: names the code tests for Heroku's ``postgres://`` scheme: their URL is given in that form
     postgres_scheme: set[str] = field(default_factory=set)
+    #: what the code compares with a name of Postgres (``os.getenv("DB") == "postgres"``,
+    #: ``settings.DB_ENGINE == "postgres"``): variable or field -> that name
+    postgres_switches: dict[str, str] = field(default_factory=dict)
     #: values the repository's dotenv files give: name -> (value, where)
     examples: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: values the deployment sets (Dockerfile ENV): name -> (value, where)
@@ -354,6 +357,9 @@ def _python_source(project: Project, path: Path, routes: RouteMap, classes: list
         project.postgres_scheme.update(environment.postgres_scheme_checks(tree))
     if is_revision:
         return
+    if apps_own:
+        for name, spelling in environment.postgres_comparisons(tree):
+            project.postgres_switches.setdefault(name, spelling)
     if apps_own:
         classes.extend(environment.settings_classes(tree, where))
     routes.add(module, tree, is_package)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -20,6 +20,7 @@ _OS_MODULES = {"os", "posix"}
 _READER_CLASSES = {"Env", "Config", "AutoConfig", "Environs", "RepositoryEnv"}
 _READER_MODULES = {"decouple", "environ", "environs", "starlette.config"}
 _SETTINGS_BASES = {"BaseSettings"}
+_POSTGRES_WORD = re.compile(r"(?i)^(postgres|postgresql|pgsql)$")
 
 
 @dataclass(frozen=True)
@@ -126,14 +127,7 @@ def postgres_scheme_checks(tree: ast.Module) -> Iterator[str]:
     """Names whose value the code tests for Heroku's ``postgres://`` scheme, on the read itself
     (``os.environ["DATABASE_URL"].startswith("postgres://")``) or on a variable it was
     assigned to. Such code may act only on that form, so the app gets its URL in it."""
-    read_at = {id(node): read.name for node, read in _reads_with_nodes(tree, "")}
-    assigned = {
-        target.id: read_at[id(node.value)]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Assign) and id(node.value) in read_at
-        for target in node.targets
-        if isinstance(target, ast.Name)
-    }
+    read_name = _read_names(tree)
     for node in ast.walk(tree):
         if not (
             isinstance(node, ast.Call)
@@ -143,10 +137,41 @@ def postgres_scheme_checks(tree: ast.Module) -> Iterator[str]:
             and (_const(node.args[0]) or "").startswith("postgres://")
         ):
             continue
-        receiver = node.func.value
-        name = read_at.get(id(receiver)) or (assigned.get(receiver.id) if isinstance(receiver, ast.Name) else None)
+        name = read_name(node.func.value)
         if name:
             yield name
+
+
+def postgres_comparisons(tree: ast.Module) -> Iterator[tuple[str, str]]:
+    """Where the code compares a variable with a name of Postgres: (the variable, that name).
+    The variable is the one read (``os.getenv("DB") == "postgres"``, also through a name it
+    was assigned to), else the name or attribute compared (``settings.DB_ENGINE ==
+    "postgres"``: a settings field). A switch to Postgres must get exactly that spelling."""
+    read_name = _read_names(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.NotEq)):
+            for value, other in ((node.left, node.comparators[0]), (node.comparators[0], node.left)):
+                spelling = _const(other)
+                name = read_name(value) or _name(value)
+                if spelling and name and _POSTGRES_WORD.match(spelling):
+                    yield name, spelling
+
+
+def _read_names(tree: ast.Module) -> Callable[[ast.expr], str | None]:
+    """The variable an expression holds: a read itself, or a name a read was assigned to."""
+    read_at = {id(node): read.name for node, read in _reads_with_nodes(tree, "")}
+    assigned = {
+        target.id: read_at[id(node.value)]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and id(node.value) in read_at
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+
+    def name_of(node: ast.expr) -> str | None:
+        return read_at.get(id(node)) or (assigned.get(node.id) if isinstance(node, ast.Name) else None)
+
+    return name_of
 
 
 def _reads_with_nodes(tree: ast.Module, where: str) -> Iterator[tuple[ast.AST, EnvRead]]:

@@ -78,6 +78,7 @@ class _Plan:
             project.framework,
             deployed=project.deployed,
             postgres_scheme=project.postgres_scheme,
+            postgres_switches=project.postgres_switches,
         )
         self.env = wires + _django_settings_env(project)
         if unresolved:

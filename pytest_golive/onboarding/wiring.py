@@ -143,11 +143,14 @@ def wire(
     *,
     deployed: dict[str, tuple[str, str]] | None = None,
     postgres_scheme: set[str] | frozenset[str] = frozenset(),
+    postgres_switches: dict[str, str] | None = None,
 ) -> tuple[list[Wire], list[str]]:
     """``app.env`` for the reads (and the names the dotenv files set), and the required
     names golive cannot give a value: those go in an ``env`` check. ``deployed`` are values
     the deployment sets (Dockerfile ENV), passed on for the names the app reads;
-    ``postgres_scheme`` the names whose URL the code tests for Heroku's ``postgres://``."""
+    ``postgres_scheme`` the names whose URL the code tests for Heroku's ``postgres://``;
+    ``postgres_switches`` what it compares with a name of Postgres, and that name (``DB``
+    read with ``"postgres"``, or a settings field ``DB_ENGINE``, which a prefix may precede)."""
     deployed = deployed or {}
     wires: dict[str, Wire] = {}
     unresolved: list[str] = []
@@ -166,6 +169,9 @@ def wire(
                 value = _HEROKU_SCHEME.format(service=service)
                 why += "; in Heroku's postgres:// form, which the code tests for"
             wires[name] = Wire(name, value, why)
+        elif read is not None and DB in services and (spelling := _switch(name, read, postgres_switches)):
+            how = f"Postgres, which golive provisions: the code compares it with {spelling!r} ({where})"
+            wires[name] = Wire(name, spelling, how)
         elif read is not None and _SELF_ADDRESS.search(name.upper()) and _own_address(read, example):
             value = _own_address(read, example) or ""
             wires[name] = Wire(name, value, f"the app's own address, where golive serves it ({where})")
@@ -195,6 +201,17 @@ def wire(
     if framework == "Flask" and "FLASK_DEBUG" not in wires:
         wires["FLASK_DEBUG"] = Wire("FLASK_DEBUG", "0", "debug and reloader off (flask reads it)")
     return list(wires.values()), unresolved
+
+
+def _switch(name: str, read: EnvRead, switches: dict[str, str] | None) -> str | None:
+    """The Postgres spelling the code compares this variable with: by its name, or by its
+    settings field's name (``LEDGER_DB_ENGINE`` is the field ``DB_ENGINE``)."""
+    switches = switches or {}
+    if name in switches:
+        return switches[name]
+    if read.how.endswith(" field"):
+        return next((spelling for field, spelling in switches.items() if name.endswith("_" + field)), None)
+    return None
 
 
 def _own_address(read: EnvRead, example: tuple[str, str] | None) -> str | None:
