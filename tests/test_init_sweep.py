@@ -91,3 +91,19 @@ def test_the_switch_to_postgres_gets_the_value_the_code_compares_it_with(tmp_pat
     assert django["DB_HOST"] == "{{ services.db.host }}"
     fastapi = written("fastapi-server-monorepo", tmp_path)[0]["app"]["env"]
     assert fastapi["LEDGER_DB_ENGINE"] == "postgres"
+
+
+def test_a_src_layout_package_is_served_by_the_name_it_is_installed_under(tmp_path: Path) -> None:
+    """dispatch packages ``src/dispatch``: init served ``uvicorn src.dispatch.main:app``, a
+    module that does not exist once the package is installed (``src`` is no package)."""
+    checklist, _ = written("fastapi-src-layout", tmp_path)
+    assert checklist["app"]["command"][:4] == ["{{ app.python }}", "-m", "uvicorn", "relay.main:app"]
+
+
+def test_a_manage_py_that_is_not_djangos_does_not_make_a_django_project(tmp_path: Path) -> None:
+    """litestar-fullstack names its own command line manage.py: init called the Litestar app
+    Django and started ``manage.py runserver``, a command it does not have."""
+    checklist, facts = written("litestar-manage-cli", tmp_path)
+    assert "Django" not in facts
+    assert "runserver" not in checklist["app"].get("command", [])
+    assert "migrations-reversible" not in [check["id"] for check in checklist["checks"]]

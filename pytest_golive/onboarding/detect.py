@@ -243,13 +243,13 @@ def _app_dir(root: Path, files: list[Path]) -> tuple[str, dict[str, str]]:
     """The folder the app runs in: the root when it declares a web framework (or has
     manage.py), else the subfolder that does (``backend/`` beside a ``frontend/``)."""
     at_root = _python_dependencies(root, root, files)
-    if set(_FRAMEWORKS) & set(at_root) or (root / "manage.py").is_file():
+    if set(_FRAMEWORKS) & set(at_root) or django_project.is_djangos(root / "manage.py"):
         return "", at_root
     folders = sorted({path.parent for path in files if path.parent.parent == root})
     folders.sort(key=lambda f: (_APP_FOLDERS.index(f.name) if f.name in _APP_FOLDERS else len(_APP_FOLDERS), f.name))
     for folder in folders:
         deps = _python_dependencies(root, folder, files)
-        if set(_FRAMEWORKS) & set(deps) or (folder / "manage.py").is_file():
+        if set(_FRAMEWORKS) & set(deps) or django_project.is_djangos(folder / "manage.py"):
             return folder.name, deps
     return "", at_root
 
@@ -293,7 +293,7 @@ def _framework(project: Project, python_deps: dict[str, str], node: dict[str, ob
         if dist in python_deps and project.framework is None:
             project.framework = name
             project.note("framework", name, HIGH, python_deps[dist])
-    if (project.app_root / "manage.py").is_file() and project.framework in (None, "Django"):
+    if django_project.is_djangos(project.app_root / "manage.py") and project.framework in (None, "Django"):
         if project.framework is None:
             project.note("framework", "Django", HIGH, _rel(project.root, project.app_root / "manage.py"))
         project.framework = "Django"
@@ -333,6 +333,8 @@ def _relative_to(path: Path, start: Path) -> str:
 def _module_name(project: Project, path: Path) -> tuple[str, bool]:
     """A file's dotted module name as the app imports it (from the app folder), and if it is a package."""
     base = project.app_root if project.app_root in path.parents else project.root
+    if base / "src" in path.parents and not (base / "src" / "__init__.py").is_file():
+        base = base / "src"  # the src layout: its packages are installed, src is no package
     relative = path.relative_to(base).with_suffix("")
     is_package = relative.name == "__init__"
     parts = relative.parts[:-1] if is_package else relative.parts

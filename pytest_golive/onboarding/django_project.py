@@ -48,12 +48,16 @@ def find_manage(files: Iterable[Path], preferred: Path) -> Path | None:
     found = [
         path
         for path in files
-        if path.name == "manage.py"
-        and not {"tests", "test"} & set(path.parts)
-        and re.search(r"execute_from_command_line|DJANGO_SETTINGS_MODULE", read_text(path))
+        if path.name == "manage.py" and not {"tests", "test"} & set(path.parts) and is_djangos(path)
     ]
     found.sort(key=lambda path: (preferred not in path.parents, len(path.parts), path))
     return found[0] if found else None
+
+
+def is_djangos(manage: Path) -> bool:
+    """A manage.py that runs Django's commands: other projects name their own CLI so
+    (litestar-fullstack's ``manage.py`` runs Litestar's)."""
+    return manage.is_file() and bool(re.search(r"execute_from_command_line|DJANGO_SETTINGS_MODULE", read_text(manage)))
 
 
 def read_project(
