@@ -25,6 +25,10 @@ def written(name: str, tmp_path: Path) -> tuple[dict[str, Any], str]:
     return yaml.safe_load(render_checklist(project)), facts
 
 
+def checks_of(checklist: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {check["id"]: check for check in checklist["checks"]}
+
+
 def test_dockerfile_env_values_are_expanded_as_docker_does_or_left_out(tmp_path: Path) -> None:
     """polar's Dockerfile has ``ENV PATH="$PNPM_HOME:$PATH"`` and saleor's
     ``ENV STATIC_URL=${STATIC_URL:-/static/}``: init passed the text itself, so the app ran
@@ -79,7 +83,7 @@ def test_what_settings_read_only_when_a_feature_is_on_is_not_required(tmp_path: 
     env = checklist["app"]["env"]
     for name in ("EMAIL_HOST", "EMAIL_HOST_PASSWORD", "AWS_STORAGE_BUCKET_NAME"):
         assert name not in env
-    assert "environment-configured" not in [check["id"] for check in checklist["checks"]]
+    assert checks_of(checklist)["environment-configured"]["env"] == ["SECRET_KEY"]  # see below
 
 
 def test_the_switch_to_postgres_gets_the_value_the_code_compares_it_with(tmp_path: Path) -> None:
@@ -107,3 +111,12 @@ def test_a_manage_py_that_is_not_djangos_does_not_make_a_django_project(tmp_path
     assert "Django" not in facts
     assert "runserver" not in checklist["app"].get("command", [])
     assert "migrations-reversible" not in [check["id"] for check in checklist["checks"]]
+
+
+def test_a_django_secret_key_without_default_is_required(tmp_path: Path) -> None:
+    """babybuddy's settings say ``SECRET_KEY = os.environ.get("SECRET_KEY") or None``: init
+    took it for optional and left it out, and Django refuses to start without one. It is
+    required: the checklist names it, so the run says what is missing before the app fails."""
+    checklist, _ = written("django-env-switches", tmp_path)
+    assert checklist["app"]["env"]["SECRET_KEY"] == "{{ env.SECRET_KEY }}"
+    assert checks_of(checklist)["environment-configured"]["env"] == ["SECRET_KEY"]

@@ -15,7 +15,7 @@ import os
 import re
 import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -116,6 +116,8 @@ class Project:
     reads: dict[str, EnvRead] = field(default_factory=dict)
     #: names the code tests for Heroku's ``postgres://`` scheme: their URL is given in that form
     postgres_scheme: set[str] = field(default_factory=set)
+    #: variables Django cannot start without that the settings read as optional (SECRET_KEY)
+    django_required: set[str] = field(default_factory=set)
     #: what the code compares with a name of Postgres (``os.getenv("DB") == "postgres"``,
     #: ``settings.DB_ENGINE == "postgres"``): variable or field -> that name
     postgres_switches: dict[str, str] = field(default_factory=dict)
@@ -200,6 +202,8 @@ def inspect_project(root: Path) -> Project:
             _dotenv(project, path)
     for read in environment.settings_reads(classes):
         project.reads.setdefault(read.name, read)
+    for name in project.django_required & set(project.reads):
+        project.reads[name] = replace(project.reads[name], required=True)
     _services(project, python_deps, node, files)
     _migrations(project, files)
     _extensions(project, python_deps, files)
@@ -357,6 +361,9 @@ def _python_source(project: Project, path: Path, routes: RouteMap, classes: list
         for read in environment.reads_in_module(tree, where):
             project.reads.setdefault(read.name, read)
         project.postgres_scheme.update(environment.postgres_scheme_checks(tree))
+        if project.framework == "Django":
+            for name in environment.django_required(tree):
+                project.django_required.add(name)
     if is_revision:
         return
     if apps_own:

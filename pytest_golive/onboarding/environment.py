@@ -157,6 +157,27 @@ def postgres_comparisons(tree: ast.Module) -> Iterator[tuple[str, str]]:
                     yield name, spelling
 
 
+#: Django settings it refuses to start without (``ImproperlyConfigured``)
+_DJANGO_REQUIRED = {"SECRET_KEY"}
+
+
+def django_required(tree: ast.Module) -> Iterator[str]:
+    """Variables a Django settings module needs though it reads them as optional:
+    ``SECRET_KEY = os.environ.get("SECRET_KEY")`` (``or None``) leaves Django without one."""
+    read_at = {id(node): read for node, read in _reads_with_nodes(tree, "")}
+    for statement in tree.body:
+        if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
+            continue
+        target, value = statement.targets[0], statement.value
+        if not (isinstance(target, ast.Name) and target.id in _DJANGO_REQUIRED):
+            continue
+        if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or) and not any(_const(v) for v in value.values):
+            value = value.values[0]  # os.environ.get("SECRET_KEY") or None: no default either
+        read = read_at.get(id(value))
+        if read is not None and isinstance(value, ast.Call) and len(value.args) == 1 and not value.keywords:
+            yield read.name  # no default at all: env.str("SECRET_KEY", "") may be a fallback's cue (wger)
+
+
 def _read_names(tree: ast.Module) -> Callable[[ast.expr], str | None]:
     """The variable an expression holds: a read itself, or a name a read was assigned to."""
     read_at = {id(node): read.name for node, read in _reads_with_nodes(tree, "")}
