@@ -185,9 +185,11 @@ def _hop(answers: list[requests.Response]) -> str:
 
 
 def _reason(exc: requests.RequestException, answers: list[requests.Response]) -> str:
-    redirected_to_tls = bool(answers) and answers[-1].is_redirect and str(
-        answers[-1].headers.get("location", "")
-    ).startswith("https://")
+    redirected_to_tls = (
+        bool(answers)
+        and answers[-1].is_redirect
+        and str(answers[-1].headers.get("location", "")).startswith("https://")
+    )
     if redirected_to_tls and isinstance(exc, (requests.exceptions.SSLError, requests.ConnectionError)):
         return (
             "no TLS server answers there (an app that expects a TLS proxy in front of it; "
