@@ -79,3 +79,15 @@ def test_no_proxy_header_for_settings_that_serve_plain_http(tmp_path: Path) -> N
 
     checklist, _, _ = written(tmp_path, dev_deployed)
     assert "headers" not in checklist["app"]
+
+
+def test_the_home_page_an_installed_cms_serves_is_probed_and_a_router_is_no_page(tmp_path: Path) -> None:
+    """bakerydemo: ``path("", include(wagtail_urls))`` serves every page from "/" down, but
+    init probed /search/ and ``/api/v2/``, the prefix of an API router's URLconf
+    (``path("api/v2/", api_router.urls)``), which answered 404."""
+    checklist, facts, _ = written(tmp_path)
+    probes = [step["http"]["get"] for step in checklist["checks"][-1]["connected"]["probe"]]
+    assert facts.get("key route: /") is not None, facts
+    assert probes[0] == "/"
+    assert "/api/v1/" not in probes
+    assert "/django-admin/" not in probes

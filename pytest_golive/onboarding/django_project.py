@@ -185,17 +185,21 @@ def _pattern(folder: Path, node: ast.expr, prefix: str, seen: set[str], depth: i
     route = _route_text(node.args[0], regex=_name(node.func) != "path")
     if route is None:
         return
-    target = node.args[1]
+    target, full = node.args[1], prefix + route
+    if isinstance(target, ast.Attribute) and target.attr == "urls":
+        return  # admin.site.urls, an API router's urls: another URLconf, with no page at its prefix
     if isinstance(target, ast.Call) and _name(target.func) == "include" and target.args:
         included = target.args[0]
         if isinstance(included, ast.Tuple) and included.elts:
             included = included.elts[0]
-        full = prefix + route
         if isinstance(included, ast.Constant) and isinstance(included.value, str):
-            yield from _routes(folder, included.value, full, seen, depth + 1)
+            found = list(_routes(folder, included.value, full, seen, depth + 1))
         else:
-            for inner in _elements(included):
-                yield from _pattern(folder, inner, full, seen, depth + 1)
+            found = [found for inner in _elements(included) for found in _pattern(folder, inner, full, seen, depth + 1)]
+        # an installed app's URLconf at the root (a CMS's pages, wagtail_urls) serves the home page;
+        # Django's own (django.contrib.auth.urls: /login/...) do not
+        contrib = isinstance(included, ast.Constant) and str(included.value).startswith("django.contrib.")
+        yield from found or ([Route("/", protected=False)] if full == "/" and not contrib else [])
         return
     protected = bool(_PROTECTED_VIEW.search(ast.unparse(target)))
     yield Route(prefix + route, protected=protected)
