@@ -12,14 +12,15 @@ import sys
 from pathlib import Path
 
 PROXIED_APP = Path(__file__).resolve().parent / "apps" / "proxied_app.py"
+HOME = "  - {id: home, http: {get: /}, expect: {status: 200, body: ok}}\n"
 
 
-def run_checklist(tmp_path: Path, app_extra: str = "") -> subprocess.CompletedProcess[str]:
+def run_checklist(tmp_path: Path, app_extra: str = "", checks: str = HOME) -> subprocess.CompletedProcess[str]:
     (tmp_path / "golive.yaml").write_text(
         "golive: 1\n"
         f"app:\n  command: ['{{{{ app.python }}}}', {PROXIED_APP}]\n"
         f"  ready: {{http: /, timeout: 20s}}\n{app_extra}"
-        "checks:\n  - {id: home, http: {get: /}, expect: {status: 200, body: ok}}\n"
+        f"checks:\n{checks}"
     )
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:schemathesis", "-rA"],
@@ -43,26 +44,14 @@ def test_a_redirect_to_https_that_fails_is_named_not_called_silence(tmp_path: Pa
 def test_app_headers_reach_the_app_as_its_proxy_would_send_them(tmp_path: Path) -> None:
     """``app.headers`` are sent with every request to the app's own URL: http checks, steps
     (a connected check's probes) and loads, below each request's own headers."""
-    (tmp_path / "golive.yaml").write_text(
-        "golive: 1\n"
-        f"app:\n  command: ['{{{{ app.python }}}}', {PROXIED_APP}]\n"
-        "  ready: {http: /, timeout: 20s}\n"
-        "  headers: {X-Forwarded-Proto: https}\n"
-        "checks:\n"
-        "  - {id: home, http: {get: /}, expect: {status: 200, body: ok}}\n"
-        "  - id: flow\n    steps:\n      - {http: {get: /}, expect: {status: 200}}\n"
-        "  - id: own-header-wins\n    http: {get: /, headers: {X-Forwarded-Proto: http}, follow_redirects: false}\n"
-        "    expect: {status: 301}\n"
-        "  - id: under-load\n    load: {get: /, rate: 20/s, duration: 2s, min_samples: 10}\n    expect: {error_rate: 0}\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:schemathesis", "-rA"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "300"},
-        check=False,
+    result = run_checklist(
+        tmp_path,
+        "  headers: {X-Forwarded-Proto: https}\n",
+        HOME
+        + "  - id: flow\n    steps:\n      - {http: {get: /}, expect: {status: 200}}\n"
+        + "  - id: own-header-wins\n    http: {get: /, headers: {X-Forwarded-Proto: http}, follow_redirects: false}\n"
+        + "    expect: {status: 301}\n"
+        + "  - id: under-load\n    load: {get: /, rate: 20/s, duration: 2s, min_samples: 10}\n    expect: {error_rate: 0}\n",
     )
     assert result.returncode == 0, result.stdout[-3000:]
     for check in ("home", "flow", "own-header-wins", "under-load"):
