@@ -42,17 +42,19 @@ def test_a_redirect_to_https_that_fails_is_named_not_called_silence(tmp_path: Pa
 
 
 def test_app_headers_reach_the_app_as_its_proxy_would_send_them(tmp_path: Path) -> None:
-    """``app.headers`` are sent with every request to the app's own URL: http checks, steps
+    """``app.headers`` are sent with every request to the app's own URL (relative, or written
+    whole with ``{{ app.base_url }}``): http checks, steps
     (a connected check's probes) and loads, below each request's own headers."""
     result = run_checklist(
         tmp_path,
         "  headers: {X-Forwarded-Proto: https}\n",
         HOME
         + "  - id: flow\n    steps:\n      - {http: {get: /}, expect: {status: 200}}\n"
+        + "  - {id: own-url-written-whole, http: {get: '{{ app.base_url }}/'}, expect: {status: 200}}\n"
         + "  - id: own-header-wins\n    http: {get: /, headers: {X-Forwarded-Proto: http}, follow_redirects: false}\n"
         + "    expect: {status: 301}\n"
         + "  - id: under-load\n    load: {get: /, rate: 20/s, duration: 2s, min_samples: 10}\n    expect: {error_rate: 0}\n",
     )
     assert result.returncode == 0, result.stdout[-3000:]
-    for check in ("home", "flow", "own-header-wins", "under-load"):
+    for check in ("home", "flow", "own-url-written-whole", "own-header-wins", "under-load"):
         assert f"PASSED golive.yaml::{check}" in result.stdout

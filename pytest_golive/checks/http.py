@@ -129,9 +129,13 @@ def absolute_url(url: str, base_url: str | None) -> str:
 
 
 def with_app_headers(url: str, headers: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
-    """A request's headers over ``app.headers`` when it goes to the app's own URL (a relative
-    one): what the proxy in front of the app adds in production, such as X-Forwarded-Proto."""
-    if url.startswith(("http://", "https://")) or ctx.run.app is None:
+    """A request's headers over ``app.headers`` when it goes to the app's own URL (relative, or
+    under its base URL): what the proxy in front of the app adds in production, such as
+    X-Forwarded-Proto."""
+    elsewhere = url.startswith(("http://", "https://")) and not (
+        ctx.base_url and (url + "/").startswith(ctx.base_url.rstrip("/") + "/")
+    )
+    if elsewhere or ctx.run.app is None:
         return headers
     own = {name.lower() for name in headers}
     return {**{name: value for name, value in ctx.run.app.headers.items() if name.lower() not in own}, **headers}
