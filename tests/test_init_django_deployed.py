@@ -66,7 +66,9 @@ def test_settings_that_redirect_to_https_behind_a_proxy_get_the_proxys_header(tm
     checklist, facts, repo = written(tmp_path)
     assert checklist["app"]["headers"] == {"X-Forwarded-Proto": "https"}
     assert any(fact.startswith("TLS proxy: X-Forwarded-Proto: https") for fact in facts)
-    assert load_checklist(repo / "golive.yaml", load_kind_schemas()).app.headers == {"X-Forwarded-Proto": "https"}
+    app = load_checklist(repo / "golive.yaml", load_kind_schemas()).app
+    assert app is not None
+    assert app.headers == {"X-Forwarded-Proto": "https"}
 
 
 def test_no_proxy_header_for_settings_that_serve_plain_http(tmp_path: Path) -> None:
