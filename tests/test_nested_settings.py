@@ -6,20 +6,23 @@ rafsaf/minimal-fastapi-postgres-template); its code is our own."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import yaml
-from test_migration_guard import second_server, untouched, victim
+from test_migration_guard import fresh_database, second_server, untouched, victim
 
 from pytest_golive.onboarding.deploy import read_deploy
 from pytest_golive.onboarding.detect import inspect_project
 from pytest_golive.onboarding.render import render_checklist
 from pytest_golive.onboarding.wiring import service_part
+from pytest_golive.services import postgres
 from pytest_golive.services.endpoint import Endpoint
 
 __all__ = ["second_server", "victim"]  # the fixtures, from test_migration_guard
@@ -120,3 +123,80 @@ def test_the_checklist_from_init_runs_green_and_never_reaches_the_dotenv_databas
     assert untouched(victim)
     assert victim.password is not None
     assert victim.password not in run.stdout
+
+
+#: the fixture app, its migrations applied at deploy, wired by hand without its database
+UNWIRED = """\
+golive: 1
+services: {db: {kind: postgres}}
+app:
+  setup: [["{{ app.python }}", -m, alembic, upgrade, head]]
+  command: ["{{ app.python }}", -m, uvicorn, ledger.main:app, --host, 127.0.0.1, --port, "{{ app.port }}"]
+  env: {LEDGER_API__TOKEN_SECRET: test-only}
+checks:
+  - id: answers
+    http: {get: /openapi.json}
+"""
+
+
+@pytest.fixture
+def empty_victim(second_server: Endpoint) -> Endpoint:
+    """An empty database on a server golive did not start: the app's migrations would fill it."""
+    return fresh_database(second_server, "staging_ledger")
+
+
+def tables_of(database: Endpoint) -> list[str]:
+    with postgres.connect(database) as conn:
+        rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+    return [row[0] for row in rows]
+
+
+def victim_parts(victim: Endpoint) -> dict[str, str]:
+    return {
+        "LEDGER_POSTGRES__SERVER": victim.host,
+        "LEDGER_POSTGRES__PORT": str(victim.port),
+        "LEDGER_POSTGRES__USER": str(victim.user),
+        "LEDGER_POSTGRES__PASSWORD": str(victim.password),
+        "LEDGER_POSTGRES__DB": str(victim.database),
+    }
+
+
+def run_unwired(repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    (repo / "golive.yaml").write_text(UNWIRED)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "golive.yaml", "-p", "no:cacheprovider", "--golive-provider", "local"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        env=env,
+    )
+
+
+def test_a_database_in_the_apps_dotenv_that_app_env_leaves_stops_the_app_before_it_runs(
+    tmp_path: Path, empty_victim: Endpoint
+) -> None:
+    repo = copy(tmp_path)
+    (repo / ".env").write_text("".join(f"{name}={value}\n" for name, value in victim_parts(empty_victim).items()))
+    run = run_unwired(repo, dict(os.environ))
+    assert run.returncode == 1, run.stdout[-4000:]
+    assert (
+        f"golive.yaml:4:3: app: {repo / '.env'}:1 sets LEDGER_POSTGRES__SERVER, a database golive did not"
+        " provision, and app.env does not set it: the app would reach that database; set LEDGER_POSTGRES__SERVER"
+        " in app.env (golive init wires the names the app reads)"
+    ) in run.stdout
+    assert tables_of(empty_victim) == []  # the setup's migrations never ran there
+    assert str(empty_victim.password) not in run.stdout
+
+
+def test_a_database_the_users_shell_names_never_reaches_the_app_or_its_setup(
+    tmp_path: Path, empty_victim: Endpoint
+) -> None:
+    repo = copy(tmp_path)
+    run = run_unwired(repo, {**os.environ, **victim_parts(empty_victim), "DATABASE_URL": empty_victim.url})
+    assert run.returncode == 1, run.stdout[-4000:]  # the app's default host, ledger-postgres, is nowhere
+    assert "app setup command" in run.stdout
+    assert tables_of(empty_victim) == []
+    with pytest.raises(psycopg.errors.UndefinedTable), postgres.connect(empty_victim) as conn:
+        conn.execute("SELECT * FROM alembic_version")  # nothing of the app's was made there
