@@ -12,7 +12,6 @@ set, is read field by field (``DATABASE__HOSTNAME``): those are the names to set
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -388,25 +387,6 @@ def _choices(annotation: ast.expr | None, classes: dict[str, SettingsClass]) -> 
 
 def env_files_of(classes: list[SettingsClass]) -> list[str]:
     return [name for cls in classes for name in cls.env_files]
-
-
-_DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
-
-
-def dotenv_values(text: str) -> Iterator[tuple[str, str, int]]:
-    """``NAME=value`` lines of a .env file (quotes removed, comments skipped): (name, value, line)."""
-    for number, line in enumerate(text.splitlines(), 1):
-        if line.lstrip().startswith("#"):
-            continue
-        match = _DOTENV_LINE.match(line)
-        if not match:
-            continue
-        value = match.group(2)
-        if value[:1] in ("'", '"') and value.endswith(value[0]) and len(value) >= 2:
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        yield match.group(1), value, number
 
 
 def is_dotenv_file(path: Path) -> bool:

@@ -25,6 +25,22 @@ _LOCATION_WORDS = frozenset({"HOST", "HOSTNAME", "HOSTADDR", "SERVER", "ADDR", "
 _DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
 
+def dotenv_values(text: str) -> Iterator[tuple[str, str, int]]:
+    """``NAME=value`` lines of a .env file (quotes removed, comments skipped): (name, value, line)."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("#"):
+            continue
+        match = _DOTENV_LINE.match(line)
+        if not match:
+            continue
+        value = match.group(2)
+        if value[:1] in ("'", '"') and value.endswith(value[0]) and len(value) >= 2:
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        yield match.group(1), value, number
+
+
 def names_a_database(name: str) -> bool:
     upper = name.upper()
     return bool(_LIBPQ.match(upper)) or not _DATABASE_WORDS.isdisjoint(upper.split("_"))
@@ -36,10 +52,10 @@ def without_databases(environ: Mapping[str, str]) -> dict[str, str]:
 
 def locates_a_database(name: str, value: str) -> bool:
     """``DATABASE__HOSTNAME=db.internal``, ``DATABASE_URL=postgres://...``, ``PGHOST=...``."""
-    if not value.strip().strip("'\"") or not names_a_database(name):
+    if not value.strip() or not names_a_database(name):
         return False
     words = [word for word in name.upper().split("_") if word]
-    return "://" in value or (bool(words) and words[-1] in _LOCATION_WORDS) or name.upper() in ("PGHOST", "PGPORT")
+    return "://" in value or words[-1] in _LOCATION_WORDS or name.upper() == "PGHOST"
 
 
 def dotenv_databases(folder: Path, overridden: Mapping[str, object]) -> Iterator[tuple[str, int, str]]:
@@ -50,9 +66,6 @@ def dotenv_databases(folder: Path, overridden: Mapping[str, object]) -> Iterator
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return
-    for number, line in enumerate(text.splitlines(), 1):
-        match = _DOTENV_LINE.match(line)
-        if match and not line.lstrip().startswith("#"):
-            name, value = match.group(1), match.group(2)
-            if name not in overridden and locates_a_database(name, value):
-                yield str(path), number, name
+    for name, value, number in dotenv_values(text):
+        if name not in overridden and locates_a_database(name, value):
+            yield str(path), number, name
