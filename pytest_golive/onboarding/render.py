@@ -80,7 +80,7 @@ class _Plan:
             postgres_scheme=project.postgres_scheme,
             postgres_switches=project.postgres_switches,
         )
-        self.env = wires + _django_settings_env(project)
+        self.env = wires + [w for w in _django_settings_env(project) if w.name not in {known.name for known in wires}]
         if unresolved:
             self.add(
                 "environment-configured",
@@ -238,6 +238,7 @@ def render_checklist(project: Project) -> str:
         "env": plan.env,
         "health": project.health,
         "ready": project.health or project.key_route or "/",
+        "proxy_header": project.django.proxy_header if project.django else None,
         "coverage": project.coverage,
         "suites": plan.suites,
         "vars": plan.variables,

@@ -217,7 +217,9 @@ class ChecklistFile(pytest.File):
             started = services.app(self.checklist, context, settings.app_python)
         except AppStartError as exc:
             problem = self.checklist.source.problem(exc.doc_path, exc.message)
-            raise Unavailable(problem, format_log([hide(line) for line in exc.details], None)) from None
+            kept = services.logs_dir / services.app_log_name(self.checklist)
+            details = format_log([hide(line) for line in exc.details], str(kept) if kept.is_file() else None)
+            raise Unavailable(problem, details) from None
         except ProvisionError as exc:
             raise Unavailable(self.checklist.source.problem(("app",), str(exc))) from None
         for name, value in started.env.items():
