@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from . import deploy, django_project, entrypoints, environment, interpreter, packaging
+from . import deploy, django_project, entrypoints, environment, interpreter, nodejs, packaging
 from .django_project import DjangoProject
 from .environment import EnvRead
 from .routes import Route, RouteMap
@@ -400,8 +400,8 @@ def _node_source(project: Project, path: Path) -> None:
     for method, route in _NODE_ROUTE.findall(text):
         if method in ("get", "use"):
             project.routes.append(Route(route, protected=False))
-    for name in re.findall(r"process\.env\.([A-Z][A-Z0-9_]*)", text):
-        project.reads.setdefault(name, EnvRead(name, _rel(project.root, path), "process.env", required=False))
+    for read in nodejs.env_reads(text, _rel(project.root, path)):
+        project.reads.setdefault(read.name, read)
 
 
 def _dotenv(project: Project, path: Path) -> None:

@@ -23,6 +23,13 @@ _DB_PART = re.compile(
     r"^(?:\w+?_)?(?:POSTGRES(?:QL)?|PG|DB|DATABASE)_?"
     r"(HOST|HOSTNAME|SERVER|ADDR|PORT|USER|USERNAME|PASSWORD|PASS|PWD|DB|NAME|DATABASE|DBNAME)$"
 )
+#: a switch that turns a service on (``REDIS_ENABLED``, ``USE_REDIS``): off by default in apps that
+#: can run without it, so the app uses what golive provisions only when it is on
+_SWITCH = re.compile(
+    r"^(?:ENABLE|USE|WITH)_(?:\w+_)?(?P<before>REDIS|CACHE|VALKEY|POSTGRES(?:QL)?|PG|DB|DATABASE)$"
+    r"|^(?:\w+_)?(?P<after>REDIS|CACHE|VALKEY|POSTGRES(?:QL)?|PG|DB|DATABASE)_(?:ENABLED|ENABLE|ON)$"
+)
+_SWITCH_ON = {"false": "true", "False": "True", "FALSE": "TRUE", "0": "1", "no": "yes", "off": "on"}
 _REDIS_PART = re.compile(r"^(?:\w+?_)?(?:REDIS|CACHE)_(HOST|HOSTNAME|SERVER|PORT|PASSWORD|PASS|DB|DATABASE)$")
 _PART = {
     "HOST": "host",
@@ -48,7 +55,7 @@ _LOCAL_WEB = re.compile(
 #: which database the app uses (pretalx's PRETALX_DB_TYPE, DB_ENGINE), from the values it knows
 #: (an Enum, a Literal), or in the form of its default (SQLite by default) for an engine's name
 _DB_ENGINE = re.compile(r"^(?:\w+_)?(?:DB|DATABASE)_?(?:TYPE|ENGINE|BACKEND|VENDOR)$")
-_DB_CHOICE = re.compile(r"^(?:\w+_)?(?:DATABASE|DB)_?(?:TYPE|ENGINE|BACKEND|DRIVER|VENDOR|DIALECT|KIND)$")
+_DB_CHOICE = re.compile(r"^(?:\w+_)?(?:DATABASE|DB)_?(?:TYPE|ENGINE|BACKEND|DRIVER|CLIENT|VENDOR|DIALECT|KIND)$")
 _DEBUG = re.compile(r"^(?:\w+_)?(DEBUG|RELOAD|AUTORELOAD|USE_RELOADER)$")
 _HTTPS_ONLY = re.compile(r"^(?:\w+_)?(SSL_REDIRECT|FORCE_HTTPS|HTTPS_ONLY|SECURE_SSL_REDIRECT)$")
 _FALSY = {"0", "false", "False", "FALSE", "off", "no", "n", "f"}
@@ -68,7 +75,7 @@ class Wire:
 def service_part(name: str) -> tuple[str, str] | None:
     """(service, attribute) a variable's name stands for: ``POSTGRES_SERVER`` -> (db, host)."""
     upper = name.upper()
-    if _OTHER_STORE.search(upper):
+    if _OTHER_STORE.search(upper) or _SWITCH.match(upper):
         return None
     if _DB_URL.match(upper):
         return DB, "url"
@@ -93,6 +100,19 @@ def service_by_value(value: str | None) -> str | None:
     if re.match(r"^rediss?://", value):
         return CACHE
     return None
+
+
+def switched_service(name: str) -> str | None:
+    """The service a switch such as ``REDIS_ENABLED`` turns on."""
+    match = _SWITCH.match(name.upper())
+    if match is None:
+        return None
+    return CACHE if (match.group("before") or match.group("after")) in ("REDIS", "CACHE", "VALKEY") else DB
+
+
+def switch_on(read: EnvRead | None) -> str:
+    """The value that turns a switch on, in the spelling of its default (``False`` -> ``True``)."""
+    return _SWITCH_ON.get((read.default if read else None) or "", "true")
 
 
 def template(service: str, attribute: str) -> str:
@@ -166,6 +186,10 @@ def wire(
                 value = _HEROKU_SCHEME.format(service=service)
                 why += "; in Heroku's postgres:// form, which the code tests for"
             wires[name] = Wire(name, value, why)
+        elif read is not None and switched_service(name) in services:
+            wires[name] = Wire(
+                name, switch_on(read), f"turns on {switched_service(name)}, which golive provisions ({where})"
+            )
         elif read is not None and _SELF_ADDRESS.search(name.upper()) and _own_address(read, example):
             value = _own_address(read, example) or ""
             wires[name] = Wire(name, value, f"the app's own address, where golive serves it ({where})")
@@ -187,6 +211,10 @@ def wire(
                 value = test_value(name, example[0])
                 kind = "generated" if value != example[0] else f"from {example[1]}"
                 wires[name] = Wire(name, value, f"required by {read.where}; test value {kind}")
+            elif example is not None and is_secret(name):  # a slot left empty to fill in: any secret will do
+                wires[name] = Wire(
+                    name, test_value(name, ""), f"required by {read.where}; {example[1]} leaves it empty; generated"
+                )
             else:
                 wires[name] = Wire(name, f"{{{{ env.{name} }}}}", f"required by {read.where}")
                 unresolved.append(name)
@@ -209,7 +237,8 @@ def _own_address(read: EnvRead, example: tuple[str, str] | None) -> str | None:
 
 
 def _postgres_choice(read: EnvRead) -> str | None:
-    return next((choice for choice in read.choices if re.match(r"(?i)postgres", choice)), None)
+    """Postgres among the values a setting allows: ``POSTGRESQL``, or knex's client name ``pg``."""
+    return next((choice for choice in read.choices if re.match(r"(?i)postgres|pg$", choice)), None)
 
 
 def _how(read: EnvRead | None, example: tuple[str, str] | None) -> str:

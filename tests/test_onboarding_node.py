@@ -1,0 +1,64 @@
+"""``golive init`` on Node.js layouts seen on real apps (kutt): settings read through a
+validated spec, a service behind an on/off switch, npm scripts in the deploy command, Express
+routers mounted under prefixes, and knex migrations. Read, never run: no node needed."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pytest_golive.onboarding.detect import inspect_project
+from pytest_golive.onboarding.render import render_checklist
+
+PROJECTS = Path(__file__).resolve().parent.parent / "fixtures" / "projects"
+
+
+@pytest.fixture
+def envalid_app(tmp_path: Path) -> dict[str, object]:
+    """The checklist ``golive init`` writes for fixtures/projects/node-envalid."""
+    repo = tmp_path / "node-envalid"
+    shutil.copytree(PROJECTS / "node-envalid", repo)
+    checklist: dict[str, object] = yaml.safe_load(render_checklist(inspect_project(repo)))
+    return checklist
+
+
+def _env(checklist: dict[str, object]) -> dict[str, str]:
+    app = checklist["app"]
+    assert isinstance(app, dict)
+    env: dict[str, str] = app["env"]
+    return env
+
+
+def test_variables_of_a_validated_spec_are_wired_to_the_services(envalid_app: dict[str, object]) -> None:
+    env = _env(envalid_app)
+    assert env["DB_HOST"] == "{{ services.db.host }}"
+    assert env["DB_NAME"] == "{{ services.db.database }}"
+    assert env["REDIS_PORT"] == "{{ services.cache.port|string }}"
+    # its default is a local web address: the app's own, where golive serves it
+    assert env["PUBLIC_DOMAIN"] == "127.0.0.1:{{ app.port }}"
+
+
+def test_the_database_client_setting_gets_postgres_among_its_choices(envalid_app: dict[str, object]) -> None:
+    """A knex client chosen from a constant array (SQLite by default) must be ``pg``, or the
+    app runs on SQLite while golive's Postgres sits unused."""
+    assert _env(envalid_app)["DB_DRIVER"] == "pg"
+
+
+def test_a_switch_that_turns_redis_on_is_on(envalid_app: dict[str, object]) -> None:
+    """``USE_REDIS: bool({default: false})``: off, the app never connects to golive's Redis;
+    the switch is not a Redis URL either."""
+    assert _env(envalid_app)["USE_REDIS"] == "true"
+
+
+def test_a_required_secret_left_empty_in_the_example_gets_a_generated_value(envalid_app: dict[str, object]) -> None:
+    """``SESSION_SECRET=`` in .env.example, no ``default`` in the spec (``devDefault`` does
+    not count in production): the app refuses to start without it."""
+    value = _env(envalid_app)["SESSION_SECRET"]
+    assert value.startswith("golive-")
+    assert len(value) > 20
+    checks = envalid_app["checks"]
+    assert isinstance(checks, list)
+    assert "environment-configured" not in [check["id"] for check in checks]
