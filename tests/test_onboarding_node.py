@@ -4,6 +4,7 @@ routers mounted under prefixes, and knex migrations. Read, never run: no node ne
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -62,3 +63,33 @@ def test_a_required_secret_left_empty_in_the_example_gets_a_generated_value(enva
     checks = envalid_app["checks"]
     assert isinstance(checks, list)
     assert "environment-configured" not in [check["id"] for check in checks]
+
+
+def test_npm_scripts_of_the_deploy_command_give_the_server_and_the_migration(envalid_app: dict[str, object]) -> None:
+    """Dockerfile ``CMD npm run migrate && npm start``: the server is what ``npm start`` runs,
+    and the migration its ``migrate`` script runs is applied before it, with the app's own knex."""
+    app = envalid_app["app"]
+    assert isinstance(app, dict)
+    assert app["command"] == ["node", "src/main.js", "--prod"]
+    assert app["setup"] == [["npx", "--no-install", "knex", "migrate:latest"]]
+
+
+def test_a_start_script_that_migrates_first_is_split(tmp_path: Path) -> None:
+    """``"start": "npm run db:migrate && node index.js"`` with no Dockerfile: the server, and its
+    steps (a ``pre`` script too, as npm runs it) in app.setup."""
+    repo = tmp_path / "api"
+    repo.mkdir()
+    scripts = {
+        "prestart": "node scripts/check-config.js",
+        "start": "npm run db:migrate && node index.js",
+        "db:migrate": "sequelize-cli db:migrate",
+    }
+    package = {"name": "api", "scripts": scripts, "dependencies": {"express": "4", "pg": "8"}}
+    (repo / "package.json").write_text(json.dumps(package))
+    (repo / "index.js").write_text("const db = process.env.DATABASE_URL;\n")
+    project = inspect_project(repo)
+    assert project.command == ["node", "index.js"]
+    assert project.setup == [
+        ["node", "scripts/check-config.js"],
+        ["npx", "--no-install", "sequelize-cli", "db:migrate"],
+    ]

@@ -602,18 +602,23 @@ def _app_in(project: Project, module: str) -> str | None:
     return target or next((f"{m}:{f}" for m, f in project.factories if m == module), None)
 
 
-def _deploy_scripts(project: Project, files: list[Path]) -> dict[str, str]:
-    return {
+def _deploy_scripts(project: Project, files: list[Path], node: dict[str, object] | None) -> dict[str, str]:
+    """Shell scripts by path, and package.json scripts by name (what ``npm run NAME`` runs)."""
+    scripts = {
         _rel(project.app_root, path) if project.app_root in path.parents else _rel(project.root, path): read_text(path)
         for path in files
         if path.suffix == ".sh"
     }
+    section = node.get("scripts") if node is not None else None
+    if isinstance(section, dict):
+        scripts |= {deploy.PACKAGE_SCRIPT + name: text for name, text in section.items() if isinstance(text, str)}
+    return scripts
 
 
 def _start_command(
     project: Project, node: dict[str, object] | None, files: list[Path], python_deps: dict[str, str]
 ) -> None:
-    scripts = _deploy_scripts(project, files)
+    scripts = _deploy_scripts(project, files, node)
     hooks = _release_hooks(project, files, scripts)
     for source, evidence in _declared_starts(project):
         found = deploy.read_deploy(source, scripts)
@@ -626,17 +631,15 @@ def _start_command(
         project.note("start command", found.server_text, HIGH, evidence)
         _adopt_setup(project, [*hooks, (found, evidence)])
         return
+    if deploy.PACKAGE_SCRIPT + "start" in scripts:  # npm start: its server, and the steps before it
+        found = deploy.read_deploy("npm start", scripts)
+        project.command = found.server or ["npm", "start"]
+        project.note(
+            "start command", " ".join(project.command) + " (port in $PORT)", HIGH, "package.json scripts.start"
+        )
+        _adopt_setup(project, [*hooks, (found, "package.json scripts.start")])
+        return
     _adopt_setup(project, hooks)
-    if node is not None:
-        scripts_section = node.get("scripts")
-        start = scripts_section.get("start") if isinstance(scripts_section, dict) else None
-        if isinstance(start, str):
-            argv = start.split()
-            project.command = argv if argv and argv[0] == "node" else ["npm", "start"]
-            project.note(
-                "start command", " ".join(project.command) + " (port in $PORT)", HIGH, "package.json scripts.start"
-            )
-            return
     if project.language == "python" and _console_script(project, files):
         return
     for path in files:
