@@ -401,7 +401,7 @@ def _node_source(project: Project, path: Path) -> None:
         if method in ("get", "use"):
             project.routes.append(Route(route, protected=False))
     for read in nodejs.env_reads(text, _rel(project.root, path)):
-        project.reads.setdefault(read.name, read)
+        project.reads[read.name] = nodejs.better_read(project.reads.get(read.name), read)
 
 
 def _dotenv(project: Project, path: Path) -> None:

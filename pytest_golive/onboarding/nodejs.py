@@ -40,6 +40,18 @@ def env_reads(text: str, where: str) -> Iterator[EnvRead]:
                 yield EnvRead(name, where, "process.env", required=False, default=_literal(default.strip()))
 
 
+def better_read(known: EnvRead | None, found: EnvRead) -> EnvRead:
+    """Of two reads of one name, the one that says more: the spec that requires it, or gives
+    its default and choices, over a script's ``if (!process.env.X)`` that only tests it."""
+    if known is None:
+        return found
+
+    def says(read: EnvRead) -> tuple[bool, bool, bool]:
+        return read.required, bool(read.choices), read.default is not None
+
+    return found if says(found) > says(known) else known
+
+
 def _spec_reads(text: str, where: str) -> Iterator[EnvRead]:
     for match in _SPEC_ENTRY.finditer(text):
         name, options = match.group(1), match.group(3) or ""
