@@ -93,3 +93,33 @@ def test_a_start_script_that_migrates_first_is_split(tmp_path: Path) -> None:
         ["node", "scripts/check-config.js"],
         ["npx", "--no-install", "sequelize-cli", "db:migrate"],
     ]
+
+
+def test_express_routers_are_followed_through_their_mounts(tmp_path: Path) -> None:
+    """``app.use("/api/v1", api)`` where api (another file) mounts ``status`` at ``/status``,
+    which answers ``router.get("/")``: the health route is /api/v1/status, not /status; and
+    ``app.use("/assets", express.static(...))`` is no route, so not the key route."""
+    repo = tmp_path / "node-envalid"
+    shutil.copytree(PROJECTS / "node-envalid", repo)
+    project = inspect_project(repo)
+    assert project.health == "/api/v1/status"
+    assert project.key_route == "/"
+    assert "/assets" not in [route.path for route in project.routes]
+
+
+def test_a_router_the_app_never_mounts_is_not_a_route_to_load(tmp_path: Path) -> None:
+    repo = tmp_path / "api"
+    (repo / "lib").mkdir(parents=True)
+    (repo / "package.json").write_text(json.dumps({"name": "api", "dependencies": {"express": "4"}}))
+    (repo / "index.js").write_text(
+        'const express = require("express");\nconst { reports } = require("./lib/routes");\n'
+        'const app = express();\napp.use("/reports", reports);\napp.listen(process.env.PORT);\n'
+    )
+    (repo / "lib" / "routes.js").write_text(
+        'const express = require("express");\nconst reports = express.Router();\nconst legacy = express.Router();\n'
+        'reports.get("/daily", (req, res) => res.send("ok"));\nlegacy.get("/old", (req, res) => res.send("old"));\n'
+        "module.exports = { reports, legacy };\n"
+    )
+    project = inspect_project(repo)
+    assert project.public_routes() == ["/reports/daily"]
+    assert [(route.path, route.reached) for route in project.routes if route.path == "/old"] == [("/old", False)]

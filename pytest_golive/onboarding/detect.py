@@ -60,7 +60,6 @@ _SIGN_IN_FLOW = re.compile(
     r"|verify|callback|authorize|consent|oauth2?|token|userinfo)(/|$|-)",
     re.I,
 )
-_NODE_ROUTE = re.compile(r"""\b(?:app|router)\.(get|post|put|delete|use)\(\s*['"`](/[^'"`]*)['"`]""")
 #: subfolders that hold the app of a repository that also has a front end or infrastructure
 _APP_FOLDERS = ("backend", "server", "api", "app", "src", "web", "service")
 _TEST_PARTS = {"tests", "test", "testing"}
@@ -188,13 +187,15 @@ def inspect_project(root: Path) -> Project:
     _interpreter(project)
     routes = RouteMap()
     classes: list[environment.SettingsClass] = []
+    node_sources: dict[str, str] = {}
     for path in files:
         if path.suffix == ".py" and project.language == "python":
             _python_source(project, path, routes, classes)
         elif path.suffix in (".js", ".mjs", ".cjs", ".ts") and project.language == "node":
-            _node_source(project, path)
+            node_sources[_rel(project.root, path)] = _node_source(project, path)
         elif environment.is_dotenv_file(path):
             _dotenv(project, path)
+    project.routes += nodejs.express_routes(node_sources)
     for read in environment.settings_reads(classes):
         project.reads.setdefault(read.name, read)
     _services(project, python_deps, node, files)
@@ -395,13 +396,12 @@ def _python_call(project: Project, path: Path, node: ast.Call) -> None:
         project.note("migrations", "applied by the app when it starts", MEDIUM, _rel(project.root, path, node.lineno))
 
 
-def _node_source(project: Project, path: Path) -> None:
+def _node_source(project: Project, path: Path) -> str:
+    """The variables a JavaScript/TypeScript file reads; its text, for the routes (nodejs.py)."""
     text = read_text(path)
-    for method, route in _NODE_ROUTE.findall(text):
-        if method in ("get", "use"):
-            project.routes.append(Route(route, protected=False))
     for read in nodejs.env_reads(text, _rel(project.root, path)):
         project.reads[read.name] = nodejs.better_read(project.reads.get(read.name), read)
+    return text
 
 
 def _dotenv(project: Project, path: Path) -> None:
