@@ -123,3 +123,32 @@ def test_a_router_the_app_never_mounts_is_not_a_route_to_load(tmp_path: Path) ->
     project = inspect_project(repo)
     assert project.public_routes() == ["/reports/daily"]
     assert [(route.path, route.reached) for route in project.routes if route.path == "/old"] == [("/old", False)]
+
+
+def test_knex_migrations_are_walked_with_the_apps_own_cli(envalid_app: dict[str, object]) -> None:
+    """A knexfile and the knex dependency: the walk in command mode, all the way up and down
+    (knex moves to no named revision), its log table the version table, its lock table its own."""
+    checks = envalid_app["checks"]
+    assert isinstance(checks, list)
+    walk = next(check for check in checks if check["id"] == "migrations-reversible")
+    assert walk["migrations"] == {
+        "upgrade": ["npx", "--no-install", "knex", "migrate:latest"],
+        "downgrade": ["npx", "--no-install", "knex", "migrate:rollback", "--all"],
+        "version_table": "knex_migrations",
+        "ignore_tables": ["knex_migrations_lock"],
+    }
+
+
+def test_sequelize_cli_migrations_are_walked_too(tmp_path: Path) -> None:
+    repo = tmp_path / "api"
+    (repo / "migrations").mkdir(parents=True)
+    dependencies = {"express": "4", "pg": "8", "sequelize": "6", "sequelize-cli": "6"}
+    (repo / "package.json").write_text(json.dumps({"name": "api", "dependencies": dependencies}))
+    (repo / "migrations" / "20240101-create-user.js").write_text("module.exports = {up() {}, down() {}};\n")
+    found = inspect_project(repo).node_migrations
+    assert found is not None
+    assert (found.upgrade[-1], found.downgrade[-1], found.version_table) == (
+        "db:migrate",
+        "db:migrate:undo:all",
+        "SequelizeMeta",
+    )

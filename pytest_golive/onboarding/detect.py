@@ -104,6 +104,8 @@ class Project:
     #: Flask-Migrate: the Flask app its env.py needs ("module:name"), when it is used
     flask_app: str | None = None
     django_migrations: list[str] = field(default_factory=list)
+    #: a Node migration CLI (knex, sequelize-cli), walked in command mode
+    node_migrations: nodejs.NodeMigrations | None = None
     #: Django: manage.py, the settings module, the URLconf's routes (django_project.py)
     django: DjangoProject | None = None
     migrates_on_start: bool = False
@@ -200,6 +202,7 @@ def inspect_project(root: Path) -> Project:
         project.reads.setdefault(read.name, read)
     _services(project, python_deps, node, files)
     _migrations(project, files)
+    _node_migrations(project, node, files)
     _extensions(project, python_deps, files)
     _start_command(project, node, files, python_deps)
     _django(project)
@@ -519,6 +522,19 @@ def _migrations(project: Project, files: list[Path]) -> None:
             if app not in project.django_migrations:
                 project.django_migrations.append(app)
                 project.note("migrations", f"Django migrations of app {app}", HIGH, _rel(project.root, path))
+
+
+def _node_migrations(project: Project, node: dict[str, object] | None, files: list[Path]) -> None:
+    if node is None or project.language != "node":
+        return
+    app_files = {path.name: read_text(path) for path in files if path.parent == project.app_root}
+    if (project.app_root / "migrations").is_dir():
+        app_files.setdefault("migrations", "")
+    found = nodejs.migration_cli(_node_deps(node), app_files)
+    if found is not None:
+        project.node_migrations = found
+        where = _rel(project.root, project.app_root / found.where)
+        project.note("migrations", f"{found.tool} ({' '.join(found.upgrade[2:])})", HIGH, where)
 
 
 def _extensions(project: Project, python_deps: dict[str, str], files: list[Path]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from .environment import EnvRead
 from .routes import Route
@@ -211,3 +212,39 @@ def express_routes(sources: dict[str, str]) -> list[Route]:
 def _join(prefix: str, path: str) -> str:
     joined = prefix.rstrip("/") + "/" + path.lstrip("/")
     return joined if joined == "/" else joined.rstrip("/")
+
+
+@dataclass(frozen=True)
+class NodeMigrations:
+    """A Node migration CLI the walk can drive in command mode: all the way up, all the way
+    down (neither knex nor sequelize-cli moves to a named revision), and its own tables."""
+
+    tool: str
+    upgrade: list[str]
+    downgrade: list[str]
+    version_table: str
+    own_tables: list[str]
+    where: str
+
+
+def migration_cli(dependencies: set[str], app_files: dict[str, str]) -> NodeMigrations | None:
+    """knex (a knexfile in the app folder; its ``tableName``) or sequelize-cli (``.sequelizerc``
+    or a ``migrations/`` folder), as the app's own copy runs it (``npx --no-install``)."""
+    knexfile = next((name for name in _KNEXFILES if name in app_files), None)
+    if "knex" in dependencies and knexfile is not None:
+        named = re.search(r"""tableName\s*:\s*['"]([\w.]+)['"]""", app_files[knexfile])
+        table = named.group(1) if named else "knex_migrations"
+        knex = ["npx", "--no-install", "knex"]
+        return NodeMigrations(
+            "knex", [*knex, "migrate:latest"], [*knex, "migrate:rollback", "--all"], table, [f"{table}_lock"], knexfile
+        )
+    sequelize = next((name for name in (".sequelizerc", "migrations") if name in app_files), None)
+    if "sequelize-cli" in dependencies and sequelize is not None:
+        cli = ["npx", "--no-install", "sequelize-cli"]
+        return NodeMigrations(
+            "sequelize-cli", [*cli, "db:migrate"], [*cli, "db:migrate:undo:all"], "SequelizeMeta", [], sequelize
+        )
+    return None
+
+
+_KNEXFILES = ("knexfile.js", "knexfile.ts", "knexfile.cjs", "knexfile.mjs")
