@@ -5,7 +5,10 @@ routers mounted under prefixes, and knex migrations. Read, never run: no node ne
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -152,3 +155,59 @@ def test_sequelize_cli_migrations_are_walked_too(tmp_path: Path) -> None:
         "db:migrate:undo:all",
         "SequelizeMeta",
     )
+
+
+NODE_CHECKLIST = """\
+golive: 1
+services: {db: {kind: postgres}}
+app:
+  setup: [[npx, --no-install, knex, migrate:latest]]
+  command: [node, server.js]
+checks:
+  - id: walk
+    migrations:
+      upgrade: [npx, --no-install, knex, migrate:latest]
+      downgrade: [npx, --no-install, knex, migrate:rollback, --all]
+      version_table: knex_migrations
+"""
+
+
+def doctor(folder: Path, path: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": path}
+    command = [sys.executable, "-m", "pytest_golive", "doctor", str(folder / "golive.yaml"), "--provider", "local"]
+    return subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+
+
+def test_doctor_names_node_dependencies_not_installed(tmp_path: Path) -> None:
+    """A Node app whose ``npm ci`` was not run: doctor said "ready to run" (and asked for
+    Alembic, which a knex walk never uses); the run then failed on a missing module."""
+    (tmp_path / "package.json").write_text(json.dumps({"name": "api", "dependencies": {"knex": "3"}}))
+    (tmp_path / "package-lock.json").write_text("{}")
+    (tmp_path / "golive.yaml").write_text(NODE_CHECKLIST)
+    result = doctor(tmp_path, os.environ["PATH"])
+    assert "FAIL Node dependencies:" in result.stdout
+    assert "npm ci" in result.stdout
+    assert "FAIL knex: not installed" in result.stdout
+    assert "alembic" not in result.stdout
+    assert result.returncode == 1
+
+
+def test_doctor_names_a_program_not_on_path(tmp_path: Path) -> None:
+    (tmp_path / "golive.yaml").write_text(NODE_CHECKLIST)
+    result = doctor(tmp_path, str(tmp_path / "no-such-bin"))
+    assert "FAIL node: not on PATH" in result.stdout
+    assert "FAIL npx: not on PATH" in result.stdout
+    assert result.returncode == 1
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed: the ready case needs it on PATH")
+def test_doctor_is_content_with_a_node_app_that_is_installed(tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text(json.dumps({"name": "api", "dependencies": {"knex": "3"}}))
+    knex = tmp_path / "node_modules" / ".bin" / "knex"
+    knex.parent.mkdir(parents=True)
+    knex.write_text("#!/usr/bin/env node\n")  # only its presence is checked: doctor runs nothing of the app
+    (tmp_path / "golive.yaml").write_text(NODE_CHECKLIST)
+    result = doctor(tmp_path, os.environ["PATH"])
+    assert "OK   node:" in result.stdout
+    assert "OK   knex: " in result.stdout
+    assert "FAIL" not in result.stdout.replace("FAIL local", "")  # local servers are this machine's business
