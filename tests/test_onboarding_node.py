@@ -211,3 +211,29 @@ def test_doctor_is_content_with_a_node_app_that_is_installed(tmp_path: Path) -> 
     assert "OK   node:" in result.stdout
     assert "OK   knex: " in result.stdout
     assert "FAIL" not in result.stdout.replace("FAIL local", "")  # local servers are this machine's business
+
+
+def test_a_typescript_server_is_built_before_it_starts(tmp_path: Path) -> None:
+    """``"start": "node dist/index.js"`` with ``"build": "tsc"``: dist/ is not in the
+    repository (it is built at deploy), so the run builds it first, or node finds no file."""
+    repo = tmp_path / "api"
+    (repo / "src").mkdir(parents=True)
+    scripts = {"build": "tsc -p .", "start": "node dist/index.js", "migrate": "knex migrate:latest"}
+    dependencies = {"express": "4", "pg": "8", "knex": "3", "typescript": "5"}
+    (repo / "package.json").write_text(json.dumps({"name": "api", "scripts": scripts, "dependencies": dependencies}))
+    (repo / "src" / "index.ts").write_text("import express from 'express';\nconst url = process.env.DATABASE_URL;\n")
+    (repo / "Dockerfile").write_text("FROM node:22\nRUN npm ci && npm run build\nCMD npm run migrate && npm start\n")
+    project = inspect_project(repo)
+    assert project.command == ["node", "dist/index.js"]
+    assert project.setup == [["npm", "run", "build"], ["npx", "--no-install", "knex", "migrate:latest"]]
+
+
+def test_a_server_the_repository_holds_is_not_built(tmp_path: Path) -> None:
+    repo = tmp_path / "api"
+    repo.mkdir()
+    scripts = {"build": "webpack", "start": "node server.js"}
+    (repo / "package.json").write_text(
+        json.dumps({"name": "api", "scripts": scripts, "dependencies": {"express": "4"}})
+    )
+    (repo / "server.js").write_text("require('express')().listen(process.env.PORT);\n")
+    assert inspect_project(repo).setup == []

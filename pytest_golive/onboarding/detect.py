@@ -205,6 +205,7 @@ def inspect_project(root: Path) -> Project:
     _node_migrations(project, node, files)
     _extensions(project, python_deps, files)
     _start_command(project, node, files, python_deps)
+    _node_build(project, node)
     _django(project)
     _migrate_before_start(project)
     _coverage_and_ci(project, files)
@@ -670,6 +671,23 @@ def _start_command(
                 project.note("start command", f"python -m {package}", MEDIUM, _rel(project.root, path))
                 return
     _from_framework(project, python_deps)
+
+
+def _node_build(project: Project, node: dict[str, object] | None) -> None:
+    """A Node server started from compiled output the repository does not hold (``node
+    dist/main.js``, TypeScript built by ``tsc``) is built first by the package's ``build``
+    script, as every deploy of it is (a Dockerfile's ``RUN npm run build``)."""
+    scripts = node.get("scripts") if node is not None else None
+    command = project.command or []
+    if command[:1] != ["node"] or not isinstance(scripts, dict) or "build" not in scripts:
+        return
+    script = next((word for word in command[1:] if not word.startswith("-")), None)
+    if script is None or any((project.app_root / (script + suffix)).exists() for suffix in ("", ".js", ".cjs", ".mjs")):
+        return
+    project.setup.insert(0, ["npm", "run", "build"])
+    why = "package.json scripts.build"
+    project.setup_evidence = ", ".join(filter(None, [why, project.setup_evidence]))
+    project.note("build step", f"npm run build: {script} is its output, not in the repository", HIGH, why)
 
 
 def _console_script(project: Project, files: list[Path]) -> bool:
