@@ -6,7 +6,6 @@ schema. The tool here is a small real program on a real Postgres, written as suc
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -31,9 +30,10 @@ with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
 """
 
 
-def test_a_tool_logging_its_migrations_with_serial_ids_walks_green(pytester: pytest.Pytester) -> None:
+def walk(pytester: pytest.Pytester, tool_text: str) -> pytest.RunResult:
+    """The walk in command mode, with the tool's log table as version table and its lock table ignored."""
     tool = pytester.path / "tool.py"
-    tool.write_text(TOOL)
+    tool.write_text(tool_text)
     pytester.makefile(
         ".yaml",
         golive=f"""\
@@ -49,36 +49,22 @@ checks:
       warm: false
 """,
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "--golive-provider", "local")
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "--golive-provider", "local")
+
+
+def test_a_tool_logging_its_migrations_with_serial_ids_walks_green(pytester: pytest.Pytester) -> None:
+    result = walk(pytester, TOOL)
     assert "unexpected sequence" not in result.stdout.str()
     result.assert_outcomes(passed=1)
 
 
-def test_the_apps_own_sequences_are_still_compared(pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_the_apps_own_sequences_are_still_compared(pytester: pytest.Pytester) -> None:
     """A downgrade that leaves the app's table's sequence behind is still named: only the
     tool's own tables are left out."""
-    tool = pytester.path / "tool.py"
-    tool.write_text(
-        TOOL.replace(
-            'conn.execute("DROP TABLE items")',
-            'conn.execute("ALTER TABLE items ALTER COLUMN id DROP DEFAULT"); conn.execute("ALTER SEQUENCE items_id_seq OWNED BY NONE"); conn.execute("DROP TABLE items")',
-        )
+    leaves_sequence = (
+        'conn.execute("ALTER TABLE items ALTER COLUMN id DROP DEFAULT"); '
+        'conn.execute("ALTER SEQUENCE items_id_seq OWNED BY NONE"); conn.execute("DROP TABLE items")'
     )
-    pytester.makefile(
-        ".yaml",
-        golive=f"""\
-golive: 1
-services: {{db: {{kind: postgres}}}}
-checks:
-  - id: walk
-    migrations:
-      upgrade: [{PYTHON}, {tool}, latest]
-      downgrade: [{PYTHON}, {tool}, rollback]
-      version_table: tool_migrations
-      ignore_tables: [tool_migrations_lock]
-      warm: false
-""",
-    )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "--golive-provider", "local")
+    result = walk(pytester, TOOL.replace('conn.execute("DROP TABLE items")', leaves_sequence))
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*unexpected sequence public.items_id_seq*"])
