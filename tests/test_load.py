@@ -112,6 +112,28 @@ def test_a_load_whose_every_answer_came_from_another_route_fails(
     assert '<property name="golive.redirected" value="0" />' in xml  # /health answered itself
 
 
+def test_a_templated_load_whose_every_answer_came_from_another_route_fails(
+    pytester: pytest.Pytester, checklist: Callable[..., Path]
+) -> None:
+    """Rendered requests take the stateful sender, which counted no redirects: the same load
+    as above with a template in its URL measured /health and passed."""
+    checklist(
+        """\
+        golive: 1
+        app: {base_url: "{url}"}
+        checks:
+          - id: redirected
+            timeout: 1m
+            load: {get: "/redirect?to=/health&n={{ iteration }}", rate: 60/s, duration: 1s}
+            expect: {p95_ms: 1000, error_rate: 0.01}
+        """
+    )
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider", "--junitxml=out.xml")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["golive.yaml:4:5: redirected: * got all 60 redirected (/redirect -> /health, 302)*"])
+    assert '<property name="golive.redirected" value="60" />' in (pytester.path / "out.xml").read_text()
+
+
 def test_raw_histogram_is_kept_for_the_evidence(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
     checklist(LOAD.split("  - id: ok-closed", maxsplit=1)[0])
     pytester.runpytest("-p", "no:cacheprovider", "--junitxml=out.xml")

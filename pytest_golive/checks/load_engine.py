@@ -161,12 +161,7 @@ async def _generator(connection: Connection, load: Load, index: int, count: int)
                 async with http.request(method, url, headers=headers, json=body_json, data=body) as response:
                     await response.read()
                     ok = response.status < 400
-                    if response.history:
-                        tally.redirected += 1
-                        first = response.history[0]
-                        tally.first_redirect = tally.first_redirect or (
-                            f"{first.url.path} -> {response.url.path}, {first.status}"
-                        )
+                    tally.note_redirects(response.history, response.url.path)
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError):
                 ok = False
             tally.record(time.monotonic() - since, ok)

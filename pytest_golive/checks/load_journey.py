@@ -58,7 +58,7 @@ def journey_sender(load: Load, http: aiohttp.ClientSession, tally: Tally) -> Sen
         cookies = aiohttp.CookieJar(unsafe=True) if load.journey else None  # unsafe: hosts such as 127.0.0.1 too
         started = since
         for step in chosen:
-            failure = await _send(http, step, values, cookies)
+            failure = await _send(http, step, values, cookies, tally)
             elapsed = time.monotonic() - started
             tally.record(elapsed, failure is None)
             if step.tally is not None:
@@ -73,10 +73,14 @@ def journey_sender(load: Load, http: aiohttp.ClientSession, tally: Tally) -> Sen
 
 
 async def _send(
-    http: aiohttp.ClientSession, step: _Step, values: dict[str, Any], cookies: aiohttp.CookieJar | None
+    http: aiohttp.ClientSession,
+    step: _Step,
+    values: dict[str, Any],
+    cookies: aiohttp.CookieJar | None,
+    tally: Tally,
 ) -> str | None:
     """One request: None when it passed, else why not (saved values go into ``values``, the
-    cookies it was given into ``cookies``)."""
+    cookies it was given into ``cookies``, a redirect it followed into ``tally``)."""
     request = step.request
     try:
         parts = step.render(values)
@@ -89,6 +93,7 @@ async def _send(
             if cookies is not None:
                 cookies.update_cookies(response.cookies, response.url)
             body = await response.read()
+            tally.note_redirects(response.history, response.url.path)
             if response.status >= 400:
                 return f"status {response.status}"
             if request.save:

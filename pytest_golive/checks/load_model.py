@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +108,13 @@ class Tally:
         self.histogram.record_value(max(LOWEST_US, min(int(seconds * 1_000_000), HIGHEST_US)))
         if not ok:
             self.errors += 1
+
+    def note_redirects(self, history: Sequence[Any], path: str) -> None:
+        """Count an answer that came from another route: ``history`` holds the redirects the
+        client followed to ``path`` (aiohttp's ``response.history``)."""
+        if history:
+            self.redirected += 1
+            self.first_redirect = self.first_redirect or f"{history[0].url.path} -> {path}, {history[0].status}"
 
     def add(self, report: Report) -> None:
         """Merge one generator's final report (its histogram travels HDR-encoded)."""

@@ -911,6 +911,10 @@ def _django(project: Project) -> None:
         project.note("settings", found.settings, HIGH, found.settings_where)
     else:
         project.note("settings", "no DJANGO_SETTINGS_MODULE: set settings: in the migrations check", LOW, "manage.py")
+    if found.proxy_header:
+        name, value, where = found.proxy_header
+        why = "its settings redirect plain HTTP to HTTPS unless a TLS proxy sends it (app.headers)"
+        project.note("TLS proxy", f"{name}: {value}: {why}", HIGH, where)
     if found.routes:
         project.routes = found.routes
     steps = [[deploy.PYTHON, "manage.py", "migrate", "--noinput"]]

@@ -232,8 +232,12 @@ class AppProcess:
         if self.log is None:
             self.log = self.state.private_dir(f"app-{self.name}") / "app.log"
         if not self._set_up:  # once: a restart (a fault's recovery) is not a new deploy
-            for index, command in enumerate(setup):
-                self._run_setup(index, command, environ)
+            try:
+                for index, command in enumerate(setup):
+                    self._run_setup(index, command, environ)
+            except ProvisionError:
+                self.stop()  # keeps the whole log: the report shows only its tail
+                raise
             self._set_up = True
         if self._cancelled.is_set():
             raise AppStartError("the run ended before the app started")
