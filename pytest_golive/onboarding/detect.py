@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from ..services.database_names import dotenv_values
 from . import deploy, django_project, entrypoints, environment, interpreter, nodejs, packaging
 from .django_project import DjangoProject
 from .environment import EnvRead
@@ -411,7 +412,7 @@ def _node_source(project: Project, path: Path) -> str:
 def _dotenv(project: Project, path: Path) -> None:
     """Values the repository's dotenv files give (the real ``.env`` wins over examples)."""
     real = path.name in (".env", ".flaskenv")
-    for name, value, line in environment.dotenv_values(read_text(path)):
+    for name, value, line in dotenv_values(read_text(path)):
         if real or name not in project.examples:
             project.examples[name] = (value, _rel(project.root, path, line))
 

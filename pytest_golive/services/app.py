@@ -21,6 +21,7 @@ from typing import Any
 from ..checklist import App
 from ..checklist.templating import TemplateProblem, render
 from ..checklist.yamlsource import DocPath
+from .database_names import dotenv_databases, without_databases
 from .errors import ProvisionError
 from .processes import free_port, stop_child
 from .runstate import RunState, process_start_time
@@ -226,7 +227,9 @@ class AppProcess:
             self.env = app_environment(self.app, full_context)
         except TemplateProblem as problem:
             raise AppStartError(problem.message, doc_path=problem.doc_path) from None
-        environ = {**os.environ, **self.env, "PORT": str(port)}
+        self._refuse_dotenv_databases()
+        # a database the user's shell names is not one golive made: app.env names the app's
+        environ = {**without_databases(os.environ), **self.env, "PORT": str(port)}
         if self.app.coverage:
             environ.update(coverage_environment(self.state, self.python, environ))
         if self.log is None:
@@ -264,6 +267,15 @@ class AppProcess:
             self.stop()
             raise
         return base_url
+
+    def _refuse_dotenv_databases(self) -> None:
+        """The app's own .env may point it at a database golive did not make: unless app.env
+        sets that name (which wins over .env), nothing of the app may run."""
+        for path, line, name in dotenv_databases(self.app.cwd or Path.cwd(), self.env):
+            raise AppStartError(
+                f"{path}:{line} sets {name}, a database golive did not provision, and app.env does not set it: "
+                f"the app would reach that database; set {name} in app.env (golive init wires the names the app reads)"
+            )
 
     def _run_setup(self, index: int, argv: list[str], environ: Mapping[str, str]) -> None:
         """A setup command, with the app's env and cwd, its output in the app's log."""
