@@ -313,6 +313,36 @@ def test_the_app_goes_into_the_virtualenv_its_checklist_names(tmp_path: Path) ->
     assert "golive: the checklist's app.python is in" in "\n".join(run.log)
 
 
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed: the Node app's install runs it")
+def test_a_node_apps_dependencies_are_installed_from_its_lock_file(tmp_path: Path) -> None:
+    """golive init writes this workflow for Node apps too (kutt): without ``npm ci`` their
+    ``node_modules`` is missing on the runner, and the app and its knex never start."""
+    repo = tmp_path / "app"
+    (repo / "greeting").mkdir(parents=True)  # a dependency of its own folder: no registry needed
+    (repo / "greeting" / "package.json").write_text(json.dumps({"name": "greeting", "version": "1.0.0"}))
+    package = {"name": "app", "version": "1.0.0", "dependencies": {"greeting": "file:greeting"}}
+    (repo / "package.json").write_text(json.dumps(package))
+    npm = ["npm", "install", "--package-lock-only", "--offline", "--ignore-scripts"]
+    subprocess.run(npm, cwd=repo, check=True, capture_output=True)  # the lock file a project commits
+    assert not (repo / "node_modules").exists()
+    (repo / "golive.yaml").write_text(
+        textwrap.dedent(
+            """\
+            golive: 1
+            checks:
+              - id: node-dependencies-installed
+                file: node_modules/greeting/package.json
+                expect: {exists: true}
+            """
+        )
+    )
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    run = harness(tmp_path, repo)
+    result = run.run(WORKFLOWS / "golive.yml", inputs={"checklist": "golive.yaml", "golive-version": str(ROOT)})
+    assert result.outputs["verdict"] == "pass", run.masked_log()[-6000:]
+    assert "golive: package-lock.json: npm ci" in "\n".join(run.log)
+
+
 def test_load_shards_split_every_load_over_the_shard_jobs_and_the_gate_merges_them(tmp_path: Path) -> None:
     """``load-shards: true`` with ``shards: 2``: each job runs its own app and half of the load
     check's rate; the other check runs on one job only; the gate merges the two shares."""

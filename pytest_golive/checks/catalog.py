@@ -49,6 +49,10 @@ SELECT 'sequence ' || r.nspname || '.' || r.relname,
        format_type(s.seqtypid, NULL) || ' start ' || s.seqstart || ' increment ' || s.seqincrement
        || ' min ' || s.seqmin || ' max ' || s.seqmax || CASE WHEN s.seqcycle THEN ' cycle' ELSE '' END
 FROM rels r JOIN pg_sequence s ON s.seqrelid = r.oid
+WHERE NOT EXISTS (SELECT 1 FROM pg_depend dep JOIN pg_class t ON t.oid = dep.refobjid
+                  WHERE dep.classid = 'pg_class'::regclass AND dep.objid = r.oid
+                    AND dep.refclassid = 'pg_class'::regclass AND dep.deptype IN ('a', 'i')
+                    AND t.relname = ANY(%(ignore)s))
 UNION ALL
 SELECT 'trigger ' || r.nspname || '.' || r.relname || '.' || t.tgname, pg_get_triggerdef(t.oid)
 FROM rels r JOIN pg_trigger t ON t.tgrelid = r.oid WHERE NOT t.tgisinternal
@@ -73,8 +77,9 @@ Snapshot = dict[str, str]
 
 
 def schema_snapshot(conn: psycopg.Connection, ignore_tables: Iterable[str] = ()) -> Snapshot:
-    """Every table, column (type, nullability, default), constraint, index, sequence,
-    trigger, enum type, function and schema, by name."""
+    """Every table, column (type, nullability, default), constraint, index, sequence (not
+    those the serial or identity columns of an ignored table own), trigger, enum type,
+    function and schema, by name."""
     rows = conn.execute(_SNAPSHOT, {"ignore": list(ignore_tables)}).fetchall()
     return {str(name): str(definition) for name, definition in rows}
 

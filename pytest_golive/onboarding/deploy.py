@@ -22,7 +22,19 @@ _NOT_STEPS = {"echo", "sleep", "set", "export", "cd", "true", "false", "exit", "
 #: modules that make environments or install packages: building the image (``RUN python -m venv
 #: /opt/venv``), not preparing the app; run here, they would write outside the project
 _INSTALLERS = frozenset({"venv", "virtualenv", "pip", "ensurepip", "pipx", "uv", "poetry", "pdm", "build"})
-_MIGRATION = re.compile(r"\b(alembic\s+(-c\s+\S+\s+)?upgrade|flask\s+db\s+upgrade|manage\.py\s+migrate|db\s+upgrade)\b")
+_MIGRATION = re.compile(
+    r"\b(alembic\s+(-c\s+\S+\s+)?upgrade|flask\s+db\s+upgrade|manage\.py\s+migrate|db\s+upgrade)\b"
+    r"|\b(knex\s+migrate:latest|sequelize(-cli)?\s+db:migrate|node-pg-migrate\s+up|typeorm\S*\s+migration:run"
+    r"|drizzle-kit\s+migrate|prisma\s+migrate\s+deploy|db-migrate\s+up)(\s|$)"
+)
+#: Node.js tools a deploy runs before the server (migrations, seeds), from the app's node_modules
+_NODE_TOOLS = frozenset(
+    {"knex", "sequelize", "sequelize-cli", "node-pg-migrate", "typeorm", "drizzle-kit", "prisma", "db-migrate"}
+)
+#: package managers that run a package.json script: ``npm run NAME``, ``npm start``, ``yarn NAME``
+_PACKAGE_MANAGERS = frozenset({"npm", "yarn", "pnpm", "bun"})
+#: how a package.json script is keyed among the scripts ``read_deploy`` is given
+PACKAGE_SCRIPT = "package.json:"
 
 
 @dataclass
@@ -170,6 +182,12 @@ def setup_step(words: list[str]) -> list[str] | None:
         return [PYTHON, *rest]
     if tool.endswith("manage.py") and rest:
         return [PYTHON, tool.lstrip("./"), *rest]
+    if tool == "npx":
+        tool, rest = (rest[0], rest[1:]) if rest and not rest[0].startswith("-") else ("", [])
+    if tool in _NODE_TOOLS and rest:
+        return ["npx", "--no-install", tool, *rest]  # the app's own copy, never one fetched now
+    if tool == "node" and rest and not rest[0].startswith("-"):
+        return ["node", *rest]
     return None
 
 
@@ -214,7 +232,11 @@ def _commands(
         if not words or words[0] in _SHELL_WORDS or words[0] in _NOT_STEPS or words[0].startswith(("$", ">")):
             continue
         script = _script_of(words)
-        if words[0] in ("sh", "bash") and words[1:2] == ["-c"] and len(words) > 2 and depth < 3:
+        package_script = _package_script(words)
+        if package_script is not None and PACKAGE_SCRIPT + package_script in scripts and depth < 3:
+            for name in (f"pre{package_script}", package_script, f"post{package_script}"):  # as npm runs them
+                found += _commands(scripts.get(PACKAGE_SCRIPT + name, ""), scripts, depth + 1, variables)
+        elif words[0] in ("sh", "bash") and words[1:2] == ["-c"] and len(words) > 2 and depth < 3:
             found += _commands(words[2], scripts, depth + 1, variables)
         elif script and _script_text(script, scripts) is not None and depth < 3:
             given = words[words.index(script) + 1 :]
@@ -262,6 +284,17 @@ def _script_text(written: str, scripts: dict[str, str]) -> str | None:
         return scripts[relative]
     same_name = [text for path, text in scripts.items() if Path(path).name == Path(written).name]
     return same_name[0] if len(same_name) == 1 else None
+
+
+def _package_script(words: list[str]) -> str | None:
+    """The package.json script a command runs: ``npm start``, ``npm run NAME``, ``yarn NAME``."""
+    if words[0] not in _PACKAGE_MANAGERS or len(words) < 2:
+        return None
+    if words[1] in ("run", "run-script") and len(words) > 2:
+        return words[2]
+    if words[1] in ("start", "test", "stop", "restart"):
+        return words[1]
+    return words[1] if words[0] != "npm" and not words[1].startswith("-") else None
 
 
 def _script_of(words: list[str]) -> str | None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from ..services.database_names import dotenv_values
-from . import deploy, django_project, entrypoints, environment, interpreter, packaging
+from . import deploy, django_project, entrypoints, environment, interpreter, nodejs, packaging
 from .django_project import DjangoProject
 from .environment import EnvRead
 from .routes import Route, RouteMap
@@ -61,7 +61,6 @@ _SIGN_IN_FLOW = re.compile(
     r"|verify|callback|authorize|consent|oauth2?|token|userinfo)(/|$|-)",
     re.I,
 )
-_NODE_ROUTE = re.compile(r"""\b(?:app|router)\.(get|post|put|delete|use)\(\s*['"`](/[^'"`]*)['"`]""")
 #: subfolders that hold the app of a repository that also has a front end or infrastructure
 _APP_FOLDERS = ("backend", "server", "api", "app", "src", "web", "service")
 _TEST_PARTS = {"tests", "test", "testing"}
@@ -106,6 +105,8 @@ class Project:
     #: Flask-Migrate: the Flask app its env.py needs ("module:name"), when it is used
     flask_app: str | None = None
     django_migrations: list[str] = field(default_factory=list)
+    #: a Node migration CLI (knex, sequelize-cli), walked in command mode
+    node_migrations: nodejs.NodeMigrations | None = None
     #: Django: manage.py, the settings module, the URLconf's routes (django_project.py)
     django: DjangoProject | None = None
     migrates_on_start: bool = False
@@ -194,21 +195,25 @@ def inspect_project(root: Path) -> Project:
     _interpreter(project)
     routes = RouteMap()
     classes: list[environment.SettingsClass] = []
+    node_sources: dict[str, str] = {}
     for path in files:
         if path.suffix == ".py" and project.language == "python":
             _python_source(project, path, routes, classes)
         elif path.suffix in (".js", ".mjs", ".cjs", ".ts") and project.language == "node":
-            _node_source(project, path)
+            node_sources[_rel(project.root, path)] = _node_source(project, path)
         elif environment.is_dotenv_file(path):
             _dotenv(project, path)
+    project.routes += nodejs.express_routes(node_sources)
     for read in environment.settings_reads(classes):
         project.reads.setdefault(read.name, read)
     for name in project.django_required & set(project.reads):
         project.reads[name] = replace(project.reads[name], required=True)
     _services(project, python_deps, node, files)
     _migrations(project, files)
+    _node_migrations(project, node, files)
     _extensions(project, python_deps, files)
     _start_command(project, node, files, python_deps)
+    _node_build(project, node)
     _django(project)
     _migrate_before_start(project)
     _coverage_and_ci(project, files)
@@ -417,13 +422,12 @@ def _python_call(project: Project, path: Path, node: ast.Call) -> None:
         project.note("migrations", "applied by the app when it starts", MEDIUM, _rel(project.root, path, node.lineno))
 
 
-def _node_source(project: Project, path: Path) -> None:
+def _node_source(project: Project, path: Path) -> str:
+    """The variables a JavaScript/TypeScript file reads; its text, for the routes (nodejs.py)."""
     text = read_text(path)
-    for method, route in _NODE_ROUTE.findall(text):
-        if method in ("get", "use"):
-            project.routes.append(Route(route, protected=False))
-    for name in re.findall(r"process\.env\.([A-Z][A-Z0-9_]*)", text):
-        project.reads.setdefault(name, EnvRead(name, _rel(project.root, path), "process.env", required=False))
+    for read in nodejs.env_reads(text, _rel(project.root, path)):
+        project.reads[read.name] = nodejs.better_read(project.reads.get(read.name), read)
+    return text
 
 
 def _dotenv(project: Project, path: Path) -> None:
@@ -543,6 +547,19 @@ def _migrations(project: Project, files: list[Path]) -> None:
                 project.note("migrations", f"Django migrations of app {app}", HIGH, _rel(project.root, path))
 
 
+def _node_migrations(project: Project, node: dict[str, object] | None, files: list[Path]) -> None:
+    if node is None or project.language != "node":
+        return
+    app_files = {path.name: read_text(path) for path in files if path.parent == project.app_root}
+    if (project.app_root / "migrations").is_dir():
+        app_files.setdefault("migrations", "")
+    found = nodejs.migration_cli(_node_deps(node), app_files)
+    if found is not None:
+        project.node_migrations = found
+        where = _rel(project.root, project.app_root / found.where)
+        project.note("migrations", f"{found.tool} ({' '.join(found.upgrade[2:])})", HIGH, where)
+
+
 def _extensions(project: Project, python_deps: dict[str, str], files: list[Path]) -> None:
     """Extensions the app's database must have that its own migrations do not create: those
     its libraries need (GeoAlchemy2's geometry columns need PostGIS), or its compose file's
@@ -624,18 +641,23 @@ def _app_in(project: Project, module: str) -> str | None:
     return target or next((f"{m}:{f}" for m, f in project.factories if m == module), None)
 
 
-def _deploy_scripts(project: Project, files: list[Path]) -> dict[str, str]:
-    return {
+def _deploy_scripts(project: Project, files: list[Path], node: dict[str, object] | None) -> dict[str, str]:
+    """Shell scripts by path, and package.json scripts by name (what ``npm run NAME`` runs)."""
+    scripts = {
         _rel(project.app_root, path) if project.app_root in path.parents else _rel(project.root, path): read_text(path)
         for path in files
         if path.suffix == ".sh"
     }
+    section = node.get("scripts") if node is not None else None
+    if isinstance(section, dict):
+        scripts |= {deploy.PACKAGE_SCRIPT + name: text for name, text in section.items() if isinstance(text, str)}
+    return scripts
 
 
 def _start_command(
     project: Project, node: dict[str, object] | None, files: list[Path], python_deps: dict[str, str]
 ) -> None:
-    scripts = _deploy_scripts(project, files)
+    scripts = _deploy_scripts(project, files, node)
     hooks = _release_hooks(project, files, scripts)
     for source, evidence in _declared_starts(project):
         found = deploy.read_deploy(source, scripts)
@@ -648,17 +670,16 @@ def _start_command(
         project.note("start command", found.server_text, HIGH, evidence)
         _adopt_setup(project, [*hooks, (found, evidence)])
         return
+    # npm start: its server, and the steps before it (beside a Python app, package.json is its web client's)
+    if deploy.PACKAGE_SCRIPT + "start" in scripts and project.language == "node":
+        found = deploy.read_deploy("npm start", scripts)
+        project.command = found.server or ["npm", "start"]
+        project.note(
+            "start command", " ".join(project.command) + " (port in $PORT)", HIGH, "package.json scripts.start"
+        )
+        _adopt_setup(project, [*hooks, (found, "package.json scripts.start")])
+        return
     _adopt_setup(project, hooks)
-    if node is not None and project.language == "node":  # beside a Python app, package.json is its web client's
-        scripts_section = node.get("scripts")
-        start = scripts_section.get("start") if isinstance(scripts_section, dict) else None
-        if isinstance(start, str):
-            argv = start.split()
-            project.command = argv if argv and argv[0] == "node" else ["npm", "start"]
-            project.note(
-                "start command", " ".join(project.command) + " (port in $PORT)", HIGH, "package.json scripts.start"
-            )
-            return
     if project.language == "python" and _console_script(project, files):
         return
     for path in files:
@@ -673,6 +694,23 @@ def _start_command(
                 project.note("start command", f"python -m {package}", MEDIUM, _rel(project.root, path))
                 return
     _from_framework(project, python_deps)
+
+
+def _node_build(project: Project, node: dict[str, object] | None) -> None:
+    """A Node server started from compiled output the repository does not hold (``node
+    dist/main.js``, TypeScript built by ``tsc``) is built first by the package's ``build``
+    script, as every deploy of it is (a Dockerfile's ``RUN npm run build``)."""
+    scripts = node.get("scripts") if node is not None else None
+    command = project.command or []
+    if command[:1] != ["node"] or not isinstance(scripts, dict) or "build" not in scripts:
+        return
+    script = next((word for word in command[1:] if not word.startswith("-")), None)
+    if script is None or any((project.app_root / (script + suffix)).exists() for suffix in ("", ".js", ".cjs", ".mjs")):
+        return
+    project.setup.insert(0, ["npm", "run", "build"])
+    why = "package.json scripts.build"
+    project.setup_evidence = ", ".join(filter(None, [why, project.setup_evidence]))
+    project.note("build step", f"npm run build: {script} is its output, not in the repository", HIGH, why)
 
 
 def _console_script(project: Project, files: list[Path]) -> bool:

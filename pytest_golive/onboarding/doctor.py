@@ -2,7 +2,8 @@
 
 Checks what the checklist's services and kinds need: a Docker engine and the images (or
 local server binaries), pg_dump for backup drills, Alembic or Django in the interpreter each
-migrations walk runs in, git for releases from a ref, the app's fixed port, and the
+migrations walk runs in, the programs the app and command-mode walks start (and a Node app's
+installed dependencies), git for releases from a ref, the app's fixed port, and the
 environment variables it reads."""
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def diagnose(checklist: Checklist, text: str, *, provider: str | None = None) ->
     found = list(_services(checklist, provider))
     found += _tools(steps)
     found += _migration_tools(checklist, steps)
+    found += _programs(checklist, steps)
     found += _environment(checklist, text)
     found += _port(checklist)
     found += _app_interpreter(checklist)
@@ -173,7 +175,7 @@ def _migration_tools(checklist: Checklist, steps: list[Step]) -> list[Diagnosis]
         if not isinstance(spec, Mapping):
             continue
         python = _interpreter(checklist, spec.get("python"))
-        if python is not None:
+        if python is not None and _uses_alembic_or_django(spec, checklist.path.parent / str(spec.get("cwd", "."))):
             needed = ["django"] if "django" in spec else ["alembic", "sqlalchemy"]
             wanted.setdefault(python, {}).update(dict.fromkeys(needed))
     found = []
@@ -188,6 +190,72 @@ def _migration_tools(checklist: Checklist, steps: list[Step]) -> list[Diagnosis]
         else:
             found.append(Diagnosis(OK, "migration tools", f"{python} imports {', '.join(modules)}"))
     return found
+
+
+def _uses_alembic_or_django(spec: Mapping[str, object], cwd: Path) -> bool:
+    """Commands (``upgrade:``/``downgrade:``) need Alembic only to list their revisions, where
+    an Alembic script directory is named or lies where they run (migration_tools)."""
+    if "upgrade" not in spec or "alembic" in spec:
+        return True
+    return (cwd / "alembic.ini").is_file() or (cwd / "migrations" / "env.py").is_file()
+
+
+def _programs(checklist: Checklist, steps: list[Step]) -> list[Diagnosis]:
+    """The programs that the app's commands and the command-mode walks start are on PATH; a
+    Node app's dependencies are installed (``node_modules``), with each tool run through
+    ``npx --no-install``, which never downloads one."""
+    base = checklist.path.parent
+    runs: list[tuple[list[str], Path]] = []
+    app = checklist.app
+    if app is not None and app.command is not None:
+        runs += [([str(word) for word in argv], app.cwd or base) for argv in (app.command, *app.setup)]
+    for step in steps:
+        spec = step.spec if step.kind == "migrations" else None
+        if isinstance(spec, Mapping) and "upgrade" in spec:
+            cwd = base / str(spec.get("cwd", "."))
+            runs += [([str(word) for word in spec[side]], cwd) for side in ("upgrade", "downgrade") if spec.get(side)]
+    found: dict[str, Diagnosis] = {}
+    for argv, cwd in runs:
+        program = argv[0]
+        if "{" in program or "/" in program:
+            continue  # a template (the app's interpreter, judged below) or a path
+        located = shutil.which(program)
+        node = " (Node.js, which brings npm and npx)" if program in _NODE_PROGRAMS else ""
+        found.setdefault(
+            program,
+            Diagnosis(OK, program, located)
+            if located
+            else Diagnosis(FAIL, program, "not on PATH", f"install {program}{node}"),
+        )
+        if program in _NODE_PROGRAMS and (cwd / "package.json").is_file() and not (cwd / "node_modules").is_dir():
+            fix = f"install the app's dependencies: cd {cwd} && {_node_install(cwd)}"
+            found.setdefault("node_modules", Diagnosis(FAIL, "Node dependencies", f"no node_modules in {cwd}", fix))
+        if program == "npx" and "--no-install" in argv:
+            tool = next((word for word in argv[1:] if not word.startswith("-")), "")
+            installed = cwd / "node_modules" / ".bin" / tool
+            found.setdefault(
+                f"npx {tool}",
+                Diagnosis(OK, tool, str(installed))
+                if installed.exists()
+                else Diagnosis(
+                    FAIL, tool, f"not installed in {cwd / 'node_modules'}", f"cd {cwd} && {_node_install(cwd)}"
+                ),
+            )
+    return list(found.values())
+
+
+_NODE_PROGRAMS = frozenset({"node", "npm", "npx", "yarn", "pnpm"})
+
+
+def _node_install(cwd: Path) -> str:
+    """The project's own install command, by its lock file."""
+    for lock, command in (
+        ("pnpm-lock.yaml", "pnpm install --frozen-lockfile"),
+        ("yarn.lock", "yarn install --frozen-lockfile"),
+    ):
+        if (cwd / lock).is_file():
+            return command
+    return "npm ci" if (cwd / "package-lock.json").is_file() else "npm install"
 
 
 def _interpreter(checklist: Checklist, written: object) -> str | None:

@@ -100,12 +100,35 @@ class _Plan:
                 "P0",
                 f"migrations: {self.alembic_spec()}",
             )
+        elif project.node_migrations is not None and project.postgres:
+            self.add(
+                "migrations-reversible",
+                "Every migration goes all the way up, down and up again",
+                "predeploy",
+                "P0",
+                f"migrations: {self.node_migrations_spec()}",
+            )
         elif project.django is not None and project.django_migrations and project.postgres:
             title = f"The newest {DJANGO_MIGRATIONS_LAST} migrations of each app go up, down and up again"
             # a walk loads Django once and applies every older migration first: more than the 30s default
             self.add(
                 "migrations-reversible", title, "predeploy", "P0", "timeout: 10m", f"migrations: {self.django_spec()}"
             )
+
+    def node_migrations_spec(self) -> str:
+        """Command mode: the app's own CLI, with the app's environment for the walk's database."""
+        found = self.project.node_migrations
+        assert found is not None
+        parts = [
+            f"upgrade: {json.dumps(found.upgrade)}",
+            f"downgrade: {json.dumps(found.downgrade)}",
+            f"version_table: {json.dumps(found.version_table)}",
+        ]
+        if found.own_tables:
+            parts.append(f"ignore_tables: {json.dumps(found.own_tables)}")
+        if self.project.app_dir:
+            parts.append(f"cwd: {json.dumps(self.project.app_dir)}")
+        return "{" + ", ".join(parts) + "}"
 
     def django_spec(self, **extra: str) -> str:
         """The Django walk's settings: manage.py, and the settings module when manage.py does not set it."""

@@ -23,6 +23,13 @@ _DB_PART = re.compile(
     r"^(?:\w+?_)?(?:POSTGRES(?:QL)?|PG|DB|DATABASE)_?"
     r"(HOST|HOSTNAME|SERVER|ADDR|PORT|USER|USERNAME|PASSWORD|PASS|PWD|DB|NAME|DATABASE|DBNAME)$"
 )
+#: a switch that turns a service on (``REDIS_ENABLED``, ``USE_REDIS``): off by default in apps that
+#: can run without it, so the app uses what golive provisions only when it is on
+_SWITCH = re.compile(
+    r"^(?:ENABLE|USE|WITH)_(?:\w+_)?(?P<before>REDIS|CACHE|VALKEY|POSTGRES(?:QL)?|PG|DB|DATABASE)$"
+    r"|^(?:\w+_)?(?P<after>REDIS|CACHE|VALKEY|POSTGRES(?:QL)?|PG|DB|DATABASE)_(?:ENABLED|ENABLE|ON)$"
+)
+_SWITCH_ON = {"false": "true", "False": "True", "FALSE": "TRUE", "0": "1", "no": "yes", "off": "on"}
 _REDIS_PART = re.compile(r"^(?:\w+?_)?(?:REDIS|CACHE)_(HOST|HOSTNAME|SERVER|PORT|PASSWORD|PASS|DB|DATABASE)$")
 _PART = {
     "HOST": "host",
@@ -48,7 +55,7 @@ _LOCAL_WEB = re.compile(
 #: which database the app uses (pretalx's PRETALX_DB_TYPE, DB_ENGINE), from the values it knows
 #: (an Enum, a Literal), or in the form of its default (SQLite by default) for an engine's name
 _DB_ENGINE = re.compile(r"^(?:\w+_)?(?:DB|DATABASE)_?(?:TYPE|ENGINE|BACKEND|VENDOR)$")
-_DB_CHOICE = re.compile(r"^(?:\w+_)?(?:DATABASE|DB)_?(?:TYPE|ENGINE|BACKEND|DRIVER|VENDOR|DIALECT|KIND)$")
+_DB_CHOICE = re.compile(r"^(?:\w+_)?(?:DATABASE|DB)_?(?:TYPE|ENGINE|BACKEND|DRIVER|CLIENT|VENDOR|DIALECT|KIND)$")
 _DEBUG = re.compile(r"^(?:\w+_)?(DEBUG|RELOAD|AUTORELOAD|USE_RELOADER)$")
 _HTTPS_ONLY = re.compile(r"^(?:\w+_)?(SSL_REDIRECT|FORCE_HTTPS|HTTPS_ONLY|SECURE_SSL_REDIRECT)$")
 _FALSY = {"0", "false", "False", "FALSE", "off", "no", "n", "f"}
@@ -69,7 +76,7 @@ def service_part(name: str) -> tuple[str, str] | None:
     """(service, attribute) a variable's name stands for: ``POSTGRES_SERVER`` -> (db, host);
     a nested settings group's ``DATABASE__HOSTNAME`` -> (db, host)."""
     upper = re.sub(r"_{2,}", "_", name.upper())
-    if _OTHER_STORE.search(upper):
+    if _OTHER_STORE.search(upper) or _SWITCH.match(upper):
         return None
     if _DB_URL.match(upper):
         return DB, "url"
@@ -94,6 +101,19 @@ def service_by_value(value: str | None) -> str | None:
     if re.match(r"^rediss?://", value):
         return CACHE
     return None
+
+
+def switched_service(name: str) -> str | None:
+    """The service a switch such as ``REDIS_ENABLED`` turns on."""
+    match = _SWITCH.match(name.upper())
+    if match is None:
+        return None
+    return CACHE if (match.group("before") or match.group("after")) in ("REDIS", "CACHE", "VALKEY") else DB
+
+
+def switch_on(read: EnvRead | None) -> str:
+    """The value that turns a switch on, in the spelling of its default (``False`` -> ``True``)."""
+    return _SWITCH_ON.get((read.default if read else None) or "", "true")
 
 
 def template(service: str, attribute: str) -> str:
@@ -173,6 +193,10 @@ def wire(
         elif read is not None and DB in services and (spelling := _switch(name, read, postgres_switches)):
             how = f"Postgres, which golive provisions: the code compares it with {spelling!r} ({where})"
             wires[name] = Wire(name, spelling, how)
+        elif read is not None and switched_service(name) in services:
+            wires[name] = Wire(
+                name, switch_on(read), f"turns on {switched_service(name)}, which golive provisions ({where})"
+            )
         elif read is not None and _SELF_ADDRESS.search(name.upper()) and _own_address(read, example):
             value = _own_address(read, example) or ""
             wires[name] = Wire(name, value, f"the app's own address, where golive serves it ({where})")
@@ -190,18 +214,26 @@ def wire(
         elif read is not None and name in deployed and not is_secret(name) and deployed[name][0]:
             wires[name] = Wire(name, deployed[name][0], f"as deployed ({deployed[name][1]}), read in {where}")
         elif read is not None and read.required:
-            if example and example[0]:
-                value = test_value(name, example[0])
-                kind = "generated" if value != example[0] else f"from {example[1]}"
-                wires[name] = Wire(name, value, f"required by {read.where}; test value {kind}")
-            else:
-                wires[name] = Wire(name, f"{{{{ env.{name} }}}}", f"required by {read.where}")
+            wires[name] = _required(name, read, example)
+            if wires[name].value == f"{{{{ env.{name} }}}}":
                 unresolved.append(name)
         elif read is not None and example and is_secret(name) and _PLACEHOLDER.match(example[0].strip()):
             wires[name] = Wire(name, test_value(name, example[0]), f"{example[1]} holds a placeholder; generated")
     if framework == "Flask" and "FLASK_DEBUG" not in wires:
         wires["FLASK_DEBUG"] = Wire("FLASK_DEBUG", "0", "debug and reloader off (flask reads it)")
     return list(wires.values()), unresolved
+
+
+def _required(name: str, read: EnvRead, example: tuple[str, str] | None) -> Wire:
+    """A value for a variable the app cannot start without: the example's (a secret or a
+    placeholder generated), else the operator's, from the environment of the run."""
+    if example and example[0]:
+        value = test_value(name, example[0])
+        kind = "generated" if value != example[0] else f"from {example[1]}"
+        return Wire(name, value, f"required by {read.where}; test value {kind}")
+    if example is not None and is_secret(name):  # a slot left empty to fill in: any secret will do
+        return Wire(name, test_value(name, ""), f"required by {read.where}; {example[1]} leaves it empty; generated")
+    return Wire(name, f"{{{{ env.{name} }}}}", f"required by {read.where}")
 
 
 def _switch(name: str, read: EnvRead, switches: dict[str, str] | None) -> str | None:
@@ -227,7 +259,8 @@ def _own_address(read: EnvRead, example: tuple[str, str] | None) -> str | None:
 
 
 def _postgres_choice(read: EnvRead) -> str | None:
-    return next((choice for choice in read.choices if re.match(r"(?i)postgres", choice)), None)
+    """Postgres among the values a setting allows: ``POSTGRESQL``, or knex's client name ``pg``."""
+    return next((choice for choice in read.choices if re.match(r"(?i)postgres|pg$", choice)), None)
 
 
 def _how(read: EnvRead | None, example: tuple[str, str] | None) -> str:
