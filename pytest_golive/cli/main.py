@@ -11,11 +11,12 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .. import __version__
-from ..checklist import ChecklistError, compose, load_checklist
+from ..checklist import Checklist, ChecklistError, GatePolicy, compose, load_checklist
 from ..checklist.durations import parse_duration
 from ..checklist.errors import printable
 from ..checklist.signoffs import Release
@@ -32,7 +33,7 @@ from ..gate.diffcov import changed_lines, diff_coverage
 from ..gate.explain import explain
 from ..gate.load_shares import with_shares_merged
 from ..gate.provenance import current_commit, current_tag
-from ..gate.verdict import decide, merge_policies
+from ..gate.verdict import Verdict, decide, merge_policies
 from ..plugin.discovery import is_checklist_path
 from ..plugin.options import PROVIDERS
 from ..services.cleanup import Policy, cleanup, summary_lines
@@ -380,20 +381,60 @@ def _gate(args: argparse.Namespace) -> int:
             )
             return EXIT_USAGE
         print("\n".join(hide(line) for line in lines))
-    summary = report.markdown(verdict)
-    for target in [args.summary, os.environ.get("GITHUB_STEP_SUMMARY")]:
-        if target:
-            with Path(target).open("a", encoding="utf-8") as handle:
-                handle.write(summary)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         print("\n".join(report.github_annotations(verdict)))
-    if args.evidence:
-        evidence.write(evidence.build(verdict, verdict.cases, checklists), args.evidence)
-    if args.html:
-        args.html.parent.mkdir(parents=True, exist_ok=True)
-        record = html.Record(checklists, policy, tag=current_tag(repository), baseline=found[1] if found else None)
-        args.html.write_text(html.render(verdict, verdict.cases, record), encoding="utf-8")
+    unwritten = _write_reports(args, verdict, checklists=checklists, policy=policy, repository=repository, found=found)
+    if unwritten:
+        print(f"golive gate: {unwritten}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK if verdict.passed else EXIT_FAIL
+
+
+def _write_reports(
+    args: argparse.Namespace,
+    verdict: Verdict,
+    *,
+    checklists: list[Checklist],
+    policy: GatePolicy,
+    repository: Path,
+    found: tuple[Path, dict[str, Any]] | None,
+) -> str | None:
+    """Write the summary, evidence and HTML report asked for. A place that cannot take one (a
+    folder, read-only, missing) means the verdict was not delivered: the line saying which."""
+    summary = report.markdown(verdict)
+
+    def write_html(path: Path) -> None:
+        record = html.Record(checklists, policy, tag=current_tag(repository), baseline=found[1] if found else None)
+        _write_text(path, html.render(verdict, verdict.cases, record))
+
+    writers: list[tuple[str, str | Path | None, Callable[[Path], None]]] = [
+        ("--summary", args.summary, lambda path: _append(path, summary)),
+        ("GITHUB_STEP_SUMMARY", os.environ.get("GITHUB_STEP_SUMMARY"), lambda path: _append(path, summary)),
+        (
+            "--evidence",
+            args.evidence,
+            lambda path: evidence.write(evidence.build(verdict, verdict.cases, checklists), path),
+        ),
+        ("--html", args.html, write_html),
+    ]
+    for option, target, write in writers:
+        if not target:
+            continue
+        try:
+            write(Path(target))
+        except OSError as exc:
+            return f"{option} {_one_line(str(target))}: cannot write: {exc.strerror or exc}"
+    return None
+
+
+def _append(path: Path, text: str) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 def _release(repository: Path) -> Release:
