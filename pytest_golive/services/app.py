@@ -181,7 +181,9 @@ def clean_lines(text: str) -> list[str]:
 
 class AppProcess:
     """One app process. ``python`` is what ``{{ app.python }}`` renders to; ``keep_log`` is
-    called with the log file each time the app stops (the run keeps a redacted copy)."""
+    called with the log file each time the app stops (the run keeps a redacted copy);
+    ``learn_env`` is given the rendered ``env`` before the app runs (the run's Redactor learns
+    its secrets), so that a start that fails, its log shown and kept, hides them too."""
 
     def __init__(
         self,
@@ -191,12 +193,14 @@ class AppProcess:
         *,
         python: str | None = None,
         keep_log: Callable[[Path], None] | None = None,
+        learn_env: Callable[[Mapping[str, str]], None] = lambda env: None,
     ) -> None:
         self.state = state
         self.app = app
         self.name = name
         self.python = python or sys.executable
         self.keep_log = keep_log
+        self.learn_env = learn_env
         self.process: subprocess.Popen[bytes] | None = None
         self.log: Path | None = None
         self._start_time: int | None = None
@@ -226,6 +230,7 @@ class AppProcess:
             self.env = app_environment(self.app, full_context)
         except TemplateProblem as problem:
             raise AppStartError(problem.message, doc_path=problem.doc_path) from None
+        self.learn_env(self.env)
         environ = {**os.environ, **self.env, "PORT": str(port)}
         if self.app.coverage:
             environ.update(coverage_environment(self.state, self.python, environ))
