@@ -22,7 +22,7 @@ from ..checklist import App
 from ..checklist.templating import TemplateProblem, render
 from ..checklist.yamlsource import DocPath
 from .errors import ProvisionError
-from .processes import free_port, stop_child
+from .processes import free_port, port_in_use, stop_child
 from .runstate import RunState, process_start_time
 
 _POLL_S = 0.05
@@ -242,6 +242,7 @@ class AppProcess:
             self._set_up = True
         if self._cancelled.is_set():
             raise AppStartError("the run ended before the app started")
+        self._refuse_taken(port)
         try:
             with self.log.open("ab") as out:
                 self.process = subprocess.Popen(
@@ -265,6 +266,19 @@ class AppProcess:
             self.stop()
             raise
         return base_url
+
+    def _refuse_taken(self, port: int) -> None:
+        """Another process listening on the app's port would answer the readiness probe and
+        every check in the app's place, even after the app failed to bind it and exited."""
+        if not port_in_use(port):
+            return
+        if self.app.port:
+            raise AppStartError(
+                f"port {port} on 127.0.0.1 is in use by another process, so checks would reach it instead "
+                "of the app: stop it, or leave out app.port for a free one",
+                doc_path=("app", "port"),
+            )
+        raise AppStartError(f"another process took the free port {port} chosen for the app before it started")
 
     def _run_setup(self, index: int, argv: list[str], environ: Mapping[str, str]) -> None:
         """A setup command, with the app's env and cwd, its output in the app's log."""
