@@ -241,6 +241,10 @@ def _init(args: argparse.Namespace) -> int:
         print(f"golive: {root}: not a folder (give the repository to inspect)", file=sys.stderr)
         return EXIT_USAGE
     targets = {root / "golive.yaml": None, root / ".github" / "workflows" / "golive.yml": None}
+    blocked = next(filter(None, (_blocked_target(path, root) for path in targets)), None)
+    if blocked:
+        print(f"golive: {blocked}", file=sys.stderr)
+        return EXIT_USAGE
     existing = [path for path in targets if path.exists()]
     if existing and not args.force:
         names = ", ".join(str(path) for path in existing)
@@ -251,9 +255,13 @@ def _init(args: argparse.Namespace) -> int:
     for fact in project.facts:
         print(f"  {fact.topic:15} {fact.value:50} {fact.confidence:6} {fact.evidence}")
     checklist_path, workflow_path = list(targets)
-    checklist_path.write_text(render_checklist(project), encoding="utf-8")
-    workflow_path.parent.mkdir(parents=True, exist_ok=True)
-    workflow_path.write_text(render_workflow("golive.yaml"), encoding="utf-8")
+    try:
+        checklist_path.write_text(render_checklist(project), encoding="utf-8")
+        workflow_path.parent.mkdir(parents=True, exist_ok=True)
+        workflow_path.write_text(render_workflow("golive.yaml"), encoding="utf-8")
+    except OSError as exc:  # read-only, full: say which file
+        print(f"golive: {exc.filename}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         checklist = load_checklist(checklist_path, load_kind_schemas())
     except ChecklistError as exc:  # a bug in init: say so plainly rather than leave a broken file unnoticed
@@ -262,6 +270,17 @@ def _init(args: argparse.Namespace) -> int:
     print(f"wrote {checklist_path} ({len(checklist.checks)} checks) and {workflow_path}")
     print(f"next: golive doctor {checklist_path}; then golive run {checklist_path}")
     return EXIT_OK
+
+
+def _blocked_target(path: Path, root: Path) -> str | None:
+    """Why init cannot write ``path`` even with --force: a folder where the file goes, or a
+    file where one of its folders goes. Checked before anything is written."""
+    if path.exists() and not path.is_file():
+        return f"{path}: not a file, so init cannot write it (remove it first)"
+    for folder in reversed(path.relative_to(root).parents):
+        if (root / folder).exists() and not (root / folder).is_dir():
+            return f"{root / folder}: a file where init needs a folder for {path}"
+    return None
 
 
 def _doctor(args: argparse.Namespace) -> int:
