@@ -20,6 +20,7 @@ from .model import (
     NETWORK_FAULTS,
     App,
     Check,
+    CheckInstance,
     Checklist,
     GatePolicy,
     RankPolicy,
@@ -214,6 +215,9 @@ class _ChecklistLoader:
                 f"{check.item_count:,} combinations of params; a check may make at most {MAX_ITEMS_PER_CHECK:,} items"
             )
             raise ChecklistError([source.problem((*doc_path, "params"), message)])
+        same = _same_item_id(check)
+        if same:
+            raise ChecklistError([source.problem((*doc_path, "params"), same)])
         return check
 
     def _step(
@@ -539,3 +543,20 @@ def _reject_duplicate_ids(checks: list[Check]) -> None:
                 [Problem(check.source.locate((*check.doc_path, "id")), (*check.doc_path, "id"), message)]
             )
         first[check.id] = check.source.locate((*check.doc_path, "id"))
+
+
+def _same_item_id(check: Check) -> str | None:
+    """Two combinations of params whose ids read the same (``1`` and ``"1"``, or ``a-b``+``c``
+    and ``a``+``b-c``) would be one node id: --lf, -k and the gate could not tell them apart."""
+    seen: dict[str | None, CheckInstance] = {}
+    for instance in check.instances():
+        first = seen.setdefault(instance.param_id, instance)
+        if first is not instance:
+            both = " and ".join(
+                ", ".join(f"{name}={value!r}" for name, value in i.params.items()) for i in (first, instance)
+            )
+            return (
+                f"two items would both be '{check.id}[{instance.param_id}]' (params {both}); pytest, --lf and "
+                "the gate tell items apart by id, so give values that read differently"
+            )
+    return None
