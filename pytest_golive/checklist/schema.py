@@ -570,6 +570,16 @@ def _format_context(error: ValidationError) -> ValidationError | None:
     return None
 
 
+def _alternatives(error: ValidationError) -> str | None:
+    """What an undescribed anyOf/oneOf accepts, from its alternatives' own descriptions
+    (``a duration like 5s ..., or a Jinja2 template ...``)."""
+    described = [
+        e.schema["description"] for e in error.context or [] if isinstance(e.schema, dict) and "description" in e.schema
+    ]
+    unique = list(dict.fromkeys(described))
+    return ", or ".join(unique) if unique else None
+
+
 def _message(error: ValidationError) -> str:
     sub = error.schema if isinstance(error.schema, dict) else {}
     instance = error.instance
@@ -579,7 +589,7 @@ def _message(error: ValidationError) -> str:
     if kind == "format":
         return _format_message(error)
     if kind in ("anyOf", "oneOf", "not"):
-        return f"expected {described or 'a different value'}, got {got}"
+        return f"expected {described or _alternatives(error) or 'a different value'}, got {got}"
     if kind == "type":
         return f"expected {' or '.join(_type_names(sub.get('type')))}, got {got}"
     if kind == "enum":
