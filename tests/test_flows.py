@@ -81,6 +81,27 @@ def test_save_that_finds_nothing_fails(pytester: pytest.Pytester, checklist: Cal
     result.stdout.fnmatch_lines(["*save token: expected a value at json.token, got nothing*"])
 
 
+def test_save_whose_expression_cannot_apply_fails_with_the_reason(
+    pytester: pytest.Pytester, checklist: Callable[..., Path]
+) -> None:
+    """``length()`` of a missing value is a JMESPath type error at run time: a failed save, not a traceback."""
+    checklist(
+        """\
+        golive: 1
+        app: {base_url: "{url}"}
+        checks:
+          - id: flow
+            steps:
+              - {http: {get: /health}, save: {n: length(json.missing)}}
+              - {http: {get: "/echo-headers?n={{ n }}"}}
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*save n: expected a value at length(json.missing) (In function length()*"])
+    assert "Traceback" not in result.stdout.str()
+
+
 def test_retry_until_eventually_true(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
     checklist(
         """\

@@ -50,6 +50,7 @@ checks:
   - {id: ok-body, http: {get: /text}, expect: {body: {contains: demo shop}}}
   - {id: bad-body, http: {get: /text}, expect: {body: {match: "^goodbye"}}}
   - {id: bad-json-on-text, http: {get: /text}, expect: {json: {a: 1}}}
+  - {id: bad-json-type-error, http: {get: /products}, expect: {json: {"length(missing)": ">= 1"}}}
   - id: ok-schema
     http: {get: /health}
     expect: {schema: {type: object, required: [status], properties: {status: {enum: [ok]}}}}
@@ -98,8 +99,9 @@ def test_http_kind(pytester: pytest.Pytester, checklist: Callable[..., Path]) ->
     checklist(HTTP.replace("{closed}", str(closed_port())))
     (pytester.path / "products.schema.json").write_text('{"type": "object", "required": ["items", "page"]}')
     found, output = outcomes(pytester, "-v")
-    assert len(found) == 20
+    assert len(found) == 21
     assert_ids_match_outcomes(found)
+    assert "Traceback" not in output and "JMESPathTypeError" not in output
     assert measured_ms(output, "max_ms: expected <= 50 ms, got ") >= 300  # the server slept 300 ms
     for expected in (
         "status: expected < 400, got 503",
@@ -107,6 +109,7 @@ def test_http_kind(pytester: pytest.Pytester, checklist: Callable[..., Path]) ->
         "headers.X-Missing: expected 'present', got null",
         "body: expected matching /^goodbye/, got 'hello from the demo shop\\n'",
         "json: expected a JSON body, got text/plain; charset=utf-8 body",
+        "json.length(missing): expected a value, got an error: In function length(), invalid type for value: None",
         "schema: expected a body matching the JSON Schema, got at (root): 'version' is a required property",
         "error: GET http://127.0.0.1:*/slow?ms=3000: no answer within 0.3s",
         "error: GET http://127.0.0.1:*/health: connection failed (nothing answered at that address)",
