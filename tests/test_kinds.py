@@ -143,6 +143,8 @@ checks:
   - {id: bad-not-found, command: [no-such-program-golive]}
   - {id: bad-timeout, timeout: 300ms, command: "sleep 30"}
   - {id: bad-slow, command: "sleep 0.2", expect: {max_ms: 10}}
+  - {id: ok-bytes-out, command: "printf 'ok \\\\377\\\\376 latin1: caf\\\\351'", expect: {stdout: {contains: "ok "}}}
+  - {id: bad-bytes-out, command: "printf '\\\\377\\\\376'; exit 1"}
 """
 
 
@@ -150,8 +152,9 @@ def test_command_kind(pytester: pytest.Pytester, checklist: Callable[..., Path])
     checklist(COMMAND)
     (pytester.path / "sub").mkdir()
     found, output = outcomes(pytester, "-v")
-    assert len(found) == 11
+    assert len(found) == 13  # output that is not UTF-8 (binary, Latin-1) is shown, not a crash
     assert_ids_match_outcomes(found)
+    assert "UnicodeDecodeError" not in output
     assert measured_ms(output, "max_ms: expected <= 10 ms, got ") >= 200  # the command slept 0.2 s
     for expected in (
         "exit: expected 0, got 3",
