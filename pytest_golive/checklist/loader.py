@@ -175,7 +175,11 @@ class _ChecklistLoader:
         self.files += 1
         if self.files >= MAX_FILES:
             raise ChecklistError([source.problem(doc_path, f"more than {MAX_FILES} files included in all")])
-        return self.load(target, (*including, source.path))
+        try:
+            return self.load(target, (*including, source.path))
+        except ChecklistError as exc:  # each level re-wraps: the user's own file is named last
+            here = source.locate(doc_path)
+            raise ChecklistError([replace(problem, included_at=here) for problem in exc.problems]) from None
 
     def _check(self, raw: dict[str, Any], doc_path: tuple[str | int, ...], source: SourceMap) -> Check:
         params = raw.get("params", {})
