@@ -592,6 +592,10 @@ def _alternatives(error: ValidationError) -> str | None:
     return ", or ".join(unique) if unique else None
 
 
+#: how a numeric bound of the schema reads in a message
+_BOUNDS = {"minimum": "at least", "exclusiveMinimum": "above", "maximum": "at most", "exclusiveMaximum": "below"}
+
+
 def _message(error: ValidationError) -> str:
     sub = error.schema if isinstance(error.schema, dict) else {}
     instance = error.instance
@@ -614,8 +618,9 @@ def _message(error: ValidationError) -> str:
         return f"expected {described or 'a string matching ' + sub['pattern']}, got {got}"
     if kind in ("minItems", "maxItems", "minProperties", "minLength"):
         return f"expected {described or 'a non-empty value'}, got {got}"
-    if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        return f"expected {described or 'a number in range'}, got {got}"
+    if kind in _BOUNDS:
+        bound = f"{_BOUNDS[kind]} {error.validator_value:g}"
+        return f"expected {described + ': ' if described else 'a number '}{bound}, got {got}"
     return f"{error.message}"
 
 
