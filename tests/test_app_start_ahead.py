@@ -80,6 +80,27 @@ def test_the_app_starts_while_a_migrations_walk_runs(pytester: pytest.Pytester, 
     assert marker.read_text() == "set up"
 
 
+def test_unit_results_and_sign_offs_do_not_keep_the_app_waiting(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """A junit check reads other jobs' result files and a manual check its sign-offs: neither
+    can see the app, so the app starts while they and the walk run (the shop's predeploy)."""
+    marker = tmp_path / "app-set-up"
+    (pytester.path / "unit.xml").write_text('<testsuite tests="1"><testcase classname="t" name="ok"/></testsuite>')
+    between = textwrap.dedent(
+        """\
+        - id: unit-tests
+          stage: predeploy
+          junit: unit.xml
+        - id: team-notified
+          stage: predeploy
+          manual: "Team notified"
+        """
+    )
+    result = run(pytester, checklist(migrations_waiting_for(tmp_path, marker, wait_s=20), marker, between))
+    result.stdout.fnmatch_lines(["PASSED golive.yaml::walk*"])
+    result.assert_outcomes(passed=4, failed=1)  # no sign-off: the manual check fails, as it should
+    assert marker.read_text() == "set up"
+
+
 def test_a_check_that_could_tell_keeps_the_app_waiting(pytester: pytest.Pytester, tmp_path: Path) -> None:
     """A predeploy command check could read what the app's setup changes: the app waits for
     it (the walk, which waits for the app, then fails after its wait; the command passes

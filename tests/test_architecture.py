@@ -29,7 +29,7 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 def imported_modules(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package_parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)[:-1]
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)

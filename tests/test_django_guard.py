@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from test_migration_guard import failure_line, fresh_database, holds, run, second_server
 
-from pytest_golive.checks.walk_env import without_databases
 from pytest_golive.services import postgres
+from pytest_golive.services.database_names import without_databases
 from pytest_golive.services.endpoint import Endpoint
 
 ROOT = Path(__file__).resolve().parent.parent

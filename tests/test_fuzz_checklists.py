@@ -34,7 +34,8 @@ fuzz = _load_fuzzer()
 
 @pytest.fixture(scope="module")
 def mutants(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    return fuzz.write_mutants(tmp_path_factory.mktemp("mutants"), MUTANTS, SEED, largest=2000)
+    written: list[Path] = fuzz.write_mutants(tmp_path_factory.mktemp("mutants"), MUTANTS, SEED, largest=2000)
+    return written
 
 
 def _findings(outcomes: list[object]) -> list[str]:

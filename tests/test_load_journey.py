@@ -68,7 +68,7 @@ def _handler(shop: Shop) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
             kind = self.headers.get("Content-Type", "")
-            body = parse_qs(raw) if "form" in kind else json.loads(raw) if raw else None
+            body: Any = parse_qs(raw) if "form" in kind else json.loads(raw) if raw else None
             self._record("POST", body)
             parts = urlsplit(self.path).path.strip("/").split("/")
             if parts == ["login"]:

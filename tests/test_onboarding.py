@@ -19,6 +19,7 @@ import yaml
 from pytest_golive.checklist.templating import attributes_read, render
 from pytest_golive.onboarding.detect import inspect_project
 from pytest_golive.onboarding.environment import postgres_scheme_checks
+from pytest_golive.onboarding.interpreter import virtualenv_version
 from pytest_golive.onboarding.render import render_checklist
 from pytest_golive.services.endpoint import Endpoint
 
@@ -473,6 +474,16 @@ def test_the_projects_virtualenv_is_the_apps_interpreter(tmp_path: Path) -> None
     assert "interpreter .venv/bin/python" in facts
     fastapi, _ = written("fastapi-settings", tmp_path, lambda repo: make_virtualenv(repo / "backend" / "venv"))
     assert fastapi["app"]["python"] == "backend/venv/bin/python"  # relative to the checklist, not to cwd
+
+
+def test_the_version_of_a_virtualenv_made_by_virtualenv_is_read_whole(tmp_path: Path) -> None:
+    """virtualenv (as Poetry and uv run it) writes ``version_info = 3.13.0.final.0`` before ``version``."""
+    python = tmp_path / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    (tmp_path / ".venv" / "pyvenv.cfg").write_text(
+        "home = /usr/bin\nimplementation = CPython\nversion_info = 3.13.0.final.0\nversion = 3.13.0\n"
+    )
+    assert virtualenv_version(python) == "3.13.0"
 
 
 def test_without_a_virtualenv_the_checklist_says_how_to_set_app_python(tmp_path: Path) -> None:

@@ -9,8 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from tests.test_kinds import assert_ids_match_outcomes, outcomes
+from test_kinds import assert_ids_match_outcomes, outcomes
 
 VALUES = """\
 golive: 1

@@ -13,7 +13,9 @@ from http import HTTPStatus
 import pytest
 from test_kinds import checked_run
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.server import Request, Response, ServerConnection, serve
+from websockets.http11 import Request, Response
+from websockets.sync.server import ServerConnection, serve
+from websockets.typing import Subprotocol
 
 ROOMS: dict[str, ServerConnection] = {}
 _LOCK = threading.Lock()
@@ -60,9 +62,9 @@ def _serve(connection: ServerConnection) -> None:
         connection.send(json.dumps({"subprotocol": connection.subprotocol}))
 
 
-def _subprotocol(connection: ServerConnection, offered: Sequence[str]) -> str | None:
+def _subprotocol(connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
     """The first of ours the client offers; a client that offers none is served too."""
-    return next((ours for ours in ("chat.v2", "chat.v1") if ours in offered), None)
+    return next((Subprotocol(ours) for ours in ("chat.v2", "chat.v1") if ours in offered), None)
 
 
 def _authorise(connection: ServerConnection, request: Request) -> Response | None:

@@ -516,6 +516,7 @@ def _app(raw: dict[str, Any], source: SourceMap) -> App:
         coverage=raw.get("coverage", False),
         python=raw.get("python"),
         setup=tuple(tuple(command) for command in raw.get("setup", ())),
+        headers=dict(raw.get("headers", {})),
     )
 
 

@@ -47,7 +47,7 @@ class HttpKind(Kind):
         if session is None:
             session = ctx.resources.enter_context(requests.Session())
             ctx.shared["http.session"] = session
-        headers = {k: str(v) for k, v in spec.get("headers", {}).items()}
+        headers = with_app_headers(spec[method], {k: str(v) for k, v in spec.get("headers", {}).items()}, ctx)
         auth = _credentials(spec.get("auth"), headers, ctx)
         files = {field: _upload(field, upload, ctx.run.base_dir) for field, upload in spec.get("files", {}).items()}
         data = None
@@ -57,6 +57,7 @@ class HttpKind(Kind):
             if guessed and not any(name.lower() == "content-type" for name in headers):
                 headers["Content-Type"] = guessed
         start = time.perf_counter()
+        answers: list[requests.Response] = []  # each answer, redirects included: a failing hop is named
         try:
             response = session.request(
                 method.upper(),
@@ -70,11 +71,12 @@ class HttpKind(Kind):
                 allow_redirects=spec.get("follow_redirects", True),
                 verify=spec.get("verify_tls", True),
                 timeout=ctx.remaining(),
+                hooks={"response": lambda answer, *args, **kwargs: answers.append(answer)},
             )
         except requests.Timeout:
-            raise StepError(f"{method.upper()} {url}: no answer within {ctx.timeout_s:g}s") from None
+            raise StepError(f"{method.upper()} {url}: {_hop(answers)}no answer within {ctx.timeout_s:g}s") from None
         except requests.RequestException as exc:
-            raise StepError(f"{method.upper()} {url}: {_reason(exc)}") from None
+            raise StepError(f"{method.upper()} {url}: {_hop(answers)}{_reason(exc, answers)}") from None
         elapsed = elapsed_ms_since(start)
         body = response.text
         return Observation(
@@ -126,6 +128,19 @@ def absolute_url(url: str, base_url: str | None) -> str:
     return base_url.rstrip("/") + "/" + url.lstrip("/")
 
 
+def with_app_headers(url: str, headers: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
+    """A request's headers over ``app.headers`` when it goes to the app's own URL (relative, or
+    under its base URL): what the proxy in front of the app adds in production, such as
+    X-Forwarded-Proto."""
+    elsewhere = url.startswith(("http://", "https://")) and not (
+        ctx.base_url and (url + "/").startswith(ctx.base_url.rstrip("/") + "/")
+    )
+    if elsewhere or ctx.run.app is None:
+        return headers
+    own = {name.lower() for name in headers}
+    return {**{name: value for name, value in ctx.run.app.headers.items() if name.lower() not in own}, **headers}
+
+
 def _credentials(auth: Mapping[str, Any] | None, headers: dict[str, str], ctx: StepContext) -> tuple[str, str] | None:
     """``auth:`` as requests takes it: basic as a (user, password) pair, bearer as a header
     added to ``headers``. The secret is masked in every report from now on."""
@@ -165,7 +180,25 @@ def json_or_none(body: str) -> Any:
         return None
 
 
-def _reason(exc: requests.RequestException) -> str:
+def _hop(answers: list[requests.Response]) -> str:
+    """Where a redirect led, when the request that failed was not the one asked for."""
+    if not answers or not answers[-1].is_redirect:
+        return ""
+    last = answers[-1]
+    return f"redirected ({last.status_code}) to {last.next.url if last.next else last.headers['location']}, "
+
+
+def _reason(exc: requests.RequestException, answers: list[requests.Response]) -> str:
+    redirected_to_tls = (
+        bool(answers)
+        and answers[-1].is_redirect
+        and str(answers[-1].headers.get("location", "")).startswith("https://")
+    )
+    if redirected_to_tls and isinstance(exc, (requests.exceptions.SSLError, requests.ConnectionError)):
+        return (
+            "no TLS server answers there (an app that expects a TLS proxy in front of it; "
+            "golive serves plain HTTP: send the proxy's header with app.headers, e.g. X-Forwarded-Proto: https)"
+        )
     if isinstance(exc, requests.ConnectionError):
         return "connection failed (nothing answered at that address)"
     return f"{type(exc).__name__}: {exc}"

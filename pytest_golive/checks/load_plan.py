@@ -17,7 +17,7 @@ from typing import Any
 from ..checklist.template_values import FUNCTIONS
 from ..checklist.templating import LOAD_NAMES, has_templates, names_read
 from .base import StepContext, StepError
-from .http import METHODS, absolute_url
+from .http import METHODS, absolute_url, with_app_headers
 from .load_model import Request
 
 #: a request's parts besides its method key and URL
@@ -62,9 +62,11 @@ def _request(entry: Mapping[str, Any], where: tuple[str | int, ...], varying: se
             assert ctx.render is not None
             parts[key] = ctx.render(entry[key], (*where, key), ctx.run.services)
     url = str(parts[method]) if method in per_request else absolute_url(str(parts[method]), ctx.base_url)
-    headers = {
-        name: value if "headers" in per_request else str(value) for name, value in parts.get("headers", {}).items()
-    }
+    headers = with_app_headers(
+        str(entry[method]),
+        {name: value if "headers" in per_request else str(value) for name, value in parts.get("headers", {}).items()},
+        ctx,
+    )
     return Request(
         method.upper(),
         url,

@@ -29,12 +29,13 @@ from typing import IO, Any, Protocol
 import psycopg
 from psycopg import sql
 
+from ..services.database_names import without_databases
 from ..services.endpoint import Endpoint
 from ..services.runstate import RunState, process_start_time, stop_process
 from .base import StepContext, StepError
 from .python_programs import PythonProgram, python_program
 from .scratch import run_tool, tool_failed, tool_timed_out
-from .walk_env import drill_environment, without_databases
+from .walk_env import drill_environment
 from .walk_guard import VersionWatch, claim
 
 TARGET_ENV = "GOLIVE_MIGRATION_TARGET"

@@ -16,9 +16,9 @@ import psycopg
 from psycopg import sql
 
 from ..services import postgres
+from ..services.database_names import without_databases
 from ..services.endpoint import Endpoint
 from .base import StepError
-from .walk_env import without_databases
 
 
 @contextlib.contextmanager

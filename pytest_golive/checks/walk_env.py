@@ -11,27 +11,11 @@ service replaced by the drill's database, so the names the app reads point there
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..services.database_names import without_databases
 from ..services.endpoint import Endpoint
-
-#: a word of a variable's name (split at ``_``) that says it names a database
-_DATABASE_WORDS = frozenset(
-    {"DATABASE", "DATABASES", "DB", "DBNAME", "POSTGRES", "POSTGRESQL", "PSQL", "SQLALCHEMY", "MYSQL", "MARIADB"}
-)
-#: libpq's own variables (PGHOST, PGHOSTADDR, PGSERVICE, PGPASSFILE, ...)
-_LIBPQ = re.compile(r"^PG[A-Z]+$")
-
-
-def names_a_database(name: str) -> bool:
-    upper = name.upper()
-    return bool(_LIBPQ.match(upper)) or not _DATABASE_WORDS.isdisjoint(upper.split("_"))
-
-
-def without_databases(environ: Mapping[str, str]) -> dict[str, str]:
-    return {name: value for name, value in environ.items() if not names_a_database(name)}
 
 
 def libpq_env(endpoint: Endpoint) -> dict[str, str]:

@@ -195,11 +195,16 @@ def read_deploy(text: str, scripts: dict[str, str] | None = None, *, serves: boo
     return found
 
 
-def _commands(text: str, scripts: dict[str, str], depth: int, variables: dict[str, str]) -> list[list[str]]:
+def _commands(
+    text: str, scripts: dict[str, str], depth: int, variables: dict[str, str], arguments: list[str] | None = None
+) -> list[list[str]]:
     """The commands of shell text, with the variables it assigns (``WORKERS=${WORKERS:-1}``)
-    expanded as the script would when the deployment sets none: golive runs no shell."""
+    expanded as the script would when the deployment sets none: golive runs no shell. A
+    script's ``"$@"`` is the command it was given (an entry point's ``exec "$@"`` runs the
+    Dockerfile's CMD)."""
     found: list[list[str]] = []
-    for written in split_commands(text):
+    for command in split_commands(text):
+        written = [part for word in command for part in (arguments or [] if word in _ALL_ARGUMENTS else [word])]
         if all(_ASSIGNMENT.match(word) for word in written):
             for word in written:
                 name, _, value = word.partition("=")
@@ -212,12 +217,15 @@ def _commands(text: str, scripts: dict[str, str], depth: int, variables: dict[st
         if words[0] in ("sh", "bash") and words[1:2] == ["-c"] and len(words) > 2 and depth < 3:
             found += _commands(words[2], scripts, depth + 1, variables)
         elif script and _script_text(script, scripts) is not None and depth < 3:
-            found += _commands(_script_text(script, scripts) or "", scripts, depth + 1, variables)
+            given = words[words.index(script) + 1 :]
+            found += _commands(_script_text(script, scripts) or "", scripts, depth + 1, variables, given)
         else:
             found.append(words)
     return found
 
 
+#: a script's arguments, all of them
+_ALL_ARGUMENTS = frozenset({"$@", "${@}", "$*", "${*}"})
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _REFERENCE = re.compile(r"\$\{(?P<braced>[A-Za-z_]\w*)(?::?-(?P<default>[^}]*))?\}|\$(?P<bare>[A-Za-z_]\w*)")
 

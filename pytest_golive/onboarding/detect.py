@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from ..services.database_names import dotenv_values
 from . import deploy, django_project, entrypoints, environment, interpreter, packaging
 from .django_project import DjangoProject
 from .environment import EnvRead
@@ -407,7 +408,7 @@ def _node_source(project: Project, path: Path) -> None:
 def _dotenv(project: Project, path: Path) -> None:
     """Values the repository's dotenv files give (the real ``.env`` wins over examples)."""
     real = path.name in (".env", ".flaskenv")
-    for name, value, line in environment.dotenv_values(read_text(path)):
+    for name, value, line in dotenv_values(read_text(path)):
         if real or name not in project.examples:
             project.examples[name] = (value, _rel(project.root, path, line))
 
@@ -874,6 +875,10 @@ def _django(project: Project) -> None:
         project.note("settings", found.settings, HIGH, found.settings_where)
     else:
         project.note("settings", "no DJANGO_SETTINGS_MODULE: set settings: in the migrations check", LOW, "manage.py")
+    if found.proxy_header:
+        name, value, where = found.proxy_header
+        why = "its settings redirect plain HTTP to HTTPS unless a TLS proxy sends it (app.headers)"
+        project.note("TLS proxy", f"{name}: {value}: {why}", HIGH, where)
     if found.routes:
         project.routes = found.routes
     steps = [[deploy.PYTHON, "manage.py", "migrate", "--noinput"]]

@@ -14,7 +14,9 @@ from pathlib import Path
 from .routes import Route
 from .sources import parse_python, read_text
 
-_SETTINGS_MODULE = re.compile(r"""DJANGO_SETTINGS_MODULE["']\s*\]?\s*[,=]\s*["']([\w.]+)["']""")
+#: ``os.environ.setdefault("DJANGO_SETTINGS_MODULE", "x")`` (a default, group 1 is ",") or
+#: ``os.environ["DJANGO_SETTINGS_MODULE"] = "x"`` (forced, "=")
+_SETTINGS_MODULE = re.compile(r"""DJANGO_SETTINGS_MODULE["']\s*\]?\s*([,=])\s*["']([\w.]+)["']""")
 _ROOT_URLCONF = re.compile(r"""^ROOT_URLCONF\s*=\s*["']([\w.]+)["']""", re.M)
 #: storages whose {% static %} needs the manifest that collectstatic writes: pages fail without it
 _MANIFEST = re.compile(r"ManifestStaticFilesStorage|ManifestFilesMixin")
@@ -32,6 +34,10 @@ class DjangoProject:
     settings: str | None = None
     #: where the settings module was read: manage.py, a Dockerfile ENV, a dotenv file
     settings_where: str = ""
+    #: the header, and its value, by which the TLS proxy in front of the app says a request
+    #: came over HTTPS, when the settings redirect every other request to HTTPS
+    #: (``SECURE_SSL_REDIRECT = True`` with ``SECURE_PROXY_SSL_HEADER``), and where
+    proxy_header: tuple[str, str, str] | None = None
     #: pages need ``collectstatic`` first (a manifest static files storage)
     collectstatic: bool = False
     #: the URLconf's GET routes, joined through include(), "/" first; parameters left out
@@ -64,13 +70,15 @@ def read_project(
 ) -> DjangoProject:
     project = DjangoProject(manage)
     found = _SETTINGS_MODULE.search(read_text(manage))
-    if found:
-        project.settings, project.settings_where = found.group(1), manage.relative_to(root).as_posix()
-    else:
-        for source in (deployed, examples):
-            if "DJANGO_SETTINGS_MODULE" in source:
-                project.settings, project.settings_where = source["DJANGO_SETTINGS_MODULE"]
-                break
+    in_manage = {"DJANGO_SETTINGS_MODULE": (found.group(2), manage.relative_to(root).as_posix())} if found else {}
+    # manage.py's setdefault is the default where nothing sets it; a deployment that sets it wins
+    order = (in_manage, deployed, examples) if found and found.group(1) == "=" else (deployed, in_manage, examples)
+    for source in order:
+        if "DJANGO_SETTINGS_MODULE" in source:
+            project.settings, project.settings_where = source["DJANGO_SETTINGS_MODULE"]
+            break
+    if project.settings:
+        project.proxy_header = _proxy_header(project.folder, project.settings, root)
     settings_files = list(_module_files(project.folder, project.settings)) if project.settings else []
     text = "\n".join(read_text(path) for path in settings_files)
     project.collectstatic = bool(_MANIFEST.search(text))
@@ -78,6 +86,44 @@ def read_project(
     if urlconf:
         project.routes = _ordered(_routes(project.folder, urlconf.group(1), "/", set(), 0))
     return project
+
+
+def _proxy_header(folder: Path, module: str, root: Path) -> tuple[str, str, str] | None:
+    """``SECURE_SSL_REDIRECT = True`` and ``SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO",
+    "https")`` in the settings module or the modules it star-imports (``from .base import *``):
+    the header as a client sends it (X-Forwarded-Proto), its value, and where it was read."""
+    redirects, header = False, None
+    for path in _settings_chain(folder, module, set()):
+        tree = parse_python(path)
+        for node in tree.body if tree is not None else []:
+            if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+                continue
+            name, value = node.targets[0].id, node.value
+            if name == "SECURE_SSL_REDIRECT":
+                redirects = isinstance(value, ast.Constant) and value.value is True
+            elif name == "SECURE_PROXY_SSL_HEADER" and isinstance(value, (ast.Tuple, ast.List)):
+                parts = [part.value if isinstance(part, ast.Constant) else None for part in value.elts]
+                meta, wanted = parts if len(parts) == 2 else (None, None)
+                if isinstance(meta, str) and isinstance(wanted, str) and meta.startswith("HTTP_"):
+                    client_name = "-".join(word.capitalize() for word in meta.removeprefix("HTTP_").split("_"))
+                    header = (client_name, wanted, f"{path.relative_to(root).as_posix()}:{node.lineno}")
+    return header if redirects else None
+
+
+def _settings_chain(folder: Path, module: str, seen: set[str]) -> Iterator[Path]:
+    """A settings module's file after the modules it star-imports, in the order Python runs them."""
+    if module in seen or len(seen) > _MAX_DEPTH:
+        return
+    seen.add(module)
+    path = folder.joinpath(*module.split(".")).with_suffix(".py")
+    tree = parse_python(path) if path.is_file() else None
+    if tree is None:
+        return
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
+            package = module.split(".")[: -node.level] if node.level else []
+            yield from _settings_chain(folder, ".".join([*package, *(node.module or "").split(".")]).strip("."), seen)
+    yield path
 
 
 def _module_files(folder: Path, module: str) -> Iterator[Path]:
@@ -139,17 +185,21 @@ def _pattern(folder: Path, node: ast.expr, prefix: str, seen: set[str], depth: i
     route = _route_text(node.args[0], regex=_name(node.func) != "path")
     if route is None:
         return
-    target = node.args[1]
+    target, full = node.args[1], prefix + route
+    if isinstance(target, ast.Attribute) and target.attr == "urls":
+        return  # admin.site.urls, an API router's urls: another URLconf, with no page at its prefix
     if isinstance(target, ast.Call) and _name(target.func) == "include" and target.args:
         included = target.args[0]
         if isinstance(included, ast.Tuple) and included.elts:
             included = included.elts[0]
-        full = prefix + route
         if isinstance(included, ast.Constant) and isinstance(included.value, str):
-            yield from _routes(folder, included.value, full, seen, depth + 1)
+            found = list(_routes(folder, included.value, full, seen, depth + 1))
         else:
-            for inner in _elements(included):
-                yield from _pattern(folder, inner, full, seen, depth + 1)
+            found = [found for inner in _elements(included) for found in _pattern(folder, inner, full, seen, depth + 1)]
+        # an installed app's URLconf at the root (a CMS's pages, wagtail_urls) serves the home page;
+        # Django's own (django.contrib.auth.urls: /login/...) do not
+        contrib = isinstance(included, ast.Constant) and str(included.value).startswith("django.contrib.")
+        yield from found or ([Route("/", protected=False)] if full == "/" and not contrib else [])
         return
     protected = bool(_PROTECTED_VIEW.search(ast.unparse(target)))
     yield Route(prefix + route, protected=protected)

@@ -4,12 +4,14 @@ The app only uses the services golive provisions when every name it reads for th
 set, and read is more than ``os.environ[...]``: ``.get``, ``getenv``, ``setdefault``,
 ``"X" in os.environ``, pydantic settings classes (with ``env_prefix``, aliases and
 inheritance), django-environ, python-decouple, Starlette's ``Config``, dj-database-url and
-Flask's ``from_prefixed_env``. Each read records whether the app has a default."""
+Flask's ``from_prefixed_env``. Each read records whether the app has a default.
+
+A settings field whose type is a model of the repository's, with ``env_nested_delimiter``
+set, is read field by field (``DATABASE__HOSTNAME``): those are the names to set."""
 
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +45,8 @@ class SettingsClass:
     bases: list[str]
     where: str
     prefix: str | None = None
+    #: ``env_nested_delimiter``: a field that is a model is read as NAME + this + its field's name
+    nested_delimiter: str | None = None
     #: field name -> (env names, has a default, the default when it is a constant, line)
     fields: dict[str, tuple[list[str], bool, str | None, int]] = field(default_factory=dict)
     env_files: list[str] = field(default_factory=list)
@@ -257,6 +261,8 @@ def _settings_config(found: SettingsClass, value: ast.expr) -> None:
 def _config_option(found: SettingsClass, option: str, value: ast.expr) -> None:
     if option == "env_prefix":
         found.prefix = _const(value) or ""
+    elif option == "env_nested_delimiter":
+        found.nested_delimiter = _const(value) or None
     elif option == "env_file":
         items = value.elts if isinstance(value, (ast.Tuple, ast.List)) else [value]
         found.env_files += [text for text in map(_const, items) if text]
@@ -301,29 +307,71 @@ def settings_reads(classes: list[SettingsClass]) -> Iterator[EnvRead]:
                     return [cls, *above]
         return None
 
+    def fields_of(chain: list[SettingsClass]) -> dict[str, tuple[list[str], bool, str | None, str, ast.expr | None]]:
+        """Field name -> (env aliases, has a default, its default, where, annotation), subclasses
+        overriding their bases."""
+        found: dict[str, tuple[list[str], bool, str | None, str, ast.expr | None]] = {}
+        for member in reversed(chain):
+            path = member.where.rsplit(":", 1)[0]
+            for name, (aliases, has_default, default, line) in member.fields.items():
+                found[name] = (aliases, has_default, default, f"{path}:{line}", member.annotations.get(name))
+        return found
+
+    def group_of(annotation: ast.expr | None) -> list[SettingsClass] | None:
+        """The model a field's type names (``Database``, ``Database | None``), with its bases."""
+        nodes = ast.walk(annotation) if annotation is not None else iter(())
+        names = [_name(node) for node in nodes if isinstance(node, (ast.Name, ast.Attribute))]
+        group = next((by_name[name] for name in names if name in by_name and not by_name[name].members), None)
+        if group is None or lineage(group) is not None:
+            return None
+        chain, seen = [group], {group.name}
+        while parent := next((by_name[b] for b in chain[-1].bases if b in by_name and b not in seen), None):
+            chain.append(parent)
+            seen.add(parent.name)
+        return chain
+
+    def reads(
+        cls: SettingsClass,
+        fields: dict[str, tuple[list[str], bool, str | None, str, ast.expr | None]],
+        *,
+        prefix: str,
+        delimiter: str | None,
+        optional: bool,
+        depth: int = 0,
+    ) -> Iterator[EnvRead]:
+        for name, (aliases, has_default, default, where, annotation) in fields.items():
+            env = aliases or [(prefix + name).upper()]
+            group = group_of(annotation) if delimiter and depth < 3 else None
+            if group is not None:
+                for variable in env:
+                    inner = f"{variable}{delimiter}".upper()
+                    yield from reads(
+                        cls,
+                        fields_of(group),
+                        prefix=inner,
+                        delimiter=delimiter,
+                        optional=optional or has_default,
+                        depth=depth + 1,
+                    )
+                continue
+            choices = _choices(annotation, by_name)
+            for variable in env:
+                yield EnvRead(
+                    variable,
+                    where,
+                    f"{cls.name} field",
+                    required=not (has_default or optional),
+                    default=default,
+                    choices=choices,
+                )
+
     for cls in classes:
         chain = lineage(cls)
         if chain is None:
             continue
         prefix = next((c.prefix for c in chain if c.prefix is not None), "")
-        fields: dict[str, tuple[list[str], bool, str | None, int, str]] = {}
-        annotations: dict[str, ast.expr] = {}
-        for member in reversed(chain):  # subclasses override their bases
-            annotations.update(member.annotations)
-            for name, (aliases, has_default, default, line) in member.fields.items():
-                fields[name] = (aliases, has_default, default, line, member.where.rsplit(":", 1)[0])
-        for name, (aliases, has_default, default, line, path) in fields.items():
-            env = aliases or [(prefix + name).upper()]
-            choices = _choices(annotations.get(name), by_name)
-            for variable in env:
-                yield EnvRead(
-                    variable,
-                    f"{path}:{line}",
-                    f"{cls.name} field",
-                    required=not has_default,
-                    default=default,
-                    choices=choices,
-                )
+        delimiter = next((c.nested_delimiter for c in chain if c.nested_delimiter), None)
+        yield from reads(cls, fields_of(chain), prefix=prefix, delimiter=delimiter, optional=False)
 
 
 def _choices(annotation: ast.expr | None, classes: dict[str, SettingsClass]) -> tuple[str, ...]:
@@ -339,25 +387,6 @@ def _choices(annotation: ast.expr | None, classes: dict[str, SettingsClass]) -> 
 
 def env_files_of(classes: list[SettingsClass]) -> list[str]:
     return [name for cls in classes for name in cls.env_files]
-
-
-_DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
-
-
-def dotenv_values(text: str) -> Iterator[tuple[str, str, int]]:
-    """``NAME=value`` lines of a .env file (quotes removed, comments skipped): (name, value, line)."""
-    for number, line in enumerate(text.splitlines(), 1):
-        if line.lstrip().startswith("#"):
-            continue
-        match = _DOTENV_LINE.match(line)
-        if not match:
-            continue
-        value = match.group(2)
-        if value[:1] in ("'", '"') and value.endswith(value[0]) and len(value) >= 2:
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        yield match.group(1), value, number
 
 
 def is_dotenv_file(path: Path) -> bool:

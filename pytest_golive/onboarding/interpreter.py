@@ -44,7 +44,7 @@ def virtualenv_version(python: Path) -> str | None:
         text = config.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
-    match = re.search(r"(?m)^\s*version(?:_info)?\s*=\s*([\d.]+)", text)
+    match = re.search(r"(?m)^\s*version(?:_info)?\s*=\s*(\d+(?:\.\d+)*)", text)
     return match.group(1) if match else None
 
 

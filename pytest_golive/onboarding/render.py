@@ -79,7 +79,7 @@ class _Plan:
             deployed=project.deployed,
             postgres_scheme=project.postgres_scheme,
         )
-        self.env = wires + _django_settings_env(project)
+        self.env = wires + [w for w in _django_settings_env(project) if w.name not in {known.name for known in wires}]
         if unresolved:
             self.add(
                 "environment-configured",
@@ -237,6 +237,7 @@ def render_checklist(project: Project) -> str:
         "env": plan.env,
         "health": project.health,
         "ready": project.health or project.key_route or "/",
+        "proxy_header": project.django.proxy_header if project.django else None,
         "coverage": project.coverage,
         "suites": plan.suites,
         "vars": plan.variables,

@@ -66,8 +66,9 @@ class Wire:
 
 
 def service_part(name: str) -> tuple[str, str] | None:
-    """(service, attribute) a variable's name stands for: ``POSTGRES_SERVER`` -> (db, host)."""
-    upper = name.upper()
+    """(service, attribute) a variable's name stands for: ``POSTGRES_SERVER`` -> (db, host);
+    a nested settings group's ``DATABASE__HOSTNAME`` -> (db, host)."""
+    upper = re.sub(r"_{2,}", "_", name.upper())
     if _OTHER_STORE.search(upper):
         return None
     if _DB_URL.match(upper):

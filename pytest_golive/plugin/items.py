@@ -216,7 +216,9 @@ class ChecklistFile(pytest.File):
             started = services.app(self.checklist, context, settings.app_python)
         except AppStartError as exc:
             problem = self.checklist.source.problem(exc.doc_path, exc.message)
-            raise Unavailable(problem, format_log([hide(line) for line in exc.details], None)) from None
+            kept = services.logs_dir / services.app_log_name(self.checklist)
+            details = format_log([hide(line) for line in exc.details], str(kept) if kept.is_file() else None)
+            raise Unavailable(problem, details) from None
         except ProvisionError as exc:
             raise Unavailable(self.checklist.source.problem(("app",), str(exc))) from None
         return replace(
@@ -258,12 +260,17 @@ class ChecklistFile(pytest.File):
         return super().repr_failure(excinfo)
 
 
+#: kinds that read only what other jobs and people left (results of unit tests, sign-offs)
+_OUTSIDE_THE_APP = frozenset({"env", "junit", "manual"})
+
+
 def _blind_to_the_app(check: Check) -> bool:
     """A check that reads nothing the app's start changes (its database, its files, the app
-    itself), so it may run while the app starts: it reads the environment, or walks the
-    migrations in a scratch database of its own (not ``mode: applied``, which reads the app's)."""
+    itself), so it may run while the app starts: it reads the environment, other jobs' unit
+    test results or sign-offs, or walks the migrations in a scratch database of its own (not
+    ``mode: applied``, which reads the app's)."""
     return all(
-        step.kind == "env"
+        step.kind in _OUTSIDE_THE_APP
         or (step.kind == "migrations" and isinstance(step.spec, dict) and step.spec.get("mode") in (None, "roundtrip"))
         for step in check.steps
     )

@@ -21,6 +21,7 @@ from typing import Any
 from ..checklist import App
 from ..checklist.templating import TemplateProblem, render
 from ..checklist.yamlsource import DocPath
+from .database_names import dotenv_databases, without_databases
 from .errors import ProvisionError
 from .processes import free_port, port_in_use, stop_child
 from .runstate import RunState, process_start_time
@@ -231,14 +232,20 @@ class AppProcess:
         except TemplateProblem as problem:
             raise AppStartError(problem.message, doc_path=problem.doc_path) from None
         self.learn_env(self.env)
-        environ = {**os.environ, **self.env, "PORT": str(port)}
+        self._refuse_dotenv_databases()
+        # a database the user's shell names is not one golive made: app.env names the app's
+        environ = {**without_databases(os.environ), **self.env, "PORT": str(port)}
         if self.app.coverage:
             environ.update(coverage_environment(self.state, self.python, environ))
         if self.log is None:
             self.log = self.state.private_dir(f"app-{self.name}") / "app.log"
         if not self._set_up:  # once: a restart (a fault's recovery) is not a new deploy
-            for index, command in enumerate(setup):
-                self._run_setup(index, command, environ)
+            try:
+                for index, command in enumerate(setup):
+                    self._run_setup(index, command, environ)
+            except ProvisionError:
+                self.stop()  # keeps the whole log: the report shows only its tail
+                raise
             self._set_up = True
         if self._cancelled.is_set():
             raise AppStartError("the run ended before the app started")
@@ -279,6 +286,15 @@ class AppProcess:
                 doc_path=("app", "port"),
             )
         raise AppStartError(f"another process took the free port {port} chosen for the app before it started")
+
+    def _refuse_dotenv_databases(self) -> None:
+        """The app's own .env may point it at a database golive did not make: unless app.env
+        sets that name (which wins over .env), nothing of the app may run."""
+        for path, line, name in dotenv_databases(self.app.cwd or Path.cwd(), self.env):
+            raise AppStartError(
+                f"{path}:{line} sets {name}, a database golive did not provision, and app.env does not set it: "
+                f"the app would reach that database; set {name} in app.env (golive init wires the names the app reads)"
+            )
 
     def _run_setup(self, index: int, argv: list[str], environ: Mapping[str, str]) -> None:
         """A setup command, with the app's env and cwd, its output in the app's log."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import uvicorn
 from fastapi import Body, FastAPI, HTTPException, Path, Response
@@ -64,7 +64,7 @@ def get_item(item_id: Annotated[int, Path(examples=[1])]) -> Response | Item:
 
 
 #: the document's link: the id POST /items answers is the item_id of GET /items/{item_id}
-CREATED_LINKS = {
+CREATED_LINKS: dict[int | str, dict[str, Any]] = {
     201: {
         "description": "the item, created",
         "links": {"GetItem": {"operationId": "get_item", "parameters": {"item_id": "$response.body#/id"}}},

@@ -266,8 +266,8 @@ class Case:
 
 def read_junit(path: Path) -> list[Case]:
     cases = []
-    for testcase in ElementTree.parse(path).getroot().iter("testcase"):
-        properties = {p.get("name"): p.get("value", "") for p in testcase.iter("property")}
+    for testcase in ElementTree.parse(path).iter("testcase"):
+        properties = {p.get("name", ""): p.get("value", "") for p in testcase.iter("property")}
         outcome, message = "passed", ""
         for tag in ("failure", "error", "skipped"):
             found = testcase.find(tag)

@@ -1,0 +1,71 @@
+"""Which variables name a database, and where the app would find one golive did not make.
+
+A run must never reach a database it did not provision. The tools a drill runs, the app and
+its setup commands get the user's environment without any variable whose name says it holds a
+database (``DATABASE_URL``, ``*_DATABASE_URL``, ``DB_*``, ``POSTGRES_*``, libpq's ``PG*``,
+``DATABASE__HOSTNAME`` ...): the checklist's ``app.env`` names the databases they use. An app
+also reads its own ``.env`` (pydantic-settings, python-dotenv, django-environ), which golive
+cannot filter: a database location there that ``app.env`` does not override stops the app
+before anything runs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+#: a word of a variable's name (split at ``_``) that says it names a database
+_DATABASE_WORDS = frozenset(
+    {"DATABASE", "DATABASES", "DB", "DBNAME", "POSTGRES", "POSTGRESQL", "PSQL", "SQLALCHEMY", "MYSQL", "MARIADB"}
+)
+#: libpq's own variables (PGHOST, PGHOSTADDR, PGSERVICE, PGPASSFILE, ...)
+_LIBPQ = re.compile(r"^PG[A-Z]+$")
+#: the last word of a name that says where a database is (not a pool size or a timeout)
+_LOCATION_WORDS = frozenset({"HOST", "HOSTNAME", "HOSTADDR", "SERVER", "ADDR", "URL", "URI", "DSN", "SERVICE"})
+_DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+def dotenv_values(text: str) -> Iterator[tuple[str, str, int]]:
+    """``NAME=value`` lines of a .env file (quotes removed, comments skipped): (name, value, line)."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("#"):
+            continue
+        match = _DOTENV_LINE.match(line)
+        if not match:
+            continue
+        value = match.group(2)
+        if value[:1] in ("'", '"') and value.endswith(value[0]) and len(value) >= 2:
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        yield match.group(1), value, number
+
+
+def names_a_database(name: str) -> bool:
+    upper = name.upper()
+    return bool(_LIBPQ.match(upper)) or not _DATABASE_WORDS.isdisjoint(upper.split("_"))
+
+
+def without_databases(environ: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in environ.items() if not names_a_database(name)}
+
+
+def locates_a_database(name: str, value: str) -> bool:
+    """``DATABASE__HOSTNAME=db.internal``, ``DATABASE_URL=postgres://...``, ``PGHOST=...``."""
+    if not value.strip() or not names_a_database(name):
+        return False
+    words = [word for word in name.upper().split("_") if word]
+    return "://" in value or words[-1] in _LOCATION_WORDS or name.upper() == "PGHOST"
+
+
+def dotenv_databases(folder: Path, overridden: Mapping[str, object]) -> Iterator[tuple[str, int, str]]:
+    """(file, line, name) of each database location the folder's ``.env`` sets that
+    ``overridden`` (the app's rendered ``app.env``) does not."""
+    path = folder / ".env"
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return
+    for name, value, number in dotenv_values(text):
+        if name not in overridden and locates_a_database(name, value):
+            yield str(path), number, name
