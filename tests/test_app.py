@@ -7,8 +7,10 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -33,6 +35,17 @@ def run(
         env={**environ, "COLUMNS": "300", **(env or {})},
         check=False,
     )
+
+
+def wait_for_port(port: int, within_s: float = 30) -> None:
+    """Until a server listens on 127.0.0.1:``port`` (a guard against hangs, not a timing assertion)."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        with socket.socket() as client:
+            if client.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    pytest.fail(f"nothing listens on port {port}")
 
 
 def app_section(mode: str = "pool", **env: str) -> str:
@@ -144,6 +157,39 @@ def test_a_failing_setup_command_means_the_app_did_not_start(tmp_path: Path) -> 
     assert "ERROR golive.yaml::home" in result.stdout
     assert "PASSED golive.yaml::other" in result.stdout
     assert not started.exists()
+
+
+def test_an_app_port_another_server_answers_on_is_an_error_not_a_pass(tmp_path: Path) -> None:
+    """A leftover dev server holds the app's fixed port: the app cannot bind it and exits, and
+    the checks must not pass against the other server (they did: its answers made the app look
+    ready). A real HTTP server holds the port."""
+    (tmp_path / "squatter").mkdir()
+    (tmp_path / "squatter" / "index.html").write_text("an older release\n")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    squatter = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", "squatter"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        app = f"app: {{command: [sh, -c, 'echo cannot bind; exit 1'], port: {port}, ready: {{http: /, timeout: 10s}}}}"
+        (tmp_path / "golive.yaml").write_text(
+            f"golive: 1\n{app}\nchecks:\n  - {{id: home, http: {{get: /}}, expect: {{status: 200}}}}\n"
+        )
+        result = run(tmp_path)
+    finally:
+        squatter.kill()
+        squatter.wait()
+    assert result.returncode == 1, result.stdout
+    assert "ERROR golive.yaml::home" in result.stdout
+    assert (
+        f"golive.yaml:2:{app.index(str(port)) + 1}: app.port: port {port} on 127.0.0.1 is in use by another process, so checks would "
+        "reach it instead of the app: stop it, or leave out app.port for a free one" in result.stdout
+    )
 
 
 def test_app_python_is_the_apps_own_interpreter(tmp_path: Path) -> None:

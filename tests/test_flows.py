@@ -64,21 +64,32 @@ def test_failing_step_stops_the_flow(pytester: pytest.Pytester, checklist: Calla
     )
 
 
-def test_save_that_finds_nothing_fails(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("json.token", "*save token: expected a value at json.token, got nothing*"),
+        # a JMESPath type error at run time (length() of a missing value): a failed save, not a traceback
+        ("length(json.missing)", "*save token: expected a value at length(json.missing) (In function length()*"),
+    ],
+)
+def test_save_that_finds_nothing_fails(
+    pytester: pytest.Pytester, checklist: Callable[..., Path], expression: str, message: str
+) -> None:
     checklist(
-        """\
+        f"""\
         golive: 1
-        app: {base_url: "{url}"}
+        app: {{base_url: "{{url}}"}}
         checks:
           - id: flow
             steps:
-              - {http: {get: /health}, save: {token: json.token}}
-              - {http: {get: "/echo-headers?t={{ token }}"}}
+              - {{http: {{get: /health}}, save: {{token: {expression}}}}}
+              - {{http: {{get: "/echo-headers?t={{{{ token }}}}"}}}}
         """
     )
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*save token: expected a value at json.token, got nothing*"])
+    result.stdout.fnmatch_lines([message])
+    assert "Traceback" not in result.stdout.str()
 
 
 def test_retry_until_eventually_true(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:

@@ -145,6 +145,16 @@ def test_markdown_summary_annotations_and_evidence(tmp_path: Path) -> None:
     assert bundle["format"] == 1
 
 
+@pytest.mark.parametrize("option", ["--evidence", "--summary", "--html"])
+def test_an_output_that_cannot_be_written_is_one_line_and_exit_2(tmp_path: Path, option: str) -> None:
+    """A folder where the report should go: the verdict cannot be delivered, so the gate says
+    which file it could not write, once, instead of a traceback (and never exits 0)."""
+    result = gate({"junit": ["golive-pass.xml"], "checklist": "checklists/three.yaml"}, option, str(tmp_path))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr == f"golive gate: {option} {tmp_path}: cannot write: Is a directory\n"
+
+
 def test_a_slower_release_than_its_baseline_fails(tmp_path: Path) -> None:
     """(tests/test_provenance.py gates a real run's evidence as the next release's baseline.)"""
     case = {"junit": ["golive-latency-150.xml"], "checklist": "checklists/latency-10.yaml"}

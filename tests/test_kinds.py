@@ -50,6 +50,7 @@ checks:
   - {id: ok-body, http: {get: /text}, expect: {body: {contains: demo shop}}}
   - {id: bad-body, http: {get: /text}, expect: {body: {match: "^goodbye"}}}
   - {id: bad-json-on-text, http: {get: /text}, expect: {json: {a: 1}}}
+  - {id: bad-json-type-error, http: {get: /products}, expect: {json: {"length(missing)": ">= 1"}}}
   - id: ok-schema
     http: {get: /health}
     expect: {schema: {type: object, required: [status], properties: {status: {enum: [ok]}}}}
@@ -98,8 +99,10 @@ def test_http_kind(pytester: pytest.Pytester, checklist: Callable[..., Path]) ->
     checklist(HTTP.replace("{closed}", str(closed_port())))
     (pytester.path / "products.schema.json").write_text('{"type": "object", "required": ["items", "page"]}')
     found, output = outcomes(pytester, "-v")
-    assert len(found) == 20
+    assert len(found) == 21
     assert_ids_match_outcomes(found)
+    assert "Traceback" not in output
+    assert "JMESPathTypeError" not in output
     assert measured_ms(output, "max_ms: expected <= 50 ms, got ") >= 300  # the server slept 300 ms
     for expected in (
         "status: expected < 400, got 503",
@@ -107,6 +110,7 @@ def test_http_kind(pytester: pytest.Pytester, checklist: Callable[..., Path]) ->
         "headers.X-Missing: expected 'present', got null",
         "body: expected matching /^goodbye/, got 'hello from the demo shop\\n'",
         "json: expected a JSON body, got text/plain; charset=utf-8 body",
+        "json.length(missing): expected a value, got an error: In function length(), invalid type for value: None",
         "schema: expected a body matching the JSON Schema, got at (root): 'version' is a required property",
         "error: GET http://127.0.0.1:*/slow?ms=3000: no answer within 0.3s",
         "error: GET http://127.0.0.1:*/health: connection failed (nothing answered at that address)",
@@ -139,6 +143,8 @@ checks:
   - {id: bad-not-found, command: [no-such-program-golive]}
   - {id: bad-timeout, timeout: 300ms, command: "sleep 30"}
   - {id: bad-slow, command: "sleep 0.2", expect: {max_ms: 10}}
+  - {id: ok-bytes-out, command: "printf 'ok \\\\377\\\\376 latin1: caf\\\\351'", expect: {stdout: {contains: "ok "}}}
+  - {id: bad-bytes-out, command: "printf '\\\\377\\\\376'; exit 1"}
 """
 
 
@@ -146,8 +152,9 @@ def test_command_kind(pytester: pytest.Pytester, checklist: Callable[..., Path])
     checklist(COMMAND)
     (pytester.path / "sub").mkdir()
     found, output = outcomes(pytester, "-v")
-    assert len(found) == 11
+    assert len(found) == 13  # output that is not UTF-8 (binary, Latin-1) is shown, not a crash
     assert_ids_match_outcomes(found)
+    assert "UnicodeDecodeError" not in output
     assert measured_ms(output, "max_ms: expected <= 10 ms, got ") >= 200  # the command slept 0.2 s
     for expected in (
         "exit: expected 0, got 3",

@@ -106,6 +106,20 @@ def test_include_cycle_is_reported(tmp_path: Path) -> None:
     assert "other.yaml:2:11: include[0]: include cycle" in line
 
 
+def test_a_problem_in_an_included_file_names_the_include_that_read_it(tmp_path: Path) -> None:
+    """The user wrote the include: a problem inside the included file (or reading it) also
+    says where it was included, the user's own file, on the same line."""
+    write(tmp_path, "golive: 1\nchecks:\n  - {id: a, comand: 'true'}\n", "base.yaml")
+    write(tmp_path, "golive: 1\ninclude: [base.yaml]\n", "middle.yaml")
+    path = write(tmp_path, "golive: 1\ninclude: [middle.yaml, /dev/null]\n")
+    (line,) = problems(path)
+    assert line.startswith(f"{tmp_path / 'base.yaml'}:3:13: checks[0].comand: unknown check kind 'comand'"), line
+    assert line.endswith(f" (included at {path}:2:11)")
+    write(tmp_path, "golive: 1\n", "middle.yaml")
+    (line,) = problems(path)
+    assert line == f"/dev/null:1:1: cannot read file: a device, not a regular file (included at {path}:2:24)"
+
+
 def test_duplicate_id_across_includes(tmp_path: Path) -> None:
     write(tmp_path, "golive: 1\nchecks:\n  - {id: same, command: 'true'}\n", "base.yaml")
     path = write(tmp_path, "golive: 1\ninclude: [base.yaml]\nchecks:\n  - {id: same, command: 'true'}\n")

@@ -139,6 +139,25 @@ def test_init_never_overwrites_without_force(tmp_path: Path) -> None:
     assert "# mine" not in (repo / "golive.yaml").read_text()
 
 
+@pytest.mark.parametrize("target", ["golive.yaml", ".github/workflows/golive.yml", ".github"])
+def test_init_where_a_target_cannot_be_written_is_one_line_and_writes_nothing(tmp_path: Path, target: str) -> None:
+    """A folder where init writes a file (or a file where it needs a folder): even with
+    --force, one line naming it, exit 2, and no half-written pair (it was a traceback)."""
+    repo = tmp_path / "repo"
+    shutil.copytree(PROJECTS / "redis-only", repo)
+    if target == ".github":
+        (repo / ".github").write_text("a file where init needs a folder\n")
+    else:
+        (repo / target).mkdir(parents=True)
+    result = golive("init", str(repo), "--force")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"golive: {repo / target}: ")
+    written = [path for path in (repo / "golive.yaml", repo / ".github/workflows/golive.yml") if path.is_file()]
+    assert written == []
+
+
 def test_init_of_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
     result = golive("init", str(tmp_path / "nowhere"))
     assert result.returncode == 2

@@ -212,3 +212,32 @@ def test_base64_inside_a_longer_encoding_is_masked_whole() -> None:
     for prefix in ("", "a", "ab", "user:"):
         encoded = base64.b64encode((prefix + TOKEN + "!").encode()).decode()
         assert hide(f"x {encoded} y") == f"x {MASK} y"
+
+
+def test_a_literal_secret_of_app_env_is_masked_when_the_app_fails_to_start(tmp_path: Path) -> None:
+    """The app prints its token and exits at once: the start error shows the log's last lines
+    and keeps the log, both before any check ran with the app, so the secret-named values of
+    ``app.env`` must be known from when they are rendered."""
+    literal = "app-env-literal-W4v7"
+    (tmp_path / "golive.yaml").write_text(
+        "golive: 1\n"
+        "app:\n"
+        f"  command: [{sys.executable}, -c, \"import os; print('token is', os.environ['SHOP_API_TOKEN']); exit(1)\"]\n"
+        f"  env: {{SHOP_API_TOKEN: {literal}}}\n"
+        "checks:\n"
+        "  - {id: health, http: {get: /health}}\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--junitxml=junit.xml", "golive.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=GUARD_S,
+        env={**os.environ, "GOLIVE_RUNS_DIR": str(tmp_path / "runs")},
+        check=False,
+    )
+    terminal = run.stdout + run.stderr
+    assert "token is ***" in terminal, terminal[-3000:]  # the log's lines were shown, masked
+    logs = "".join(log.read_text() for log in sorted((tmp_path / "golive-logs").rglob("*.log")))
+    artifacts = {"terminal": terminal, "junit": (tmp_path / "junit.xml").read_text(), "kept app logs": logs}
+    assert {name: literal in text for name, text in artifacts.items()} == {name: False for name in artifacts}

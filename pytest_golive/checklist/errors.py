@@ -66,10 +66,13 @@ class Problem:
     location: Location
     doc_path: tuple[str | int, ...]
     message: str
+    #: the ``include:`` entry of the outermost checklist that read the file at fault
+    included_at: Location | None = None
 
     def __str__(self) -> str:
         where = format_doc_path(self.doc_path)
-        return printable(f"{self.location}: {where}: {self.message}" if where else f"{self.location}: {self.message}")
+        text = f"{self.location}: {where}: {self.message}" if where else f"{self.location}: {self.message}"
+        return printable(f"{text} (included at {self.included_at})" if self.included_at else text)
 
 
 def printable(text: str) -> str:

@@ -20,6 +20,7 @@ from .model import (
     NETWORK_FAULTS,
     App,
     Check,
+    CheckInstance,
     Checklist,
     GatePolicy,
     RankPolicy,
@@ -174,7 +175,11 @@ class _ChecklistLoader:
         self.files += 1
         if self.files >= MAX_FILES:
             raise ChecklistError([source.problem(doc_path, f"more than {MAX_FILES} files included in all")])
-        return self.load(target, (*including, source.path))
+        try:
+            return self.load(target, (*including, source.path))
+        except ChecklistError as exc:  # each level re-wraps: the user's own file is named last
+            here = source.locate(doc_path)
+            raise ChecklistError([replace(problem, included_at=here) for problem in exc.problems]) from None
 
     def _check(self, raw: dict[str, Any], doc_path: tuple[str | int, ...], source: SourceMap) -> Check:
         params = raw.get("params", {})
@@ -214,6 +219,9 @@ class _ChecklistLoader:
                 f"{check.item_count:,} combinations of params; a check may make at most {MAX_ITEMS_PER_CHECK:,} items"
             )
             raise ChecklistError([source.problem((*doc_path, "params"), message)])
+        same = _same_item_id(check)
+        if same:
+            raise ChecklistError([source.problem((*doc_path, "params"), same)])
         return check
 
     def _step(
@@ -540,3 +548,20 @@ def _reject_duplicate_ids(checks: list[Check]) -> None:
                 [Problem(check.source.locate((*check.doc_path, "id")), (*check.doc_path, "id"), message)]
             )
         first[check.id] = check.source.locate((*check.doc_path, "id"))
+
+
+def _same_item_id(check: Check) -> str | None:
+    """Two combinations of params whose ids read the same (``1`` and ``"1"``, or ``a-b``+``c``
+    and ``a``+``b-c``) would be one node id: --lf, -k and the gate could not tell them apart."""
+    seen: dict[str | None, CheckInstance] = {}
+    for instance in check.instances():
+        first = seen.setdefault(instance.param_id, instance)
+        if first is not instance:
+            both = " and ".join(
+                ", ".join(f"{name}={value!r}" for name, value in i.params.items()) for i in (first, instance)
+            )
+            return (
+                f"two items would both be '{check.id}[{instance.param_id}]' (params {both}); pytest, --lf and "
+                "the gate tell items apart by id, so give values that read differently"
+            )
+    return None

@@ -380,10 +380,20 @@ def validate(document: Any, compiled: CompiledSchema, source: SourceMap) -> list
     return _drop_redundant(ordered)[:MAX_PROBLEMS]
 
 
+_EXACTLY_ONE = "expected exactly one of"
+
+
 def _drop_redundant(problems: list[Problem]) -> list[Problem]:
-    """An unknown key that is a misspelt kind already explains the missing kind."""
-    unknown_at = {p.doc_path[:-1] for p in problems if p.message.startswith("unknown check kind")}
-    return [p for p in problems if not (p.doc_path in unknown_at and p.message.startswith("no check kind"))]
+    """An unknown key where one of a choice of keys belongs (a misspelt kind, ``redis: {get:
+    x}``) already explains the missing one."""
+    unknown_at = {
+        p.doc_path[:-1]
+        for p in problems
+        if p.message.startswith("unknown check kind")
+        or (p.message.startswith("unknown key") and _EXACTLY_ONE in p.message)
+    }
+    missing = ("no check kind", f"missing key: {_EXACTLY_ONE}")
+    return [p for p in problems if not (p.doc_path in unknown_at and p.message.startswith(missing))]
 
 
 def _explain(error: ValidationError, source: SourceMap | _Renumbered, hints: _ExpectHints) -> list[Problem]:
@@ -424,8 +434,10 @@ def _unknown_keys(
             continue
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        if kinds and not has_kind:
+        if kinds and not has_kind and "expect" in sub.get("properties", {}):
             message = f"unknown check kind {key!r}{hint}; expected one of: {', '.join(kinds)}"
+        elif kinds and not has_kind:  # inside a kind's spec (redis: {get: x}): no check kind is meant
+            message = f"unknown key {key!r}{hint}; {_EXACTLY_ONE}: {', '.join(kinds)}"
         else:
             message = f"unknown key {key!r}{hint}; expected one of: {', '.join(known)}"
         problems.append(source.problem((*path, key), message, key=True))
@@ -446,7 +458,7 @@ def _kind_choice_message(instance: Any, sub: Mapping[str, Any]) -> str:
     is_check = "expect" in sub.get("properties", {})
     if not present:
         missing = "no check kind" if is_check else "missing key"
-        return f"{missing}: expected exactly one of {', '.join(keys)}"
+        return f"{missing}: {_EXACTLY_ONE} {', '.join(keys)}"
     if is_check:
         return f"more than one check kind ({' and '.join(present)}): a check or step has exactly one"
     return f"more than one of {' and '.join(present)}: expected exactly one of {', '.join(keys)}"
@@ -570,6 +582,20 @@ def _format_context(error: ValidationError) -> ValidationError | None:
     return None
 
 
+def _alternatives(error: ValidationError) -> str | None:
+    """What an undescribed anyOf/oneOf accepts, from its alternatives' own descriptions
+    (``a duration like 5s ..., or a Jinja2 template ...``)."""
+    described = [
+        e.schema["description"] for e in error.context or [] if isinstance(e.schema, dict) and "description" in e.schema
+    ]
+    unique = list(dict.fromkeys(described))
+    return ", or ".join(unique) if unique else None
+
+
+#: how a numeric bound of the schema reads in a message
+_BOUNDS = {"minimum": "at least", "exclusiveMinimum": "above", "maximum": "at most", "exclusiveMaximum": "below"}
+
+
 def _message(error: ValidationError) -> str:
     sub = error.schema if isinstance(error.schema, dict) else {}
     instance = error.instance
@@ -579,7 +605,7 @@ def _message(error: ValidationError) -> str:
     if kind == "format":
         return _format_message(error)
     if kind in ("anyOf", "oneOf", "not"):
-        return f"expected {described or 'a different value'}, got {got}"
+        return f"expected {described or _alternatives(error) or 'a different value'}, got {got}"
     if kind == "type":
         return f"expected {' or '.join(_type_names(sub.get('type')))}, got {got}"
     if kind == "enum":
@@ -592,8 +618,9 @@ def _message(error: ValidationError) -> str:
         return f"expected {described or 'a string matching ' + sub['pattern']}, got {got}"
     if kind in ("minItems", "maxItems", "minProperties", "minLength"):
         return f"expected {described or 'a non-empty value'}, got {got}"
-    if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        return f"expected {described or 'a number in range'}, got {got}"
+    if kind in _BOUNDS:
+        bound = f"{_BOUNDS[kind]} {error.validator_value:g}"
+        return f"expected {described + ': ' if described else 'a number '}{bound}, got {got}"
     return f"{error.message}"
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import jmespath
+import jmespath.exceptions
 
 from ..checklist import App, StubRoute
 from ..checklist.comparisons import describe, satisfies
@@ -262,11 +263,27 @@ def compare_max_ms(elapsed_ms: float, limit: Any) -> Mismatch | None:
     return Mismatch("max_ms", f"<= {limit:g} ms", f"{elapsed_ms:.1f} ms")
 
 
+class PathError(Exception):
+    """A JMESPath expression that is valid but cannot apply to this document (``length(x)``
+    where ``x`` is missing): a finding about the answer, not a crash of the check."""
+
+
+def search_path(expression: str, document: Any) -> Any:
+    """The value of ``expression`` in ``document``; raises PathError with JMESPath's reason."""
+    try:
+        return jmespath.search(expression, document)
+    except jmespath.exceptions.JMESPathError as exc:
+        raise PathError(str(exc)) from None
+
+
 def compare_paths(what: str, document: Any, expectations: Mapping[str, Any]) -> list[Mismatch]:
     """``{JMESPath: comparison}`` over a parsed document."""
     mismatches = []
     for expression, expected in expectations.items():
-        mismatch = compare(f"{what}.{expression}", jmespath.search(expression, document), expected)
+        try:
+            mismatch = compare(f"{what}.{expression}", search_path(expression, document), expected)
+        except PathError as exc:
+            mismatch = Mismatch(f"{what}.{expression}", "a value", f"an error: {exc}")
         if mismatch:
             mismatches.append(mismatch)
     return mismatches

@@ -48,6 +48,7 @@ class CommandKind(Kind):
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
+                errors="backslashreplace",  # output need not be UTF-8 (binary, Latin-1): shown, not a crash
                 start_new_session=True,  # its own process group, so a timeout stops all of it
             )
         except FileNotFoundError:

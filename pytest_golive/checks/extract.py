@@ -7,10 +7,8 @@ import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import jmespath
-
 from ..checklist.regexes import compile_regex
-from .base import Mismatch, compare
+from .base import Mismatch, PathError, compare, search_path
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup, Tag
@@ -19,7 +17,10 @@ if TYPE_CHECKING:
 def saved(how: str | Mapping[str, Any], result: Mapping[str, Any]) -> tuple[Any, str]:
     """The value ``save`` keeps (None when there is none), and what it looked for."""
     if isinstance(how, str):
-        return jmespath.search(how, result), f"a value at {how}"
+        try:
+            return search_path(how, result), f"a value at {how}"
+        except PathError as exc:
+            return None, f"a value at {how} ({exc})"
     body = result.get("body")
     if not isinstance(body, str):
         return None, "a body (this step's result has none)"

@@ -11,11 +11,12 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .. import __version__
-from ..checklist import ChecklistError, compose, load_checklist
+from ..checklist import Checklist, ChecklistError, GatePolicy, compose, load_checklist
 from ..checklist.durations import parse_duration
 from ..checklist.errors import printable
 from ..checklist.signoffs import Release
@@ -32,7 +33,7 @@ from ..gate.diffcov import changed_lines, diff_coverage
 from ..gate.explain import explain
 from ..gate.load_shares import with_shares_merged
 from ..gate.provenance import current_commit, current_tag
-from ..gate.verdict import decide, merge_policies
+from ..gate.verdict import Verdict, decide, merge_policies
 from ..plugin.discovery import is_checklist_path
 from ..plugin.options import PROVIDERS
 from ..services.cleanup import Policy, cleanup, summary_lines
@@ -240,6 +241,10 @@ def _init(args: argparse.Namespace) -> int:
         print(f"golive: {root}: not a folder (give the repository to inspect)", file=sys.stderr)
         return EXIT_USAGE
     targets = {root / "golive.yaml": None, root / ".github" / "workflows" / "golive.yml": None}
+    blocked = next(filter(None, (_blocked_target(path, root) for path in targets)), None)
+    if blocked:
+        print(f"golive: {blocked}", file=sys.stderr)
+        return EXIT_USAGE
     existing = [path for path in targets if path.exists()]
     if existing and not args.force:
         names = ", ".join(str(path) for path in existing)
@@ -250,9 +255,13 @@ def _init(args: argparse.Namespace) -> int:
     for fact in project.facts:
         print(f"  {fact.topic:15} {fact.value:50} {fact.confidence:6} {fact.evidence}")
     checklist_path, workflow_path = list(targets)
-    checklist_path.write_text(render_checklist(project), encoding="utf-8")
-    workflow_path.parent.mkdir(parents=True, exist_ok=True)
-    workflow_path.write_text(render_workflow("golive.yaml"), encoding="utf-8")
+    try:
+        checklist_path.write_text(render_checklist(project), encoding="utf-8")
+        workflow_path.parent.mkdir(parents=True, exist_ok=True)
+        workflow_path.write_text(render_workflow("golive.yaml"), encoding="utf-8")
+    except OSError as exc:  # read-only, full: say which file
+        print(f"golive: {exc.filename}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         checklist = load_checklist(checklist_path, load_kind_schemas())
     except ChecklistError as exc:  # a bug in init: say so plainly rather than leave a broken file unnoticed
@@ -261,6 +270,17 @@ def _init(args: argparse.Namespace) -> int:
     print(f"wrote {checklist_path} ({len(checklist.checks)} checks) and {workflow_path}")
     print(f"next: golive doctor {checklist_path}; then golive run {checklist_path}")
     return EXIT_OK
+
+
+def _blocked_target(path: Path, root: Path) -> str | None:
+    """Why init cannot write ``path`` even with --force: a folder where the file goes, or a
+    file where one of its folders goes. Checked before anything is written."""
+    if path.exists() and not path.is_file():
+        return f"{path}: not a file, so init cannot write it (remove it first)"
+    for folder in reversed(path.relative_to(root).parents):
+        if (root / folder).exists() and not (root / folder).is_dir():
+            return f"{root / folder}: a file where init needs a folder for {path}"
+    return None
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -380,20 +400,60 @@ def _gate(args: argparse.Namespace) -> int:
             )
             return EXIT_USAGE
         print("\n".join(hide(line) for line in lines))
-    summary = report.markdown(verdict)
-    for target in [args.summary, os.environ.get("GITHUB_STEP_SUMMARY")]:
-        if target:
-            with Path(target).open("a", encoding="utf-8") as handle:
-                handle.write(summary)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         print("\n".join(report.github_annotations(verdict)))
-    if args.evidence:
-        evidence.write(evidence.build(verdict, verdict.cases, checklists), args.evidence)
-    if args.html:
-        args.html.parent.mkdir(parents=True, exist_ok=True)
-        record = html.Record(checklists, policy, tag=current_tag(repository), baseline=found[1] if found else None)
-        args.html.write_text(html.render(verdict, verdict.cases, record), encoding="utf-8")
+    unwritten = _write_reports(args, verdict, checklists=checklists, policy=policy, repository=repository, found=found)
+    if unwritten:
+        print(f"golive gate: {unwritten}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK if verdict.passed else EXIT_FAIL
+
+
+def _write_reports(
+    args: argparse.Namespace,
+    verdict: Verdict,
+    *,
+    checklists: list[Checklist],
+    policy: GatePolicy,
+    repository: Path,
+    found: tuple[Path, dict[str, Any]] | None,
+) -> str | None:
+    """Write the summary, evidence and HTML report asked for. A place that cannot take one (a
+    folder, read-only, missing) means the verdict was not delivered: the line saying which."""
+    summary = report.markdown(verdict)
+
+    def write_html(path: Path) -> None:
+        record = html.Record(checklists, policy, tag=current_tag(repository), baseline=found[1] if found else None)
+        _write_text(path, html.render(verdict, verdict.cases, record))
+
+    writers: list[tuple[str, str | Path | None, Callable[[Path], None]]] = [
+        ("--summary", args.summary, lambda path: _append(path, summary)),
+        ("GITHUB_STEP_SUMMARY", os.environ.get("GITHUB_STEP_SUMMARY"), lambda path: _append(path, summary)),
+        (
+            "--evidence",
+            args.evidence,
+            lambda path: evidence.write(evidence.build(verdict, verdict.cases, checklists), path),
+        ),
+        ("--html", args.html, write_html),
+    ]
+    for option, target, write in writers:
+        if not target:
+            continue
+        try:
+            write(Path(target))
+        except OSError as exc:
+            return f"{option} {_one_line(str(target))}: cannot write: {exc.strerror or exc}"
+    return None
+
+
+def _append(path: Path, text: str) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 def _release(repository: Path) -> Release:

@@ -25,7 +25,6 @@ from ..checks import (
     render_vars,
     run_check,
 )
-from ..checks.redaction import is_secret_name
 from ..checks.runner import Needs, check_needs
 from ..formats.properties import (
     CHECKLIST_PATH_PROPERTY,
@@ -222,9 +221,6 @@ class ChecklistFile(pytest.File):
             raise Unavailable(problem, details) from None
         except ProvisionError as exc:
             raise Unavailable(self.checklist.source.problem(("app",), str(exc))) from None
-        for name, value in started.env.items():
-            if is_secret_name(name):
-                hide.add(value)
         return replace(
             settings,
             base_url=services.app_url(self.checklist),

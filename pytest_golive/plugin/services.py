@@ -58,6 +58,7 @@ class SessionServices:
         *,
         logs_root: Path = Path(DEFAULT_LOGS_DIR),
         redact: Callable[[str], str] = str,
+        learn_env: Callable[[Mapping[str, str]], None] = lambda env: None,
         stamp_coverage: Callable[[Path], None] = lambda path: None,
     ) -> None:
         self.provider_override = provider_override
@@ -67,6 +68,8 @@ class SessionServices:
         #: kept app logs go to ``logs_root/<run id>/``, redacted by ``redact``
         self.logs_root = logs_root
         self.redact = redact
+        #: the app's rendered env, given to the run's Redactor before the app starts
+        self.learn_env = learn_env
         self.app_coverage_written = False
         self._closed = False
         #: seconds spent provisioning, starting apps and tearing down (plugin/timing.py)
@@ -212,7 +215,9 @@ class SessionServices:
     def _new_app(self, checklist: Checklist, python: str) -> AppProcess:
         assert checklist.app is not None
         name = self.app_log_name(checklist)
-        return AppProcess(self.state, checklist.app, name, python=python, keep_log=self._keeper(name))
+        return AppProcess(
+            self.state, checklist.app, name, python=python, keep_log=self._keeper(name), learn_env=self.learn_env
+        )
 
     def _start_app(
         self, checklist: Checklist, process: AppProcess, context: Mapping[str, Any]
@@ -362,6 +367,7 @@ def session_services(config: pytest.Config) -> SessionServices:
             app_coverage,
             logs_root=logs_root(config),
             redact=redactor(config),
+            learn_env=redactor(config).add_named,
             stamp_coverage=functools.partial(stamp_run_file, config),
         )
     services: SessionServices = config.stash[SERVICES_KEY]

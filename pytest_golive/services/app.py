@@ -23,7 +23,7 @@ from ..checklist.templating import TemplateProblem, render
 from ..checklist.yamlsource import DocPath
 from .database_names import dotenv_databases, without_databases
 from .errors import ProvisionError
-from .processes import free_port, stop_child
+from .processes import free_port, port_in_use, stop_child
 from .runstate import RunState, process_start_time
 
 _POLL_S = 0.05
@@ -182,7 +182,9 @@ def clean_lines(text: str) -> list[str]:
 
 class AppProcess:
     """One app process. ``python`` is what ``{{ app.python }}`` renders to; ``keep_log`` is
-    called with the log file each time the app stops (the run keeps a redacted copy)."""
+    called with the log file each time the app stops (the run keeps a redacted copy);
+    ``learn_env`` is given the rendered ``env`` before the app runs (the run's Redactor learns
+    its secrets), so that a start that fails, its log shown and kept, hides them too."""
 
     def __init__(
         self,
@@ -192,12 +194,14 @@ class AppProcess:
         *,
         python: str | None = None,
         keep_log: Callable[[Path], None] | None = None,
+        learn_env: Callable[[Mapping[str, str]], None] = lambda env: None,
     ) -> None:
         self.state = state
         self.app = app
         self.name = name
         self.python = python or sys.executable
         self.keep_log = keep_log
+        self.learn_env = learn_env
         self.process: subprocess.Popen[bytes] | None = None
         self.log: Path | None = None
         self._start_time: int | None = None
@@ -227,6 +231,7 @@ class AppProcess:
             self.env = app_environment(self.app, full_context)
         except TemplateProblem as problem:
             raise AppStartError(problem.message, doc_path=problem.doc_path) from None
+        self.learn_env(self.env)
         self._refuse_dotenv_databases()
         # a database the user's shell names is not one golive made: app.env names the app's
         environ = {**without_databases(os.environ), **self.env, "PORT": str(port)}
@@ -244,6 +249,7 @@ class AppProcess:
             self._set_up = True
         if self._cancelled.is_set():
             raise AppStartError("the run ended before the app started")
+        self._refuse_taken(port)
         try:
             with self.log.open("ab") as out:
                 self.process = subprocess.Popen(
@@ -267,6 +273,19 @@ class AppProcess:
             self.stop()
             raise
         return base_url
+
+    def _refuse_taken(self, port: int) -> None:
+        """Another process listening on the app's port would answer the readiness probe and
+        every check in the app's place, even after the app failed to bind it and exited."""
+        if not port_in_use(port):
+            return
+        if self.app.port:
+            raise AppStartError(
+                f"port {port} on 127.0.0.1 is in use by another process, so checks would reach it instead "
+                "of the app: stop it, or leave out app.port for a free one",
+                doc_path=("app", "port"),
+            )
+        raise AppStartError(f"another process took the free port {port} chosen for the app before it started")
 
     def _refuse_dotenv_databases(self) -> None:
         """The app's own .env may point it at a database golive did not make: unless app.env

@@ -30,6 +30,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_in_use(port: int) -> bool:
+    """Whether another process listens on 127.0.0.1:``port`` (or on every address), where a
+    server golive starts would have to listen. A port only left in TIME_WAIT is free."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
 def run_as() -> str | None:
     """The user for a server that refuses root (postgres): ``nobody`` when golive runs as
     root, else golive's own (None). Servers that accept root (redis) run as golive's own
