@@ -207,6 +207,16 @@ def test_secret_looking_vars_are_masked_at_any_depth() -> None:
     assert hide("literal-1 literal-2 literal-3 visible-4") == f"{MASK} {MASK} {MASK} visible-4"
 
 
+def test_keys_and_salts_named_so_are_secrets_as_init_calls_them() -> None:
+    """fief's ENCRYPTION_KEY, a SIGNING_KEY, a HASH_SALT: init generates them as secrets
+    (onboarding/wiring.py), so the reports must mask them too; a name that only holds the
+    word is not one."""
+    hide = Redactor({"ENCRYPTION_KEY": "fernet-key-1", "SIGNING_KEY": "signing-2", "HASH_SALT": "salty-3"})
+    hide.add_named({"stripe_key": "sk-test-4", "keyboard": "visible-5", "key_prefix": "visible-6"})
+    text = "fernet-key-1 signing-2 salty-3 sk-test-4 visible-5 visible-6"
+    assert hide(text) == f"{MASK} {MASK} {MASK} {MASK} visible-5 visible-6"
+
+
 def test_base64_inside_a_longer_encoding_is_masked_whole() -> None:
     hide = Redactor({"API_TOKEN": TOKEN})
     for prefix in ("", "a", "ab", "user:"):

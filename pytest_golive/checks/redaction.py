@@ -20,7 +20,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 MASK = "***"
-_SECRET_NAME = re.compile(r"pass(word|wd)?|pwd|secret|token|api[_-]?key|private[_-]?key|credential|auth", re.IGNORECASE)
+#: a variable or ``vars`` name whose value is a secret: what init generates as one
+#: (onboarding/wiring.py: ``ENCRYPTION_KEY``, ``HASH_SALT``), and auth, credentials
+_SECRET_NAME = re.compile(
+    r"pass(word|wd)?|pwd|secret|token|api[_-]?key|private[_-]?key|credential|auth|salt|(?:^|[_-])key$", re.IGNORECASE
+)
 _MIN_SECRET_LENGTH = 4
 _NOT_SECRET = frozenset({"PWD", "OLDPWD"})  # the shell's working directories
 
