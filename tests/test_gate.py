@@ -371,6 +371,20 @@ def test_diff_coverage(changed_repo: Path, diff_min: int, code: int, text: str) 
     assert text in result.stdout
 
 
+def test_diff_coverage_reads_a_change_to_a_file_that_is_not_utf8(changed_repo: Path) -> None:
+    """A Latin-1 file among the changes (an old module, a data file): git's diff holds its
+    bytes as they are, and the gate crashed with UnicodeDecodeError on them."""
+    (changed_repo / "legacy.txt").write_bytes(b"caf\xe9\n")
+    _git(changed_repo, "add", ".")
+    _git(changed_repo, "commit", "-q", "-m", "latin-1")
+    (changed_repo / "golive.yaml").write_text("golive: 1\ngates: {coverage: {diff_min: 40}}\n")
+    result = gate_in(
+        changed_repo, "--checklist", "golive.yaml", "--coverage", "coverage.xml", "--diff-base", "main", "junit.xml"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "diff coverage: 50.00% (2 of 4 changed lines)" in result.stdout
+
+
 def test_diff_coverage_fails_closed(changed_repo: Path) -> None:
     (changed_repo / "golive.yaml").write_text("golive: 1\ngates: {coverage: {diff_min: 80}}\n")
     base = [sys.executable, "-m", "pytest_golive", "gate", "--checklist", "golive.yaml"]

@@ -68,3 +68,13 @@ def test_the_apps_own_sequences_are_still_compared(pytester: pytest.Pytester) ->
     result = walk(pytester, TOOL.replace('conn.execute("DROP TABLE items")', leaves_sequence))
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*unexpected sequence public.items_id_seq*"])
+
+
+def test_a_tool_whose_output_is_not_utf8_fails_on_one_line(pytester: pytest.Pytester) -> None:
+    """A tool that fails with Latin-1 on stderr (a server's message in the locale's encoding)
+    is one located failure naming its last line, the odd byte escaped; it crashed the check
+    with UnicodeDecodeError."""
+    result = walk(pytester, "import sys\nsys.stderr.buffer.write(b'relation \\xe9t\\xe9 missing\\n')\nsys.exit(3)\n")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*exited 3: relation \\xe9t\\xe9 missing*"])
+    assert "UnicodeDecodeError" not in result.stdout.str()

@@ -79,6 +79,7 @@ def run_tool(what: str, argv: Sequence[str], env: Mapping[str, str], cwd: Path, 
             env={**without_databases(os.environ), **env},
             capture_output=True,
             text=True,
+            errors="backslashreplace",  # a tool's output need not be UTF-8 (a server's locale): shown, not a crash
             timeout=timeout_s,
             check=False,
         )

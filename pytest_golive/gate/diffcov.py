@@ -29,7 +29,15 @@ def changed_lines(base: str, cwd: Path) -> dict[Path, set[int]]:
 
     def git(*args: str) -> str:
         try:
-            result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
+            result = subprocess.run(
+                ["git", *args],
+                cwd=cwd,
+                capture_output=True,
+                text=True,
+                errors="surrogateescape",  # a changed file need not be UTF-8; its path comes back as it was
+                timeout=60,
+                check=False,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise UnusableInput(f"git {args[0]}: {exc}") from None
         if result.returncode != 0:
