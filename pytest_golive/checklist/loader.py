@@ -263,6 +263,8 @@ def _retry(raw: dict[str, Any] | None, doc_path: DocPath, source: SourceMap) -> 
         raw.get("failure_limit"),
         raw.get("consecutive_successes", 1),
     )
+    if retry.every_s <= 0:
+        raise ChecklistError([source.problem((*doc_path, "retry", "every"), _no_pause("attempts", raw["every"]))])
     needed_s = (retry.consecutive_successes - 1) * retry.every_s
     if needed_s > retry.until_s:
         message = (
@@ -271,6 +273,15 @@ def _retry(raw: dict[str, Any] | None, doc_path: DocPath, source: SourceMap) -> 
         )
         raise ChecklistError([source.problem((*doc_path, "retry", "consecutive_successes"), message)])
     return retry
+
+
+def _no_pause(what: str, written: str) -> str:
+    """A repetition without a pause would hammer the app as fast as the machine allows."""
+    single = what.removesuffix("s")
+    return (
+        f"expected a pause between {what} longer than 0 (such as 250ms), got {written}:"
+        f" every {single} would follow the last at once"
+    )
 
 
 def _watch(raw: dict[str, Any], doc_path: DocPath, source: SourceMap) -> Watch | None:
@@ -282,6 +293,8 @@ def _watch(raw: dict[str, Any], doc_path: DocPath, source: SourceMap) -> Watch |
         message = "a watched check runs again every round already: drop retry here (a step's own retry still works)"
         raise ChecklistError([source.problem((*doc_path, "retry"), message, key=True)])
     watch = Watch(parse_duration(written.get("every", "1s")), parse_duration(written["for"]), written.get("expect", {}))
+    if watch.every_s <= 0:
+        raise ChecklistError([source.problem((*doc_path, "watch", "every"), _no_pause("rounds", written["every"]))])
     if watch.every_s > watch.for_s:
         every = written.get("every", "1s")
         message = f"a round every {every} is longer than the window ({written['for']}): no second round"
