@@ -403,7 +403,7 @@ BAD_INPUTS = {
         HTTP_CHECK,
         [
             "golive.yaml:2:*: app: app exited with status 3 while starting",
-            "*app log, last line:",
+            "*app log, last line (all of it: */golive-logs/*/*-golive.log):",
             "*boom: missing DATABASE_URL",
         ],
     ),
@@ -414,7 +414,7 @@ BAD_INPUTS = {
         HTTP_CHECK,
         [
             "golive.yaml:2:*: app: app not ready within 1s (GET /health: ConnectionError)",
-            "*app log, last line:",
+            "*app log, last line (all of it: */golive-logs/*/*-golive.log):",
             "*starting",
         ],
     ),
