@@ -284,9 +284,43 @@ def compare_paths(what: str, document: Any, expectations: Mapping[str, Any]) -> 
             mismatch = compare(f"{what}.{expression}", search_path(expression, document), expected)
         except PathError as exc:
             mismatch = Mismatch(f"{what}.{expression}", "a value", f"an error: {exc}")
+        if mismatch is None and _means_null(expected) and not _present(expression, document):
+            mismatch = Mismatch(f"{what}.{expression}", "null (present)", "missing")
         if mismatch:
             mismatches.append(mismatch)
     return mismatches
+
+
+def _means_null(expected: Any) -> bool:
+    return expected is None or expected == {"equals": None}
+
+
+def _present(expression: str, document: Any) -> bool:
+    """Whether a path of fields and indexes (``a.b[0].c``) leads to something, null included.
+
+    JMESPath gives null both for a null value and for a key that is not there, so
+    ``{json: {error: null}}`` passed on an answer without ``error``. Other expressions
+    (functions, projections, filters) compute their null, and it counts as present.
+    """
+    found, _ = _walk(jmespath.compile(expression).parsed, document)
+    return found
+
+
+def _walk(node: Mapping[str, Any], document: Any) -> tuple[bool, Any]:
+    kind, children = node["type"], node.get("children", [])
+    if kind == "identity":
+        return True, document
+    if kind == "field":
+        name = node["value"]
+        return (True, document[name]) if isinstance(document, dict) and name in document else (False, None)
+    if kind == "index":
+        index = node["value"]
+        inside = isinstance(document, list) and -len(document) <= index < len(document)
+        return (True, document[index]) if inside else (False, None)
+    if kind in ("subexpression", "index_expression"):
+        found, value = _walk(children[0], document)
+        return _walk(children[1], value) if found else (False, None)
+    return True, None
 
 
 def elapsed_ms_since(start: float) -> float:
