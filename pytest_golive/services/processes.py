@@ -65,7 +65,10 @@ def find_binary(name: str, env_var: str, extra_dirs: Sequence[Path] = ()) -> Pat
         return Path(explicit) if Path(explicit).is_file() else None
     found = shutil.which(name)
     if found:
-        return Path(found).resolve()
+        # A link to a binary of the same name is followed; a link to another name is not:
+        # Debian's redis-server links to redis-check-rdb, which acts on the name it is run by.
+        real = Path(found).resolve()
+        return real if real.name == name else Path(found).absolute()
     for directory in extra_dirs:
         if (directory / name).is_file():
             return directory / name
