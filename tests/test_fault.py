@@ -49,6 +49,44 @@ def test_service_faults(pytester: pytest.Pytester, provider: str) -> None:
     assert "'cache' does not support 'stop' (it supports: pause)" in output
 
 
+UNUSED_TARGET = """\
+golive: 1
+services: {cache: {kind: redis}, db: {kind: postgres}}
+app: {base_url: "{url}"}
+checks:
+  - id: bad-route-never-uses-cache
+    fault: {target: cache, action: pause, for: 1s, recover: {within: 5s, steps: [{http: {get: /health}}]}}
+  - id: bad-route-never-uses-db
+    fault: {target: db, action: pause, for: 1s, recover: {within: 5s, steps: [{http: {get: /health}}]}}
+  - id: ok-steps-use-cache
+    fault:
+      target: cache
+      action: pause
+      for: 1s
+      recover: {within: 5s, steps: [{http: {get: /health}}, {redis: {command: [GET, k]}}]}
+  - id: ok-steps-use-db
+    fault: {target: db, action: pause, for: 1s, recover: {within: 5s, steps: [{sql: "select 1"}]}}
+"""
+
+
+def test_a_fault_on_a_service_the_steps_never_use_fails(
+    pytester: pytest.Pytester, provider: str, shop_url: str
+) -> None:
+    """The demo server's /health touches neither Redis nor Postgres: pausing either under it
+    proved nothing, and passed (golive:resilience on a route that does not use the service)."""
+    pytester.makefile(".yaml", golive=UNUSED_TARGET.replace("{url}", shop_url))
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider", "--golive-provider", provider)
+    found = outcomes(result)
+    assert found == {name: ("PASSED" if name.startswith("ok-") else "FAILED") for name in found}
+    assert len(found) == 4
+    output = result.stdout.str()
+    assert (
+        "before the fault, the steps' use of cache: expected a command on it while they ran, got none: a fault on"
+        " cache proves nothing about steps that never reach it" in output
+    )
+    assert "before the fault, the steps' use of db: expected a query or a new session on its server" in output
+
+
 def test_app_is_killed_and_recovers(pytester: pytest.Pytester) -> None:
     app = pytester.path / "shop_app.py"
     app.write_text((ROOT / "fixtures" / "demo" / "app.py").read_text())

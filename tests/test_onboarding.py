@@ -48,7 +48,7 @@ EXPECTED = {
             "{{ app.port }}",
         ],
         "services": {"db": "postgres", "cache": "redis"},
-        "include": ["golive:smoke", "golive:api-performance", "golive:resilience"],
+        "include": ["golive:smoke", "golive:api-performance"],
         "checks": ["migrations-reversible", "openapi", "backup-restore", "migrations-applied", "app-used-services"],
     },
     "flask-sqlalchemy": {
@@ -69,14 +69,14 @@ EXPECTED = {
         "facts": ["Starlette", "redis dependency", "uvicorn main:app", "/ping"],
         "command": ["{{ app.python }}", "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", "{{ app.port }}"],
         "services": {"cache": "redis"},
-        "include": ["golive:api-performance", "golive:resilience"],
+        "include": ["golive:api-performance"],
         "checks": ["health", "app-used-services"],
     },
     "node-express": {
         "facts": ["Express (Node.js)", "pg dependency", "ioredis dependency", "node server.js", "/metrics"],
         "command": ["node", "server.js"],
         "services": {"db": "postgres", "cache": "redis"},
-        "include": ["golive:smoke", "golive:api-performance", "golive:resilience"],
+        "include": ["golive:smoke", "golive:api-performance"],
         "checks": ["backup-restore", "app-used-services"],
     },
 }
@@ -188,6 +188,12 @@ def test_shop_checklist_from_init_runs_green_unedited(tmp_path: Path) -> None:
     init = golive("init", str(repo))
     assert init.returncode == 0, init.stderr
     assert "python -m shop" in init.stdout
+    # the user names a route that uses Redis for the outage, as the comment init wrote says
+    written = (repo / "golive.yaml").read_text()
+    for hint in ("  # - golive:resilience\n", '  # dependency: "cache"\n', '  # probe_path: "/products"'):
+        assert hint in written
+        written = written.replace(hint, hint.replace("# ", "", 1))
+    (repo / "golive.yaml").write_text(written)
     run = run_checklist(repo, env={k: v for k, v in os.environ.items() if not k.startswith("SHOP_FAULT_")})
     assert run.returncode == 0, run.stdout[-4000:]
     assert " 10 passed" in run.stdout
@@ -502,7 +508,10 @@ def test_a_service_the_app_does_not_read_gets_no_outage_or_restore_drill(tmp_pat
     assert "golive:resilience" not in checklist.get("include", [])
     assert checks_of(checklist)["app-used-services"]["connected"]["services"] == ["db", "cache"]
     flask, _ = written("flask-migrate", tmp_path)
-    assert "golive:resilience" in flask["include"]
+    assert "golive:resilience" not in flask["include"]  # a hint only: no route is known to use Redis
+    hint = render_checklist(inspect_project(tmp_path / "flask-migrate"))
+    assert "  # - golive:resilience\n" in hint
+    assert '  # probe_path: "/journal/entries"   # a route that uses Redis' in hint
     assert "backup-restore" in checks_of(flask)
     connected = checks_of(flask)["app-used-services"]["connected"]
     probes = [{"http": {"get": "/api/ping"}}, {"http": {"get": "/journal/entries"}}]  # the health route first

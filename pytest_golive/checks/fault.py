@@ -13,6 +13,7 @@ from typing import Any
 
 from ..checklist import builtin_kind_schema
 from ..checklist.durations import parse_duration
+from .activity import ActivityWatch, watch_activity
 from .base import Kind, Mismatch, Observation, StepContext, StepError
 
 _SCHEMA = builtin_kind_schema("fault")
@@ -40,17 +41,9 @@ class FaultKind(Kind):
             )
         assert ctx.run_steps is not None
         lasting = parse_duration(spec.get("for", "2s"))
-        steady_ms = None
-        if "recover" in spec:  # a fault on a system that is already unwell shows nothing
-            started = time.monotonic()
-            unsteady = ctx.run_steps(spec["recover"]["steps"], ("recover", "steps"))
-            if unsteady:
-                return self._observed(
-                    f"steady state did not hold before {action} {target_name}",
-                    [Mismatch(f"before the fault, {p.what}", p.expected, p.actual) for p in unsteady],
-                    {},
-                )
-            steady_ms = (time.monotonic() - started) * 1000
+        steady_ms, unwell = self._steady_state(spec, target_name, action, ctx)
+        if unwell is not None:
+            return unwell
         restored: list[bool] = []
         lock = threading.Lock()
 
@@ -101,6 +94,41 @@ class FaultKind(Kind):
             measured,
         )
 
+    def _steady_state(
+        self, spec: Any, target_name: str, action: str, ctx: StepContext
+    ) -> tuple[float | None, Observation | None]:
+        """The ``recover`` steps once before the fault: how long they took, or why the fault
+        would show nothing (a system already unwell, steps that never reach the target)."""
+        if "recover" not in spec:
+            return None, None
+        assert ctx.run_steps is not None
+        started = time.monotonic()
+        watch = self._watch(target_name, ctx)
+        try:
+            unsteady = ctx.run_steps(spec["recover"]["steps"], ("recover", "steps"))
+            used = watch.used() if watch is not None and not unsteady else None
+        finally:
+            if watch is not None:
+                watch.close()
+        if unsteady:
+            return None, self._observed(
+                f"steady state did not hold before {action} {target_name}",
+                [Mismatch(f"before the fault, {p.what}", p.expected, p.actual) for p in unsteady],
+                {},
+            )
+        if used is False:
+            assert watch is not None
+            return None, self._observed(f"the steps never used {target_name}", [_unused(target_name, watch.what)], {})
+        return (time.monotonic() - started) * 1000, None
+
+    @staticmethod
+    def _watch(target_name: str, ctx: StepContext) -> ActivityWatch | None:
+        """A window on the target's use, when the target is a Postgres or Redis service."""
+        view = ctx.run.services.get(target_name)
+        if view is None:
+            return None
+        return watch_activity(view, ctx.run.server_logs.get(target_name))
+
     @staticmethod
     def _observed(summary: str, problems: list[Mismatch], measured: Mapping[str, float | None]) -> Observation:
         """Before, during and after, as the result (``problems`` among them) and as measurements."""
@@ -140,4 +168,15 @@ def _waited_out(target: str, lasting: float, round_ms: float) -> Mismatch:
         f"an answer while {target} was paused",
         f"the first only after it was restored ({round_ms:.0f} ms, the pause lasted {lasting:g}s): the steps waited"
         f" for {target}; give them max_ms, or the app a timeout",
+    )
+
+
+def _unused(target: str, what: str) -> Mismatch:
+    """The steady-state steps ran without reaching the target: whatever they do during the
+    fault, it is not the target's absence they meet (a route that never touches the cache
+    passes any cache outage)."""
+    return Mismatch(
+        f"before the fault, the steps' use of {target}",
+        f"{what} while they ran",
+        f"none: a fault on {target} proves nothing about steps that never reach it; point them at what uses {target}",
     )

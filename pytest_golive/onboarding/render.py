@@ -48,6 +48,8 @@ class _Plan:
     suites: list[dict[str, str]] = field(default_factory=list)
     variables: dict[str, Any] = field(default_factory=dict)
     stages: set[str] = field(default_factory=set)
+    #: a route to start the Redis outage hint from (the check fails on a route that never uses Redis)
+    resilience_hint: str | None = None
 
     def add(self, check_id: str, title: str, stage: str, severity: str, *body: str) -> None:
         self.stages.add(stage)
@@ -199,9 +201,8 @@ class _Plan:
             return
         targets = {"perf_rate": "20/s", "perf_duration": "5s", "perf_p95_ms": 1000, "perf_p99_ms": 2000}  # 100 samples
         self.include("api-performance", f"{key} under load; set your own targets", "perf", perf_path=key, **targets)
-        if CACHE in project.wired_services():
-            why = f"{key} while Redis is paused: 200 or 503, never 500"
-            self.include("resilience", why, "resilience", dependency="cache", probe_path=key)
+        if CACHE in project.wired_services():  # which route uses Redis is not in the files: a hint
+            self.resilience_hint = key
 
     def app_up(self, why: str) -> str:
         """A first step that needs the app: checks that do not wait for it alone (on a shard, or
@@ -267,6 +268,7 @@ def render_checklist(project: Project) -> str:
         "vars": plan.variables,
         "checks": plan.checks,
         "rollback_hint": bool(project.alembic and project.command),
+        "resilience_hint": plan.resilience_hint,
         "alembic": plan.alembic_spec() if project.alembic else "",
         "stages": [stage for stage in order if stage in plan.stages],
     }

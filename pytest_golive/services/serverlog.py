@@ -47,11 +47,12 @@ def server_log(handle: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-def sessions(log: str, database: str) -> list[str]:
-    """The application name ('' when unset) of every session the log shows on ``database``."""
+def sessions(log: str, database: str | None) -> list[str]:
+    """The application name ('' when unset) of every session the log shows on ``database``
+    (on any database for None)."""
     found = []
     for line in log.splitlines():
         match = _AUTHORIZED.search(line)
-        if match and match.group("database") == database:
+        if match and database in (None, match.group("database")):
             found.append(match.group("name") or "")
     return found
