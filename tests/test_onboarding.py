@@ -501,6 +501,20 @@ def test_without_a_virtualenv_the_checklist_says_how_to_set_app_python(tmp_path:
     assert "python -m venv .venv && .venv/bin/pip install -r requirements.txt" in text
 
 
+def test_workers_beside_the_server_are_started_with_the_app(tmp_path: Path) -> None:
+    """A Procfile's worker line (RQ, which reads no app setting: it gets the run's Redis) and
+    compose services whose command is a worker; a compose service that migrates is no worker."""
+    flask, facts = written("flask-migrate", tmp_path)
+    url = ["--url", "{{ services.cache.url }}"]
+    assert flask["app"]["workers"] == [["{{ app.python }}", "-m", "rq.cli", "worker", "journal-jobs", *url]]
+    assert "worker python -m rq.cli worker journal-jobs Procfile:2" in facts
+    fastapi, _ = written("fastapi-alembic", tmp_path)
+    assert fastapi["app"]["workers"] == [
+        ["{{ app.python }}", "-m", "celery", "-A", "app.tasks", "worker", "--loglevel=info"],
+        ["{{ app.python }}", "-m", "celery", "-A", "app.tasks", "beat"],
+    ]
+
+
 def test_a_service_the_app_does_not_read_gets_no_outage_or_restore_drill(tmp_path: Path) -> None:
     """django-site's cache LOCATION is written out in settings.py: pausing that Redis proves nothing."""
     checklist, facts = written("django-site", tmp_path)

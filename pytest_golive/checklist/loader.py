@@ -515,7 +515,7 @@ def _rank(baseline: dict[str, Any]) -> RankPolicy:
 
 
 def _app(raw: dict[str, Any], source: SourceMap) -> App:
-    templated = {key: raw[key] for key in ("command", "env", "python", "setup") if key in raw}
+    templated = {key: raw[key] for key in ("command", "env", "python", "setup", "workers") if key in raw}
     _check_templates_or_raise(templated, ("app",), GLOBAL_NAMES, source)
     ready = raw.get("ready", {})
     return App(
@@ -529,6 +529,7 @@ def _app(raw: dict[str, Any], source: SourceMap) -> App:
         coverage=raw.get("coverage", False),
         python=raw.get("python"),
         setup=tuple(tuple(command) for command in raw.get("setup", ())),
+        workers=tuple(tuple(command) for command in raw.get("workers", ())),
         headers=dict(raw.get("headers", {})),
     )
 

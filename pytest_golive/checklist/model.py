@@ -138,6 +138,8 @@ class App:
     python: str | None = None
     #: commands run in order before the app starts (a deploy-time migration), each an argv
     setup: tuple[tuple[Any, ...], ...] = ()
+    #: background processes started beside the app once it is ready (a Celery worker), each an argv
+    workers: tuple[tuple[Any, ...], ...] = ()
     #: sent with every request to the app's own URL, as its proxy adds them (X-Forwarded-Proto)
     headers: dict[str, str] = field(default_factory=dict)
 

@@ -195,6 +195,37 @@ def is_migration(words: list[str]) -> bool:
     return bool(_MIGRATION.search(" ".join(normalise(words))))
 
 
+#: background workers by their console script, and the module ``python -m`` runs them as
+_WORKER_MODULES = {
+    "celery": "celery",
+    "rq": "rq.cli",
+    "dramatiq": "dramatiq",
+    "arq": "arq",
+    "huey_consumer": "huey.bin.huey_consumer",
+    "huey_consumer.py": "huey.bin.huey_consumer",
+}
+#: what a Python process beside the server does when it is a worker (``manage.py rqworker``, ``flask rq worker``)
+_WORKER_WORDS = re.compile(r"(?i)worker|beat|scheduler|qcluster|consumer|process_tasks|runjobs")
+
+
+def worker_command(text: str, scripts: dict[str, str] | None = None, *, named: bool = False) -> list[str] | None:
+    """A background worker started by shell text, with the app's interpreter; None for
+    anything else (a server, a tool outside Python, a one-off step). ``named``: the text is
+    a process the deployment names apart from its web server (a Procfile ``worker:`` line),
+    so any Python program counts; else (a compose service) only what reads as a worker."""
+    commands = _commands(text, scripts or {}, 0, {})
+    if not commands:
+        return None
+    words = commands[-1]
+    if words[0] in _WORKER_MODULES:
+        return [PYTHON, "-m", _WORKER_MODULES[words[0]], *words[1:]]
+    if words[0] not in ("python", "flask") or len(words) < 2 or is_migration(words):
+        return None
+    if not (named or _WORKER_WORDS.search(" ".join(words[1:]))) or words[1:2] == ["run"]:
+        return None
+    return [PYTHON, *words[1:]] if words[0] == "python" else [PYTHON, "-m", *words]
+
+
 def read_deploy(text: str, scripts: dict[str, str] | None = None, *, serves: bool = True) -> Deploy:
     """The server (the last command that serves, when ``serves``) and the steps before it, in
     shell text; a script it runs is read in turn (``scripts``: its path as written -> text)."""

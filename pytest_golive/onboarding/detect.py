@@ -94,6 +94,8 @@ class Project:
     setup: list[list[str]] = field(default_factory=list)
     setup_skipped: list[str] = field(default_factory=list)
     setup_evidence: str = ""
+    #: background processes the deployment runs beside the server (Procfile ``worker:``), each an argv
+    workers: list[list[str]] = field(default_factory=list)
     postgres: bool = False
     #: PostgreSQL extensions the app needs and does not create itself (services.db.extensions)
     extensions: list[str] = field(default_factory=list)
@@ -659,6 +661,8 @@ def _start_command(
 ) -> None:
     scripts = _deploy_scripts(project, files, node)
     hooks = _release_hooks(project, files, scripts)
+    if project.language == "python":
+        _workers(project, files, scripts)
     for source, evidence in _declared_starts(project):
         found = deploy.read_deploy(source, scripts)
         if found.server is None:
@@ -777,6 +781,32 @@ def _declared_starts(project: Project) -> Iterator[tuple[str, str]]:
                 where = f"{_rel(project.root, dockerfile)}:{number}"
         if entrypoint or command:
             yield f"{entrypoint} {command}".strip(), where
+
+
+def _workers(project: Project, files: list[Path], scripts: dict[str, str]) -> None:
+    """The processes a deployment runs beside the web server: Procfile lines other than
+    ``web:`` and ``release:``, and compose services whose command is a worker (Celery, RQ...)."""
+    found: list[tuple[list[str], str]] = []
+    for folder in dict.fromkeys([project.app_root, project.root]):
+        procfile = folder / "Procfile"
+        for number, line in enumerate(read_text(procfile).splitlines(), 1):
+            kind, colon, text = line.partition(":")
+            if colon and re.fullmatch(r"[\w-]+", kind) and kind not in ("web", "release"):
+                argv = deploy.worker_command(text, scripts, named=True)
+                if argv is not None:
+                    found.append((argv, f"{_rel(project.root, procfile)}:{number}"))
+    for path in files:
+        if re.fullmatch(r"(docker-)?compose(\.[\w-]+)?\.ya?ml", path.name):
+            for name, spec in _compose_services(path).items():
+                command = spec.get("command") if isinstance(spec, dict) else None
+                text = " ".join(map(str, command)) if isinstance(command, list) else str(command or "")
+                argv = deploy.worker_command(text, scripts)
+                if argv is not None:
+                    found.append((argv, f"{_rel(project.root, path)} service {name}"))
+    for argv, where in found:
+        if argv not in project.workers:
+            project.workers.append(argv)
+            project.note("worker", " ".join(argv).replace(deploy.PYTHON, "python"), HIGH, where)
 
 
 def dockerfile_instructions(text: str) -> Iterator[tuple[str, str, int]]:

@@ -259,6 +259,7 @@ def render_checklist(project: Project) -> str:
         "setup": project.setup,
         "setup_evidence": project.setup_evidence,
         "setup_skipped": project.setup_skipped,
+        "workers": [_worker_argv(argv, plan.services) for argv in project.workers],
         "env": plan.env,
         "health": project.health,
         "ready": project.health or project.key_route or "/",
@@ -273,6 +274,14 @@ def render_checklist(project: Project) -> str:
         "stages": [stage for stage in order if stage in plan.stages],
     }
     return _environment().get_template("golive.yaml.j2").render(context)
+
+
+def _worker_argv(argv: list[str], services: list[dict[str, str]]) -> list[str]:
+    """An RQ worker reads no setting of the app: without ``--url`` it takes a Redis on
+    localhost:6379, one golive did not make, so it gets the run's."""
+    if argv[1:3] == ["-m", "rq.cli"] and not {"-u", "--url"} & set(argv) and any(s["name"] == CACHE for s in services):
+        return [*argv, "--url", f"{{{{ services.{CACHE}.url }}}}"]
+    return argv
 
 
 def render_workflow(checklist: str) -> str:

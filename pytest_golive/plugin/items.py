@@ -164,12 +164,13 @@ class ChecklistFile(pytest.File):
         return check_needs(instance.check, load_kinds(), declared, self._app_services())
 
     def _app_services(self) -> set[str]:
-        """The services the app's command, env and setup name (all of them when a template
+        """The services the app's command, env, setup and workers name (all of them when a template
         uses ``services`` whole); none when golive does not start the app."""
         app = self.checklist.app
         if not self._starts_app() or app is None:
             return set()
-        read = attributes_read([list(app.command or ()), app.env, [list(c) for c in app.setup], app.python], "services")
+        parts = [list(app.command or ()), app.env, [list(c) for c in (*app.setup, *app.workers)], app.python]
+        read = attributes_read(parts, "services")
         return set(self.checklist.services) if read is None else read & set(self.checklist.services)
 
     def _starts_app(self) -> bool:

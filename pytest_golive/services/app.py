@@ -31,6 +31,8 @@ _POLL_S = 0.05
 LOG_TAIL_LINES = 30
 #: a setup command (a deploy-time migration) that runs longer than this is stuck
 SETUP_TIMEOUT_S = 600.0
+#: a worker that exits this soon after it started (a wrong module, a missing setting) failed to start
+WORKER_GRACE_S = 1.0
 COVERAGE_DIR = "app-coverage"
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 
@@ -203,6 +205,8 @@ class AppProcess:
         self.keep_log = keep_log
         self.learn_env = learn_env
         self.process: subprocess.Popen[bytes] | None = None
+        #: the running workers (app.workers) and their kernel start times
+        self.workers: list[tuple[subprocess.Popen[bytes], int | None]] = []
         self.log: Path | None = None
         self._start_time: int | None = None
         self._context: Mapping[str, Any] = {}
@@ -228,6 +232,9 @@ class AppProcess:
         try:
             argv = render_argv(self.app.command, full_context, ("app", "command"))
             setup = [render_argv(argv, full_context, ("app", "setup", i)) for i, argv in enumerate(self.app.setup)]
+            workers = [
+                render_argv(argv, full_context, ("app", "workers", i)) for i, argv in enumerate(self.app.workers)
+            ]
             self.env = app_environment(self.app, full_context)
         except TemplateProblem as problem:
             raise AppStartError(problem.message, doc_path=problem.doc_path) from None
@@ -269,10 +276,47 @@ class AppProcess:
         self.state.record("process", pid=self.process.pid, start=self._start_time, what=f"app {self.name}")
         try:
             self._wait_ready(base_url, port)
+            self._start_workers(workers, environ)
         except ProvisionError:
             self.stop()
             raise
         return base_url
+
+    def _start_workers(self, commands: list[list[str]], environ: Mapping[str, str]) -> None:
+        """The app's background processes, once it is ready (its setup has migrated), their
+        output in its log; one that is gone within WORKER_GRACE_S did not start."""
+        assert self.log is not None
+        with self.log.open("ab") as out:
+            for index, argv in enumerate(commands):
+                out.write(f"--- golive: app.workers[{index}]: {shlex.join(argv)}\n".encode())
+                out.flush()
+                try:
+                    process = subprocess.Popen(
+                        argv,
+                        cwd=self.app.cwd,
+                        env=dict(environ),
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
+                        start_new_session=True,
+                    )
+                except OSError as exc:
+                    raise AppStartError(
+                        f"app worker {argv[0]!r} could not start: {exc.strerror}", doc_path=("app", "workers", index)
+                    ) from None
+                start = process_start_time(process.pid)
+                self.state.record("process", pid=process.pid, start=start, what=f"app {self.name} worker {index}")
+                self.workers.append((process, start))
+        deadline = time.monotonic() + (WORKER_GRACE_S if commands else 0.0)
+        while time.monotonic() < deadline:
+            for index, (process, _) in enumerate(self.workers):
+                if (code := process.poll()) is not None:
+                    raise AppStartError(
+                        f"exited with status {code} as it started",
+                        doc_path=("app", "workers", index),
+                        details=self.log_lines(),
+                    )
+            time.sleep(_POLL_S)
 
     def _refuse_taken(self, port: int) -> None:
         """Another process listening on the app's port would answer the readiness probe and
@@ -382,6 +426,9 @@ class AppProcess:
         return " | ".join(self.log_lines(lines))
 
     def stop(self, *, kill: bool = False) -> None:
+        for worker, start in self.workers:
+            stop_child(worker, start, signal.SIGKILL if kill else signal.SIGTERM)
+        self.workers = []
         if self.process is not None:
             stop_child(self.process, self._start_time, signal.SIGKILL if kill else signal.SIGTERM)
             self.process = None
