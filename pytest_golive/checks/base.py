@@ -284,22 +284,19 @@ def compare_paths(what: str, document: Any, expectations: Mapping[str, Any]) -> 
             mismatch = compare(f"{what}.{expression}", search_path(expression, document), expected)
         except PathError as exc:
             mismatch = Mismatch(f"{what}.{expression}", "a value", f"an error: {exc}")
-        if mismatch is None and _means_null(expected) and not _present(expression, document):
-            mismatch = Mismatch(f"{what}.{expression}", "null (present)", "missing")
+        if not _present(expression, document):  # a misspelt key is no answer, whatever is expected
+            mismatch = Mismatch(f"{what}.{expression}", f"{describe(expected)} (present)", "missing")
         if mismatch:
             mismatches.append(mismatch)
     return mismatches
-
-
-def _means_null(expected: Any) -> bool:
-    return expected is None or expected == {"equals": None}
 
 
 def _present(expression: str, document: Any) -> bool:
     """Whether a path of fields and indexes (``a.b[0].c``) leads to something, null included.
 
     JMESPath gives null both for a null value and for a key that is not there, so
-    ``{json: {error: null}}`` passed on an answer without ``error``. Other expressions
+    ``{json: {error: null}}`` passed on an answer without ``error``, and ``{json: {stauts:
+    {one_of: [null, ok]}}}`` on any answer: a missing one fails every expectation. Other expressions
     (functions, projections, filters) compute their null, and it counts as present.
     """
     found, _ = _walk(jmespath.compile(expression).parsed, document)

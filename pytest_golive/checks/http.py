@@ -103,6 +103,8 @@ class HttpKind(Kind):
             elif key == "headers":
                 for name, wanted in expected.items():
                     found = compare(f"headers.{name}", result["headers"].get(name.lower()), wanted)
+                    if found and name.lower() not in result["headers"]:  # null is how one says "absent"
+                        found = Mismatch(found.what, found.expected, "no such header")
                     mismatches += [found] if found else []
             elif key in ("json", "schema") and result["json"] is None:
                 mismatches.append(

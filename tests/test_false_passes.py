@@ -1,0 +1,85 @@
+"""Checks that were green when what they claim was not proven (false passes), each against a
+real HTTP server (fixtures/demo/app.py) or a real file: a misspelt key or header compared with
+``!=``, a ``contains``/``match`` template that rendered empty, JUnit files whose every test was
+skipped, a metric name the endpoint does not have, a load whose every request failed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pytest_golive.checklist.comparisons import satisfies
+
+SKIPPED = """\
+<?xml version="1.0"?>
+<testsuites><testsuite name="unit" tests="2" skipped="2">
+<testcase classname="t" name="a"><skipped message="no database"/></testcase>
+<testcase classname="t" name="b"><skipped message="no database"/></testcase>
+</testsuite></testsuites>
+"""
+
+CHECKLIST = """\
+golive: 1
+app: {base_url: "{url}"}
+vars: {nothing: ""}
+checks:
+  - {id: ok-ne, http: {get: /health}, expect: {json: {status: "!= down"}}}
+  - {id: bad-ne-misspelt-key, http: {get: /health}, expect: {json: {stauts: "!= down"}}}
+  - {id: bad-one-of-null-misspelt, http: {get: /health}, expect: {json: {stauts: {one_of: [null, ok]}}}}
+  - {id: ok-header-absent, http: {get: /health}, expect: {headers: {x-debug: null}}}
+  - {id: bad-ne-missing-header, http: {get: /health}, expect: {headers: {x-stauts: "!= down"}}}
+  - {id: bad-contains-rendered-empty, http: {get: /health}, expect: {body: {contains: "{{ vars.nothing }}"}}}
+  - {id: bad-match-rendered-empty, http: {get: /health}, expect: {body: {match: "{{ vars.nothing }}"}}}
+  - {id: bad-junit-all-skipped, junit: skipped.xml}
+  - {id: ok-metric, metrics: /metrics, expect: {demo_flaky_hits_total: ">= 0"}}
+  - {id: bad-metric-misspelt, metrics: /metrics, expect: {demo_flaky_hit_total: 0}}
+  - id: bad-load-all-errors
+    timeout: 20s
+    load: {get: /degraded, rate: 20/s, duration: 1s, min_samples: 5}
+    expect: {p95_ms: 2000}
+  - id: ok-load-errors-allowed
+    timeout: 20s
+    load: {get: /degraded, rate: 20/s, duration: 1s, min_samples: 5}
+    expect: {p95_ms: 2000, error_rate: "<= 1"}
+"""
+
+
+def test_unproven_is_not_a_pass(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
+    checklist(CHECKLIST)
+    (pytester.path / "skipped.xml").write_text(SKIPPED, encoding="utf-8")
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
+    found = {
+        line.split("::")[1].split()[0]: line.split()[0]
+        for line in result.stdout.lines
+        if line.startswith(("PASSED ", "FAILED ", "ERROR "))
+    }
+    assert found == {name: "PASSED" if name.startswith("ok-") else "FAILED" for name in found}
+    assert len(found) == 12
+    out = result.stdout.str()
+    for line in (
+        "json.stauts: expected != 'down' (present), got missing",
+        "headers.x-stauts: expected != 'down', got no such header",
+        "body: expected containing '' (empty, so it would prove nothing: did a template render empty?)",
+        "body: expected matching // (empty, so it would prove nothing: did a template render empty?)",
+        "passed: expected >= 1, got 0",
+        "demo_flaky_hit_total: expected 0, got no data: the endpoint has no metric demo_flaky_hit_total",
+        "error_rate: expected < 0.01, got 1",
+    ):
+        assert line in out
+
+
+@pytest.mark.parametrize(
+    "expected",
+    ["!= down", "== null", ">= 0", {"match": "ul"}, {"contains": "null"}, {"between": [0, 1]}],
+)
+def test_null_meets_no_comparison(expected: object) -> None:
+    """A query with no row (sql ``scalar``), a nil reply (redis ``value``): the absence is not
+    the text "null"."""
+    assert not satisfies(None, expected)
+
+
+@pytest.mark.parametrize("expected", [None, {"equals": None}, {"one_of": [None, "x"]}])
+def test_null_meets_null(expected: object) -> None:
+    assert satisfies(None, expected)
