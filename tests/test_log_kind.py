@@ -51,6 +51,40 @@ def test_levels_patterns_and_text_of_the_apps_own_log(tmp_path: Path, runs_dir: 
     assert "\x1b[" not in result.stdout
 
 
+def test_a_log_step_with_no_step_before_it_reads_since_the_app_started(
+    tmp_path: Path, runs_dir: dict[str, str]
+) -> None:
+    """ "No server errors in the logs" as a check of one log step: since the check started, it
+    read nothing (no step of it had run) and passed over an ERROR line; with no step before it,
+    ``since`` defaults to start. Written, ``since: check`` is kept."""
+    (tmp_path / "golive.yaml").write_text(
+        "golive: 1\n"
+        + APP
+        + textwrap.dedent(
+            """\
+            checks:
+              - id: no-server-errors
+                log: {}
+                expect: {levels: {ERROR: 0}}
+              - id: first-step-of-a-flow
+                steps:
+                  - log: {}
+                    expect: {text: {contains: boom at startup}}
+                  - http: {get: /after}
+                    expect: {status: 404}
+              - id: written-since-check
+                log: {since: check}
+                expect: {levels: {ERROR: 0}}
+            """
+        )
+    )
+    result = run(tmp_path, env=runs_dir)
+    assert "FAILED golive.yaml::no-server-errors" in result.stdout, result.stdout[-3000:]
+    assert "levels.ERROR: expected 0, got 1 (first: 'ERROR boom at startup')" in result.stdout
+    assert "PASSED golive.yaml::first-step-of-a-flow" in result.stdout
+    assert "PASSED golive.yaml::written-since-check" in result.stdout
+
+
 def test_a_line_written_before_the_check_is_not_after_its_step(tmp_path: Path, runs_dir: dict[str, str]) -> None:
     """Since the check started: the first check's request is in the log, not in the second's read."""
     (tmp_path / "golive.yaml").write_text(

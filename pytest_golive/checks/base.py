@@ -240,6 +240,16 @@ class Kind(ABC):
         return [*observation.result.get("problems", []), *(mismatch for mismatch in found if mismatch)]
 
 
+#: ``ctx.shared`` key: the document paths of the steps this attempt has run (the runner adds each)
+STEPS_RUN = "golive.steps_run"
+
+
+def steps_before(ctx: StepContext) -> bool:
+    """Whether a step other than the one running now has run in this attempt: a log step with
+    none before it has nothing of its check's doing to read since the check started."""
+    return any(path != ctx.step_path for path in ctx.shared.get(STEPS_RUN, ()))
+
+
 def compare(what: str, actual: Any, expected: Any) -> Mismatch | None:
     if satisfies(actual, expected):
         return None

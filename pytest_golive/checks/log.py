@@ -15,7 +15,7 @@ from ..checklist import builtin_kind_schema
 from ..checklist.loader import NO_APP_LOG
 from ..checklist.regexes import compile_regex
 from ..services.app import clean_lines
-from .base import Kind, Mismatch, Observation, StepContext, StepError, compare
+from .base import Kind, Mismatch, Observation, StepContext, StepError, compare, steps_before
 
 _SCHEMA = builtin_kind_schema("log")
 #: the most of a log one step reads (its end): a soak's log can outgrow memory
@@ -35,7 +35,7 @@ class LogKind(Kind):
         log = ctx.run.app_log() if ctx.run.app_log is not None else None
         if log is None:
             raise StepError(NO_APP_LOG)
-        since = (spec or {}).get("since", "check")
+        since = (spec or {}).get("since") or ("check" if steps_before(ctx) else "start")
         lines, cut = _read(log, ctx.app_log_start if since == "check" else 0)
         what = "since this check started" if since == "check" else "since the app started"
         cut_note = f" (its last {MAX_READ_BYTES // 1_048_576} MiB)" if cut else ""
