@@ -83,3 +83,31 @@ def test_null_meets_no_comparison(expected: object) -> None:
 @pytest.mark.parametrize("expected", [None, {"equals": None}, {"one_of": [None, "x"]}])
 def test_null_meets_null(expected: object) -> None:
     assert satisfies(None, expected)
+
+
+ENV_CHECKLIST = """\
+golive: 1
+checks:
+  - {id: bad-empty-not-a-placeholder, env: {GOLIVE_FP_EMPTY: "!= changeme"}}
+  - {id: bad-blank-matching-anything, env: {GOLIVE_FP_BLANK: {match: "^[^x]*$"}}}
+  - {id: ok-empty-named, env: {GOLIVE_FP_EMPTY: {one_of: ["", "off"]}}}
+  - {id: ok-empty-equal, env: {GOLIVE_FP_EMPTY: ""}}
+  - {id: ok-set, env: {GOLIVE_FP_SET: "!= changeme"}}
+"""
+
+
+def test_an_empty_variable_is_not_configured(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``env: {NAME: "!= changeme"}`` ("environment variables configured") held for an empty value."""
+    monkeypatch.setenv("GOLIVE_FP_EMPTY", "")
+    monkeypatch.setenv("GOLIVE_FP_BLANK", "  ")
+    monkeypatch.setenv("GOLIVE_FP_SET", "postgres://db/shop")
+    pytester.makefile(".yaml", golive=ENV_CHECKLIST)
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
+    found = {
+        line.split("::")[1].split()[0]: line.split()[0]
+        for line in result.stdout.lines
+        if line.startswith(("PASSED ", "FAILED ", "ERROR "))
+    }
+    assert found == {name: "PASSED" if name.startswith("ok-") else "FAILED" for name in found}
+    assert len(found) == 5
+    assert "GOLIVE_FP_EMPTY: expected != 'changeme', not empty, got an empty value" in result.stdout.str()
