@@ -5,7 +5,10 @@ skipped, a metric name the endpoint does not have, a load whose every request fa
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -111,3 +114,34 @@ def test_an_empty_variable_is_not_configured(pytester: pytest.Pytester, monkeypa
     assert found == {name: "PASSED" if name.startswith("ok-") else "FAILED" for name in found}
     assert len(found) == 5
     assert "GOLIVE_FP_EMPTY: expected != 'changeme', not empty, got an empty value" in result.stdout.str()
+
+
+class _Document(BaseHTTPRequestHandler):
+    """An OpenAPI document that lists no operation (its routes not documented yet)."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({"openapi": "3.0.3", "info": {"title": "shop", "version": "1"}, "paths": {}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_an_openapi_document_without_operations_proves_nothing(pytester: pytest.Pytester) -> None:
+    """No operation, no request, no finding: every count 0 passed "the API matches its document"."""
+    pytest.importorskip("schemathesis")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Document)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        pytester.makefile(".yaml", golive=f"golive: 1\nchecks:\n  - {{id: api, openapi: {url}/openapi.json}}\n")
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:schemathesis")
+    finally:
+        server.shutdown()
+        server.server_close()
+    result.assert_outcomes(failed=1)
+    assert "requests: expected >= 1 (the document's operations called), got 0" in result.stdout.str()
