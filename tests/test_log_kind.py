@@ -166,3 +166,29 @@ def test_log_misuse_is_one_located_line(pytester: pytest.Pytester, expect: str, 
     assert result.returncode == 2, result.stdout
     assert message in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+#: what a Fastify (pino) app and an nginx in front of one write for an error, and a line at info
+NODE_APP = r"""app:
+  command: [sh, -c, 'printf "{\"level\":30,\"msg\":\"listening\"}\n{\"level\":50,\"msg\":\"db down\"}\n2026/11/27 20:00:00 [error] 7#0: upstream timed out\n{\"severity\":\"error\",\"message\":\"x\"}\n"; exec python3 -m http.server $PORT']
+  ready: {timeout: 20s}
+"""
+
+
+def test_numeric_bracketed_and_severity_levels_count(tmp_path: Path, runs_dir: dict[str, str]) -> None:
+    """pino's ``"level":50``, nginx's ``[error]`` and ``"severity": "error"`` are errors: "no
+    errors in the logs" passed over all three."""
+    (tmp_path / "golive.yaml").write_text(
+        "golive: 1\n"
+        + NODE_APP
+        + textwrap.dedent(
+            """\
+            checks:
+              - id: errors-counted
+                log: {since: start}
+                expect: {levels: {error: 3, info: 1, FATAL: 0}}
+            """
+        )
+    )
+    result = run(tmp_path, env=runs_dir)
+    assert "PASSED golive.yaml::errors-counted" in result.stdout, result.stdout[-3000:]
