@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -116,13 +116,19 @@ def test_an_empty_variable_is_not_configured(pytester: pytest.Pytester, monkeypa
     assert "GOLIVE_FP_EMPTY: expected != 'changeme', not empty, got an empty value" in result.stdout.str()
 
 
-class _Document(BaseHTTPRequestHandler):
-    """An OpenAPI document that lists no operation (its routes not documented yet)."""
+#: what the server of the tests below answers, by path: a document that lists no operation
+#: (the routes not documented yet), and a metrics page with nothing on it
+ANSWERS = {
+    "/openapi.json": json.dumps({"openapi": "3.0.3", "info": {"title": "shop", "version": "1"}, "paths": {}}),
+    "/metrics": "",
+}
 
+
+class _Answers(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        body = json.dumps({"openapi": "3.0.3", "info": {"title": "shop", "version": "1"}, "paths": {}}).encode()
+        body = ANSWERS[self.path].encode()
         self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", "application/json" if body else "text/plain; version=0.0.4")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -131,17 +137,27 @@ class _Document(BaseHTTPRequestHandler):
         pass
 
 
-def test_an_openapi_document_without_operations_proves_nothing(pytester: pytest.Pytester) -> None:
+@pytest.fixture
+def answers() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_openapi_document_without_operations_proves_nothing(pytester: pytest.Pytester, answers: str) -> None:
     """No operation, no request, no finding: every count 0 passed "the API matches its document"."""
     pytest.importorskip("schemathesis")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Document)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        pytester.makefile(".yaml", golive=f"golive: 1\nchecks:\n  - {{id: api, openapi: {url}/openapi.json}}\n")
-        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:schemathesis")
-    finally:
-        server.shutdown()
-        server.server_close()
+    pytester.makefile(".yaml", golive=f"golive: 1\nchecks:\n  - {{id: api, openapi: {answers}/openapi.json}}\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:schemathesis")
     result.assert_outcomes(failed=1)
     assert "requests: expected >= 1 (the document's operations called), got 0" in result.stdout.str()
+
+
+def test_an_empty_metrics_page_exports_nothing(pytester: pytest.Pytester, answers: str) -> None:
+    """ "Metrics exported" as a metrics check without expectations passed on an empty page."""
+    pytester.makefile(".yaml", golive=f"golive: 1\nchecks:\n  - {{id: exported, metrics: {answers}/metrics}}\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    assert "/metrics: no metric in the answer (0 bytes)" in result.stdout.str()

@@ -117,6 +117,8 @@ def _scrape(url: str, ctx: StepContext) -> Scrape:
         raise StepError(f"GET {url}: {type(exc).__name__}: {exc}") from None
     except ValueError as exc:
         raise StepError(f"GET {url}: not Prometheus text format: {exc}") from None
+    if not families:  # an empty page parses as an exposition of nothing: "metrics exported" it is not
+        raise StepError(f"GET {url}: no metric in the answer ({len(response.content)} bytes)")
     return Scrape(samples, time.monotonic(), frozenset(names))
 
 
