@@ -65,7 +65,9 @@ def find_binary(name: str, env_var: str, extra_dirs: Sequence[Path] = ()) -> Pat
         return Path(explicit) if Path(explicit).is_file() else None
     found = shutil.which(name)
     if found:
-        return Path(found).resolve()
+        return Path(
+            found
+        ).absolute()  # not resolved: a multi-call binary (Debian's redis-server -> redis-check-rdb) acts by its name
     for directory in extra_dirs:
         if (directory / name).is_file():
             return directory / name
