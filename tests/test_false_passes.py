@@ -161,3 +161,29 @@ def test_an_empty_metrics_page_exports_nothing(pytester: pytest.Pytester, answer
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     assert "/metrics: no metric in the answer (0 bytes)" in result.stdout.str()
+
+
+SAVE_CHECKLIST = """\
+golive: 1
+app: {base_url: "{url}"}
+checks:
+  - id: bad-saved-empty-id
+    steps:
+      - http: {get: /echo-headers, headers: {X-Order-Id: ""}}
+        save: {order: 'json."x-order-id"'}
+      - http: {get: "/products?page=1{{ order }}"}
+  - id: ok-saved-id
+    steps:
+      - http: {get: /echo-headers, headers: {X-Order-Id: "2"}}
+        save: {order: 'json."x-order-id"'}
+      - http: {get: "/products?page={{ order }}"}
+        expect: {json: {page: 2}}
+"""
+
+
+def test_an_empty_saved_value_fails_its_step(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
+    """An empty id saved and used in a later URL reached another route, which answered 200."""
+    checklist(SAVE_CHECKLIST)
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    assert "save order: expected a value at json.\"x-order-id\", got ''" in result.stdout.str()

@@ -364,8 +364,8 @@ def _run_step(
         outcome.measurements = {**outcome.measurements, **resource_measurements(figures)}
     for name, how in step.save.items():
         value, looked_for = saved(how, observation.result)
-        if value is None:
-            outcome.mismatches.append(Mismatch(f"save {name}", looked_for, "nothing"))
+        if value is None or value == "":  # an empty id makes "/orders/{{ order }}" the listing
+            outcome.mismatches.append(Mismatch(f"save {name}", looked_for, "nothing" if value is None else "''"))
         context[name] = value
     return outcome
 
