@@ -187,3 +187,31 @@ def test_an_empty_saved_value_fails_its_step(pytester: pytest.Pytester, checklis
     result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     assert "save order: expected a value at json.\"x-order-id\", got ''" in result.stdout.str()
+
+
+RECORDED_CHECKLIST = """\
+golive: 1
+services:
+  payments: {kind: http-stub, routes: [{method: POST, path: /v1/charges, json: {id: ch_1}}]}
+  mailer: {kind: mail}
+checks:
+  - {id: bad-payment-called, stub: {service: payments, method: POST, path: /v1/charges}}
+  - {id: bad-welcome-mail-sent, mail: {to: kim@example.com}}
+  - {id: ok-no-charge, stub: {service: payments, method: POST, path: /v1/charges}, expect: {count: 0}}
+  - {id: ok-no-mail, mail: {}, expect: {count: 0}}
+"""
+
+
+def test_nothing_recorded_is_no_call(pytester: pytest.Pytester) -> None:
+    """ "Payment provider called", "welcome mail sent" as a stub or mail step without
+    expectations passed with nothing recorded."""
+    pytester.makefile(".yaml", golive=RECORDED_CHECKLIST)
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
+    found = {
+        line.split("::")[1].split()[0]: line.split()[0]
+        for line in result.stdout.lines
+        if line.startswith(("PASSED ", "FAILED ", "ERROR "))
+    }
+    assert found == {name: "PASSED" if name.startswith("ok-") else "FAILED" for name in found}
+    assert len(found) == 4
+    assert "count: expected >= 1, got 0" in result.stdout.str()
