@@ -10,7 +10,7 @@ from ..checklist import builtin_kind_schema
 from ..formats.coverage import total_percent
 from ..formats.errors import UnusableInput
 from ..formats.junit import read_junit
-from .base import Kind, Observation, StepContext, StepError
+from .base import Kind, Mismatch, Observation, StepContext, StepError
 
 _JUNIT = builtin_kind_schema("junit")
 _COVERAGE = builtin_kind_schema("coverage")
@@ -71,3 +71,13 @@ class CoverageKind(Kind):
             result={"percent": percent},
             measurements={"coverage_percent": percent},
         )
+
+    def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
+        """Without ``percent`` any figure passed: "80% test coverage" written as ``coverage:
+        coverage.xml`` alone was green at 3%."""
+        found = super().judge(expect, observation, ctx)
+        if "percent" not in expect:
+            found.append(
+                Mismatch("percent", 'a threshold: expect: {percent: ">= 80"}', f"{observation.result['percent']:g}%")
+            )
+        return found
