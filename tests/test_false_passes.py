@@ -215,3 +215,37 @@ def test_nothing_recorded_is_no_call(pytester: pytest.Pytester) -> None:
     assert found == {name: "PASSED" if name.startswith("ok-") else "FAILED" for name in found}
     assert len(found) == 4
     assert "count: expected >= 1, got 0" in result.stdout.str()
+
+
+SCHEMA_CHECKLIST = """\
+golive: 1
+app: {base_url: "{url}"}
+checks:
+  - {id: ok-schema, http: {get: /health}, expect: {schema: {type: object, required: [status], x-owner: shop}}}
+  - {id: bad-schema-empty, http: {get: /health}, expect: {schema: {}}}
+  - {id: bad-schema-misspelt-keyword, http: {get: /health}, expect: {schema: {type: object, require: [id]}}}
+  - id: bad-schema-misspelt-inside
+    http: {get: /health}
+    expect: {schema: {type: object, properties: {status: {type: string, minLenght: 30}}}}
+  - {id: bad-schema-unknown-type, http: {get: /health}, expect: {schema: {type: objekt}}}
+"""
+
+
+def test_a_schema_that_checks_nothing_fails(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
+    """JSON Schema ignores keywords it does not know: ``require: [id]`` (for ``required``) passed
+    every object, as ``{}`` passes everything; a schema that is not one raised a traceback."""
+    checklist(SCHEMA_CHECKLIST)
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
+    found = {
+        line.split("::")[1].split()[0]: line.split()[0]
+        for line in result.stdout.lines
+        if line.startswith(("PASSED ", "FAILED ", "ERROR "))
+    }
+    assert found == {name: "PASSED" if name.startswith("ok-") else "FAILED" for name in found}
+    assert len(found) == 5
+    out = result.stdout.str()
+    assert "got unknown keyword 'require' at (root), which JSON Schema ignores; did you mean 'required'?" in out
+    assert "got unknown keyword 'minLenght' at /properties/status, which JSON Schema ignores" in out
+    assert "got not a JSON Schema, at type: 'objekt' is not valid" in out
+    assert "Traceback" not in out
+    assert "UnknownType" not in out
