@@ -107,7 +107,7 @@ def test_http_kind(pytester: pytest.Pytester, checklist: Callable[..., Path]) ->
     for expected in (
         "status: expected < 400, got 503",
         "json.items[0].price: expected > 500, got 101",
-        "headers.X-Missing: expected 'present', got null",
+        "headers.X-Missing: expected 'present', got no such header",
         "body: expected matching /^goodbye/, got 'hello from the demo shop\\n'",
         "json: expected a JSON body, got text/plain; charset=utf-8 body",
         "json.length(missing): expected a value, got an error: In function length(), invalid type for value: None",

@@ -51,6 +51,40 @@ def test_levels_patterns_and_text_of_the_apps_own_log(tmp_path: Path, runs_dir: 
     assert "\x1b[" not in result.stdout
 
 
+def test_a_log_step_with_no_step_before_it_reads_since_the_app_started(
+    tmp_path: Path, runs_dir: dict[str, str]
+) -> None:
+    """ "No server errors in the logs" as a check of one log step: since the check started, it
+    read nothing (no step of it had run) and passed over an ERROR line; with no step before it,
+    ``since`` defaults to start. Written, ``since: check`` is kept."""
+    (tmp_path / "golive.yaml").write_text(
+        "golive: 1\n"
+        + APP
+        + textwrap.dedent(
+            """\
+            checks:
+              - id: no-server-errors
+                log: {}
+                expect: {levels: {ERROR: 0}}
+              - id: first-step-of-a-flow
+                steps:
+                  - log: {}
+                    expect: {text: {contains: boom at startup}}
+                  - http: {get: /after}
+                    expect: {status: 404}
+              - id: written-since-check
+                log: {since: check}
+                expect: {levels: {ERROR: 0}}
+            """
+        )
+    )
+    result = run(tmp_path, env=runs_dir)
+    assert "FAILED golive.yaml::no-server-errors" in result.stdout, result.stdout[-3000:]
+    assert "levels.ERROR: expected 0, got 1 (first: 'ERROR boom at startup')" in result.stdout
+    assert "PASSED golive.yaml::first-step-of-a-flow" in result.stdout
+    assert "PASSED golive.yaml::written-since-check" in result.stdout
+
+
 def test_a_line_written_before_the_check_is_not_after_its_step(tmp_path: Path, runs_dir: dict[str, str]) -> None:
     """Since the check started: the first check's request is in the log, not in the second's read."""
     (tmp_path / "golive.yaml").write_text(
@@ -132,3 +166,29 @@ def test_log_misuse_is_one_located_line(pytester: pytest.Pytester, expect: str, 
     assert result.returncode == 2, result.stdout
     assert message in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+#: what a Fastify (pino) app and an nginx in front of one write for an error, and a line at info
+NODE_APP = r"""app:
+  command: [sh, -c, 'printf "{\"level\":30,\"msg\":\"listening\"}\n{\"level\":50,\"msg\":\"db down\"}\n2026/11/27 20:00:00 [error] 7#0: upstream timed out\n{\"severity\":\"error\",\"message\":\"x\"}\n"; exec python3 -m http.server $PORT']
+  ready: {timeout: 20s}
+"""
+
+
+def test_numeric_bracketed_and_severity_levels_count(tmp_path: Path, runs_dir: dict[str, str]) -> None:
+    """pino's ``"level":50``, nginx's ``[error]`` and ``"severity": "error"`` are errors: "no
+    errors in the logs" passed over all three."""
+    (tmp_path / "golive.yaml").write_text(
+        "golive: 1\n"
+        + NODE_APP
+        + textwrap.dedent(
+            """\
+            checks:
+              - id: errors-counted
+                log: {since: start}
+                expect: {levels: {error: 3, info: 1, FATAL: 0}}
+            """
+        )
+    )
+    result = run(tmp_path, env=runs_dir)
+    assert "PASSED golive.yaml::errors-counted" in result.stdout, result.stdout[-3000:]

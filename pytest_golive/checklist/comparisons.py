@@ -28,6 +28,8 @@ _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
 _OPERATOR_STRING = re.compile(r"^\s*(<=|>=|==|!=|<|>)\s*(\S.*?)\s*$")
 _AND = re.compile(r"\s+and\s+")
 _STARTS_LIKE_COMPARISON = ("<", ">", "=", "!")
+#: how an empty needle or pattern reads: every value holds it, so it never passes
+_EMPTY = " (empty, so it would prove nothing: did a template render empty?)"
 
 
 def parse_operator_string(text: str) -> tuple[str, float | str] | None:
@@ -94,9 +96,10 @@ def describe(expected: Any) -> str:
         if key == "between" and isinstance(value, list) and len(value) == 2:
             return f"between {_short(value[0])} and {_short(value[1])}"
         if key == "match":
-            return f"matching /{value}/"
+            return f"matching /{value}/" + (_EMPTY if str(value) == "" else "")
         if key == "contains":
-            return f"containing {_short(value)}"
+            empty = not value or any(str(needle) == "" for needle in (value if isinstance(value, list) else [value]))
+            return f"containing {_short(value)}" + (_EMPTY if empty else "")
         if key == "one_of":
             return "one of " + ", ".join(_short(v) for v in value)
         if key == "equals":
@@ -105,20 +108,28 @@ def describe(expected: Any) -> str:
 
 
 def satisfies(actual: Any, expected: Any) -> bool:
-    """Whether ``actual`` meets the expectation ``expected``."""
+    """Whether ``actual`` meets the expectation ``expected``.
+
+    Null (a missing key or header, a query without rows, a nil reply) meets only null itself
+    and ``one_of``/``equals`` naming null: no comparison, ``match`` or ``contains`` holds for it,
+    so ``"!= down"`` on a misspelt key fails instead of reading the absence as the text "null".
+    An empty needle or pattern (a template that rendered empty) holds for nothing: every value
+    contains "" and matches //, so it would prove nothing."""
     if isinstance(expected, str):
         parsed = parse_comparison(expected)
         if parsed is not None:
-            return all(_compare(actual, op, operand) for op, operand in parsed)
+            return actual is not None and all(_compare(actual, op, operand) for op, operand in parsed)
         return _equal(actual, expected)
     if isinstance(expected, dict) and len(expected) == 1:
         ((key, value),) = expected.items()
         if key == "between":
             return _in_range(actual, value)
         if key == "match":
-            return _matches(value, actual)
+            return actual is not None and str(value) != "" and _matches(value, actual)
         if key == "contains":
             needles = value if isinstance(value, list) else [value]
+            if actual is None or not needles or any(str(needle) == "" for needle in needles):
+                return False
             return all(_contains(actual, needle) for needle in needles)
         if key == "one_of":
             return any(_equal(actual, option) for option in value)

@@ -240,6 +240,16 @@ class Kind(ABC):
         return [*observation.result.get("problems", []), *(mismatch for mismatch in found if mismatch)]
 
 
+#: ``ctx.shared`` key: the document paths of the steps this attempt has run (the runner adds each)
+STEPS_RUN = "golive.steps_run"
+
+
+def steps_before(ctx: StepContext) -> bool:
+    """Whether a step other than the one running now has run in this attempt: a log step with
+    none before it has nothing of its check's doing to read since the check started."""
+    return any(path != ctx.step_path for path in ctx.shared.get(STEPS_RUN, ()))
+
+
 def compare(what: str, actual: Any, expected: Any) -> Mismatch | None:
     if satisfies(actual, expected):
         return None
@@ -284,22 +294,19 @@ def compare_paths(what: str, document: Any, expectations: Mapping[str, Any]) -> 
             mismatch = compare(f"{what}.{expression}", search_path(expression, document), expected)
         except PathError as exc:
             mismatch = Mismatch(f"{what}.{expression}", "a value", f"an error: {exc}")
-        if mismatch is None and _means_null(expected) and not _present(expression, document):
-            mismatch = Mismatch(f"{what}.{expression}", "null (present)", "missing")
+        if not _present(expression, document):  # a misspelt key is no answer, whatever is expected
+            mismatch = Mismatch(f"{what}.{expression}", f"{describe(expected)} (present)", "missing")
         if mismatch:
             mismatches.append(mismatch)
     return mismatches
-
-
-def _means_null(expected: Any) -> bool:
-    return expected is None or expected == {"equals": None}
 
 
 def _present(expression: str, document: Any) -> bool:
     """Whether a path of fields and indexes (``a.b[0].c``) leads to something, null included.
 
     JMESPath gives null both for a null value and for a key that is not there, so
-    ``{json: {error: null}}`` passed on an answer without ``error``. Other expressions
+    ``{json: {error: null}}`` passed on an answer without ``error``, and ``{json: {stauts:
+    {one_of: [null, ok]}}}`` on any answer: a missing one fails every expectation. Other expressions
     (functions, projections, filters) compute their null, and it counts as present.
     """
     found, _ = _walk(jmespath.compile(expression).parsed, document)

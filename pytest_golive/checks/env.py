@@ -70,6 +70,20 @@ def _judge_one(name: str, value: str | None, rule: Any) -> list[Mismatch]:
         return [Mismatch(name, "set", "not set")]
     if rule is None and is_placeholder(value):
         return [Mismatch(name, "a real value", "a placeholder or empty value (not shown)")]
+    if rule is not None and not value.strip() and not _allows_empty(rule):
+        return [Mismatch(name, f"{describe(rule)}, not empty", "an empty value")]
     if rule is not None and not satisfies(value, rule):
         return [Mismatch(name, describe(rule), f"a value of {len(value)} characters (not shown)")]
     return []
+
+
+def _allows_empty(rule: Any) -> bool:
+    """Whether a rule names the empty value itself (``NAME: ""``, ``{one_of: ["", off]}``): any
+    other rule means a configured value, and ``"!= changeme"`` held for an empty one."""
+    if isinstance(rule, dict) and len(rule) == 1:
+        ((key, value),) = rule.items()
+        if key == "one_of":
+            return any(isinstance(option, str) and not option.strip() for option in value)
+        if key == "equals":
+            return isinstance(value, str) and not value.strip()
+    return isinstance(rule, str) and not rule.strip()

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..checklist import builtin_kind_schema
 from ..checklist.durations import parse_duration
 from .activity import ActivityWatch, watch_activity
-from .base import Kind, Mismatch, Observation, StepContext, StepError
+from .base import FaultTarget, Kind, Mismatch, Observation, StepContext, StepError
 
 _SCHEMA = builtin_kind_schema("fault")
 _RECOVERY_POLL_S = 0.25
@@ -31,14 +31,7 @@ class FaultKind(Kind):
 
     def run(self, spec: Any, ctx: StepContext) -> Observation:
         target_name, action = spec["target"], spec["action"]
-        target = ctx.run.fault_targets.get(target_name)
-        if target is None:
-            known = ", ".join(ctx.run.fault_targets) or "none"
-            raise StepError(f"no fault target {target_name!r} (targets here: {known})")
-        if action not in target.actions:
-            raise StepError(
-                f"{target_name!r} does not support {action!r} (it supports: {', '.join(sorted(target.actions))})"
-            )
+        target = _target(target_name, action, ctx)
         assert ctx.run_steps is not None
         lasting = parse_duration(spec.get("for", "2s"))
         steady_ms, unwell = self._steady_state(spec, target_name, action, ctx)
@@ -54,6 +47,7 @@ class FaultKind(Kind):
                     target.restore(action)
 
         ctx.resources.callback(restore)  # runs on failure, on Ctrl-C, whatever happens
+        reached = _reach_meter(target)
         target.apply(action, spec)
         timer = threading.Timer(lasting, restore)  # a during step blocked by the fault must not hold it longer
         timer.daemon = True
@@ -72,6 +66,8 @@ class FaultKind(Kind):
             slowest_ms = max(slowest_ms, (time.monotonic() - round_started) * 1000)
             if rounds == 1 and restored and action == "pause" and spec.get("during") and not problems:
                 problems = [_waited_out(target_name, lasting, slowest_ms)]
+        if spec.get("during") and not problems and not reached():
+            problems = [_never_reached(target_name)]
         restore()
         recovery_ms = None
         if not problems and "recover" in spec:
@@ -157,6 +153,39 @@ class FaultKind(Kind):
                     Mismatch(f"recovery within {within:g}s, {p.what}", p.expected, p.actual) for p in problems
                 ]
             time.sleep(_RECOVERY_POLL_S)
+
+
+def _target(name: str, action: str, ctx: StepContext) -> FaultTarget:
+    target = ctx.run.fault_targets.get(name)
+    if target is None:
+        known = ", ".join(ctx.run.fault_targets) or "none"
+        raise StepError(f"no fault target {name!r} (targets here: {known})")
+    if action not in target.actions:
+        raise StepError(f"{name!r} does not support {action!r} (it supports: {', '.join(sorted(target.actions))})")
+    return target
+
+
+def _reach_meter(target: FaultTarget) -> Callable[[], bool]:
+    """Whether anything has reached ``target`` since this was called: told by a service behind
+    golive's proxy (its ``traffic()``); any other target (the app, a server without the proxy)
+    cannot tell, and counts as reached."""
+    traffic = getattr(target, "traffic", None)
+    if not callable(traffic):
+        return lambda: True
+    before = traffic()
+    return lambda: bool(traffic() != before)
+
+
+def _never_reached(target: str) -> Mismatch:
+    """The ``during`` steps passed, but nothing went through golive's proxy to the target while
+    the fault lasted: the app reaches it another way (an address of its own, not the one
+    ``{{ services.NAME.* }}`` gives) or not at all, so the steps proved nothing about the fault."""
+    return Mismatch(
+        "during the fault",
+        f"the during steps to reach {target} (through golive's proxy, where the fault is)",
+        f"no connection and no byte reached {target} while the fault lasted: the fault never touched what the"
+        f" steps exercised; does the app reach {target} through {{{{ services.{target}.* }}}}?",
+    )
 
 
 def _waited_out(target: str, lasting: float, round_ms: float) -> Mismatch:

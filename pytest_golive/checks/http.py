@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import mimetypes
 import time
@@ -103,6 +104,8 @@ class HttpKind(Kind):
             elif key == "headers":
                 for name, wanted in expected.items():
                     found = compare(f"headers.{name}", result["headers"].get(name.lower()), wanted)
+                    if found and name.lower() not in result["headers"]:  # null is how one says "absent"
+                        found = Mismatch(found.what, found.expected, "no such header")
                     mismatches += [found] if found else []
             elif key in ("json", "schema") and result["json"] is None:
                 mismatches.append(
@@ -210,8 +213,132 @@ def _schema_mismatches(schema: Any, document: Any, base_dir: Path) -> list[Misma
             schema = json.loads((base_dir / schema).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             return [Mismatch("schema", f"a readable JSON Schema file at {schema}", str(exc))]
+    problem = _vacuous_schema(schema)
+    if problem is not None:
+        return [Mismatch("schema", "a JSON Schema that constrains the body", problem)]
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(document))
     if error is None:
         return []
     where = "/".join(str(p) for p in error.absolute_path) or "(root)"
     return [Mismatch("schema", "a body matching the JSON Schema", f"at {where}: {error.message}")]
+
+
+#: Draft 2020-12's keywords, older drafts' and OpenAPI's annotations: another key in a schema is
+#: ignored by JSON Schema, so a misspelt ``require: [id]`` checked nothing
+_SCHEMA_KEYWORDS = frozenset(
+    [
+        "$schema",
+        "$id",
+        "$ref",
+        "$anchor",
+        "$dynamicRef",
+        "$dynamicAnchor",
+        "$vocabulary",
+        "$comment",
+        "$defs",
+        "definitions",
+        "$recursiveRef",
+        "$recursiveAnchor",
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "not",
+        "if",
+        "then",
+        "else",
+        "dependentSchemas",
+        "prefixItems",
+        "items",
+        "additionalItems",
+        "contains",
+        "properties",
+        "patternProperties",
+        "additionalProperties",
+        "propertyNames",
+        "unevaluatedItems",
+        "unevaluatedProperties",
+        "type",
+        "enum",
+        "const",
+        "multipleOf",
+        "maximum",
+        "exclusiveMaximum",
+        "minimum",
+        "exclusiveMinimum",
+        "maxLength",
+        "minLength",
+        "pattern",
+        "maxItems",
+        "minItems",
+        "uniqueItems",
+        "maxContains",
+        "minContains",
+        "maxProperties",
+        "minProperties",
+        "required",
+        "dependentRequired",
+        "dependencies",
+        "format",
+        "contentEncoding",
+        "contentMediaType",
+        "contentSchema",
+        "title",
+        "description",
+        "default",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "examples",
+        "example",
+        "nullable",
+        "discriminator",
+        "xml",
+        "externalDocs",
+    ]
+)
+_SUBSCHEMA = (
+    *("additionalProperties", "not", "if", "then", "else", "contains", "propertyNames", "contentSchema"),
+    *("unevaluatedItems", "unevaluatedProperties", "additionalItems", "items"),
+)
+_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems", "items")
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+
+
+def _vacuous_schema(schema: Any) -> str | None:
+    """Why ``schema`` would check nothing or cannot check (None when it can): one that accepts
+    every document (``{}``, ``true``), a misspelt keyword, or one that is not a JSON Schema."""
+    if schema is True or schema == {}:
+        return f"{json.dumps(schema)}, which accepts every document"
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.exceptions.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+        return f"not a JSON Schema, at {where}: {exc.message}"
+    unknown = _unknown_keyword(schema, "")
+    if unknown is None:
+        return None
+    where, key = unknown
+    close = difflib.get_close_matches(key, _SCHEMA_KEYWORDS, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown keyword {key!r} at {where or '(root)'}, which JSON Schema ignores{hint}"
+
+
+def _unknown_keyword(schema: Any, where: str) -> tuple[str, str] | None:
+    if not isinstance(schema, dict):
+        return None
+    for key in schema:
+        if key not in _SCHEMA_KEYWORDS and not key.startswith("x-"):
+            return where, key
+    inner: list[tuple[str, Any]] = []
+    for key, value in schema.items():
+        if key in _SUBSCHEMA and isinstance(value, dict):
+            inner.append((f"{where}/{key}", value))
+        elif key in _SUBSCHEMA_LISTS and isinstance(value, list):
+            inner += [(f"{where}/{key}/{index}", item) for index, item in enumerate(value)]
+        elif key in _SUBSCHEMA_MAPS and isinstance(value, dict):
+            inner += [(f"{where}/{key}/{name}", item) for name, item in value.items()]
+    for path, item in inner:
+        found = _unknown_keyword(item, path)
+        if found is not None:
+            return found
+    return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from hdrh.histogram import HdrHistogram
 
@@ -42,6 +42,9 @@ class LoadKind(Kind):
     service_kinds = frozenset()
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
+    #: a load judged on latency alone passed when every request failed fast (a 500 is quick):
+    #: errors count unless the checklist states its own error_rate
+    default_expect: ClassVar[Mapping[str, Any]] = {"error_rate": "< 0.01"}
     nested_steps = (("setup",),)
     #: rendered per request by the generators (load_journey.py), with the per-request names
     rendered_later = tuple((key,) for key in (*METHODS, *REQUEST_KEYS, "mix", "journey"))

@@ -15,7 +15,7 @@ from ..checklist import builtin_kind_schema
 from ..checklist.loader import NO_APP_LOG
 from ..checklist.regexes import compile_regex
 from ..services.app import clean_lines
-from .base import Kind, Mismatch, Observation, StepContext, StepError, compare
+from .base import Kind, Mismatch, Observation, StepContext, StepError, compare, steps_before
 
 _SCHEMA = builtin_kind_schema("log")
 #: the most of a log one step reads (its end): a soak's log can outgrow memory
@@ -35,7 +35,7 @@ class LogKind(Kind):
         log = ctx.run.app_log() if ctx.run.app_log is not None else None
         if log is None:
             raise StepError(NO_APP_LOG)
-        since = (spec or {}).get("since", "check")
+        since = (spec or {}).get("since") or ("check" if steps_before(ctx) else "start")
         lines, cut = _read(log, ctx.app_log_start if since == "check" else 0)
         what = "since this check started" if since == "check" else "since the app started"
         cut_note = f" (its last {MAX_READ_BYTES // 1_048_576} MiB)" if cut else ""
@@ -74,12 +74,22 @@ def _read(log: Path, offset: int) -> tuple[list[str], bool]:
     return clean_lines(data.decode("utf-8", errors="replace")), cut
 
 
+#: pino's and bunyan's numeric levels (Fastify logs ``"level":50`` for an error)
+_NUMERIC_LEVELS = {"trace": 10, "debug": 20, "info": 30, "warn": 40, "warning": 40, "error": 50, "fatal": 60}
+_NUMERIC_LEVELS["critical"] = _NUMERIC_LEVELS["fatal"]
+
+
 def _at_level(name: str) -> Any:
-    """A line is at a level when it names it in capitals as a word (``ERROR:``, ``[ERROR]``),
-    or as a structured field in any case (``level=error``, ``"level": "error"``)."""
+    """A line is at a level when it names it in capitals as a word (``ERROR:``, ``[ERROR]``), in
+    brackets in any case (nginx's ``[error]``), or as a structured field in any case
+    (``level=error``, ``"level": "error"``, ``"severity": "error"``), or as pino's and bunyan's
+    number for it (``"level":50``): "no errors in the logs" passed over a Node app's errors."""
     word = re.compile(rf"\b{re.escape(name.upper())}\b")
-    field = re.compile(rf"""\blevel["']?\s*[=:]\s*["']?{re.escape(name)}\b""", re.IGNORECASE)
-    return lambda line: word.search(line) or field.search(line)
+    spelled = rf"(?:{re.escape(name)}|{_NUMERIC_LEVELS[name.lower()]})" if name.lower() in _NUMERIC_LEVELS else None
+    value = spelled or re.escape(name)
+    field = re.compile(rf"""\b(?:level|severity|lvl|loglevel)["']?\s*[=:]\s*["']?{value}\b""", re.IGNORECASE)
+    bracket = re.compile(rf"\[{re.escape(name)}\]", re.IGNORECASE)
+    return lambda line: word.search(line) or field.search(line) or bracket.search(line)
 
 
 def _count(what: str, matches: Any, lines: list[str], expected: Any) -> Mismatch | None:

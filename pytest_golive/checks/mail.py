@@ -21,7 +21,7 @@ class MailKind(Kind):
     service_kinds = frozenset({"mail"})
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
-    default_expect: ClassVar[Mapping[str, Any]] = {}
+    default_expect: ClassVar[Mapping[str, Any]] = {"count": ">= 1"}  # none recorded proves no call
 
     def run(self, spec: Any, ctx: StepContext) -> Observation:
         recorder = recorder_of(ctx, spec.get("service"), "mail")

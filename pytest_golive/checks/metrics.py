@@ -24,6 +24,8 @@ from .http import absolute_url
 from .progress import TerminalProgress
 
 _SCHEMA = builtin_kind_schema("metrics")
+#: the samples a declared family may have beside its own name (the parser drops ``_total``)
+_SUFFIXES = ("", "_total", "_count", "_sum", "_bucket", "_created", "_info", "_gcount", "_gsum")
 #: time the check's timeout must leave for the two scrapes, beyond the window
 _SCRAPE_ALLOWANCE_S = 5
 
@@ -36,6 +38,10 @@ Group = tuple[tuple[str, str], ...]
 class Scrape:
     samples: list[Sample]
     at: float  # time.monotonic() when it was read
+    #: the metric names the endpoint declares (``# TYPE``/``# HELP``, or by its samples), with
+    #: their sample suffixes: a labelled counter declared but not yet incremented has no samples
+    #: yet counts 0, while a name the endpoint does not know (a misspelling) is no data
+    names: frozenset[str] = frozenset()
 
 
 class NoData(Exception):
@@ -60,7 +66,10 @@ class MetricsKind(Kind):
         url = absolute_url(target, ctx.base_url)
         if isinstance(spec, str) or "over" not in spec:
             last = _scrape(url, ctx)
-            return Observation(summary=f"GET {url}: {len(last.samples)} samples", result={"samples": last.samples})
+            return Observation(
+                summary=f"GET {url}: {len(last.samples)} samples",
+                result={"samples": last.samples, "names": sorted(last.names)},
+            )
         try:  # over may come from a template, so it is checked again here
             over = parse_duration(str(spec["over"]))
         except ValueError as exc:
@@ -78,7 +87,7 @@ class MetricsKind(Kind):
 
     def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
         result = observation.result  # the window is all that judging needs of the scrapes' times
-        last = Scrape(result["samples"], result.get("window_s", 0.0))
+        last = Scrape(result["samples"], result.get("window_s", 0.0), frozenset(result.get("names", ())))
         first = Scrape(result["first_samples"], 0.0) if "first_samples" in result else None
         found: list[Mismatch | None] = []
         for key, expected in expect.items():
@@ -100,16 +109,17 @@ def _scrape(url: str, ctx: StepContext) -> Scrape:
     try:
         response = requests.get(url, timeout=ctx.remaining())
         response.raise_for_status()
-        samples = [
-            (sample.name, dict(sample.labels), sample.value)
-            for family in text_string_to_metric_families(response.text)
-            for sample in family.samples
-        ]
+        families = list(text_string_to_metric_families(response.text))
+        samples = [(sample.name, dict(sample.labels), sample.value) for family in families for sample in family.samples]
+        names = {family.name + suffix for family in families for suffix in _SUFFIXES}
+        names.update(name for name, _, _ in samples)
     except requests.RequestException as exc:
         raise StepError(f"GET {url}: {type(exc).__name__}: {exc}") from None
     except ValueError as exc:
         raise StepError(f"GET {url}: not Prometheus text format: {exc}") from None
-    return Scrape(samples, time.monotonic())
+    if not families:  # an empty page parses as an exposition of nothing: "metrics exported" it is not
+        raise StepError(f"GET {url}: no metric in the answer ({len(response.content)} bytes)")
+    return Scrape(samples, time.monotonic(), frozenset(names))
 
 
 def _wait(seconds: float, what: str) -> None:
@@ -163,6 +173,8 @@ def _term(term: Term, first: Scrape | None, last: Scrape) -> dict[Group, Value]:
     if term.function is None:
         if first is not None:
             _require(name, last, "the last scrape")
+        elif name not in last.names:
+            raise NoData(f"the endpoint has no metric {name} (a misspelt name? the wrong endpoint?)")
         groups = _grouped(term.by, _matching(term.selector, name, last))
         if term.quantile is None:
             return {group: sum(value for _, value in samples) for group, samples in groups.items()}

@@ -116,6 +116,14 @@ class OpenapiKind(Kind):
     def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
         result = observation.result
         found: list[Mismatch] = []
+        if not result["requests"]:  # no request, no finding: every count 0 proves nothing
+            found.append(
+                Mismatch(
+                    "requests",
+                    ">= 1 (the document's operations called)",
+                    f"0: the document lists {result['operations']} operations",
+                )
+            )
         for key, expected in expect.items():
             if key == "max_response_ms":
                 slowest = result["slowest"]

@@ -15,7 +15,7 @@ from ..checklist.durations import format_duration
 from ..checklist.loader import NO_APP_PROCESS
 from ..checklist.templating import TemplateProblem, attributes_read, render
 from ..checklist.yamlsource import SourceMap
-from .base import Kind, Mismatch, Phase, RunSettings, StepContext, StepError
+from .base import STEPS_RUN, Kind, Mismatch, Phase, RunSettings, StepContext, StepError
 from .extract import saved
 from .resources import RESOURCES, ResourceSampler, judge_resources, resource_measurements
 from .window import Tally, WindowProgress, judge_window, retry_ran_out, retry_reports, retry_settled
@@ -341,6 +341,7 @@ def _run_step(
     resources = expect.pop(RESOURCES, None)
     sampler = None if resources is None else _app_sampler(ctx.run, source, (*step.doc_path, "expect", RESOURCES))
     holder, ctx.step_path = ctx.step_path, (*step.doc_path, step.kind)
+    ctx.shared.setdefault(STEPS_RUN, set()).add(ctx.step_path)  # a log step after it reads since the check
     try:
         with sampler or contextlib.nullcontext():
             observation = kind.run(spec, ctx)
@@ -363,8 +364,8 @@ def _run_step(
         outcome.measurements = {**outcome.measurements, **resource_measurements(figures)}
     for name, how in step.save.items():
         value, looked_for = saved(how, observation.result)
-        if value is None:
-            outcome.mismatches.append(Mismatch(f"save {name}", looked_for, "nothing"))
+        if value is None or value == "":  # an empty id makes "/orders/{{ order }}" the listing
+            outcome.mismatches.append(Mismatch(f"save {name}", looked_for, "nothing" if value is None else "''"))
         context[name] = value
     return outcome
 

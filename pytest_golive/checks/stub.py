@@ -52,7 +52,7 @@ class StubKind(Kind):
     service_kinds = frozenset({"http-stub"})
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
-    default_expect: ClassVar[Mapping[str, Any]] = {}
+    default_expect: ClassVar[Mapping[str, Any]] = {"count": ">= 1"}  # none recorded proves no call
 
     def run(self, spec: Any, ctx: StepContext) -> Observation:
         recorder = recorder_of(ctx, spec.get("service"), "http-stub")

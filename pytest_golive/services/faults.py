@@ -66,6 +66,10 @@ class ProxiedServiceTarget:
         lasting = parse_duration(options["for"]) if "for" in options else None
         self.proxy.inject(network_toxic(action, options), for_s=lasting)  # ends by itself, whatever the check does
 
+    def traffic(self) -> int:
+        """Connections and bytes through the proxy so far (see TcpProxy.traffic)."""
+        return self.proxy.traffic
+
     def restore(self, action: str) -> None:
         if action in NETWORK_FAULTS:
             self.proxy.remove()

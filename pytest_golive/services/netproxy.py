@@ -188,6 +188,7 @@ class _Side(asyncio.Protocol):
         self.incoming.start()
 
     def data_received(self, data: bytes) -> None:
+        self.link.proxy.traffic += len(data)
         self.outgoing.received(data)
 
     def eof_received(self) -> bool:
@@ -272,6 +273,9 @@ class TcpProxy:
         self.upstream_host = upstream_host
         self.upstream_port = upstream_port
         self.links: set[_Link] = set()
+        #: connections accepted plus bytes received from either side since the proxy started:
+        #: a fault check compares it before and after, to tell a fault nothing went through
+        self.traffic = 0
         self._toxic: Toxic | None = None
         self._changed: asyncio.Future[None] | None = None
         self._expiry: asyncio.TimerHandle | None = None
@@ -321,6 +325,7 @@ class TcpProxy:
         return await self._loop.create_server(self._accept, "127.0.0.1", port, reuse_address=True)
 
     def _accept(self) -> asyncio.Protocol:
+        self.traffic += 1
         link = _Link(self)
         self.links.add(link)
         self._loop.create_task(link.dial())
