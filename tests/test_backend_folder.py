@@ -11,10 +11,14 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import yaml
 from test_migration_guard import fresh_database, second_server
 from test_nested_settings import tables_of
 
+from pytest_golive.onboarding.detect import inspect_project
+from pytest_golive.onboarding.render import render_checklist
 from pytest_golive.services.database_names import dotenv_databases
 from pytest_golive.services.endpoint import Endpoint
 
@@ -89,3 +93,40 @@ def test_a_database_in_the_dotenv_above_the_app_stops_it_before_its_setup_runs(
     ) in run.stdout, run.stdout[-4000:]
     assert tables_of(victim) == []  # the setup's migrations never ran there
     assert str(victim.password) not in run.stdout
+
+
+def written_in_backend(repo: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    project = inspect_project(repo / "backend")
+    facts = {f"{fact.topic}: {fact.value}": fact.evidence for fact in project.facts}
+    return yaml.safe_load(render_checklist(project)), facts
+
+
+def test_init_in_backend_finds_the_uv_workspaces_virtualenv_at_the_root(tmp_path: Path) -> None:
+    """`uv sync` run in backend/ makes the workspace's .venv at the root (beside uv.lock), which
+    the template's README names; the archive of a repository has no .git to say where its root is."""
+    repo = copy(tmp_path)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(repo / ".venv")], check=True)
+    checklist, facts = written_in_backend(repo)
+    assert checklist["app"]["python"] == "../.venv/bin/python"
+    assert any(fact.startswith("interpreter: ../.venv/bin/python") for fact in facts), facts
+
+
+def test_init_in_backend_without_a_virtualenv_says_uv_sync(tmp_path: Path) -> None:
+    repo = copy(tmp_path)
+    (repo / "uv.lock").write_text("version = 1\n")
+    text = render_checklist(inspect_project(repo / "backend"))
+    assert "make one: uv sync" in text
+
+
+def test_init_in_backend_reads_the_dotenv_its_settings_name_above_it(tmp_path: Path) -> None:
+    """Settings(env_file="../.env"): the values there are the app's, as from the root: test
+    values for required variables, placeholders replaced by generated secrets; nothing is left
+    for the operator to export."""
+    repo = copy(tmp_path)
+    checklist, _ = written_in_backend(repo)
+    env = checklist["app"]["env"]
+    assert env["PROJECT_NAME"] == "Inventory Service"
+    assert env["FIRST_SUPERUSER"] == "admin@example.com"
+    for secret in ("FIRST_SUPERUSER_PASSWORD", "SECRET_KEY"):  # "changethis" in ../.env: generated
+        assert env[secret].startswith("golive-"), env[secret]
+    assert "environment-configured" not in {check["id"] for check in checklist["checks"]}
