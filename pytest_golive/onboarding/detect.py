@@ -206,6 +206,7 @@ def inspect_project(root: Path) -> Project:
         elif environment.is_dotenv_file(path):
             _dotenv(project, path)
     project.routes += nodejs.express_routes(node_sources)
+    _settings_dotenv_above(project, classes)
     for read in environment.settings_reads(classes):
         project.reads.setdefault(read.name, read)
     for name in project.django_required & set(project.reads):
@@ -327,9 +328,14 @@ def _interpreter(project: Project) -> None:
     above = project.root.resolve().parent
     if not (project.root / ".git").exists() and (above / ".git").exists():
         folders.append(above)
+    workspace = interpreter.uv_workspace_root(project.app_root)  # uv sync in backend/ fills the root's .venv
+    if workspace is not None:
+        folders.append(workspace)
     python = interpreter.find_virtualenv(folders)
     if python is None:
         project.python_hint = interpreter.how_to_make(project.app_root)
+        if workspace is not None and not (project.app_root / "uv.lock").is_file():
+            project.python_hint = interpreter.how_to_make(workspace)
         project.note("interpreter", "no virtualenv found: set app.python", LOW, f"make one: {project.python_hint}")
         return
     relative = Path(_relative_to(python, project.root))
@@ -438,6 +444,18 @@ def _dotenv(project: Project, path: Path) -> None:
     for name, value, line in dotenv_values(read_text(path)):
         if real or name not in project.examples:
             project.examples[name] = (value, _rel(project.root, path, line))
+
+
+def _settings_dotenv_above(project: Project, classes: list[environment.SettingsClass]) -> None:
+    """A dotenv file the settings name outside the folder init reads (``env_file="../.env"``
+    of a backend in its own folder, which reads the repository's): its values are the app's
+    too, for the names the folder's own files leave unset."""
+    for name in dict.fromkeys(environment.env_files_of(classes)):
+        path = Path(os.path.normpath(project.app_root.absolute() / name))
+        if project.root.absolute() in path.parents or not path.is_file():
+            continue
+        for variable, value, line in dotenv_values(read_text(path)):
+            project.examples.setdefault(variable, (value, f"{_relative_to(path, project.root)}:{line}"))
 
 
 def _services(project: Project, python_deps: dict[str, str], node: dict[str, object] | None, files: list[Path]) -> None:

@@ -8,6 +8,7 @@ whether every module the app's entry point imports at its top level can be found
 from __future__ import annotations
 
 import ast
+import fnmatch
 import json
 import re
 import subprocess
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import packaging
 from .sources import parse_python
 
 _VENV_NAMES = (".venv", "venv", "env", ".env", "virtualenv", ".virtualenv")
@@ -34,6 +36,29 @@ def find_virtualenv(folders: Iterable[Path]) -> Path | None:
             python = candidate / "bin" / "python"
             if (candidate / "pyvenv.cfg").is_file() and python.exists():
                 return python
+    return None
+
+
+def uv_workspace_root(folder: Path) -> Path | None:
+    """The root of the uv workspace ``folder`` is a member of (``[tool.uv.workspace] members`` in
+    a pyproject.toml above it): ``uv sync`` in a member makes the workspace's ``.venv`` there,
+    beside its ``uv.lock``. Looked for up to the repository's root (the first folder with ``.git``)."""
+    folder = folder.absolute()
+    for above in folder.parents:
+        try:
+            text = (above / "pyproject.toml").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+        workspace = packaging.uv_workspace_members(text) if text else None
+        if workspace is not None:
+            relative = folder.relative_to(above).as_posix()
+            members, exclude = workspace
+            matches = any(fnmatch.fnmatchcase(relative, pattern.rstrip("/")) for pattern in members)
+            if matches and not any(fnmatch.fnmatchcase(relative, pattern.rstrip("/")) for pattern in exclude):
+                return above
+            return None
+        if (above / ".git").exists():
+            return None
     return None
 
 

@@ -75,6 +75,14 @@ def console_scripts(file_name: str, text: str, where: str) -> list[ConsoleScript
     return found
 
 
+def uv_workspace_members(text: str) -> tuple[list[str], list[str]] | None:
+    """A pyproject.toml's ``[tool.uv.workspace]``: its ``members`` and ``exclude`` globs, or None."""
+    workspace = _table(_table(_toml(text).get("tool"), "uv"), "workspace")
+    if not workspace:
+        return None
+    return _list(workspace.get("members")), _list(workspace.get("exclude"))
+
+
 def _client_of_extra(extra: str) -> str | None:
     if _CLIENT_EXTRAS.match(extra):
         return extra

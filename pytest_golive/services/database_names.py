@@ -5,8 +5,10 @@ its setup commands get the user's environment without any variable whose name sa
 database (``DATABASE_URL``, ``*_DATABASE_URL``, ``DB_*``, ``POSTGRES_*``, libpq's ``PG*``,
 ``DATABASE__HOSTNAME`` ...): the checklist's ``app.env`` names the databases they use. An app
 also reads its own ``.env`` (pydantic-settings, python-dotenv, django-environ), which golive
-cannot filter: a database location there that ``app.env`` does not override stops the app
-before anything runs."""
+cannot filter, in the folder it runs in or above it (``env_file="../.env"`` of a backend in a
+repository's subfolder; python-dotenv's ``find_dotenv()`` walks up): a database location there
+(a host, a URL, or a port, which with golive's host ``127.0.0.1`` is a server of this machine)
+that ``app.env`` does not override stops the app before anything runs."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ _DATABASE_WORDS = frozenset(
 #: libpq's own variables (PGHOST, PGHOSTADDR, PGSERVICE, PGPASSFILE, ...)
 _LIBPQ = re.compile(r"^PG[A-Z]+$")
 #: the last word of a name that says where a database is (not a pool size or a timeout)
-_LOCATION_WORDS = frozenset({"HOST", "HOSTNAME", "HOSTADDR", "SERVER", "ADDR", "URL", "URI", "DSN", "SERVICE"})
+_LOCATION_WORDS = frozenset({"HOST", "HOSTNAME", "HOSTADDR", "SERVER", "ADDR", "PORT", "URL", "URI", "DSN", "SERVICE"})
 _DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
 
@@ -55,17 +57,27 @@ def locates_a_database(name: str, value: str) -> bool:
     if not value.strip() or not names_a_database(name):
         return False
     words = [word for word in name.upper().split("_") if word]
-    return "://" in value or words[-1] in _LOCATION_WORDS or name.upper() == "PGHOST"
+    return "://" in value or words[-1] in _LOCATION_WORDS or name.upper() in ("PGHOST", "PGPORT")
+
+
+def dotenv_files(folder: Path) -> Iterator[Path]:
+    """The ``.env`` files an app running in ``folder`` may read: there, and in each folder above
+    it up to the repository's root (the first one holding ``.git``), or to the filesystem's root."""
+    for place in (folder.absolute(), *folder.absolute().parents):
+        if (place / ".env").is_file():
+            yield place / ".env"
+        if (place / ".git").exists():
+            return
 
 
 def dotenv_databases(folder: Path, overridden: Mapping[str, object]) -> Iterator[tuple[str, int, str]]:
-    """(file, line, name) of each database location the folder's ``.env`` sets that
+    """(file, line, name) of each database location a ``.env`` the app may read sets that
     ``overridden`` (the app's rendered ``app.env``) does not."""
-    path = folder / ".env"
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return
-    for name, value, number in dotenv_values(text):
-        if name not in overridden and locates_a_database(name, value):
-            yield str(path), number, name
+    for path in dotenv_files(folder):
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for name, value, number in dotenv_values(text):
+            if name not in overridden and locates_a_database(name, value):
+                yield str(path), number, name
