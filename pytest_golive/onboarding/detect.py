@@ -1036,7 +1036,9 @@ def _coverage_and_ci(project: Project, files: list[Path]) -> None:
 def _summarise_routes(project: Project, routes: RouteMap) -> None:
     project.routes = [*routes.routes(), *project.routes]
     for route in project.routes:
-        if project.health is None and _HEALTH.search(route.path) and "{" not in route.path:
+        if any(mark in route.path for mark in "{:<"):
+            continue  # a route with parameters (a check's /checks/<uuid:code>/status/) is requested as written
+        if project.health is None and _HEALTH.search(route.path):
             project.health = route.path
             project.note("health route", route.path, MEDIUM, "route in code, with its prefixes")
         elif project.metrics is None and _METRICS.search(route.path):

@@ -151,8 +151,23 @@ def _routes(folder: Path, module: str, prefix: str, seen: set[str], depth: int) 
     tree = parse_python(path)
     if tree is None:
         return
+    names = _module_names(tree)
     for node in _patterns(tree):
-        yield from _pattern(folder, node, prefix, seen, depth)
+        yield from _pattern(folder, node, prefix, seen, depth, names=names)
+
+
+def _module_names(tree: ast.Module) -> dict[str, ast.expr]:
+    """What a URLconf's module-level names are first bound to: a prefix (``prefix = ""``, which
+    an ``if`` may change where the site is served under a path) or a list of patterns that
+    ``include(check_urls)`` names."""
+    names: dict[str, ast.expr] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    names.setdefault(target.id, node.value)
+    return names
 
 
 def _patterns(tree: ast.Module) -> Iterator[ast.expr]:
@@ -183,10 +198,12 @@ def _elements(value: ast.expr | None) -> Iterator[ast.expr]:
         yield from _elements(value.right)
 
 
-def _pattern(folder: Path, node: ast.expr, prefix: str, seen: set[str], depth: int) -> Iterator[Route]:
+def _pattern(
+    folder: Path, node: ast.expr, prefix: str, seen: set[str], depth: int, *, names: dict[str, ast.expr]
+) -> Iterator[Route]:
     if not (isinstance(node, ast.Call) and _name(node.func) in ("path", "re_path", "url") and len(node.args) >= 2):
         return
-    route = _route_text(node.args[0], regex=_name(node.func) != "path")
+    route = _route_text(_resolved(node.args[0], names), regex=_name(node.func) != "path")
     if route is None:
         return
     target, full = node.args[1], prefix + route
@@ -199,7 +216,11 @@ def _pattern(folder: Path, node: ast.expr, prefix: str, seen: set[str], depth: i
         if isinstance(included, ast.Constant) and isinstance(included.value, str):
             found = list(_routes(folder, included.value, full, seen, depth + 1))
         else:
-            found = [found for inner in _elements(included) for found in _pattern(folder, inner, full, seen, depth + 1)]
+            found = [
+                found
+                for inner in _elements(names.get(included.id) if isinstance(included, ast.Name) else included)
+                for found in _pattern(folder, inner, full, seen, depth + 1, names=names)
+            ]
         # an installed app's URLconf at the root (a CMS's pages, wagtail_urls) serves the home page;
         # Django's own (django.contrib.auth.urls: /login/...) do not
         contrib = isinstance(included, ast.Constant) and str(included.value).startswith("django.contrib.")
@@ -207,6 +228,24 @@ def _pattern(folder: Path, node: ast.expr, prefix: str, seen: set[str], depth: i
         return
     protected = bool(_PROTECTED_VIEW.search(ast.unparse(target)))
     yield Route(prefix + route, protected=protected)
+
+
+def _resolved(node: ast.expr, names: dict[str, ast.expr]) -> ast.expr:
+    """A route written with the module's names as text: ``prefix`` and ``f"{prefix}admin/"``
+    with ``prefix = ""``; anything else as it is."""
+    if isinstance(node, ast.Name) and isinstance(names.get(node.id), ast.Constant):
+        return names[node.id]
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for written in node.values:
+            value = written
+            if isinstance(value, ast.FormattedValue) and not value.format_spec and value.conversion == -1:
+                value = _resolved(value.value, names)
+            if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+                return node
+            parts.append(value.value)
+        return ast.Constant("".join(parts))
+    return node
 
 
 def _route_text(node: ast.expr, *, regex: bool) -> str | None:
