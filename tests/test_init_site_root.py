@@ -21,7 +21,7 @@ def test_routes_keep_the_prefixes_of_a_urlconf_with_a_prefix_variable(tmp_path: 
     assert "health route /api/v1/status/" in facts
     assert checks_of(checklist)["health"]["http"] == {"get": "/api/v1/status/"}
     assert checklist["app"]["ready"]["http"] == "/api/v1/status/"
-    assert checklist["vars"]["perf_path"] == "/"
+    assert "/checks/<uuid:code>/status/" not in facts
 
 
 def test_a_route_with_parameters_is_no_metrics_route(tmp_path: Path) -> None:
@@ -39,3 +39,18 @@ def test_the_site_root_is_where_golive_serves_the_app(tmp_path: Path) -> None:
     env = written("django-site-root", tmp_path)[0]["app"]["env"]
     assert env["SITE_ROOT"] == "{{ app.base_url }}"
     assert env["DB"] == "postgres"
+
+
+def test_views_that_send_anonymous_users_away_are_no_key_route(tmp_path: Path) -> None:
+    """healthchecks' home page ``/`` starts with ``if not request.user.is_authenticated:
+    return redirect("hc-login")``: init made it the key route, so the smoke check of the key
+    route passed on the login page it was redirected to. ``@login_required`` and
+    ``@require_POST`` in the views module (not in the URLconf) were probes of the connected
+    check: a redirect to the login page, and a 405."""
+    checklist, facts = written("django-site-root", tmp_path)
+    assert "key route /docs/" in facts
+    assert checklist["vars"]["perf_path"] == "/docs/"
+    probes = [probe["http"]["get"] for probe in checks_of(checklist)["app-used-services"]["connected"]["probe"]]
+    assert probes[:2] == ["/api/v1/status/", "/docs/"]
+    for page in ("/", "/profile/", "/projects/add/"):
+        assert page not in probes

@@ -151,9 +151,73 @@ def _routes(folder: Path, module: str, prefix: str, seen: set[str], depth: int) 
     tree = parse_python(path)
     if tree is None:
         return
-    names = _module_names(tree)
+    conf = _URLconf(_module_names(tree), _imported_views(folder, module, tree))
     for node in _patterns(tree):
-        yield from _pattern(folder, node, prefix, seen, depth, names=names)
+        yield from _pattern(folder, node, prefix, seen, depth, conf=conf)
+
+
+@dataclass(frozen=True)
+class _URLconf:
+    #: what its module-level names are first bound to
+    names: dict[str, ast.expr]
+    #: the views modules it imports, by local name: their functions
+    views: dict[str, dict[str, ast.FunctionDef]]
+
+
+def _imported_views(folder: Path, module: str, tree: ast.Module) -> dict[str, dict[str, ast.FunctionDef]]:
+    """The views modules a URLconf imports (``from hc.front import views``, ``from . import
+    views as v``), by local name, as the modules they stand for: ``views.index`` is then read
+    in its own file."""
+    package = module.rpartition(".")[0]
+    found: dict[str, dict[str, ast.FunctionDef]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        base = node.module or ""
+        if node.level:
+            parts = package.split(".") if package else []
+            parts = parts[: len(parts) - (node.level - 1)] if node.level > 1 else parts
+            base = ".".join([*parts, *([base] if base else [])])
+        for alias in node.names:
+            dotted = f"{base}.{alias.name}" if base else alias.name
+            path = folder.joinpath(*dotted.split(".")).with_suffix(".py")
+            if path.is_file():
+                tree_of = parse_python(path)
+                if tree_of is not None:
+                    functions = {f.name: f for f in tree_of.body if isinstance(f, ast.FunctionDef)}
+                    found[alias.asname or alias.name] = functions
+    return found
+
+
+_ANONYMOUS_TEST = re.compile(r"\bis_authenticated\b|\bis_anonymous\b")
+
+
+def _view_kind(target: ast.expr, views: dict[str, dict[str, ast.FunctionDef]]) -> str | None:
+    """What the view's own code says of a route: ``protected`` (``@login_required``, or a
+    body that sends an anonymous user away: ``if not request.user.is_authenticated: return
+    redirect(...)``), ``post`` (``@require_POST``: no page to GET), else None."""
+    if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)):
+        return None
+    function = views.get(target.value.id, {}).get(target.attr)
+    if function is None:
+        return None
+    for decorator in function.decorator_list:
+        called = decorator.func if isinstance(decorator, ast.Call) else decorator
+        name = _name(called)
+        if name == "require_http_methods" and isinstance(decorator, ast.Call) and "GET" not in ast.unparse(decorator):
+            return "post"
+        if name == "require_POST":
+            return "post"
+        if _PROTECTED_VIEW.search(ast.unparse(decorator)):
+            return "protected"
+    for node in function.body:
+        if (
+            isinstance(node, ast.If)
+            and _ANONYMOUS_TEST.search(ast.unparse(node.test))
+            and any(isinstance(inner, ast.Return) for inner in node.body)
+        ):
+            return "protected"
+    return None
 
 
 def _module_names(tree: ast.Module) -> dict[str, ast.expr]:
@@ -199,11 +263,11 @@ def _elements(value: ast.expr | None) -> Iterator[ast.expr]:
 
 
 def _pattern(
-    folder: Path, node: ast.expr, prefix: str, seen: set[str], depth: int, *, names: dict[str, ast.expr]
+    folder: Path, node: ast.expr, prefix: str, seen: set[str], depth: int, *, conf: _URLconf
 ) -> Iterator[Route]:
     if not (isinstance(node, ast.Call) and _name(node.func) in ("path", "re_path", "url") and len(node.args) >= 2):
         return
-    route = _route_text(_resolved(node.args[0], names), regex=_name(node.func) != "path")
+    route = _route_text(_resolved(node.args[0], conf.names), regex=_name(node.func) != "path")
     if route is None:
         return
     target, full = node.args[1], prefix + route
@@ -218,15 +282,18 @@ def _pattern(
         else:
             found = [
                 found
-                for inner in _elements(names.get(included.id) if isinstance(included, ast.Name) else included)
-                for found in _pattern(folder, inner, full, seen, depth + 1, names=names)
+                for inner in _elements(conf.names.get(included.id) if isinstance(included, ast.Name) else included)
+                for found in _pattern(folder, inner, full, seen, depth + 1, conf=conf)
             ]
         # an installed app's URLconf at the root (a CMS's pages, wagtail_urls) serves the home page;
         # Django's own (django.contrib.auth.urls: /login/...) do not
         contrib = isinstance(included, ast.Constant) and str(included.value).startswith("django.contrib.")
         yield from found or ([Route("/", protected=False)] if full == "/" and not contrib else [])
         return
-    protected = bool(_PROTECTED_VIEW.search(ast.unparse(target)))
+    kind = _view_kind(target, conf.views)
+    if kind == "post":
+        return  # @require_POST: a form's target, no page to load
+    protected = bool(_PROTECTED_VIEW.search(ast.unparse(target))) or kind == "protected"
     yield Route(prefix + route, protected=protected)
 
 
