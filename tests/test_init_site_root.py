@@ -44,13 +44,14 @@ def test_the_site_root_is_where_golive_serves_the_app(tmp_path: Path) -> None:
 def test_views_that_send_anonymous_users_away_are_no_key_route(tmp_path: Path) -> None:
     """healthchecks' home page ``/`` starts with ``if not request.user.is_authenticated:
     return redirect("hc-login")``: init made it the key route, so the smoke check of the key
-    route passed on the login page it was redirected to. ``@login_required`` and
-    ``@require_POST`` in the views module (not in the URLconf) were probes of the connected
-    check: a redirect to the login page, and a 405."""
+    route passed on the login page it was redirected to. ``@login_required``, the project's
+    own ``@authorize`` and ``@require_POST`` in the views module (not in the URLconf) were
+    probes of the connected check: a redirect to the login page, a 401 and a 405. Next came
+    ``/accounts/login_link_sent/``, a step of the sign-in flow."""
     checklist, facts = written("django-site-root", tmp_path)
     assert "key route /docs/" in facts
     assert checklist["vars"]["perf_path"] == "/docs/"
     probes = [probe["http"]["get"] for probe in checks_of(checklist)["app-used-services"]["connected"]["probe"]]
     assert probes[:2] == ["/api/v1/status/", "/docs/"]
-    for page in ("/", "/profile/", "/projects/add/"):
+    for page in ("/", "/profile/", "/projects/add/", "/api/v1/checks/", "/accounts/login_link_sent/"):
         assert page not in probes

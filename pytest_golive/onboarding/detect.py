@@ -58,7 +58,7 @@ _EXTENSION_DEPENDENCIES = {"geoalchemy2": "postgis", "pgvector": "vector"}
 _STATIC_FILE = re.compile(r"\.(ico|png|jpe?g|gif|svg|webp|css|js|map|txt|xml|rss|atom|webmanifest|woff2?|ttf|html?)$")
 _SIGN_IN_FLOW = re.compile(
     r"(^|/)(admin|login|logout|signin|signout|sign-in|sign-out|signup|sign-up|register|forgot|reset|password"
-    r"|verify|callback|authorize|consent|oauth2?|token|userinfo)(/|$|-)",
+    r"|verify|callback|authorize|consent|oauth2?|token|userinfo)(/|$|-|_)",  # healthchecks' /login_link_sent/
     re.I,
 )
 #: subfolders that hold the app of a repository that also has a front end or infrastructure

@@ -189,6 +189,8 @@ def _imported_views(folder: Path, module: str, tree: ast.Module) -> dict[str, di
     return found
 
 
+#: a project's own decorators that want credentials (healthchecks' API: ``@authorize``, ``@authorize_read``)
+_AUTH_DECORATOR = re.compile(r"authori[sz]e|authenticated|require_(auth|login|token|api_key)", re.I)
 _ANONYMOUS_TEST = re.compile(r"\bis_authenticated\b|\bis_anonymous\b")
 
 
@@ -208,7 +210,7 @@ def _view_kind(target: ast.expr, views: dict[str, dict[str, ast.FunctionDef]]) -
             return "post"
         if name == "require_POST":
             return "post"
-        if _PROTECTED_VIEW.search(ast.unparse(decorator)):
+        if _PROTECTED_VIEW.search(ast.unparse(decorator)) or _AUTH_DECORATOR.search(name):
             return "protected"
     for node in function.body:
         if (
