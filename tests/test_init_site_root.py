@@ -45,7 +45,8 @@ def test_views_that_send_anonymous_users_away_are_no_key_route(tmp_path: Path) -
     """healthchecks' home page ``/`` starts with ``if not request.user.is_authenticated:
     return redirect("hc-login")``: init made it the key route, so the smoke check of the key
     route passed on the login page it was redirected to. ``@login_required``, the project's
-    own ``@authorize`` and ``@require_POST`` in the views module (not in the URLconf) were
+    own ``@authorize`` (also on the views an API view hands each request to) and
+    ``@require_POST`` in the views module (not in the URLconf) were
     probes of the connected check: a redirect to the login page, a 401 and a 405. Next came
     ``/accounts/login_link_sent/``, a step of the sign-in flow."""
     checklist, facts = written("django-site-root", tmp_path)

@@ -200,9 +200,12 @@ def _view_kind(target: ast.expr, views: dict[str, dict[str, ast.FunctionDef]]) -
     redirect(...)``), ``post`` (``@require_POST``: no page to GET), else None."""
     if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)):
         return None
-    function = views.get(target.value.id, {}).get(target.attr)
-    if function is None:
-        return None
+    functions = views.get(target.value.id, {})
+    function = functions.get(target.attr)
+    return None if function is None else _function_kind(function, functions, depth=0)
+
+
+def _function_kind(function: ast.FunctionDef, functions: dict[str, ast.FunctionDef], *, depth: int) -> str | None:
     for decorator in function.decorator_list:
         called = decorator.func if isinstance(decorator, ast.Call) else decorator
         name = _name(called)
@@ -219,6 +222,21 @@ def _view_kind(target: ast.expr, views: dict[str, dict[str, ast.FunctionDef]]) -
             and any(isinstance(inner, ast.Return) for inner in node.body)
         ):
             return "protected"
+    # a view that hands each request to other views of its module (healthchecks' API ``checks``:
+    # ``create_check`` for POST, else ``get_checks``) is what they are: protected if each is
+    returned = [node.value for node in ast.walk(function) if isinstance(node, ast.Return) and node.value is not None]
+    handed = [
+        functions.get(value.func.id) if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) else None
+        for value in returned
+    ]
+    if (
+        depth < 3
+        and handed
+        and all(
+            inner is not None and _function_kind(inner, functions, depth=depth + 1) == "protected" for inner in handed
+        )
+    ):
+        return "protected"
     return None
 
 
