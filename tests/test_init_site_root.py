@@ -48,11 +48,19 @@ def test_views_that_send_anonymous_users_away_are_no_key_route(tmp_path: Path) -
     own ``@authorize`` (also on the views an API view hands each request to) and
     ``@require_POST`` in the views module (not in the URLconf) were
     probes of the connected check: a redirect to the login page, a 401 and a 405. Next came
-    ``/accounts/login_link_sent/``, a step of the sign-in flow."""
+    ``/accounts/login_link_sent/``, a step of the sign-in flow, then ``/api/v1/bounces/``, a
+    webhook that reads the request's body."""
     checklist, facts = written("django-site-root", tmp_path)
     assert "key route /docs/" in facts
     assert checklist["vars"]["perf_path"] == "/docs/"
     probes = [probe["http"]["get"] for probe in checks_of(checklist)["app-used-services"]["connected"]["probe"]]
     assert probes[:2] == ["/api/v1/status/", "/docs/"]
-    for page in ("/", "/profile/", "/projects/add/", "/api/v1/checks/", "/accounts/login_link_sent/"):
+    for page in (
+        "/",
+        "/profile/",
+        "/projects/add/",
+        "/api/v1/checks/",
+        "/accounts/login_link_sent/",
+        "/api/v1/bounces/",
+    ):
         assert page not in probes

@@ -222,6 +222,8 @@ def _function_kind(function: ast.FunctionDef, functions: dict[str, ast.FunctionD
             and any(isinstance(inner, ast.Return) for inner in node.body)
         ):
             return "protected"
+    if any(_reads_body(node) for node in function.body):
+        return "post"  # it reads the request's body (healthchecks' bounces webhook): no page to GET
     # a view that hands each request to other views of its module (healthchecks' API ``checks``:
     # ``create_check`` for POST, else ``get_checks``) is what they are: protected if each is
     returned = [node.value for node in ast.walk(function) if isinstance(node, ast.Return) and node.value is not None]
@@ -238,6 +240,16 @@ def _function_kind(function: ast.FunctionDef, functions: dict[str, ast.FunctionD
     ):
         return "protected"
     return None
+
+
+def _reads_body(statement: ast.stmt) -> bool:
+    """A statement of the view's own body (not under an ``if``) that reads ``request.body``."""
+    if isinstance(statement, (ast.If, ast.Try, ast.For, ast.While, ast.With)):
+        return False
+    return any(
+        isinstance(node, ast.Attribute) and node.attr == "body" and _name(node.value) == "request"
+        for node in ast.walk(statement)
+    )
 
 
 def _module_names(tree: ast.Module) -> dict[str, ast.expr]:
