@@ -160,7 +160,7 @@ class Project:
                 continue
             if path in found or _STATIC_FILE.search(path) or _SIGN_IN_FLOW.search(path):
                 continue
-            if path not in (self.health, self.metrics, self.openapi) and not _HEALTH.search(path):
+            if path != self.openapi and not _HEALTH.search(path) and not _METRICS.search(path):
                 found.append(path)
         return found
 
