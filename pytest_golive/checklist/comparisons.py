@@ -107,6 +107,12 @@ def describe(expected: Any) -> str:
     return _short(expected)
 
 
+def describe_observed(actual: Any) -> str:
+    """How an observed value reads in a failure report: as it is. An answer such as
+    ``<!DOCTYPE html>...`` is no comparison to parse, as an expectation would be."""
+    return _short(actual)
+
+
 def satisfies(actual: Any, expected: Any) -> bool:
     """Whether ``actual`` meets the expectation ``expected``.
 

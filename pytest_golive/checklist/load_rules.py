@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from .capacity import parse_capacity_target
-from .comparisons import describe, satisfies
+from .comparisons import describe, describe_observed, satisfies
 from .model import Check
 
 UPPER_BOUNDS = ("p50_ms", "p95_ms", "p99_ms", "max_ms", "error_rate")
@@ -54,7 +54,7 @@ def load_shortfalls(expect: Mapping[str, Any], figures: Mapping[str, Any], min_s
 
 
 def _shortfall(figure: str, actual: Any, limit: Any) -> Shortfall | None:
-    return None if satisfies(actual, limit) else Shortfall(figure, describe(limit), describe(actual))
+    return None if satisfies(actual, limit) else Shortfall(figure, describe(limit), describe_observed(actual))
 
 
 def _step_shortfalls(

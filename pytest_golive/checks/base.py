@@ -15,7 +15,7 @@ import jmespath
 import jmespath.exceptions
 
 from ..checklist import App, StubRoute
-from ..checklist.comparisons import describe, satisfies
+from ..checklist.comparisons import describe, describe_observed, satisfies
 from ..services.runstate import RunState
 
 
@@ -253,7 +253,7 @@ def steps_before(ctx: StepContext) -> bool:
 def compare(what: str, actual: Any, expected: Any) -> Mismatch | None:
     if satisfies(actual, expected):
         return None
-    return Mismatch(what, describe(expected), describe(actual))
+    return Mismatch(what, describe(expected), describe_observed(actual))
 
 
 def as_limit(written: Any, operator: str) -> Any:

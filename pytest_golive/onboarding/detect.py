@@ -58,7 +58,7 @@ _EXTENSION_DEPENDENCIES = {"geoalchemy2": "postgis", "pgvector": "vector"}
 _STATIC_FILE = re.compile(r"\.(ico|png|jpe?g|gif|svg|webp|css|js|map|txt|xml|rss|atom|webmanifest|woff2?|ttf|html?)$")
 _SIGN_IN_FLOW = re.compile(
     r"(^|/)(admin|login|logout|signin|signout|sign-in|sign-out|signup|sign-up|register|forgot|reset|password"
-    r"|verify|callback|authorize|consent|oauth2?|token|userinfo)(/|$|-)",
+    r"|verify|callback|authorize|consent|oauth2?|token|userinfo)(/|$|-|_)",  # healthchecks' /login_link_sent/
     re.I,
 )
 #: subfolders that hold the app of a repository that also has a front end or infrastructure
@@ -160,7 +160,7 @@ class Project:
                 continue
             if path in found or _STATIC_FILE.search(path) or _SIGN_IN_FLOW.search(path):
                 continue
-            if path not in (self.health, self.metrics, self.openapi) and not _HEALTH.search(path):
+            if path != self.openapi and not _HEALTH.search(path) and not _METRICS.search(path):
                 found.append(path)
         return found
 
@@ -1054,7 +1054,9 @@ def _coverage_and_ci(project: Project, files: list[Path]) -> None:
 def _summarise_routes(project: Project, routes: RouteMap) -> None:
     project.routes = [*routes.routes(), *project.routes]
     for route in project.routes:
-        if project.health is None and _HEALTH.search(route.path) and "{" not in route.path:
+        if any(mark in route.path for mark in "{:<"):
+            continue  # a route with parameters (a check's /checks/<uuid:code>/status/) is requested as written
+        if project.health is None and _HEALTH.search(route.path):
             project.health = route.path
             project.note("health route", route.path, MEDIUM, "route in code, with its prefixes")
         elif project.metrics is None and _METRICS.search(route.path):

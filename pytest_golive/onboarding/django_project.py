@@ -151,8 +151,119 @@ def _routes(folder: Path, module: str, prefix: str, seen: set[str], depth: int) 
     tree = parse_python(path)
     if tree is None:
         return
+    conf = _URLconf(_module_names(tree), _imported_views(folder, module, tree))
     for node in _patterns(tree):
-        yield from _pattern(folder, node, prefix, seen, depth)
+        yield from _pattern(folder, node, prefix, seen, depth, conf=conf)
+
+
+@dataclass(frozen=True)
+class _URLconf:
+    #: what its module-level names are first bound to
+    names: dict[str, ast.expr]
+    #: the views modules it imports, by local name: their functions
+    views: dict[str, dict[str, ast.FunctionDef]]
+
+
+def _imported_views(folder: Path, module: str, tree: ast.Module) -> dict[str, dict[str, ast.FunctionDef]]:
+    """The views modules a URLconf imports (``from hc.front import views``, ``from . import
+    views as v``), by local name, as the modules they stand for: ``views.index`` is then read
+    in its own file."""
+    package = module.rpartition(".")[0]
+    found: dict[str, dict[str, ast.FunctionDef]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        base = node.module or ""
+        if node.level:
+            parts = package.split(".") if package else []
+            parts = parts[: len(parts) - (node.level - 1)] if node.level > 1 else parts
+            base = ".".join([*parts, *([base] if base else [])])
+        for alias in node.names:
+            dotted = f"{base}.{alias.name}" if base else alias.name
+            path = folder.joinpath(*dotted.split(".")).with_suffix(".py")
+            if path.is_file():
+                tree_of = parse_python(path)
+                if tree_of is not None:
+                    functions = {f.name: f for f in tree_of.body if isinstance(f, ast.FunctionDef)}
+                    found[alias.asname or alias.name] = functions
+    return found
+
+
+#: a project's own decorators that want credentials (healthchecks' API: ``@authorize``, ``@authorize_read``)
+_AUTH_DECORATOR = re.compile(r"authori[sz]e|authenticated|require_(auth|login|token|api_key)", re.I)
+_ANONYMOUS_TEST = re.compile(r"\bis_authenticated\b|\bis_anonymous\b")
+
+
+def _view_kind(target: ast.expr, views: dict[str, dict[str, ast.FunctionDef]]) -> str | None:
+    """What the view's own code says of a route: ``protected`` (``@login_required``, or a
+    body that sends an anonymous user away: ``if not request.user.is_authenticated: return
+    redirect(...)``), ``post`` (``@require_POST``: no page to GET), else None."""
+    if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)):
+        return None
+    functions = views.get(target.value.id, {})
+    function = functions.get(target.attr)
+    return None if function is None else _function_kind(function, functions, depth=0)
+
+
+def _function_kind(function: ast.FunctionDef, functions: dict[str, ast.FunctionDef], *, depth: int) -> str | None:
+    for decorator in function.decorator_list:
+        called = decorator.func if isinstance(decorator, ast.Call) else decorator
+        name = _name(called)
+        if name == "require_http_methods" and isinstance(decorator, ast.Call) and "GET" not in ast.unparse(decorator):
+            return "post"
+        if name == "require_POST":
+            return "post"
+        if _PROTECTED_VIEW.search(ast.unparse(decorator)) or _AUTH_DECORATOR.search(name):
+            return "protected"
+    for node in function.body:
+        if (
+            isinstance(node, ast.If)
+            and _ANONYMOUS_TEST.search(ast.unparse(node.test))
+            and any(isinstance(inner, ast.Return) for inner in node.body)
+        ):
+            return "protected"
+    if any(_reads_body(node) for node in function.body):
+        return "post"  # it reads the request's body (healthchecks' bounces webhook): no page to GET
+    # a view that hands each request to other views of its module (healthchecks' API ``checks``:
+    # ``create_check`` for POST, else ``get_checks``) is what they are: protected if each is
+    returned = [node.value for node in ast.walk(function) if isinstance(node, ast.Return) and node.value is not None]
+    handed = [
+        functions.get(value.func.id) if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) else None
+        for value in returned
+    ]
+    if (
+        depth < 3
+        and handed
+        and all(
+            inner is not None and _function_kind(inner, functions, depth=depth + 1) == "protected" for inner in handed
+        )
+    ):
+        return "protected"
+    return None
+
+
+def _reads_body(statement: ast.stmt) -> bool:
+    """A statement of the view's own body (not under an ``if``) that reads ``request.body``."""
+    if isinstance(statement, (ast.If, ast.Try, ast.For, ast.While, ast.With)):
+        return False
+    return any(
+        isinstance(node, ast.Attribute) and node.attr == "body" and _name(node.value) == "request"
+        for node in ast.walk(statement)
+    )
+
+
+def _module_names(tree: ast.Module) -> dict[str, ast.expr]:
+    """What a URLconf's module-level names are first bound to: a prefix (``prefix = ""``, which
+    an ``if`` may change where the site is served under a path) or a list of patterns that
+    ``include(check_urls)`` names."""
+    names: dict[str, ast.expr] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    names.setdefault(target.id, node.value)
+    return names
 
 
 def _patterns(tree: ast.Module) -> Iterator[ast.expr]:
@@ -183,10 +294,12 @@ def _elements(value: ast.expr | None) -> Iterator[ast.expr]:
         yield from _elements(value.right)
 
 
-def _pattern(folder: Path, node: ast.expr, prefix: str, seen: set[str], depth: int) -> Iterator[Route]:
+def _pattern(
+    folder: Path, node: ast.expr, prefix: str, seen: set[str], depth: int, *, conf: _URLconf
+) -> Iterator[Route]:
     if not (isinstance(node, ast.Call) and _name(node.func) in ("path", "re_path", "url") and len(node.args) >= 2):
         return
-    route = _route_text(node.args[0], regex=_name(node.func) != "path")
+    route = _route_text(_resolved(node.args[0], conf.names), regex=_name(node.func) != "path")
     if route is None:
         return
     target, full = node.args[1], prefix + route
@@ -199,14 +312,39 @@ def _pattern(folder: Path, node: ast.expr, prefix: str, seen: set[str], depth: i
         if isinstance(included, ast.Constant) and isinstance(included.value, str):
             found = list(_routes(folder, included.value, full, seen, depth + 1))
         else:
-            found = [found for inner in _elements(included) for found in _pattern(folder, inner, full, seen, depth + 1)]
+            found = [
+                found
+                for inner in _elements(conf.names.get(included.id) if isinstance(included, ast.Name) else included)
+                for found in _pattern(folder, inner, full, seen, depth + 1, conf=conf)
+            ]
         # an installed app's URLconf at the root (a CMS's pages, wagtail_urls) serves the home page;
         # Django's own (django.contrib.auth.urls: /login/...) do not
         contrib = isinstance(included, ast.Constant) and str(included.value).startswith("django.contrib.")
         yield from found or ([Route("/", protected=False)] if full == "/" and not contrib else [])
         return
-    protected = bool(_PROTECTED_VIEW.search(ast.unparse(target)))
+    kind = _view_kind(target, conf.views)
+    if kind == "post":
+        return  # @require_POST: a form's target, no page to load
+    protected = bool(_PROTECTED_VIEW.search(ast.unparse(target))) or kind == "protected"
     yield Route(prefix + route, protected=protected)
+
+
+def _resolved(node: ast.expr, names: dict[str, ast.expr]) -> ast.expr:
+    """A route written with the module's names as text: ``prefix`` and ``f"{prefix}admin/"``
+    with ``prefix = ""``; anything else as it is."""
+    if isinstance(node, ast.Name) and isinstance(names.get(node.id), ast.Constant):
+        return names[node.id]
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for written in node.values:
+            value = written
+            if isinstance(value, ast.FormattedValue) and not value.format_spec and value.conversion == -1:
+                value = _resolved(value.value, names)
+            if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+                return node
+            parts.append(value.value)
+        return ast.Constant("".join(parts))
+    return node
 
 
 def _route_text(node: ast.expr, *, regex: bool) -> str | None:

@@ -48,7 +48,7 @@ _PART = {
     "DBNAME": "database",
 }
 #: the app's own public address (its domain, host or base URL), when its default is a local web address
-_SELF_ADDRESS = re.compile(r"(DOMAIN|HOST|HOSTNAME|URL|URI|ORIGIN|ADDRESS)$")
+_SELF_ADDRESS = re.compile(r"(DOMAIN|HOST|HOSTNAME|URL|URI|ORIGIN|ADDRESS|ROOT)$")  # healthchecks' SITE_ROOT
 _LOCAL_WEB = re.compile(
     r"^(?P<scheme>https?://)?(localhost|127\.0\.0\.1|0\.0\.0\.0):(80|3000|5000|8000|8001|8080|8888)(?P<path>/.*)?$"
 )
