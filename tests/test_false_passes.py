@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from outcomes import outcomes
 
 from pytest_golive.checklist.comparisons import satisfies
 
@@ -53,11 +54,7 @@ def test_unproven_is_not_a_pass(pytester: pytest.Pytester, checklist: Callable[.
     checklist(CHECKLIST)
     (pytester.path / "skipped.xml").write_text(SKIPPED, encoding="utf-8")
     result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
-    found = {
-        line.split("::")[1].split()[0]: line.split()[0]
-        for line in result.stdout.lines
-        if line.startswith(("PASSED ", "FAILED ", "ERROR "))
-    }
+    found = outcomes(result)
     assert found == {name: "PASSED" if name.startswith("ok-") else "FAILED" for name in found}
     assert len(found) == 12
     out = result.stdout.str()
@@ -106,11 +103,7 @@ def test_an_empty_variable_is_not_configured(pytester: pytest.Pytester, monkeypa
     monkeypatch.setenv("GOLIVE_FP_SET", "postgres://db/shop")
     pytester.makefile(".yaml", golive=ENV_CHECKLIST)
     result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
-    found = {
-        line.split("::")[1].split()[0]: line.split()[0]
-        for line in result.stdout.lines
-        if line.startswith(("PASSED ", "FAILED ", "ERROR "))
-    }
+    found = outcomes(result)
     assert found == {name: "PASSED" if name.startswith("ok-") else "FAILED" for name in found}
     assert len(found) == 5
     assert "GOLIVE_FP_EMPTY: expected != 'changeme', not empty, got an empty value" in result.stdout.str()
@@ -207,11 +200,7 @@ def test_nothing_recorded_is_no_call(pytester: pytest.Pytester) -> None:
     expectations passed with nothing recorded."""
     pytester.makefile(".yaml", golive=RECORDED_CHECKLIST)
     result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
-    found = {
-        line.split("::")[1].split()[0]: line.split()[0]
-        for line in result.stdout.lines
-        if line.startswith(("PASSED ", "FAILED ", "ERROR "))
-    }
+    found = outcomes(result)
     assert found == {name: "PASSED" if name.startswith("ok-") else "FAILED" for name in found}
     assert len(found) == 4
     assert "count: expected >= 1, got 0" in result.stdout.str()
@@ -236,11 +225,7 @@ def test_a_schema_that_checks_nothing_fails(pytester: pytest.Pytester, checklist
     every object, as ``{}`` passes everything; a schema that is not one raised a traceback."""
     checklist(SCHEMA_CHECKLIST)
     result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
-    found = {
-        line.split("::")[1].split()[0]: line.split()[0]
-        for line in result.stdout.lines
-        if line.startswith(("PASSED ", "FAILED ", "ERROR "))
-    }
+    found = outcomes(result)
     assert found == {name: "PASSED" if name.startswith("ok-") else "FAILED" for name in found}
     assert len(found) == 5
     out = result.stdout.str()

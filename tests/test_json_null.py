@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from outcomes import outcomes
 
 from pytest_golive.checks.base import compare_paths
 
@@ -26,11 +27,7 @@ checks:
 def test_null_needs_the_key_present(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
     checklist(CHECKLIST)
     result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
-    found = {
-        line.split("::")[1].split()[0]: line.split()[0]
-        for line in result.stdout.lines
-        if line.startswith(("PASSED ", "FAILED ", "ERROR "))
-    }
+    found = outcomes(result)
     assert found == {
         "ok-null-present": "PASSED",
         "ok-null-equals": "PASSED",

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from outcomes import outcomes
 
 CHECKLIST = """\
 golive: 1
@@ -23,11 +24,7 @@ checks:
 def test_an_html_answer_fails_on_its_expectation(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
     checklist(CHECKLIST)
     result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
-    found = {
-        line.split("::")[1].split()[0]: line.split()[0]
-        for line in result.stdout.lines
-        if line.startswith(("PASSED ", "FAILED ", "ERROR "))
-    }
+    found = outcomes(result)
     assert found == {"html-not-metrics": "FAILED", "html-not-text": "FAILED", "html-ok": "PASSED"}
     output = result.stdout.str()
     assert "ValueError" not in output

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from outcomes import outcomes
 
 CHECKLIST = """\
 golive: 1
@@ -28,11 +29,7 @@ vars: {low: 8}
 def test_between_and_compound_comparisons(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
     checklist(CHECKLIST)
     result = pytester.runpytest("-rA", "-p", "no:cacheprovider", "--golive-provider", "local")
-    found = {
-        line.split("::")[1].split()[0]: line.split()[0]
-        for line in result.stdout.lines
-        if line.startswith(("PASSED ", "FAILED ", "ERROR "))
-    }
+    found = outcomes(result)
     assert found == {name: "PASSED" if name.startswith("ok-") else "FAILED" for name in found}
     assert len(found) == 7
     output = result.stdout.str()
