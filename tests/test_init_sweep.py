@@ -4,9 +4,12 @@ fixtures/projects/. Static only: nothing here is installed or run."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from test_onboarding import checks_of, written
+from test_onboarding import PROJECTS, checks_of, written
+
+from pytest_golive.onboarding.detect import inspect_project
 
 
 def test_dockerfile_env_values_are_expanded_as_docker_does_or_left_out(tmp_path: Path) -> None:
@@ -91,3 +94,18 @@ def test_a_django_secret_key_without_default_is_required(tmp_path: Path) -> None
     checklist, _ = written("django-env-switches", tmp_path)
     assert checklist["app"]["env"]["SECRET_KEY"] == "{{ env.SECRET_KEY }}"
     assert checks_of(checklist)["environment-configured"]["env"] == ["SECRET_KEY"]
+
+
+def test_a_project_templates_folder_is_not_the_app(tmp_path: Path) -> None:
+    """ckan keeps a cookiecutter template for extensions in
+    ``contrib/cookiecutter/ckan_extension/{{cookiecutter.project}}/``: init reported its
+    ``.coveragerc`` as the app's coverage set-up. A folder named with a template's braces holds
+    files of the projects it makes, not of this app."""
+    shutil.copytree(PROJECTS / "flask-sqlalchemy", tmp_path / "app")
+    template = tmp_path / "app" / "contrib" / "{{cookiecutter.project}}"
+    template.mkdir(parents=True)
+    (template / ".coveragerc").write_text("[run]\nsource = ckanext\n")
+    (template / "requirements.txt").write_text("redis\n")
+    project = inspect_project(tmp_path / "app")
+    assert not project.coverage
+    assert not project.redis

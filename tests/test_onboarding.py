@@ -595,6 +595,11 @@ def test_doctors_install_fix_is_the_projects_own_way_to_install(tmp_path: Path) 
     (tmp_path / "requirements-prod.txt").write_text("flask\n")
     requirements = doctor(str(checklist), env={})
     assert f"({tmp_path / '.venv/bin/python'} -m pip install -r requirements-prod.txt)" in requirements.stdout
+    # ckan: requirements-docs.txt sorts before requirements.txt, and was the one named
+    (tmp_path / "requirements-docs.txt").write_text("sphinx\n")
+    assert "install -r requirements-prod.txt)" in doctor(str(checklist), env={}).stdout
+    (tmp_path / "requirements.txt").write_text("flask\n")
+    assert "install -r requirements.txt)" in doctor(str(checklist), env={}).stdout
 
 
 def test_doctor_asks_the_interpreter_that_runs_the_walk_for_its_migration_tools(tmp_path: Path) -> None:

@@ -238,6 +238,8 @@ def _files(root: Path) -> Iterator[Path]:
             if entry.is_dir():
                 if (entry / "pyvenv.cfg").exists():
                     continue  # a virtualenv of any name
+                if "{{" in entry.name or "{%" in entry.name:
+                    continue  # a project template's folder (cookiecutter, copier): its files are not this app's
                 if (entry.name not in _SKIP_DIRS and not entry.name.startswith(".")) or entry.name == ".github":
                     stack.append(entry)
             elif entry.is_file():

@@ -78,6 +78,10 @@ def how_to_make(root: Path) -> str:
     return _lock_tool(root) or "python -m venv .venv && " + _pip_install(root, ".venv/bin/pip")
 
 
+#: requirements files for work beside the app, not to run it
+_AUXILIARY = re.compile(r"(?i)dev|doc|test|lint|ci\b|typ")
+
+
 def how_to_install(root: Path, python: str) -> str:
     """The command that installs the project's dependencies into an existing virtualenv."""
     return _lock_tool(root) or _pip_install(root, f"{python} -m pip")
@@ -95,8 +99,13 @@ def _lock_tool(root: Path) -> str | None:
 
 
 def _pip_install(root: Path, pip: str) -> str:
-    requirements = next((p.name for p in sorted(root.glob("requirements*.txt"))), None)
-    return f"{pip} install -r {requirements}" if requirements else f"{pip} install -e ."
+    """``requirements.txt`` first, then another requirements file that is not for
+    development, docs or tests (``requirements-docs.txt`` sorts before ``requirements.txt``)."""
+    found = sorted(
+        root.glob("requirements*.txt"),
+        key=lambda p: (p.name != "requirements.txt", bool(_AUXILIARY.search(p.name)), p.name),
+    )
+    return f"{pip} install -r {found[0].name}" if found else f"{pip} install -e ."
 
 
 @dataclass(frozen=True)
