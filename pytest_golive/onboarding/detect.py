@@ -25,8 +25,11 @@ from . import deploy, django_project, entrypoints, environment, interpreter, nod
 from .django_project import DjangoProject
 from .environment import EnvRead
 from .routes import Route, RouteMap
-from .sources import parse_python, read_text
+from .sources import parse_python, read_text, repository_root
 from .wiring import CACHE, DB, service_by_value, service_part
+
+#: golive's reusable workflow, which the workflow init writes calls
+GOLIVE_WORKFLOW = "pytest-golive/pytest-golive/.github/workflows/golive.yml"
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
 _SKIP_DIRS = {
@@ -1043,12 +1046,22 @@ def _coverage_and_ci(project: Project, files: list[Path]) -> None:
         ) and not project.coverage:
             project.coverage = True
             project.note("coverage", "coverage.py configured", HIGH, rel)
-        if rel.startswith(".github/workflows/") and path.suffix in (".yml", ".yaml"):
-            project.workflows.append(rel)
         if path.name == ".gitlab-ci.yml":
             project.note("CI", "GitLab CI", HIGH, rel)
+    # GitHub runs the workflows at the repository's root, also for an app in its backend/
+    folder = repository_root(project.root) / ".github" / "workflows"
+    for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
+        if path.suffix in (".yml", ".yaml") and path.is_file() and not _golives_own(path):
+            project.workflows.append(_relative_to(path, project.root))
     if project.workflows:
-        project.note("CI", f"{len(project.workflows)} GitHub Actions workflows", HIGH, ".github/workflows/")
+        shown = _relative_to(folder, project.root) + "/"
+        project.note("CI", f"{len(project.workflows)} GitHub Actions workflows", HIGH, shown)
+
+
+def _golives_own(workflow: Path) -> bool:
+    """The workflow ``golive init`` wrote (it calls golive's reusable workflow): no CI of the
+    project's, so ``init --force`` does not count it among them."""
+    return GOLIVE_WORKFLOW in read_text(workflow)
 
 
 def _summarise_routes(project: Project, routes: RouteMap) -> None:
