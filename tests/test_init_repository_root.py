@@ -11,6 +11,7 @@ import io
 import os
 import shutil
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,10 @@ def test_init_in_a_subfolder_writes_the_workflow_where_github_runs_it(tmp_path: 
     assert called["with"]["app-directory"] == "backend"
     reusable = yaml.safe_load((WORKFLOWS / "golive.yml").read_text())[True]["workflow_call"]["inputs"]
     assert set(called["with"]) <= set(reusable), "every input the written workflow passes is one the reusable takes"
+    checker = Path(sys.executable).parent / "check-jsonschema"
+    schema = ["--builtin-schema", "vendor.github-workflows", str(repo / ".github" / "workflows" / "golive.yml")]
+    valid = subprocess.run([str(checker), *schema], capture_output=True, text=True, check=False)
+    assert valid.returncode == 0, valid.stdout + valid.stderr
 
 
 def test_without_git_the_folder_init_ran_on_is_the_root(tmp_path: Path) -> None:
