@@ -339,13 +339,15 @@ def test_a_url_the_code_checks_for_herokus_postgres_scheme_is_given_in_that_form
 
 def test_a_declared_server_golive_cannot_bind_is_named_beside_the_one_it_serves_with(tmp_path: Path) -> None:
     """bakerydemo's Procfile and Dockerfile start uwsgi with an ini file; init served it with
-    runserver and said nothing of the declared command it had passed over."""
+    runserver and said nothing of the declared command it had passed over. The app that ini
+    file names is served, by gunicorn (a dependency)."""
     _, facts = written("django-heroku", tmp_path)
     assert (
         "start command uwsgi ./etc/uwsgi.ini: not a server golive can bind to 127.0.0.1, so it is not used Procfile:2"
         in facts
     )
-    assert "start command gunicorn kitchen.wsgi requirements.txt:5" in facts
+    served = "module = kitchen.wsgi:application, served by uWSGI"
+    assert f"start command gunicorn kitchen.wsgi:application etc/uwsgi.ini:3 ({served})" in facts
 
 
 def test_the_restore_drill_init_writes_waits_for_the_app_that_makes_the_schema(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .. import __version__
@@ -235,13 +235,18 @@ def _stamp_coverage(args: argparse.Namespace) -> int:
 def _init(args: argparse.Namespace) -> int:
     from ..onboarding.detect import inspect_project  # noqa: PLC0415  (only init needs the detectors)
     from ..onboarding.render import render_checklist, render_workflow  # noqa: PLC0415
+    from ..onboarding.sources import repository_root  # noqa: PLC0415
 
     root: Path = args.path
     if not root.is_dir():
         print(f"golive: {root}: not a folder (give the repository to inspect)", file=sys.stderr)
         return EXIT_USAGE
-    targets = {root / "golive.yaml": None, root / ".github" / "workflows" / "golive.yml": None}
-    blocked = next(filter(None, (_blocked_target(path, root) for path in targets)), None)
+    # GitHub runs only the workflows at the repository's root: an app in backend/ gets its
+    # workflow there, running the checklist by its path from that root
+    repository = repository_root(root)
+    shown = os.path.relpath(repository, Path.cwd()) if repository != root.absolute() else str(root)
+    targets = {root / "golive.yaml": root, Path(shown) / ".github" / "workflows" / "golive.yml": Path(shown)}
+    blocked = next(filter(None, (_blocked_target(path, base) for path, base in targets.items())), None)
     if blocked:
         print(f"golive: {blocked}", file=sys.stderr)
         return EXIT_USAGE
@@ -258,7 +263,9 @@ def _init(args: argparse.Namespace) -> int:
     try:
         checklist_path.write_text(render_checklist(project), encoding="utf-8")
         workflow_path.parent.mkdir(parents=True, exist_ok=True)
-        workflow_path.write_text(render_workflow("golive.yaml"), encoding="utf-8")
+        app_folder = Path(os.path.relpath(root.absolute(), repository)).as_posix()
+        checklist_in_repository = (PurePosixPath(app_folder) / "golive.yaml").as_posix()
+        workflow_path.write_text(render_workflow(checklist_in_repository, app_folder), encoding="utf-8")
     except OSError as exc:  # read-only, full: say which file
         print(f"golive: {exc.filename}: cannot write: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -217,6 +217,8 @@ def worker_command(text: str, scripts: dict[str, str] | None = None, *, named: b
     if not commands:
         return None
     words = commands[-1]
+    if Path(words[0]).name == "manage.py":  # ./manage.py sendalerts, run by its shebang
+        words = ["python", words[0].removeprefix("./"), *words[1:]]
     if words[0] in _WORKER_MODULES:
         return [PYTHON, "-m", _WORKER_MODULES[words[0]], *words[1:]]
     if words[0] not in ("python", "flask") or len(words) < 2 or is_migration(words):

@@ -21,12 +21,15 @@ from pathlib import Path
 import yaml
 
 from ..services.database_names import dotenv_values
-from . import deploy, django_project, entrypoints, environment, interpreter, nodejs, packaging
+from . import deploy, django_project, entrypoints, environment, interpreter, nodejs, packaging, uwsgi
 from .django_project import DjangoProject
 from .environment import EnvRead
 from .routes import Route, RouteMap
-from .sources import parse_python, read_text
+from .sources import parse_python, read_text, repository_root
 from .wiring import CACHE, DB, service_by_value, service_part
+
+#: golive's reusable workflow, which the workflow init writes calls
+GOLIVE_WORKFLOW = "pytest-golive/pytest-golive/.github/workflows/golive.yml"
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
 _SKIP_DIRS = {
@@ -704,6 +707,8 @@ def _start_command(
         _adopt_setup(project, [*hooks, (found, "package.json scripts.start")])
         return
     _adopt_setup(project, hooks)
+    if project.language == "python" and _uwsgi_start(project, files, python_deps):
+        return
     if project.language == "python" and _console_script(project, files):
         return
     for path in files:
@@ -805,7 +810,8 @@ def _declared_starts(project: Project) -> Iterator[tuple[str, str]]:
 
 def _workers(project: Project, files: list[Path], scripts: dict[str, str]) -> None:
     """The processes a deployment runs beside the web server: Procfile lines other than
-    ``web:`` and ``release:``, and compose services whose command is a worker (Celery, RQ...)."""
+    ``web:`` and ``release:``, compose services whose command is a worker (Celery, RQ...), and
+    the Python programs a uWSGI config attaches as daemons (``attach-daemon = ./manage.py sendalerts``)."""
     found: list[tuple[list[str], str]] = []
     for folder in dict.fromkeys([project.app_root, project.root]):
         procfile = folder / "Procfile"
@@ -823,6 +829,16 @@ def _workers(project: Project, files: list[Path], scripts: dict[str, str]) -> No
                 argv = deploy.worker_command(text, scripts)
                 if argv is not None:
                     found.append((argv, f"{_rel(project.root, path)} service {name}"))
+    for path, config in _uwsgi_configs(files):
+        for option in config:
+            daemon = uwsgi.daemon_command(option)
+            argv = deploy.worker_command(daemon, scripts, named=True) if daemon is not None else None
+            where = f"{_rel(project.root, path)}:{option.line}"
+            if argv is not None and (option.conditional or uwsgi.has_placeholders(option.value)):
+                why = "run only when a uWSGI condition holds" if option.conditional else "uWSGI fills in its $(...)"
+                project.note("worker", f"{daemon}: {why}, so it is not started", LOW, where)
+            elif argv is not None:
+                found.append((argv, where))
     for argv, where in found:
         if argv not in project.workers:
             project.workers.append(argv)
@@ -885,7 +901,54 @@ def _release_hooks(project: Project, files: list[Path], scripts: dict[str, str])
                     hooks.append((found, f"{_rel(project.root, path)} service {name}"))
         elif path.suffix == ".sh" and re.fullmatch(r"pre[-_]?start\.sh|release\.sh|migrate\.sh", path.name):
             hooks.append((deploy.read_deploy(read_text(path), scripts, serves=False), _rel(project.root, path)))
+    for path, config in _uwsgi_configs(files):
+        for option in config:
+            hook = uwsgi.pre_app_command(option)
+            if hook is not None and not option.conditional:
+                where = f"{_rel(project.root, path)}:{option.line}"
+                hooks.append((deploy.read_deploy(hook, scripts, serves=False), where))
     return hooks
+
+
+def _uwsgi_configs(files: list[Path]) -> list[tuple[Path, list[uwsgi.Option]]]:
+    """The uWSGI configs of the repository (``docker/uwsgi.ini``), with their ``[uwsgi]`` options."""
+    configs = []
+    for path in files:
+        if path.suffix == ".ini":
+            text = read_text(path)
+            if uwsgi.is_config(path.name, text):
+                configs.append((path, uwsgi.options(text)))
+    return configs
+
+
+def _uwsgi_start(project: Project, files: list[Path], python_deps: dict[str, str]) -> bool:
+    """No declared command golive can serve with, but a uWSGI config names the WSGI app: that
+    app, served by gunicorn when it is a dependency, else by the framework's own server."""
+    for path, config in _uwsgi_configs(files):
+        module, wsgi_file, option = uwsgi.served(config)
+        if option is None:
+            continue
+        target = module
+        if wsgi_file is not None:
+            file, _, name = wsgi_file.rpartition(":")
+            found = next((base / file for base in (project.app_root, path.parent) if (base / file).is_file()), None)
+            target = f"{_module_name(project, found)[0]}:{name}" if found is not None else None
+        if target is None:
+            continue
+        if "gunicorn" in python_deps:
+            tool = ["gunicorn", target]
+        elif project.framework == "Django" and (project.app_root / "manage.py").is_file():
+            tool = ["python", "manage.py", "runserver"]
+        elif project.framework == "Flask":
+            tool = ["flask", "--app", target, "run"]
+        else:
+            continue
+        project.command = deploy.server_command(tool)
+        shown = " ".join(tool).replace("runserver", "runserver --noreload")
+        why = f"{_rel(project.root, path)}:{option.line} ({option.key} = {option.value}, served by uWSGI)"
+        project.note("start command", shown, MEDIUM, why)
+        return True
+    return False
 
 
 def _adopt_setup(project: Project, sources: list[tuple[deploy.Deploy, str]]) -> None:
@@ -1045,12 +1108,22 @@ def _coverage_and_ci(project: Project, files: list[Path]) -> None:
         ) and not project.coverage:
             project.coverage = True
             project.note("coverage", "coverage.py configured", HIGH, rel)
-        if rel.startswith(".github/workflows/") and path.suffix in (".yml", ".yaml"):
-            project.workflows.append(rel)
         if path.name == ".gitlab-ci.yml":
             project.note("CI", "GitLab CI", HIGH, rel)
+    # GitHub runs the workflows at the repository's root, also for an app in its backend/
+    folder = repository_root(project.root) / ".github" / "workflows"
+    for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
+        if path.suffix in (".yml", ".yaml") and path.is_file() and not _golives_own(path):
+            project.workflows.append(_relative_to(path, project.root))
     if project.workflows:
-        project.note("CI", f"{len(project.workflows)} GitHub Actions workflows", HIGH, ".github/workflows/")
+        shown = _relative_to(folder, project.root) + "/"
+        project.note("CI", f"{len(project.workflows)} GitHub Actions workflows", HIGH, shown)
+
+
+def _golives_own(workflow: Path) -> bool:
+    """The workflow ``golive init`` wrote (it calls golive's reusable workflow): no CI of the
+    project's, so ``init --force`` does not count it among them."""
+    return GOLIVE_WORKFLOW in read_text(workflow)
 
 
 def _summarise_routes(project: Project, routes: RouteMap) -> None:

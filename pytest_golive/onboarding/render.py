@@ -13,12 +13,12 @@ from typing import Any
 import jinja2
 
 from ..checklist.model import DJANGO_MIGRATIONS_LAST
-from .detect import Project
+from .detect import GOLIVE_WORKFLOW, Project
 from .wiring import CACHE, DB, Wire, wire
 
 #: the moving tag v1 follows the newest v1.x.y release (README: "In CI"); the package comes from the same tag
 RELEASE_TAG = "v1"
-REUSABLE_WORKFLOW = f"pytest-golive/pytest-golive/.github/workflows/golive.yml@{RELEASE_TAG}"
+REUSABLE_WORKFLOW = f"{GOLIVE_WORKFLOW}@{RELEASE_TAG}"
 GOLIVE_REQUIREMENT = f"pytest-golive @ git+https://github.com/pytest-golive/pytest-golive@{RELEASE_TAG}"
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -284,11 +284,22 @@ def _worker_argv(argv: list[str], services: list[dict[str, str]]) -> list[str]:
     return argv
 
 
-def render_workflow(checklist: str) -> str:
+def render_workflow(checklist: str, app_directory: str = ".") -> str:
+    """The caller of the reusable workflow. ``checklist`` and ``app_directory`` (where the
+    app's dependency files are, which the reusable workflow installs from) are paths from the
+    repository's root, where GitHub runs workflows: ``backend/golive.yaml`` and ``backend``
+    for an app in ``backend/``."""
     return (
         _environment()
         .get_template("workflow.yml.j2")
-        .render({"reusable": REUSABLE_WORKFLOW, "requirement": GOLIVE_REQUIREMENT, "checklist": checklist})
+        .render(
+            {
+                "reusable": REUSABLE_WORKFLOW,
+                "requirement": GOLIVE_REQUIREMENT,
+                "checklist": checklist,
+                "app_directory": app_directory,
+            }
+        )
     )
 
 

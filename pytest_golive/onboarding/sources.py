@@ -22,3 +22,11 @@ def parse_python(path: Path) -> ast.Module | None:
         return ast.parse(read_text(path), filename=str(path))
     except (SyntaxError, ValueError):
         return None
+
+
+def repository_root(folder: Path) -> Path:
+    """The root of the git repository ``folder`` is in: the nearest folder, itself or above,
+    that holds ``.git`` (a folder, or the file of a worktree or submodule); ``folder`` itself
+    when there is none (an archive of a repository has no ``.git``)."""
+    folder = folder.absolute()
+    return next((above for above in (folder, *folder.parents) if (above / ".git").exists()), folder)
