@@ -109,3 +109,18 @@ def test_a_project_templates_folder_is_not_the_app(tmp_path: Path) -> None:
     project = inspect_project(tmp_path / "app")
     assert not project.coverage
     assert not project.redis
+
+
+def test_an_app_made_inside_a_function_is_served_by_that_factory(tmp_path: Path) -> None:
+    """``portal = Flask(__name__)`` inside ``def build_portal()`` was taken for a module-level
+    object: init served ``flask --app portal:portal``, which cannot import. The function that
+    makes the app is the factory to point the server at."""
+    (tmp_path / "requirements.txt").write_text("flask\n")
+    (tmp_path / "portal").mkdir()
+    (tmp_path / "portal" / "__init__.py").write_text(
+        "from flask import Flask\n\n\ndef build_portal():\n    portal = Flask(__name__)\n    return portal\n"
+    )
+    project = inspect_project(tmp_path)
+    assert project.command is not None
+    assert "portal:build_portal" in project.command
+    assert "portal:portal" not in project.command

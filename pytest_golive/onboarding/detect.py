@@ -391,8 +391,9 @@ def _python_source(project: Project, path: Path, routes: RouteMap, classes: list
     if apps_own:
         classes.extend(environment.settings_classes(tree, where))
     routes.add(module, tree, is_package)
+    module_level = {id(statement) for statement in _module_statements(tree.body)}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and id(node) in module_level:
             app_class = _call_name(node.value.func)
             if app_class in _APP_CLASSES and isinstance(node.targets[0], ast.Name):
                 target = f"{module}:{node.targets[0].id}"
@@ -402,7 +403,7 @@ def _python_source(project: Project, path: Path, routes: RouteMap, classes: list
                 # Flask's name for a factory, but FastAPI apps (polar) are made so too
                 made = project.framework if project.framework in _APP_CLASSES else "Flask"
                 project.app_objects.append((f"{module}:{node.targets[0].id}", made, f"{where}:{node.lineno}"))
-        elif isinstance(node, ast.FunctionDef) and node.name in ("create_app", "make_app") and node in tree.body:
+        elif isinstance(node, ast.FunctionDef) and node in tree.body and _makes_an_app(node):
             project.factories.append((module, node.name))
         elif isinstance(node, (ast.Import, ast.ImportFrom)) and project.framework is None:
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
@@ -413,6 +414,25 @@ def _python_source(project: Project, path: Path, routes: RouteMap, classes: list
                     project.note("framework", project.framework, MEDIUM, f"{where}:{node.lineno}")
         elif isinstance(node, ast.Call):
             _python_call(project, path, node)
+
+
+def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements a module runs at import, also under ``if``/``try``/``with``: an app
+    made inside a function (a factory) is no object of the module."""
+    for statement in body:
+        yield statement
+        if isinstance(statement, (ast.If, ast.With, ast.Try)):
+            nested = [*statement.body, *getattr(statement, "orelse", []), *getattr(statement, "finalbody", [])]
+            nested += [line for handler in getattr(statement, "handlers", []) for line in handler.body]
+            yield from _module_statements(nested)
+
+
+def _makes_an_app(function: ast.FunctionDef) -> bool:
+    """A factory: named like Flask's (``create_app``), or a function that makes a FastAPI,
+    Flask or Starlette app in its body (``def build_portal(): portal = Flask(...)``)."""
+    if function.name in ("create_app", "make_app"):
+        return True
+    return any(isinstance(node, ast.Call) and _call_name(node.func) in _APP_CLASSES for node in ast.walk(function))
 
 
 def _call_name(node: ast.expr) -> str:
