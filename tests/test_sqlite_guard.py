@@ -18,6 +18,10 @@ from pathlib import Path
 import pytest
 from interrupt_harness import interrupt_during_fault
 
+from pytest_golive.checklist import GatePolicy
+from pytest_golive.formats.junit import CaseResult
+from pytest_golive.formats.properties import FOREIGN_DATABASE_PROPERTY
+from pytest_golive.gate.verdict import decide
 from pytest_golive.services import sqlite_files
 from pytest_golive.services.postgres import local_binaries
 from pytest_golive.services.sqlite_files import databases_in, take_baseline
@@ -182,3 +186,16 @@ def test_ctrl_c_after_the_write_still_says_it(tmp_path: Path, runs_dir: dict[str
     output = interrupt_during_fault(command, tmp_path, flag, {"COLUMNS": "400", **runs_dir})
     assert "KeyboardInterrupt" in output, output[-4000:]
     assert f"{tmp_path / 'data.sqlite'}: the app wrote a database golive did not make" in output, output[-4000:]
+
+
+def test_no_severity_or_waiver_passes_a_result_that_wrote_a_database() -> None:
+    case = CaseResult(
+        "golive.yaml::home",
+        "home",
+        "error",
+        "failed on teardown with data.sqlite: the app wrote a database golive did not make",
+        {"golive.check": "home", "golive.severity": "P3", FOREIGN_DATABASE_PROPERTY: "/src/data.sqlite"},
+    )
+    verdict = decide([case], GatePolicy(block=("P0",), waive={"home": "known"}))
+    assert not verdict.passed
+    assert any("the app wrote a database golive did not make" in finding.message for finding in verdict.findings)
