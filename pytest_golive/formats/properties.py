@@ -25,6 +25,10 @@ FAILURES_PROPERTY = "golive.failures"
 CONSECUTIVE_SUCCESSES_PROPERTY = "golive.consecutive_successes"
 FAILURE_LIMIT_PROPERTY = "golive.failure_limit"
 
+#: a SQLite database that was in the app's folder before the run and that the run wrote
+#: (services/sqlite_files.py): no severity or waiver passes a result that carries it
+FOREIGN_DATABASE_PROPERTY = "golive.foreign_database"
+
 #: a load check split over N CI jobs (--golive-load-shards): "I/N" on the testcase of the I-th
 #: share, and JSON ``{"expect": {...}, "min_samples": n}``, what the gate judges the merged shares by
 LOAD_SHARE_PROPERTY = "golive.load_share"

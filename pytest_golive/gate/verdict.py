@@ -19,6 +19,7 @@ from ..formats.properties import (
     COMMIT_PROPERTY,
     FAILURES_PROPERTY,
     FLAKY_PROPERTY,
+    FOREIGN_DATABASE_PROPERTY,
     NEEDS_UNMET_PROPERTY,
     RERUNS_PROPERTY,
     RUN_AT_PROPERTY,
@@ -194,6 +195,8 @@ def _judge_case(case: CaseResult, policy: GatePolicy) -> list[Finding]:
     detail = f": {first_line[:300]}" if first_line else ""
     if SHARES_REFUSED_PROPERTY in case.properties:  # evidence not all there: no severity or waiver passes it
         return [Finding("fail", f"{label} {first_line[:300]}", where)]
+    if FOREIGN_DATABASE_PROPERTY in case.properties:  # the run wrote a database it did not make
+        return [Finding("fail", f"{label} errored: {first_line[:300]}", where)]
     waiver = policy.waive.get(case.check or case.name)
     if case.outcome == "passed":
         level = "fail" if blocking and policy.flaky == "block" and not waiver else "warn"

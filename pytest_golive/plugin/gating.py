@@ -13,9 +13,10 @@ from ..formats.junit import CaseResult, keep_worse
 from ..gate import report
 from ..gate.load_shares import with_shares_merged
 from ..gate.verdict import Verdict, decide, merge_policies
+from ..services.sqlite_files import wrote_message
 from .discovery import discover_checklists
 from .items import FILES_KEY
-from .options import RERUN_OUTCOME
+from .options import RERUN_OUTCOME, SERVICES_KEY
 
 
 class SessionGate:
@@ -43,7 +44,14 @@ class SessionGate:
             return
         checklists = self._checklists()
         cases = with_shares_merged(self.cases.values())  # a shard alone has one share: it fails closed
-        self.verdict = decide(cases, merge_policies(c.gates for c in checklists), checklists=checklists)
+        services = self.config.stash.get(SERVICES_KEY, None)  # closed already: plugin/hooks.py runs first
+        written = getattr(services, "unreported_writes", [])  # a database the app wrote that no test reported
+        self.verdict = decide(
+            cases,
+            merge_policies(c.gates for c in checklists),
+            checklists=checklists,
+            problems=[wrote_message(path) for path in written],
+        )
         if not self.verdict.passed and exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ..formats.properties import RERUNS_PROPERTY
+from ..formats.properties import FOREIGN_DATABASE_PROPERTY, RERUNS_PROPERTY
 from .discovery import discover_checklists, is_checklist_path, real_path
 from .fixtures import golive_app, golive_postgres, golive_redis, golive_services
 from .markers import register_builtin_markers
@@ -175,10 +175,31 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Stop apps and servers while the terminal can still say what happened."""
+    """Stop apps and servers while the terminal can still say what happened. A database the
+    app wrote that no test reported (the run was interrupted) still fails the run."""
     services = session.config.stash.get(SERVICES_KEY, None)
     if services is not None:
         services.close()
+        if services.unreported_writes and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """After each test, whether an app wrote a SQLite database that was in its folder before
+    its setup ran (services/sqlite_files.py): the test's teardown errors, so JUnit and the
+    gate see it. The session's last teardown stops the apps first (a finalizer of the
+    session: pytest-rerunfailures holds it back while a rerun is due) and reports every such
+    database again, so that a rerun cannot hide it."""
+    result = yield
+    services = item.config.stash.get(SERVICES_KEY, None)
+    if services is not None:
+        written = services.foreign_writes(again=nextitem is None)
+        if written:
+            from ..services.sqlite_files import ForeignDatabaseWritten  # noqa: PLC0415  (loaded with the services)
+
+            raise ForeignDatabaseWritten(written)
+    return result
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -213,6 +234,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if call.when == "setup" and call.excinfo is not None and hasattr(item, "repr_setup_failure"):
         report.longrepr = item.repr_setup_failure(call.excinfo) or report.longrepr  # a service or the app did not start
+    error = call.excinfo.value if call.excinfo is not None else None
+    lines = getattr(error, "golive_lines", None)
+    if call.when == "teardown" and lines:  # the app wrote a database golive did not make
+        from .report import CrashLine, FailureRepr  # noqa: PLC0415  (only runs with that error load it)
+
+        paths = [str(path) for path in getattr(error, "paths", [])]
+        report.longrepr = FailureRepr(tuple(lines), CrashLine(paths[0] if paths else "", 0, lines[0]))
+        report.user_properties.append((FOREIGN_DATABASE_PROPERTY, ", ".join(paths)))
     settle = getattr(item, "settle_report", None)
     if settle is not None and report.outcome != RERUN_OUTCOME:
         settle(report)  # outcome kept for the checks that need this one (plugin/needs.py)
@@ -270,6 +299,16 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     services = config.stash.get(SERVICES_KEY, None)
     if services is None:
         return
+    if services.unreported_writes:
+        from ..services.sqlite_files import wrote_message  # noqa: PLC0415  (loaded with the services)
+
+        terminalreporter.section("golive: databases golive did not make were written", red=True)
+        for path in services.unreported_writes:
+            terminalreporter.write_line(wrote_message(path), red=True, bold=True)
+    if services.removed_sqlite:
+        terminalreporter.section("golive sqlite")
+        names = ", ".join(str(path) for path in services.removed_sqlite)
+        terminalreporter.write_line(f"removed the SQLite files this run's app created in its folder: {names}")
     kept = services.kept_logs()
     if kept:
         terminalreporter.section("golive app logs")

@@ -48,6 +48,8 @@ from .signoffs import manual_signoffs, parse_cli, run_release
 
 #: the run's checklist files in collection order (the gate and the fixtures read them)
 FILES_KEY = pytest.StashKey[list["ChecklistFile"]]()
+#: set once the session's last teardown stops the apps (plugin/hooks.py then checks their folders)
+_APPS_STOP_KEY = pytest.StashKey[bool]()
 
 
 def outcome_book(config: pytest.Config) -> OutcomeBook:
@@ -211,8 +213,10 @@ class ChecklistFile(pytest.File):
         context = {"env": dict(os.environ), "vars": base.variables, "services": view}
         if not (needs.app and self._starts_app()):
             if self.endpoints and self._app_waits_behind(item):
+                self._stop_apps_at_session_end()
                 services.start_app_ahead(self.checklist, context, settings.app_python)
             return settings
+        self._stop_apps_at_session_end()
         try:
             started = services.app(self.checklist, context, settings.app_python)
         except AppStartError as exc:
@@ -230,6 +234,15 @@ class ChecklistFile(pytest.File):
             app_pid=lambda: started.pid,
             app_log=lambda: started.log,
         )
+
+    def _stop_apps_at_session_end(self) -> None:
+        """The apps stop in the session's last teardown (a finalizer of the session), so that
+        what they wrote on the way out is reported as that test's error (plugin/hooks.py)."""
+        if not self.config.stash.get(_APPS_STOP_KEY, False):
+            from .services import session_services  # noqa: PLC0415
+
+            self.config.stash[_APPS_STOP_KEY] = True
+            self.session.addfinalizer(session_services(self.config).stop_apps)
 
     def _app_waits_behind(self, item: pytest.Item | None) -> bool:
         """Whether the app may start while ``item`` and the items after it run: they come

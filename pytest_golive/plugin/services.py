@@ -40,6 +40,7 @@ from ..services.reaper import reap
 from ..services.running import Running
 from ..services.runstate import RunState
 from ..services.serverlog import server_log
+from ..services.sqlite_files import run_baselines
 from .options import APP_COVERAGE_OPTION, DEFAULT_LOGS_DIR, LOGS_OPTION, PROVIDER_OPTION, RUN_ID_INPUT, SERVICES_KEY
 from .timing import TimeLedger
 
@@ -84,6 +85,14 @@ class SessionServices:
         #: apps starting in a thread (start_app_ahead), until a check needs them
         self._starting: dict[Path, tuple[AppProcess, Future[AppProcess | ProvisionError]]] = {}
         self._urls: dict[Path, str] = {}
+        #: every app process made here, started or not (its SQLite baseline outlives a failed start)
+        self._app_processes: list[AppProcess] = []
+        #: SQLite databases the app wrote that were already reported as a test's error
+        self._reported_writes: set[Path] = set()
+        #: found at the end and not reported by a test (the run was interrupted): the summary says them
+        self.unreported_writes: list[Path] = []
+        #: SQLite databases the run's apps created in their folders, removed at its end
+        self.removed_sqlite: list[Path] = []
         self._handles: dict[Path, dict[str, dict[str, Any]]] = {}
         self._proxies: dict[Path, dict[str, TcpProxy]] = {}
         #: http-stub and mail services, served by this process for its own app and checks
@@ -215,9 +224,11 @@ class SessionServices:
     def _new_app(self, checklist: Checklist, python: str) -> AppProcess:
         assert checklist.app is not None
         name = self.app_log_name(checklist)
-        return AppProcess(
+        process = AppProcess(
             self.state, checklist.app, name, python=python, keep_log=self._keeper(name), learn_env=self.learn_env
         )
+        self._app_processes.append(process)
+        return process
 
     def _start_app(
         self, checklist: Checklist, process: AppProcess, context: Mapping[str, Any]
@@ -316,16 +327,38 @@ class SessionServices:
         with self.spent.measure("teardown"):
             self._close()
 
+    def stop_apps(self) -> None:
+        """Stop this process's apps (at the session's last teardown; again at close, harmlessly)."""
+        for process, pending in self._starting.values():  # the run ended before a check needed it
+            process.cancel()
+            wait([pending])
+            process.stop()
+        self._starting.clear()
+        for started in self._apps.values():
+            if isinstance(started, AppProcess):
+                started.stop()
+
+    def foreign_writes(self, *, again: bool = False) -> list[Path]:
+        """The SQLite databases that were in an app's folder before its setup ran and have
+        changed since, not reported yet (``again``: all of them); they count as reported now."""
+        changed = sorted({path for p in self._app_processes if p.sqlite is not None for path in p.sqlite.changed()})
+        found = changed if again else [path for path in changed if path not in self._reported_writes]
+        self._reported_writes.update(found)
+        return found
+
     def _close(self) -> None:
         try:
-            for process, pending in self._starting.values():  # the run ended before a check needed it
-                process.cancel()
-                wait([pending])
-                process.stop()
-            self._starting.clear()
-            for started in self._apps.values():
-                if isinstance(started, AppProcess):
-                    started.stop()
+            self.stop_apps()
+            self.unreported_writes = [
+                path
+                for p in self._app_processes
+                if p.sqlite is not None
+                for path in p.sqlite.changed()
+                if path not in self._reported_writes
+            ]
+            if self.owner and self._state is not None:  # under xdist, after every worker's app stopped
+                for baseline in run_baselines(self._state.directory):
+                    self.removed_sqlite += baseline.remove_created()
             for proxies in self._proxies.values():
                 for proxy in proxies.values():
                     proxy.close()

@@ -25,6 +25,7 @@ from .database_names import dotenv_databases, without_databases
 from .errors import ProvisionError
 from .processes import free_port, port_in_use, stop_child
 from .runstate import RunState, process_start_time
+from .sqlite_files import Baseline, shared_baseline
 
 _POLL_S = 0.05
 #: how many of the app log's last lines a failure report shows
@@ -214,6 +215,8 @@ class AppProcess:
         #: the environment golive gave the app (on top of its own), as rendered
         self.env: dict[str, str] = {}
         self._set_up = False
+        #: the SQLite databases in the app's folder before its setup first ran (services/sqlite_files.py)
+        self.sqlite: Baseline | None = None
         #: set when the run ends while the app is still starting (in a thread: SessionServices)
         self._cancelled = threading.Event()
 
@@ -240,6 +243,8 @@ class AppProcess:
             raise AppStartError(problem.message, doc_path=problem.doc_path) from None
         self.learn_env(self.env)
         self._refuse_dotenv_databases()
+        if self.sqlite is None:  # before anything of the app runs: what a write there would change
+            self.sqlite = shared_baseline(self.state.directory, self.app.cwd or Path.cwd())
         # a database the user's shell names is not one golive made: app.env names the app's
         environ = {**without_databases(os.environ), **self.env, "PORT": str(port)}
         if self.app.coverage:
