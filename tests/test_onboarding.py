@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from pytest_golive.checklist.templating import attributes_read, render
+from pytest_golive.onboarding.deploy import worker_command
 from pytest_golive.onboarding.detect import inspect_project
 from pytest_golive.onboarding.environment import postgres_scheme_checks
 from pytest_golive.onboarding.interpreter import virtualenv_version
@@ -514,6 +515,22 @@ def test_workers_beside_the_server_are_started_with_the_app(tmp_path: Path) -> N
     assert fastapi["app"]["workers"] == [
         ["{{ app.python }}", "-m", "celery", "-A", "app.tasks", "worker", "--loglevel=info"],
         ["{{ app.python }}", "-m", "celery", "-A", "app.tasks", "beat"],
+    ]
+
+
+def test_a_celery_worker_stays_golives_child() -> None:
+    """``--detach`` forks the worker into a session of its own, out of reach of golive's stop
+    and cleanup, and its parent exits at once; a deployment's ``--pidfile``/``--logfile`` is
+    shared by every run on the machine."""
+    found = worker_command("celery -A proj worker --detach --pidfile=/run/celery.pid -f /var/log/c.log -l info")
+    assert found == ["{{ app.python }}", "-m", "celery", "-A", "proj", "worker", "-l", "info"]
+    assert worker_command("python -m celery -A proj worker -D") == [
+        "{{ app.python }}",
+        "-m",
+        "celery",
+        "-A",
+        "proj",
+        "worker",
     ]
 
 

@@ -220,12 +220,22 @@ def worker_command(text: str, scripts: dict[str, str] | None = None, *, named: b
     if Path(words[0]).name == "manage.py":  # ./manage.py sendalerts, run by its shebang
         words = ["python", words[0].removeprefix("./"), *words[1:]]
     if words[0] in _WORKER_MODULES:
-        return [PYTHON, "-m", _WORKER_MODULES[words[0]], *words[1:]]
+        return _attached([PYTHON, "-m", _WORKER_MODULES[words[0]], *words[1:]])
     if words[0] not in ("python", "flask") or len(words) < 2 or is_migration(words):
         return None
     if not (named or _WORKER_WORDS.search(" ".join(words[1:]))) or words[1:2] == ["run"]:
         return None
-    return [PYTHON, *words[1:]] if words[0] == "python" else [PYTHON, "-m", *words]
+    return _attached([PYTHON, *words[1:]] if words[0] == "python" else [PYTHON, "-m", *words])
+
+
+def _attached(argv: list[str]) -> list[str]:
+    """A Celery worker that stays golive's child, writing to the app's log: ``--detach`` forks
+    it into a session of its own, out of reach of golive's stop and cleanup (and its parent
+    exits at once), and a ``--pidfile`` or ``--logfile`` of the deployment's is shared by
+    every run on the machine."""
+    if argv[1:3] != ["-m", "celery"]:
+        return argv
+    return _without(argv, {"--pidfile", "--logfile", "-f"}, {"--detach", "-D"})
 
 
 def read_deploy(text: str, scripts: dict[str, str] | None = None, *, serves: bool = True) -> Deploy:
