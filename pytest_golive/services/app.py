@@ -290,28 +290,10 @@ class AppProcess:
     def _start_workers(self, commands: list[list[str]], environ: Mapping[str, str]) -> None:
         """The app's background processes, once it is ready (its setup has migrated), their
         output in its log; one that is gone within WORKER_GRACE_S did not start."""
-        assert self.log is not None
-        with self.log.open("ab") as out:
-            for index, argv in enumerate(commands):
-                out.write(f"--- golive: app.workers[{index}]: {shlex.join(argv)}\n".encode())
-                out.flush()
-                try:
-                    process = subprocess.Popen(
-                        argv,
-                        cwd=self.app.cwd,
-                        env=dict(environ),
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                        stdin=subprocess.DEVNULL,
-                        start_new_session=True,
-                    )
-                except OSError as exc:
-                    raise AppStartError(
-                        f"app worker {argv[0]!r} could not start: {exc.strerror}", doc_path=("app", "workers", index)
-                    ) from None
-                start = process_start_time(process.pid)
-                self.state.record("process", pid=process.pid, start=start, what=f"app {self.name} worker {index}")
-                self.workers.append((process, start))
+        for index, argv in enumerate(commands):
+            where: DocPath = ("app", "workers", index)
+            cannot = f"app worker {argv[0]!r} could not start"
+            self.workers.append(self._spawn(argv, environ, where, cannot, f"app {self.name} worker {index}"))
         deadline = time.monotonic() + (WORKER_GRACE_S if commands else 0.0)
         while time.monotonic() < deadline:
             for index, (process, _) in enumerate(self.workers):
@@ -347,11 +329,39 @@ class AppProcess:
 
     def _run_setup(self, index: int, argv: list[str], environ: Mapping[str, str]) -> None:
         """A setup command, with the app's env and cwd, its output in the app's log."""
-        assert self.log is not None
         where: DocPath = ("app", "setup", index)
         shown = shlex.join(argv)
+        cannot = f"app setup command {shown} could not start"
+        process, start = self._spawn(argv, environ, where, cannot, f"app {self.name} setup")
+        deadline = time.monotonic() + SETUP_TIMEOUT_S
+        while (code := process.poll()) is None:
+            if self._cancelled.is_set() or time.monotonic() > deadline:
+                stop_child(process, start, signal.SIGKILL)
+                late = f"did not finish within {SETUP_TIMEOUT_S:g}s"
+                why = "was stopped: the run ended" if self._cancelled.is_set() else late
+                raise AppStartError(
+                    f"app setup command {shown} {why}",
+                    doc_path=where,
+                    details=self.log_lines(),
+                )
+            time.sleep(_POLL_S)
+        if code != 0:
+            raise AppStartError(
+                f"app setup command {shown} failed with exit status {code}, so the app did not start",
+                doc_path=where,
+                details=self.log_lines(),
+            )
+
+    def _spawn(
+        self, argv: list[str], environ: Mapping[str, str], where: DocPath, cannot: str, what: str
+    ) -> tuple[subprocess.Popen[bytes], int | None]:
+        """A command of the app's (a setup step, a worker) with its env and cwd, its output in
+        the app's log after a ``--- golive: app.setup[0]: ARGV`` line, recorded for cleanup;
+        ``cannot`` starts the error when it does not start."""
+        assert self.log is not None
+        label = ".".join(map(str, where[:2])) + f"[{where[2]}]"
         with self.log.open("ab") as out:
-            out.write(f"--- golive: app.setup[{index}]: {shown}\n".encode())
+            out.write(f"--- golive: {label}: {shlex.join(argv)}\n".encode())
             out.flush()
             try:
                 process = subprocess.Popen(
@@ -364,28 +374,10 @@ class AppProcess:
                     start_new_session=True,
                 )
             except OSError as exc:
-                message = f"app setup command {shown} could not start: {exc.strerror}"
-                raise AppStartError(message, doc_path=where) from None
-            start = process_start_time(process.pid)
-            self.state.record("process", pid=process.pid, start=start, what=f"app {self.name} setup")
-            deadline = time.monotonic() + SETUP_TIMEOUT_S
-            while (code := process.poll()) is None:
-                if self._cancelled.is_set() or time.monotonic() > deadline:
-                    stop_child(process, start, signal.SIGKILL)
-                    late = f"did not finish within {SETUP_TIMEOUT_S:g}s"
-                    why = "was stopped: the run ended" if self._cancelled.is_set() else late
-                    raise AppStartError(
-                        f"app setup command {shown} {why}",
-                        doc_path=where,
-                        details=self.log_lines(),
-                    )
-                time.sleep(_POLL_S)
-        if code != 0:
-            raise AppStartError(
-                f"app setup command {shown} failed with exit status {code}, so the app did not start",
-                doc_path=where,
-                details=self.log_lines(),
-            )
+                raise AppStartError(f"{cannot}: {exc.strerror}", doc_path=where) from None
+        start = process_start_time(process.pid)
+        self.state.record("process", pid=process.pid, start=start, what=what)
+        return process, start
 
     def _wait_ready(self, base_url: str, port: int) -> None:
         import requests  # noqa: PLC0415  (only a started app needs it: collection stays light)
