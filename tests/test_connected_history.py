@@ -26,7 +26,7 @@ app:
   env: {{DATABASE_URL: '{database}'}}
   ready: {{http: /health, timeout: 20s}}
 checks:
-  - {{id: golive-queries, sql: "create table golive_made (id int)"}}  # a table for the drill to restore
+  - {{id: golive-queries, sql: "create table golive_made (id int); insert into golive_made values (1)"}}  # a table for the drill to restore
   - {{id: golive-backs-up, backup: {{service: db}}}}
   - id: used
     connected: {{services: [db], within: 2s, probe: [{{http: {{get: /health}}}}]}}

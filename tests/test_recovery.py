@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 from test_lifecycle import (
     GUARD_S,
     processes_mentioning,
@@ -21,7 +22,11 @@ from test_lifecycle import (
     run_until_flag,
 )  # the leak probes of the lifecycle tests
 
+from pytest_golive.checklist import ServiceSpec
 from pytest_golive.formats.junit import read_junit
+from pytest_golive.services.manager import ServiceManager
+from pytest_golive.services.reaper import reap
+from pytest_golive.services.runstate import RunState
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTES = ROOT / "fixtures" / "migrations" / "notes"
@@ -389,3 +394,63 @@ def test_a_backup_drill_on_a_database_without_tables_fails_with_the_reason(pytes
         "golive.yaml:4:5: db holds no tables, so the drill would restore nothing: run it after "
         "what creates the app's schema (the app's setup, a migrations check), or give tables:"
     )
+
+
+def test_a_backup_drill_that_restored_no_data_fails_unless_told(pytester: pytest.Pytester) -> None:
+    """A schema with no row beyond the migration tool's own table: the restore (within any
+    RTO) proved only that a schema restores. Naming the expected rows accepts it."""
+    (pytester.path / "init.sql").write_text(
+        "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY); "
+        "INSERT INTO alembic_version VALUES ('0007'); CREATE TABLE orders (id int);"
+    )
+    text = """\
+        golive: 1
+        services: {db: {kind: postgres, init: [init.sql]}}
+        checks:
+          - id: schema-only
+            backup: {service: db}
+            expect: {rto: 5m}
+          - id: empty-accepted
+            backup: {service: db}
+            expect: {rows: 1}
+          - id: tables-named
+            backup: {service: db, tables: [orders]}
+        """
+    result = run(pytester, text)
+    result.assert_outcomes(passed=2, failed=1)
+    assert failures(result) == (
+        "golive.yaml:4:5: rows restored: expected at least one row of the app's data (migration tools' own "
+        "tables do not count), got none: the drill proved only that the schema restores; run it after steps "
+        "that write data, name tables:, or expect rows: 0 to accept an empty restore"
+    )
+
+
+def test_the_redis_drill_never_writes_to_a_server_golive_did_not_create(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An external Redis (a staging server): RESTORE would write golive's keys into it."""
+    state = RunState.create()
+    manager = ServiceManager(state, "local", {})
+    try:
+        theirs = manager.provision(ServiceSpec("theirs", "redis", "local", None, None, (), 60), {}).endpoint
+        client = redis.Redis.from_url(theirs.url)
+        client.set("catalog:1", "page-one")
+        monkeypatch.setenv("GOLIVE_T_THEIR_REDIS", theirs.url)
+        text = """\
+            golive: 1
+            services: {cache: {kind: redis, url: "{{ env.GOLIVE_T_THEIR_REDIS }}"}}
+            checks:
+              - id: cache-keys
+                backup: {service: cache, keys: ["catalog:*"]}
+            """
+        result = run(pytester, text, provider="auto")
+        result.assert_outcomes(failed=1)
+        assert failures(result) == (
+            "golive.yaml:4:5: the redis drill RESTOREs each key into the server it checks, and golive does not "
+            "write to a server it did not create: run it on a redis service golive provisions (docker or local)"
+        )
+        assert sorted(client.keys("*")) == [b"catalog:1"]
+        client.close()
+    finally:
+        manager.shutdown()
+        reap(state)

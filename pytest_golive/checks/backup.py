@@ -19,13 +19,29 @@ from ..checklist.durations import parse_duration
 from ..services import postgres
 from ..services.endpoint import Endpoint
 from .base import Kind, Mismatch, Observation, StepContext, StepError, elapsed_ms_since
-from .catalog import extension_tables, sums_diff, table_sums, user_tables
+from .catalog import TableSum, extension_tables, sums_diff, table_sums, user_tables
 from .redis import matching_keys
 from .scratch import connect, postgres_errors, run_tool, scratch_database
 from .walk_env import libpq_env
 
 _SCHEMA = builtin_kind_schema("backup")
 FILE_ENV = "GOLIVE_BACKUP_FILE"
+#: the bookkeeping tables of migration tools: their rows say which migrations ran, not the app's data
+MIGRATION_TOOL_TABLES = frozenset(
+    {
+        "alembic_version",
+        "django_migrations",
+        "schema_migrations",
+        "knex_migrations",
+        "knex_migrations_lock",
+        "flyway_schema_history",
+        "goose_db_version",
+        "_prisma_migrations",
+        "SequelizeMeta",
+        "migrations",
+        "__EFMigrationsHistory",
+    }
+)
 
 
 class BackupKind(Kind):
@@ -47,8 +63,20 @@ class BackupKind(Kind):
             return _postgres_drill(spec, ctx)
 
     def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
-        """``rto`` is a duration that bounds the restore's wall time."""
+        """``rto`` is a duration that bounds the restore's wall time. A Postgres drill that
+        restored no row of the app's data proves only that a schema restores (and any RTO is
+        met by an empty database): it fails unless the checklist named its tables or said
+        how many rows to expect."""
         found = super().judge({k: v for k, v in expect.items() if k != "rto"}, observation, ctx)
+        if observation.result.get("data_rows") == 0 and "rows" not in expect:
+            found.append(
+                Mismatch(
+                    "rows restored",
+                    "at least one row of the app's data (migration tools' own tables do not count)",
+                    "none: the drill proved only that the schema restores; run it after steps that write "
+                    "data, name tables:, or expect rows: 0 to accept an empty restore",
+                )
+            )
         if "rto" in expect and observation.result["restore_ms"] > parse_duration(expect["rto"]) * 1000:
             actual = f"{observation.result['restore_ms'] / 1000:.2f}s"
             found.append(Mismatch("restore time (rto)", f"<= {expect['rto']}", actual))
@@ -98,6 +126,7 @@ def _postgres_drill(spec: Mapping[str, Any], ctx: StepContext) -> Observation:
                 after = table_sums(conn, tables)
     problems += [Mismatch("restored copy", "the same rows as the source", line) for line in sums_diff(before, after)]
     rows = sum(found.rows for found in before.values() if found is not None)
+    data_rows = None if spec.get("tables") else _data_rows(before)
     return Observation(
         summary=f"{len(tables)} tables, {rows} rows: dump {dump_ms:.0f} ms ({dump_bytes} bytes), "
         f"restore {restore_ms:.0f} ms",
@@ -109,6 +138,7 @@ def _postgres_drill(spec: Mapping[str, Any], ctx: StepContext) -> Observation:
             "restore_ms": restore_ms,
             "dump_bytes": dump_bytes,
             "elapsed_ms": dump_ms + restore_ms,
+            "data_rows": data_rows,
         },
         measurements={
             "tables": len(tables),
@@ -116,6 +146,15 @@ def _postgres_drill(spec: Mapping[str, Any], ctx: StepContext) -> Observation:
             "dump_ms": round(dump_ms, 1),
             "restore_ms": round(restore_ms, 1),
         },
+    )
+
+
+def _data_rows(sums: Mapping[str, TableSum | None]) -> int:
+    """Rows outside the migration tools' bookkeeping tables ("public.alembic_version")."""
+    return sum(
+        found.rows
+        for table, found in sums.items()
+        if found is not None and table.rsplit(".", 1)[-1].strip('"') not in MIGRATION_TOOL_TABLES
     )
 
 
@@ -136,6 +175,11 @@ def _redis_round_trip(spec: Mapping[str, Any], service: Mapping[str, Any]) -> Ob
     """Each key is DUMPed and RESTOREd under a scratch name with its TTL, then compared."""
     if not spec.get("keys"):
         raise StepError("a redis backup drill needs keys: [PATTERN, ...]")
+    if service.get("provider") == "external":
+        raise StepError(
+            "the redis drill RESTOREs each key into the server it checks, and golive does not write to a "
+            "server it did not create: run it on a redis service golive provisions (docker or local)"
+        )
     client = redis_client.Redis(
         host=service["host"], port=service["port"], password=service["password"], db=service["db"] or 0
     )
