@@ -9,6 +9,7 @@ from pathlib import Path
 
 from test_onboarding import PROJECTS, checks_of, written
 
+from pytest_golive.onboarding import platforms
 from pytest_golive.onboarding.detect import inspect_project
 
 
@@ -124,3 +125,53 @@ def test_an_app_made_inside_a_function_is_served_by_that_factory(tmp_path: Path)
     assert project.command is not None
     assert "portal:build_portal" in project.command
     assert "portal:portal" not in project.command
+
+
+def test_a_django_app_deployed_by_a_platform_manifest_starts_as_deployed(tmp_path: Path) -> None:
+    """babybuddy (fa8bf4cd) sets DJANGO_SETTINGS_MODULE only in its DigitalOcean template
+    (``.do/deploy.template.yaml``, under ``spec:``) and its dev container: init set none, and
+    ``manage.py migrate`` could not start. It commits its collected ``static/`` with the
+    manifest: init's ``collectstatic`` overwrote that tracked file with one lacking the
+    front-end build's files, and every page was a 500. Every page but the login wants a login
+    (``LoginRequiredMixin``, a mixin of the project's own): init chose ``/``, which redirects,
+    by way of a DRF router at ``""`` taken for a page, and its load measured the redirect."""
+    checklist, facts = written("django-platform", tmp_path)
+    app = checklist["app"]
+    assert app["env"]["DJANGO_SETTINGS_MODULE"] == "tracker.settings.base"  # the deployment's, not the dev container's
+    assert "settings tracker.settings.base .do/deploy.template.yaml" in facts
+    assert app["setup"] == [["{{ app.python }}", "manage.py", "migrate"]]
+    assert "static files the repository ships the collected files: collectstatic is not run" in facts
+    assert app["ready"]["http"] == "/login/"
+    assert checklist["vars"]["perf_path"] == "/login/"
+    assert checks_of(checklist)["app-used-services"]["connected"]["probe"] == [{"http": {"get": "/login/"}}]
+
+
+def test_platform_manifests_give_their_literal_values(tmp_path: Path) -> None:
+    """Heroku's app.json, Render's render.yaml, Fly's fly.toml, DigitalOcean's app spec: what
+    they set literally is deployed; what the platform fills in, or sets only at build, is not."""
+    (tmp_path / ".do").mkdir()
+    (tmp_path / ".do" / "app.yaml").write_text(
+        "envs: [{key: APP_WIDE, value: a}]\n"
+        "services: [{envs: [{key: BUILD_ONLY, value: b, scope: BUILD_TIME}, {key: FILLED, value: '${db.URL}'}]}]\n"
+        "workers: [{envs: [{key: WORKER_SIDE, value: '2'}]}]\n"
+    )
+    (tmp_path / "app.json").write_text(
+        '{"env": {"HEROKU_PLAIN": "p", "HEROKU_OBJECT": {"value": "o"}, "HEROKU_SECRET": {"generator": "secret"}}}'
+    )
+    (tmp_path / "render.yaml").write_text(
+        "services: [{envVars: [{key: RENDER_PLAIN, value: r}, {key: RENDER_DB, fromDatabase: {name: db}}]}]\n"
+    )
+    (tmp_path / "fly.toml").write_text('[env]\n  FLY_PLAIN = "f"\n  FLY_PORT = 8080\n')
+    (tmp_path / ".devcontainer").mkdir()
+    (tmp_path / ".devcontainer" / "devcontainer.json").write_text('{"remoteEnv": {"DEV_ONLY": "d"}}')
+    deployed = {name: (value, where) for name, value, where in platforms.deployed_values(tmp_path)}
+    assert deployed == {
+        "APP_WIDE": ("a", ".do/app.yaml"),
+        "WORKER_SIDE": ("2", ".do/app.yaml"),
+        "HEROKU_PLAIN": ("p", "app.json"),
+        "HEROKU_OBJECT": ("o", "app.json"),
+        "RENDER_PLAIN": ("r", "render.yaml"),
+        "FLY_PLAIN": ("f", "fly.toml"),
+        "FLY_PORT": ("8080", "fly.toml"),
+    }
+    assert list(platforms.development_values(tmp_path)) == [("DEV_ONLY", "d", ".devcontainer/devcontainer.json")]

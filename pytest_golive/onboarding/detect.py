@@ -18,14 +18,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import yaml
-
 from ..services.database_names import dotenv_values
-from . import deploy, django_project, entrypoints, environment, interpreter, nodejs, packaging, uwsgi
+from . import deploy, django_project, entrypoints, environment, interpreter, nodejs, packaging, platforms, uwsgi
 from .django_project import DjangoProject
 from .environment import EnvRead
 from .routes import Route, RouteMap
-from .sources import parse_python, read_text, repository_root
+from .sources import parse_python, read_mapping, read_text, repository_root
 from .wiring import CACHE, DB, service_by_value, service_part
 
 #: golive's reusable workflow, which the workflow init writes calls
@@ -59,6 +57,7 @@ _METRICS = re.compile(r"(^|/)metrics/?$")
 #: libraries whose use needs a PostgreSQL extension in the database
 _EXTENSION_DEPENDENCIES = {"geoalchemy2": "postgis", "pgvector": "vector"}
 _STATIC_FILE = re.compile(r"\.(ico|png|jpe?g|gif|svg|webp|css|js|map|txt|xml|rss|atom|webmanifest|woff2?|ttf|html?)$")
+_LOGIN_PAGE = re.compile(r"^/(?:[\w-]+/)?(?:login|signin|sign-in|log-in)/?$", re.I)
 _SIGN_IN_FLOW = re.compile(
     r"(^|/)(admin|login|logout|signin|signout|sign-in|sign-out|signup|sign-up|register|forgot|reset|password"
     r"|verify|callback|authorize|consent|oauth2?|token|userinfo)(/|$|-|_)",  # healthchecks' /login_link_sent/
@@ -149,8 +148,17 @@ class Project:
 
     @property
     def key_route(self) -> str | None:
-        """A public GET route without parameters that is neither health nor metrics: what users load."""
-        return next(iter(self.public_routes()), None)
+        """A public GET route without parameters that is neither health nor metrics: what users
+        load. Where every other page wants a login (babybuddy), the login page itself: what an
+        anonymous user loads first."""
+        return next(iter(self.public_routes()), None) or next(
+            (
+                route.path
+                for route in self.routes
+                if _LOGIN_PAGE.search(route.path) and not (route.protected or route.redirects) and route.reached
+            ),
+            None,
+        )
 
     def public_routes(self) -> list[str]:
         """GET routes worth loading: without parameters or login, not a redirect, traced to the
@@ -220,6 +228,7 @@ def inspect_project(root: Path) -> Project:
     _extensions(project, python_deps, files)
     _start_command(project, node, files, python_deps)
     _node_build(project, node)
+    _platform_env(project)
     _django(project)
     _migrate_before_start(project)
     _coverage_and_ci(project, files)
@@ -547,11 +556,7 @@ def _compose_environment(environment: object) -> Iterator[tuple[str, str]]:
 
 
 def _compose_services(path: Path) -> dict[str, object]:
-    try:
-        data = yaml.safe_load(read_text(path))
-    except yaml.YAMLError:
-        return {}
-    services = data.get("services") if isinstance(data, dict) else None
+    services = read_mapping(path).get("services")
     return services if isinstance(services, dict) else {}
 
 
@@ -906,7 +911,7 @@ def _release_hooks(project: Project, files: list[Path], scripts: dict[str, str])
                 )
     for path in files:
         if path.name == "heroku.yml":
-            release = _yaml(path).get("release")
+            release = read_mapping(path).get("release")
             command = release.get("command") if isinstance(release, dict) else None
             if isinstance(command, list):
                 hooks.append(
@@ -1010,14 +1015,6 @@ def _docker_variables(project: Project, instruction: str, text: str, where: str,
             project.deployed.setdefault(name, (expanded, where))
 
 
-def _yaml(path: Path) -> dict[str, object]:
-    try:
-        data = yaml.safe_load(read_text(path))
-    except yaml.YAMLError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _docker_text(text: str) -> str:
     """A Dockerfile CMD/ENTRYPOINT as shell text (the exec form is a JSON list)."""
     text = text.strip()
@@ -1065,6 +1062,16 @@ def _django_layout(project: Project, files: list[Path]) -> None:
         project.note("app folder", project.app_dir, HIGH, f"{_rel(project.root, manage)}: Django runs beside manage.py")
 
 
+def _platform_env(project: Project) -> None:
+    """What a hosting platform's manifest sets (platforms.py): deployed values after the
+    Dockerfile's, a dev container's as examples (a developer's, not production's)."""
+    for folder in dict.fromkeys([project.app_root, project.root]):
+        for name, value, where in platforms.deployed_values(folder):
+            project.deployed.setdefault(name, (value, _rel(project.root, folder / where)))
+        for name, value, where in platforms.development_values(folder):
+            project.examples.setdefault(name, (value, _rel(project.root, folder / where)))
+
+
 def _django(project: Project) -> None:
     """A Django project's settings module, its URLs with their include() prefixes, and what
     its deploy runs before the app serves pages: migrate, and collectstatic where a manifest
@@ -1083,6 +1090,10 @@ def _django(project: Project) -> None:
         project.note("TLS proxy", f"{name}: {value}: {why}", HIGH, where)
     if found.routes:
         project.routes = found.routes
+    shipped = django_project.shipped_manifest(found.folder)
+    if shipped is not None:
+        why = "the repository ships the collected files: collectstatic is not run"
+        project.note("static files", why, MEDIUM, _rel(project.root, shipped))
     steps = [[deploy.PYTHON, "manage.py", "migrate", "--noinput"]]
     if found.collectstatic:
         steps.append([deploy.PYTHON, "manage.py", "collectstatic", "--noinput"])

@@ -85,11 +85,24 @@ def read_project(
         project.proxy_header = _proxy_header(project.folder, project.settings, root)
     settings_files = list(_module_files(project.folder, project.settings)) if project.settings else []
     text = "\n".join(read_text(path) for path in settings_files)
-    project.collectstatic = bool(_MANIFEST.search(text))
+    project.collectstatic = bool(_MANIFEST.search(text)) and shipped_manifest(project.folder) is None
     urlconf = _ROOT_URLCONF.search(text)
     if urlconf:
         project.routes = _ordered(_routes(project.folder, urlconf.group(1), "/", set(), 0))
     return project
+
+
+def shipped_manifest(folder: Path) -> Path | None:
+    """A ``staticfiles.json`` the repository already holds (babybuddy commits its collected
+    ``static/``): the deploy ships it, and a ``collectstatic`` run without the sources its
+    front-end build makes would overwrite it with a manifest that lacks them."""
+    for pattern in ("staticfiles.json", "*/staticfiles.json", "*/*/staticfiles.json"):
+        for path in sorted(folder.glob(pattern)):
+            if not any(
+                part.startswith(".") or part in ("node_modules", "venv") for part in path.relative_to(folder).parts
+            ):
+                return path
+    return None
 
 
 def _proxy_header(folder: Path, module: str, root: Path) -> tuple[str, str, str] | None:
@@ -160,16 +173,16 @@ def _routes(folder: Path, module: str, prefix: str, seen: set[str], depth: int) 
 class _URLconf:
     #: what its module-level names are first bound to
     names: dict[str, ast.expr]
-    #: the views modules it imports, by local name: their functions
-    views: dict[str, dict[str, ast.FunctionDef]]
+    #: the views modules it imports, by local name: their functions and classes
+    views: dict[str, dict[str, _View]]
 
 
-def _imported_views(folder: Path, module: str, tree: ast.Module) -> dict[str, dict[str, ast.FunctionDef]]:
+def _imported_views(folder: Path, module: str, tree: ast.Module) -> dict[str, dict[str, _View]]:
     """The views modules a URLconf imports (``from hc.front import views``, ``from . import
     views as v``), by local name, as the modules they stand for: ``views.index`` is then read
     in its own file."""
     package = module.rpartition(".")[0]
-    found: dict[str, dict[str, ast.FunctionDef]] = {}
+    found: dict[str, dict[str, _View]] = {}
     for node in tree.body:
         if not isinstance(node, ast.ImportFrom):
             continue
@@ -184,28 +197,51 @@ def _imported_views(folder: Path, module: str, tree: ast.Module) -> dict[str, di
             if path.is_file():
                 tree_of = parse_python(path)
                 if tree_of is not None:
-                    functions = {f.name: f for f in tree_of.body if isinstance(f, ast.FunctionDef)}
-                    found[alias.asname or alias.name] = functions
+                    views = {f.name: f for f in tree_of.body if isinstance(f, (ast.FunctionDef, ast.ClassDef))}
+                    found[alias.asname or alias.name] = views
     return found
 
 
 #: a project's own decorators that want credentials (healthchecks' API: ``@authorize``, ``@authorize_read``)
 _AUTH_DECORATOR = re.compile(r"authori[sz]e|authenticated|require_(auth|login|token|api_key)", re.I)
 _ANONYMOUS_TEST = re.compile(r"\bis_authenticated\b|\bis_anonymous\b")
+#: Django's mixins that send an anonymous user away (``class Dashboard(LoginRequiredMixin, View)``)
+#: or a project's own (babybuddy's ``StaffOnlyMixin``)
+_PROTECTED_MIXIN = re.compile(r"(Login|Permission|UserPassesTest|Staff|Superuser|Admin|Auth)\w*Mixin")
+_View = ast.FunctionDef | ast.ClassDef
 
 
-def _view_kind(target: ast.expr, views: dict[str, dict[str, ast.FunctionDef]]) -> str | None:
+def _view_kind(target: ast.expr, views: dict[str, dict[str, _View]]) -> str | None:
     """What the view's own code says of a route: ``protected`` (``@login_required``, or a
     body that sends an anonymous user away: ``if not request.user.is_authenticated: return
-    redirect(...)``), ``post`` (``@require_POST``: no page to GET), else None."""
+    redirect(...)``, or a class view with ``LoginRequiredMixin``), ``post`` (``@require_POST``:
+    no page to GET), else None."""
+    if isinstance(target, ast.Call) and isinstance(target.func, ast.Attribute) and target.func.attr == "as_view":
+        target = target.func.value  # views.Dashboard.as_view(): the class
     if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)):
         return None
-    functions = views.get(target.value.id, {})
-    function = functions.get(target.attr)
-    return None if function is None else _function_kind(function, functions, depth=0)
+    module = views.get(target.value.id, {})
+    found = module.get(target.attr)
+    if isinstance(found, ast.ClassDef):
+        return "protected" if _protected_class(found, module, depth=0) else None
+    return None if found is None else _function_kind(found, module, depth=0)
 
 
-def _function_kind(function: ast.FunctionDef, functions: dict[str, ast.FunctionDef], *, depth: int) -> str | None:
+def _protected_class(view: ast.ClassDef, module: dict[str, _View], *, depth: int) -> bool:
+    """An access mixin among its bases, ``@method_decorator(login_required, ...)`` on it, or a
+    base class of its module that is protected so (``class BabyBuddyView(LoginRequiredMixin, ...)``)."""
+    if any(_PROTECTED_VIEW.search(ast.unparse(decorator)) for decorator in view.decorator_list):
+        return True
+    for base in view.bases:
+        if _PROTECTED_MIXIN.search(ast.unparse(base)):
+            return True
+        inner = module.get(base.id) if isinstance(base, ast.Name) else None
+        if isinstance(inner, ast.ClassDef) and depth < 3 and _protected_class(inner, module, depth=depth + 1):
+            return True
+    return False
+
+
+def _function_kind(function: ast.FunctionDef, functions: dict[str, _View], *, depth: int) -> str | None:
     for decorator in function.decorator_list:
         called = decorator.func if isinstance(decorator, ast.Call) else decorator
         name = _name(called)
@@ -235,7 +271,8 @@ def _function_kind(function: ast.FunctionDef, functions: dict[str, ast.FunctionD
         depth < 3
         and handed
         and all(
-            inner is not None and _function_kind(inner, functions, depth=depth + 1) == "protected" for inner in handed
+            isinstance(inner, ast.FunctionDef) and _function_kind(inner, functions, depth=depth + 1) == "protected"
+            for inner in handed
         )
     ):
         return "protected"
@@ -318,9 +355,13 @@ def _pattern(
                 for found in _pattern(folder, inner, full, seen, depth + 1, conf=conf)
             ]
         # an installed app's URLconf at the root (a CMS's pages, wagtail_urls) serves the home page;
-        # Django's own (django.contrib.auth.urls: /login/...) do not
-        contrib = isinstance(included, ast.Constant) and str(included.value).startswith("django.contrib.")
-        yield from found or ([Route("/", protected=False)] if full == "/" and not contrib else [])
+        # Django's own (django.contrib.auth.urls: /login/...) do not, nor a module of the project's
+        # whose routes were read and are none of them a page (babybuddy's api.urls: a DRF router)
+        named = str(included.value) if isinstance(included, ast.Constant) else None
+        installed = named is None or (
+            not named.startswith("django.contrib.") and next(iter(_module_files(folder, named)), None) is None
+        )
+        yield from found or ([Route("/", protected=False)] if full == "/" and installed else [])
         return
     kind = _view_kind(target, conf.views)
     if kind == "post":

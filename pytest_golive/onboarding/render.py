@@ -230,7 +230,9 @@ class _Plan:
             services = [service["name"] for service in self.services]
             title = "The app really used " + " and ".join(services) + " (no hollow greens)"
             # the health route first: it is there to touch the database and the cache (pretalx's does)
-            paths = [path for path in [project.health, *project.public_routes()] if path][:5]
+            paths = list(dict.fromkeys(p for p in [project.health, project.key_route, *project.public_routes()] if p))[
+                :5
+            ]
             probe = ", ".join(f"{{http: {{get: {json.dumps(path)}}}}}" for path in paths)
             spec = f"services: {json.dumps(services)}" + (f", probe: [{probe}]" if probe else "")
             self.add("app-used-services", title, "postdeploy", "P0", f"connected: {{{spec}}}")

@@ -5,7 +5,11 @@ reads whatever the repository holds)."""
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 
 def read_text(path: Path) -> str:
@@ -22,6 +26,17 @@ def parse_python(path: Path) -> ast.Module | None:
         return ast.parse(read_text(path), filename=str(path))
     except (SyntaxError, ValueError):
         return None
+
+
+def read_mapping(path: Path) -> dict[str, Any]:
+    """A YAML (or JSON: ``.json``) file's top-level mapping; empty when it is missing, not valid
+    or not a mapping (a dev container's JSON with comments too)."""
+    text = read_text(path)
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def repository_root(folder: Path) -> Path:
