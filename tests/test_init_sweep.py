@@ -4,10 +4,11 @@ fixtures/projects/. Static only: nothing here is installed or run."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
-from test_onboarding import PROJECTS, checks_of, written
+from test_onboarding import PROJECTS, checks_of, doctor, written
 
 from pytest_golive.onboarding import platforms
 from pytest_golive.onboarding.detect import inspect_project
@@ -175,3 +176,23 @@ def test_platform_manifests_give_their_literal_values(tmp_path: Path) -> None:
         "FLY_PORT": ("8080", "fly.toml"),
     }
     assert list(platforms.development_values(tmp_path)) == [("DEV_ONLY", "d", ".devcontainer/devcontainer.json")]
+
+
+def test_doctor_fails_a_django_walk_without_a_settings_module(tmp_path: Path) -> None:
+    """babybuddy: `golive doctor` said "ready to run" to a checklist whose Django walk and app
+    had no settings module; the run then could not start `manage.py migrate`."""
+    repo = tmp_path / "django-platform"
+    shutil.copytree(PROJECTS / "django-platform", repo)
+    (repo / "golive.yaml").write_text(
+        "golive: 1\nservices: {db: {kind: postgres}}\nchecks:\n  - {id: walk, migrations: {django: manage.py}}\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    result = doctor(str(repo / "golive.yaml"), "--provider", "local", env=env)
+    assert "FAIL Django settings: manage.py sets no DJANGO_SETTINGS_MODULE, nor does the checklist" in result.stdout
+    assert "fix: set DJANGO_SETTINGS_MODULE in app.env, and settings: in the migrations check" in result.stdout
+    assert result.returncode == 1
+    (repo / "golive.yaml").write_text(
+        "golive: 1\nservices: {db: {kind: postgres}}\n"
+        "checks:\n  - {id: walk, migrations: {django: manage.py, settings: tracker.settings.base}}\n"
+    )
+    assert "Django settings" not in doctor(str(repo / "golive.yaml"), "--provider", "local", env=env).stdout

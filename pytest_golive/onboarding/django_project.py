@@ -60,6 +60,12 @@ def find_manage(files: Iterable[Path], preferred: Path) -> Path | None:
     return found[0] if found else None
 
 
+def manage_settings(manage: Path) -> str | None:
+    """The settings module manage.py sets (``os.environ.setdefault("DJANGO_SETTINGS_MODULE", ...)``)."""
+    found = _SETTINGS_MODULE.search(read_text(manage))
+    return found.group(2) if found else None
+
+
 def is_djangos(manage: Path) -> bool:
     """A manage.py that runs Django's commands: other projects name their own CLI so
     (litestar-fullstack's ``manage.py`` runs Litestar's)."""

@@ -21,6 +21,7 @@ from ..checklist import IN_PROCESS_SERVICE_KINDS, Checklist, ServiceSpec, Step
 from ..services import postgres
 from ..services.dockerengine import engine_status
 from ..services.manager import IMAGES_FIX, LOCAL_FIX, docker_image, local_server
+from . import django_project
 from .interpreter import Probe, how_to_install, how_to_make, probe, top_level_imports
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -52,6 +53,7 @@ def diagnose(checklist: Checklist, text: str, *, provider: str | None = None) ->
     found = list(_services(checklist, provider))
     found += _tools(steps)
     found += _migration_tools(checklist, steps)
+    found += _django_settings(checklist, steps)
     found += _programs(checklist, steps)
     found += _environment(checklist, text)
     found += _port(checklist)
@@ -189,6 +191,36 @@ def _migration_tools(checklist: Checklist, steps: list[Step]) -> list[Diagnosis]
             found.append(_cannot_import("migration tools", python, answer.missing, fix))
         else:
             found.append(Diagnosis(OK, "migration tools", f"{python} imports {', '.join(modules)}"))
+    return found
+
+
+def _django_settings(checklist: Checklist, steps: list[Step]) -> list[Diagnosis]:
+    """A Django walk needs a settings module: its ``settings:``, the app's env, the shell's, or
+    what manage.py sets (babybuddy sets it only in a platform manifest: Django cannot start)."""
+    found = []
+    given = (checklist.app.env if checklist.app else {}).get("DJANGO_SETTINGS_MODULE") or os.environ.get(
+        "DJANGO_SETTINGS_MODULE"
+    )
+    for step in steps:
+        spec = step.spec if step.kind == "migrations" else None
+        if not isinstance(spec, Mapping) or "django" not in spec or spec.get("settings") or given:
+            continue
+        manage = checklist.path.parent / str(spec["django"])
+        if manage.is_dir():
+            manage = manage / "manage.py"
+        if manage.is_file() and not django_project.manage_settings(manage):
+            where = (
+                manage.relative_to(checklist.path.parent).as_posix()
+                if manage.is_relative_to(checklist.path.parent)
+                else str(manage)
+            )
+            fix = "set DJANGO_SETTINGS_MODULE in app.env, and settings: in the migrations check"
+            found.append(
+                Diagnosis(
+                    FAIL, "Django settings", f"{where} sets no DJANGO_SETTINGS_MODULE, nor does the checklist", fix
+                )
+            )
+            break
     return found
 
 
