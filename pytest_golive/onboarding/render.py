@@ -216,6 +216,9 @@ class _Plan:
             title = "The database backup restores within the RTO, every table identical"
             steps = [
                 self.app_up("its setup made the schema to back up"),
+                "  # an empty database restores within any RTO and proves no backup: the drill fails on one",
+                "  # with no row of the app's data. Write some first (a step that signs up a user, creates a",
+                "  # record), or seed it in app.setup.",
                 "  - {backup: {service: db}, expect: {rto: 5m}}",
             ]
             self.add("backup-restore", title, "rollback", "P1", "steps:", *steps)
