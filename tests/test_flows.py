@@ -149,9 +149,9 @@ def test_undefined_value_at_run_time_is_located(
     result.stdout.fnmatch_lines(
         [
             "golive.yaml:6:17: checks[0].http.get: template error in '/products?size={{ vars.size }}': "
-            "'dict object' has no attribute 'size'",
+            "no variable 'size' in the checklist's vars:",
             "golive.yaml:8:14: checks[1].command: template error in 'echo {{ env.GOLIVE_T_MISSING }}': "
-            "'dict object' has no attribute 'GOLIVE_T_MISSING'",
+            "$GOLIVE_T_MISSING is not set (export it, or write env.get('GOLIVE_T_MISSING', DEFAULT) where it may be missing)",
         ]
     )
     assert "Traceback" not in result.stdout.str()

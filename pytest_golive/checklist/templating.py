@@ -162,7 +162,7 @@ def _compiled_text(text: str, doc_path: DocPath) -> Rendering:
         if isinstance(exc, RecursionError):
             return TemplateProblem(doc_path, f"template nested too deeply: {short_repr(text)}")
         reason = exc.message if isinstance(exc, jinja2.TemplateError) else f"{type(exc).__name__}: {exc}"
-        return TemplateProblem(doc_path, f"template error in {text!r}: {reason}")
+        return TemplateProblem(doc_path, f"template error in {text!r}: {_unset_variable(reason, text) or reason}")
 
     try:
         single = _SINGLE_EXPRESSION.match(text.strip())
@@ -184,6 +184,18 @@ def _compiled_text(text: str, doc_path: DocPath) -> Rendering:
             raise problem(exc) from None
 
     return rendered
+
+
+def _unset_variable(reason: str | None, text: str) -> str | None:
+    """Jinja's "'dict object' has no attribute 'SECRET_KEY'" for ``{{ env.SECRET_KEY }}``, as
+    the first thing a new user meets: said as what it is."""
+    missing = re.fullmatch(r"'dict object' has no attribute '(\w+)'", reason or "")
+    name = missing.group(1) if missing else ""
+    if missing and re.search(rf"\benv\.{name}\b", text):
+        return f"${name} is not set (export it, or write env.get('{name}', DEFAULT) where it may be missing)"
+    if missing and re.search(rf"\bvars\.{name}\b", text):
+        return f"no variable {name!r} in the checklist's vars:"
+    return None
 
 
 def names_read(value: Any) -> set[str]:
