@@ -551,3 +551,30 @@ def test_a_rerun_attempt_reports_no_drill_phases(pytester: pytest.Pytester) -> N
     offline = gate_in(pytester.path, "junit.xml")
     assert offline.returncode == 0, offline.stdout + offline.stderr
     assert "test 'test_drill.test_drill::restore' passed only after 1 failed attempts: flaky" in offline.stdout
+
+
+def test_without_checklist_the_gate_takes_the_one_the_results_name(pytester: pytest.Pytester) -> None:
+    """`golive gate junit.xml` after a run narrowed with -k passed on the one check that ran:
+    the results name their checklist, and where it is, unchanged, the gate holds them to it."""
+    pytester.makefile(
+        ".yaml", golive="golive: 1\nchecks:\n  - {id: quick, command: 'true'}\n  - {id: slow, command: 'true'}\n"
+    )
+    pytester.runpytest_subprocess("-k", "quick", "--junitxml=junit.xml", "-p", "no:cacheprovider")
+    narrowed = gate_in(pytester.path, "junit.xml")
+    assert narrowed.returncode == 1, narrowed.stdout
+    assert (
+        "golive gate: gated against golive.yaml, the checklist the results name (or give --checklist)"
+        in narrowed.stdout
+    )
+    assert "checklist item 'slow' appears nowhere in the results" in narrowed.stdout
+    elsewhere = pytester.path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copy(pytester.path / "junit.xml", elsewhere / "junit.xml")
+    alone = gate_in(elsewhere, "junit.xml")
+    assert alone.returncode == 0, alone.stdout
+    assert (
+        "WARN: the results come from checklist golive.yaml, which is not here as they ran it: checks that did not "
+        "run are not known (give --checklist golive.yaml)"
+    ) in alone.stdout
+    (elsewhere / "golive.yaml").write_text("golive: 1\nchecks:\n  - {id: quick, command: 'false'}\n")  # another one
+    assert gate_in(elsewhere, "junit.xml").stdout.count("which is not here as they ran it") == 1

@@ -25,12 +25,14 @@ from ..formats.coverage import line_hits, total_percent
 from ..formats.coverage_provenance import StampRefused, stamp_here
 from ..formats.errors import UnusableInput
 from ..formats.inputs import MAX_WHOLE_BYTES, check_input
-from ..formats.junit import read_junit
+from ..formats.junit import JUnitResults, read_junit
+from ..formats.properties import CHECKLIST_PATH_PROPERTY
 from ..gate import evidence, html, report
 from ..gate.baseline import Signoffs
 from ..gate.binding import bind
 from ..gate.diffcov import changed_lines, diff_coverage
 from ..gate.explain import explain
+from ..gate.identity import IDENTITY_PROPERTY, checklist_identity, digest_of
 from ..gate.load_shares import with_shares_merged
 from ..gate.provenance import current_commit, current_tag
 from ..gate.verdict import Verdict, decide, merge_policies
@@ -348,6 +350,8 @@ def _gate(args: argparse.Namespace) -> int:
             check_input(path, MAX_WHOLE_BYTES)  # a FIFO or device is refused before anything opens it
         checklists = [load_checklist(path, load_kind_schemas()) for path in args.checklist]
         results = read_junit(args.junit, follow=args.explain)
+        if not args.checklist:
+            checklists = _named_checklists(results, Path.cwd())
         coverage = total_percent(args.coverage) if args.coverage else None
         policy = merge_policies(c.gates for c in checklists)
         repository = args.checklist[0].resolve().parent if args.checklist else Path.cwd()
@@ -414,6 +418,33 @@ def _gate(args: argparse.Namespace) -> int:
         print(f"golive gate: {unwritten}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK if verdict.passed else EXIT_FAIL
+
+
+def _named_checklists(results: JUnitResults, folder: Path) -> list[Checklist]:
+    """Without ``--checklist``: the checklists the results name (``golive.checklist_path``,
+    from where pytest ran), each taken only when it declares what the results say it does.
+    A run narrowed with ``-k`` then fails for the items it left out, as under ``--checklist``;
+    one whose checklist is not here is gated on its results alone, with a warning that says so."""
+    named: dict[str, set[str]] = {}
+    for case in results.cases.values():
+        path, identity = case.properties.get(CHECKLIST_PATH_PROPERTY), case.properties.get(IDENTITY_PROPERTY)
+        if path and identity:
+            named.setdefault(path, set()).add(digest_of(identity))
+    found = []
+    for path, digests in sorted(named.items()):
+        try:
+            checklist = load_checklist(folder / path, load_kind_schemas())
+        except ChecklistError:
+            checklist = None
+        if checklist is not None and digest_of(checklist_identity(checklist)) in digests:
+            print(printable(f"golive gate: gated against {path}, the checklist the results name (or give --checklist)"))
+            found.append(checklist)
+        else:
+            results.notes.append(
+                f"the results come from checklist {path}, which is not here as they ran it: checks that did not "
+                f"run are not known (give --checklist {path})"
+            )
+    return found
 
 
 def _write_reports(
