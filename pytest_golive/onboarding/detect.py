@@ -167,7 +167,9 @@ class Project:
         found = []
         for route in self.routes:
             path = route.path
-            if route.protected or route.redirects or not route.reached or any(mark in path for mark in "{:<"):
+            if route.protected or route.redirects or route.asks or not route.reached:
+                continue
+            if any(mark in path for mark in "{:<"):
                 continue
             if path in found or _STATIC_FILE.search(path) or _SIGN_IN_FLOW.search(path):
                 continue

@@ -1,0 +1,37 @@
+"""What `golive init` got wrong on mealie (tests/realapps/README.md, "mealie, tried by hand"),
+on a sample of its layout with our own code (fixtures/projects/fastapi-class-views). Static
+only: nothing here is installed or run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_onboarding import checks_of, written
+
+
+def test_a_route_that_needs_a_query_parameter_is_not_a_route_to_load(tmp_path: Path) -> None:
+    """mealie's first public GET route is ``/api/validators/user/name``, whose handler takes
+    ``name: str``: FastAPI answers 422 without ``?name=``. init called it a route "without
+    parameters", so `app-answers`, the load and the steps of `backup-restore` and
+    `migrations-applied` all failed on 422, and the connected probes never reached the code."""
+    checklist, facts = written("fastapi-class-views", tmp_path)
+    checks = checks_of(checklist)
+    assert checks["app-answers"]["http"]["get"] == "/api/app/about"
+    assert checklist["vars"]["perf_path"] == "/api/app/about"
+    probes = [probe["http"]["get"] for probe in checks["app-used-services"]["connected"]["probe"]]
+    assert "/api/validators/user/name" not in probes
+    assert "/api/validators/user/name" not in facts
+
+
+def test_routes_of_router_subclasses_and_class_based_views_need_a_login(tmp_path: Path) -> None:
+    """mealie mounts most routes on ``UserAPIRouter``/``AdminAPIRouter`` (APIRouter subclasses
+    whose ``__init__`` adds ``dependencies=[Depends(get_current_user)]``) or declares them in
+    class-based views whose base has ``user = Depends(get_current_user)``. init did not see
+    either: it lost the subclass routers' prefixes (``/api/stats`` for ``/api/admin/stats``)
+    and called routes public that answer 401 to golive."""
+    checklist, facts = written("fastapi-class-views", tmp_path)
+    probes = [probe["http"]["get"] for probe in checks_of(checklist)["app-used-services"]["connected"]["probe"]]
+    assert probes == ["/api/app/about"]
+    for path in ("/api/shelves", "/api/admin/stats", "/api/stats"):
+        assert path not in facts
+        assert path not in str(checklist)
