@@ -35,3 +35,17 @@ def test_routes_of_router_subclasses_and_class_based_views_need_a_login(tmp_path
     for path in ("/api/shelves", "/api/admin/stats", "/api/stats"):
         assert path not in facts
         assert path not in str(checklist)
+
+
+def test_a_settings_field_without_default_is_required_and_one_the_code_gives_is_not(tmp_path: Path) -> None:
+    """mealie reads ``os.getenv("PRODUCTION", "True")`` in one module, and its settings class
+    has ``PRODUCTION: bool`` without default: init kept the first read, optional, and left
+    PRODUCTION out, so the app died at start (``PRODUCTION Field required``) with six checks in
+    error. It asked the operator for ``SECRET`` and ``SESSION_SECRET``, which mealie's own code
+    passes in (``AppSettings(**secret_settings)``), so doctor failed on them."""
+    checklist, _ = written("fastapi-class-views", tmp_path)
+    env = checklist["app"]["env"]
+    assert env["PRODUCTION"] == "{{ env.PRODUCTION }}"
+    assert "SECRET" not in env
+    assert "SESSION_SECRET" not in env
+    assert checks_of(checklist)["environment-configured"]["env"] == ["PRODUCTION"]

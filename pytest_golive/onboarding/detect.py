@@ -124,6 +124,8 @@ class Project:
     postgres_scheme: set[str] = field(default_factory=set)
     #: variables Django cannot start without that the settings read as optional (SECRET_KEY)
     django_required: set[str] = field(default_factory=set)
+    #: (class, field) that some call of the class gives by keyword (``AppSettings(**secrets)``)
+    passed_in: set[tuple[str, str]] = field(default_factory=set)
     #: what the code compares with a name of Postgres (``os.getenv("DB") == "postgres"``,
     #: ``settings.DB_ENGINE == "postgres"``): variable or field -> that name
     postgres_switches: dict[str, str] = field(default_factory=dict)
@@ -220,8 +222,15 @@ def inspect_project(root: Path) -> Project:
             _dotenv(project, path)
     project.routes += nodejs.express_routes(node_sources)
     _settings_dotenv_above(project, classes)
-    for read in environment.settings_reads(classes):
-        project.reads.setdefault(read.name, read)
+    for field_read in environment.settings_reads(classes):
+        cls = field_read.how.removesuffix(" field")
+        given = any((cls, name) in project.passed_in for name in (field_read.name, field_read.name.lower()))
+        # a field the code gives (AppSettings(**{"SECRET": ...})) is not the operator's to set
+        read = replace(field_read, required=False) if given else field_read
+        known = project.reads.get(read.name)
+        # a field without default fails the settings, whatever os.getenv(X, "True") elsewhere falls back to
+        if known is None or (read.required and not known.required):
+            project.reads[read.name] = read
     for name in project.django_required & set(project.reads):
         project.reads[name] = replace(project.reads[name], required=True)
     _services(project, python_deps, node, files)
@@ -401,6 +410,7 @@ def _python_source(project: Project, path: Path, routes: RouteMap, classes: list
             project.postgres_switches.setdefault(name, spelling)
     if apps_own:
         classes.extend(environment.settings_classes(tree, where))
+        project.passed_in.update(environment.passed_in(tree))
     routes.add(module, tree, is_package)
     module_level = {id(statement) for statement in _module_statements(tree.body)}
     for node in ast.walk(tree):

@@ -271,6 +271,31 @@ def _call_reads(call: ast.Call, aliases: _Aliases, line: str) -> Iterator[EnvRea
             yield EnvRead(f"{prefix}_{key}", line, "app.config.from_prefixed_env", required=False)
 
 
+def passed_in(tree: ast.Module) -> Iterator[tuple[str, str]]:
+    """(class, field) for each field a call of a class gives by keyword: ``AppSettings(PRODUCTION=
+    production)``, or ``AppSettings(**secrets)`` where ``secrets = {"SECRET": ...}`` is a dict
+    literal of the module. Such a field is no variable the operator must set."""
+    dicts: dict[str, list[str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
+            keys = [
+                key.value for key in node.value.keys if isinstance(key, ast.Constant) and isinstance(key.value, str)
+            ]
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    dicts.setdefault(target.id, []).extend(keys)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _name(node.func):
+            for keyword in node.keywords:
+                if keyword.arg is not None:
+                    yield _name(node.func), keyword.arg
+                elif isinstance(keyword.value, ast.Name):
+                    yield from ((_name(node.func), key) for key in dicts.get(keyword.value.id, []))
+                elif isinstance(keyword.value, ast.Dict):
+                    literal = [k.value for k in keyword.value.keys if isinstance(k, ast.Constant)]
+                    yield from ((_name(node.func), key) for key in literal if isinstance(key, str))
+
+
 def settings_classes(tree: ast.Module, where: str) -> Iterator[SettingsClass]:
     """Classes of one module that may be pydantic settings (their bases are resolved later)."""
     for node in ast.walk(tree):
