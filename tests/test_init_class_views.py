@@ -4,9 +4,12 @@ only: nothing here is installed or run."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from test_onboarding import checks_of, written
+
+from pytest_golive.onboarding.routes import RouteMap
 
 
 def test_a_route_that_needs_a_query_parameter_is_not_a_route_to_load(tmp_path: Path) -> None:
@@ -49,3 +52,32 @@ def test_a_settings_field_without_default_is_required_and_one_the_code_gives_is_
     assert "SECRET" not in env
     assert "SESSION_SECRET" not in env
     assert checks_of(checklist)["environment-configured"]["env"] == ["PRODUCTION"]
+
+
+def test_the_folder_the_deployment_keeps_on_a_volume_is_the_runs_own(tmp_path: Path) -> None:
+    """mealie keeps its state in ``/app/data`` (its compose service's volume ``mealie-data:
+    /app/data/``) unless ``DATA_DIR`` is set (``Path(DATA_DIR if DATA_DIR else "/app/data")``):
+    init left DATA_DIR out, so golive's runs made ``/app/data`` on the host and wrote the app's
+    secrets, logs and uploads there, each run finding the last one's."""
+    env = written("fastapi-class-views", tmp_path)[0]["app"]["env"]
+    assert env["DATA_DIR"] == "{{ app.data_dir }}"  # the compose service's volume
+    assert env["UPLOAD_DIR"] == "{{ app.data_dir }}"  # the Dockerfile's VOLUME, after its ENV
+
+
+def test_a_parameter_the_routes_defaults_give_is_not_asked_for() -> None:
+    """fittrackee serves its web client with Flask's catch-all ``route("/", defaults={"path":
+    ""})`` on ``def catch_all(path: str)``: ``path`` comes from ``defaults=``, not the query
+    string, so ``/`` stays its key route."""
+    source = (
+        "from flask import Blueprint, Flask\n"
+        "app = Flask(__name__)\n"
+        "bp = Blueprint('front', __name__)\n"
+        "@bp.route('/', defaults={'path': ''})\n"
+        "@bp.route('/<path:path>')\n"
+        "def catch_all(path: str) -> str:\n"
+        "    return path\n"
+        "app.register_blueprint(bp)\n"
+    )
+    routes = RouteMap()
+    routes.add("front", ast.parse(source), is_package=False)
+    assert [(route.path, route.asks) for route in routes.routes()] == [("/", False), ("/<path:path>", False)]

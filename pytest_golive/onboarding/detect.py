@@ -124,6 +124,11 @@ class Project:
     postgres_scheme: set[str] = field(default_factory=set)
     #: variables Django cannot start without that the settings read as optional (SECRET_KEY)
     django_required: set[str] = field(default_factory=set)
+    #: where the deployment keeps the app's state: volume path -> where it is declared
+    #: (Dockerfile ``VOLUME``, the volumes of the compose service that builds the app)
+    volumes: dict[str, str] = field(default_factory=dict)
+    #: variable -> the absolute path the code uses when it is unset (``DATA_DIR or "/app/data"``)
+    path_fallbacks: dict[str, str] = field(default_factory=dict)
     #: (class, field) that some call of the class gives by keyword (``AppSettings(**secrets)``)
     passed_in: set[tuple[str, str]] = field(default_factory=set)
     #: what the code compares with a name of Postgres (``os.getenv("DB") == "postgres"``,
@@ -177,6 +182,18 @@ class Project:
                 continue
             if path != self.openapi and not _HEALTH.search(path) and not _METRICS.search(path):
                 found.append(path)
+        return found
+
+    def data_volumes(self) -> dict[str, str]:
+        """Variables whose value, set or fallen back to, is where the deployment keeps the app's
+        state on a volume: run on this machine, the app would write that folder of the host's
+        (mealie's ``/app/data``), and the next run would find the last one's secrets and files."""
+        found = {}
+        for name in self.reads:
+            path = self.deployed[name][0] if name in self.deployed else self.path_fallbacks.get(name)
+            path = path.rstrip("/") if path else None
+            if path and path in self.volumes:
+                found[name] = f"the deployment keeps {path} on a volume ({self.volumes[path]})"
         return found
 
     def wired_services(self) -> set[str]:
@@ -411,6 +428,8 @@ def _python_source(project: Project, path: Path, routes: RouteMap, classes: list
     if apps_own:
         classes.extend(environment.settings_classes(tree, where))
         project.passed_in.update(environment.passed_in(tree))
+        for name, fallback in environment.path_fallbacks(tree, where):
+            project.path_fallbacks.setdefault(name, fallback)
     routes.add(module, tree, is_package)
     module_level = {id(statement) for statement in _module_statements(tree.body)}
     for node in ast.walk(tree):
@@ -551,10 +570,23 @@ def _compose(project: Project, path: Path) -> None:
         if isinstance(spec, dict) and "build" in spec:  # the app's own image: how the repository configures it
             for variable, value in _compose_environment(spec.get("environment")):
                 project.examples.setdefault(variable, (value, f"{where} service {name}"))
+            in_tests = bool(_TEST_PARTS & set(path.relative_to(project.root).parts[:-1]))
+            for target in [] if in_tests else _compose_volume_targets(spec.get("volumes")):
+                project.volumes.setdefault(target, f"{where} service {name}")
         if image.split("/")[-1].startswith(("postgres", "postgis")):
             _found(project, "postgres", f"compose service {name} ({image})", HIGH, where)
         elif image.split("/")[-1].startswith(("redis", "valkey")):
             _found(project, "redis", f"compose service {name} ({image})", HIGH, where)
+
+
+def _compose_volume_targets(volumes: object) -> Iterator[str]:
+    """Where a compose service mounts its volumes (``mealie-data:/app/data/``, or the long
+    form's ``target:``), as absolute paths without their trailing ``/``."""
+    for entry in volumes if isinstance(volumes, list) else []:
+        target = entry.get("target") if isinstance(entry, dict) else str(entry).split(":")[1:2]
+        target = target[0] if isinstance(target, list) and target else target
+        if isinstance(target, str) and target.startswith("/") and target.rstrip("/"):
+            yield target.rstrip("/")
 
 
 def _compose_environment(environment: object) -> Iterator[tuple[str, str]]:
@@ -910,6 +942,8 @@ def _release_hooks(project: Project, files: list[Path], scripts: dict[str, str])
         for instruction, text, number in dockerfile_instructions(read_text(dockerfile)):
             if instruction in ("ENV", "ARG"):
                 _docker_variables(project, instruction, text, f"{_rel(project.root, dockerfile)}:{number}", known)
+            if instruction == "VOLUME":
+                _docker_volumes(project, text, known, f"{_rel(project.root, dockerfile)}:{number}")
             if instruction == "RUN":
                 found = deploy.read_deploy(text, serves=False)
                 found.skipped = []  # package installs and the like: building the image is not golive's
@@ -1025,6 +1059,18 @@ def _docker_variables(project: Project, instruction: str, text: str, where: str,
         known[name] = expanded
         if instruction == "ENV":
             project.deployed.setdefault(name, (expanded, where))
+
+
+def _docker_volumes(project: Project, text: str, known: dict[str, str], where: str) -> None:
+    """``VOLUME /data`` or ``VOLUME ["$HOME/data"]``, expanded from the ENV lines before it."""
+    try:
+        targets = shlex.split(_docker_text(text))
+    except ValueError:
+        return
+    for target in targets:
+        path = deploy.expand(target, known).rstrip("/")
+        if path.startswith("/") and "$" not in path:
+            project.volumes.setdefault(path, where)
 
 
 def _docker_text(text: str) -> str:

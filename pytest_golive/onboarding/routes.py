@@ -405,29 +405,38 @@ def _routes_of(module: _Module, node: ast.FunctionDef | ast.AsyncFunctionDef, cl
             or _AUTH.search(ast.unparse(_keyword(decorator, "dependencies") or ast.Constant("")))
             or _AUTH.search(parameters)
         )
-        module.routes.append((owner, first.value, protected, _redirects(node), _asks(node, first.value), cls))
+        module.routes.append((owner, first.value, protected, _redirects(node), _asks(node, decorator), cls))
 
 
 #: what a framework gives a handler itself, not the request's query string
 _INJECTED = re.compile(r"\b(Depends|Security|Request|Response|WebSocket|BackgroundTasks|HTTPConnection)\b")
 
 
-def _asks(node: ast.FunctionDef | ast.AsyncFunctionDef, path: str) -> bool:
-    """The handler has a parameter without default that neither the path nor the framework
+def _asks(node: ast.FunctionDef | ast.AsyncFunctionDef, decorator: ast.Call) -> bool:
+    """The handler has a parameter without default that neither the path, the route's
+    ``defaults=`` (Flask's catch-all ``route("/", defaults={"path": ""})``) nor the framework
     fills in: FastAPI reads it from the query string and answers 422 without it (mealie's
     ``def validate_user(name: str, session: Session = Depends(...))``)."""
+    first = decorator.args[0]
+    path = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else ""
+    defaults = _keyword(decorator, "defaults")
+    given = {_const_str(key) for key in defaults.keys} if isinstance(defaults, ast.Dict) else set()
     args = node.args
     positional = [*args.posonlyargs, *args.args]
     without_default = positional[: len(positional) - len(args.defaults)]
     without_default += [arg for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True) if default is None]
     in_path = set(re.findall(r"[{<](?:\w+:)?(\w+)", path))
     for arg in without_default:
-        if arg.arg in ("self", "cls", "request", "req") or arg.arg in in_path:
+        if arg.arg in ("self", "cls", "request", "req") or arg.arg in in_path or arg.arg in given:
             continue
         if arg.annotation is not None and _INJECTED.search(ast.unparse(arg.annotation)):
             continue
         return True
     return False
+
+
+def _const_str(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
 def _redirects(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
