@@ -19,10 +19,15 @@ def test_the_apps_data_folder_is_the_runs_own_and_goes_with_it(tmp_path: Path) -
         '  setup:\n    - [sh, -c, \'test -d "$DATA_DIR" && test -z "$(ls -A "$DATA_DIR")" && touch "$DATA_DIR/.secret"'
         ' && echo "$DATA_DIR" > where.txt\']\n'
         "  command: [python3, -m, http.server, '{{ app.port }}']\n"
-        "checks:\n  - id: page\n    http: {get: /where.txt}\n    expect: {status: 200}\n"
+        "checks:\n"
+        "  - id: before-the-app\n    command: {run: [test, -d, '{{ app.data_dir }}']}\n"
+        "  - id: page\n    http: {get: /where.txt}\n    expect: {status: 200}\n"
+        # what renders app.env without the app (a migrations walk) sees the app's folder
+        "  - id: shared\n    command: {run: [test, -f, '{{ app.data_dir }}/.secret']}\n"
     )
     result = run(tmp_path, env={"GOLIVE_RUNS_DIR": str(runs)})
     assert result.returncode == 0, result.stdout[-2000:]
+    assert "3 passed" in result.stdout
     used = Path((tmp_path / "site" / "where.txt").read_text().strip())
     assert runs in used.parents  # the run's, not a folder of the host's
     assert not used.exists()  # removed with the run

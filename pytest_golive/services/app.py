@@ -235,7 +235,7 @@ class AppProcess:
         self.port = port
         base_url = f"http://127.0.0.1:{port}"
         if self.data_dir is None:  # once: a restart keeps what the app wrote, as a volume would
-            self.data_dir = self.state.private_dir(f"app-{self.name}-data")
+            self.data_dir = self.state.private_dir("app-data")
         own = {"port": port, "base_url": base_url, "python": self.python, "data_dir": str(self.data_dir)}
         full_context = {**context, "app": own}
         try:
