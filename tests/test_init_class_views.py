@@ -81,3 +81,15 @@ def test_a_parameter_the_routes_defaults_give_is_not_asked_for() -> None:
     routes = RouteMap()
     routes.add("front", ast.parse(source), is_package=False)
     assert [(route.path, route.asks) for route in routes.routes()] == [("/", False), ("/<path:path>", False)]
+
+
+def test_a_compose_file_of_the_tests_is_not_the_deployment(tmp_path: Path) -> None:
+    """mealie's ``tests/e2e/docker/docker-compose.yml`` runs the app beside a mock OIDC server
+    on ``localhost:8080``: init took its values as the app's configuration, generated an
+    ``OIDC_CLIENT_SECRET`` for its placeholder and pointed ``OIDC_CONFIGURATION_URL`` at the
+    app itself (its ``BASE_URL`` default is also ``localhost:8080``)."""
+    checklist, facts = written("fastapi-class-views", tmp_path)
+    env = checklist["app"]["env"]
+    assert "OIDC_CONFIGURATION_URL" not in env
+    assert "OIDC_CLIENT_SECRET" not in env
+    assert "tests/e2e" not in facts

@@ -567,11 +567,13 @@ def _compose(project: Project, path: Path) -> None:
     for name, spec in services.items():
         image = str(spec.get("image", "")) if isinstance(spec, dict) else ""
         where = _rel(project.root, path)
-        if isinstance(spec, dict) and "build" in spec:  # the app's own image: how the repository configures it
+        # the app's own image: how the repository configures it; not a test's setup (mealie's
+        # tests/e2e/docker/docker-compose.yml points OIDC at a mock server beside it)
+        in_tests = bool(_TEST_PARTS & set(path.relative_to(project.root).parts[:-1]))
+        if isinstance(spec, dict) and "build" in spec and not in_tests:
             for variable, value in _compose_environment(spec.get("environment")):
                 project.examples.setdefault(variable, (value, f"{where} service {name}"))
-            in_tests = bool(_TEST_PARTS & set(path.relative_to(project.root).parts[:-1]))
-            for target in [] if in_tests else _compose_volume_targets(spec.get("volumes")):
+            for target in _compose_volume_targets(spec.get("volumes")):
                 project.volumes.setdefault(target, f"{where} service {name}")
         if image.split("/")[-1].startswith(("postgres", "postgis")):
             _found(project, "postgres", f"compose service {name} ({image})", HIGH, where)
