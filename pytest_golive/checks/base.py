@@ -68,6 +68,8 @@ class RunSettings:
     run_state: RunState | None = None
     #: ``{{ app.python }}``: the app's interpreter (``app.python`` resolved; golive's own by default)
     app_python: str = sys.executable
+    #: ``{{ app.data_dir }}``: the folder of the run's own that stands for the app's volume; None without an app
+    app_data_dir: str | None = None
     #: the app as the checklist writes it (``checklist.App``), for kinds that run its code themselves
     app: App | None = None
     #: the environment golive gave the app it started, as rendered; empty when it started none

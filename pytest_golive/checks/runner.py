@@ -201,10 +201,17 @@ def _problem_of(outcomes: list[StepOutcome]) -> str:
 
 
 def _template_context(instance: CheckInstance, settings: RunSettings) -> dict[str, Any]:
+    app: dict[str, Any] = {
+        "base_url": settings.base_url,
+        "python": settings.app_python,
+        "port": _port_of(settings.base_url),
+    }
+    if settings.app_data_dir is not None:
+        app["data_dir"] = settings.app_data_dir
     return {
         "env": dict(settings.environ),
         "vars": settings.variables,
-        "app": {"base_url": settings.base_url, "python": settings.app_python, "port": _port_of(settings.base_url)},
+        "app": app,
         "services": settings.services,
         **_run_values(settings.run_state),
         **instance.params,

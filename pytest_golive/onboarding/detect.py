@@ -124,6 +124,13 @@ class Project:
     postgres_scheme: set[str] = field(default_factory=set)
     #: variables Django cannot start without that the settings read as optional (SECRET_KEY)
     django_required: set[str] = field(default_factory=set)
+    #: where the deployment keeps the app's state: volume path -> where it is declared
+    #: (Dockerfile ``VOLUME``, the volumes of the compose service that builds the app)
+    volumes: dict[str, str] = field(default_factory=dict)
+    #: variable -> the absolute path the code uses when it is unset (``DATA_DIR or "/app/data"``)
+    path_fallbacks: dict[str, str] = field(default_factory=dict)
+    #: (class, field) that some call of the class gives by keyword (``AppSettings(**secrets)``)
+    passed_in: set[tuple[str, str]] = field(default_factory=set)
     #: what the code compares with a name of Postgres (``os.getenv("DB") == "postgres"``,
     #: ``settings.DB_ENGINE == "postgres"``): variable or field -> that name
     postgres_switches: dict[str, str] = field(default_factory=dict)
@@ -167,12 +174,26 @@ class Project:
         found = []
         for route in self.routes:
             path = route.path
-            if route.protected or route.redirects or not route.reached or any(mark in path for mark in "{:<"):
+            if route.protected or route.redirects or route.asks or not route.reached:
+                continue
+            if any(mark in path for mark in "{:<"):
                 continue
             if path in found or _STATIC_FILE.search(path) or _SIGN_IN_FLOW.search(path):
                 continue
             if path != self.openapi and not _HEALTH.search(path) and not _METRICS.search(path):
                 found.append(path)
+        return found
+
+    def data_volumes(self) -> dict[str, str]:
+        """Variables whose value, set or fallen back to, is where the deployment keeps the app's
+        state on a volume: run on this machine, the app would write that folder of the host's
+        (mealie's ``/app/data``), and the next run would find the last one's secrets and files."""
+        found = {}
+        for name in self.reads:
+            path = self.deployed[name][0] if name in self.deployed else self.path_fallbacks.get(name)
+            path = path.rstrip("/") if path else None
+            if path and path in self.volumes:
+                found[name] = f"the deployment keeps {path} on a volume ({self.volumes[path]})"
         return found
 
     def wired_services(self) -> set[str]:
@@ -218,8 +239,15 @@ def inspect_project(root: Path) -> Project:
             _dotenv(project, path)
     project.routes += nodejs.express_routes(node_sources)
     _settings_dotenv_above(project, classes)
-    for read in environment.settings_reads(classes):
-        project.reads.setdefault(read.name, read)
+    for field_read in environment.settings_reads(classes):
+        cls = field_read.how.removesuffix(" field")
+        given = any((cls, name) in project.passed_in for name in (field_read.name, field_read.name.lower()))
+        # a field the code gives (AppSettings(**{"SECRET": ...})) is not the operator's to set
+        read = replace(field_read, required=False) if given else field_read
+        known = project.reads.get(read.name)
+        # a field without default fails the settings, whatever os.getenv(X, "True") elsewhere falls back to
+        if known is None or (read.required and not known.required):
+            project.reads[read.name] = read
     for name in project.django_required & set(project.reads):
         project.reads[name] = replace(project.reads[name], required=True)
     _services(project, python_deps, node, files)
@@ -399,6 +427,9 @@ def _python_source(project: Project, path: Path, routes: RouteMap, classes: list
             project.postgres_switches.setdefault(name, spelling)
     if apps_own:
         classes.extend(environment.settings_classes(tree, where))
+        project.passed_in.update(environment.passed_in(tree))
+        for name, fallback in environment.path_fallbacks(tree, where):
+            project.path_fallbacks.setdefault(name, fallback)
     routes.add(module, tree, is_package)
     module_level = {id(statement) for statement in _module_statements(tree.body)}
     for node in ast.walk(tree):
@@ -536,13 +567,28 @@ def _compose(project: Project, path: Path) -> None:
     for name, spec in services.items():
         image = str(spec.get("image", "")) if isinstance(spec, dict) else ""
         where = _rel(project.root, path)
-        if isinstance(spec, dict) and "build" in spec:  # the app's own image: how the repository configures it
+        # the app's own image: how the repository configures it; not a test's setup (mealie's
+        # tests/e2e/docker/docker-compose.yml points OIDC at a mock server beside it)
+        in_tests = bool(_TEST_PARTS & set(path.relative_to(project.root).parts[:-1]))
+        if isinstance(spec, dict) and "build" in spec and not in_tests:
             for variable, value in _compose_environment(spec.get("environment")):
                 project.examples.setdefault(variable, (value, f"{where} service {name}"))
+            for target in _compose_volume_targets(spec.get("volumes")):
+                project.volumes.setdefault(target, f"{where} service {name}")
         if image.split("/")[-1].startswith(("postgres", "postgis")):
             _found(project, "postgres", f"compose service {name} ({image})", HIGH, where)
         elif image.split("/")[-1].startswith(("redis", "valkey")):
             _found(project, "redis", f"compose service {name} ({image})", HIGH, where)
+
+
+def _compose_volume_targets(volumes: object) -> Iterator[str]:
+    """Where a compose service mounts its volumes (``mealie-data:/app/data/``, or the long
+    form's ``target:``), as absolute paths without their trailing ``/``."""
+    for entry in volumes if isinstance(volumes, list) else []:
+        target = entry.get("target") if isinstance(entry, dict) else str(entry).split(":")[1:2]
+        target = target[0] if isinstance(target, list) and target else target
+        if isinstance(target, str) and target.startswith("/") and target.rstrip("/"):
+            yield target.rstrip("/")
 
 
 def _compose_environment(environment: object) -> Iterator[tuple[str, str]]:
@@ -898,6 +944,8 @@ def _release_hooks(project: Project, files: list[Path], scripts: dict[str, str])
         for instruction, text, number in dockerfile_instructions(read_text(dockerfile)):
             if instruction in ("ENV", "ARG"):
                 _docker_variables(project, instruction, text, f"{_rel(project.root, dockerfile)}:{number}", known)
+            if instruction == "VOLUME":
+                _docker_volumes(project, text, known, f"{_rel(project.root, dockerfile)}:{number}")
             if instruction == "RUN":
                 found = deploy.read_deploy(text, serves=False)
                 found.skipped = []  # package installs and the like: building the image is not golive's
@@ -1013,6 +1061,18 @@ def _docker_variables(project: Project, instruction: str, text: str, where: str,
         known[name] = expanded
         if instruction == "ENV":
             project.deployed.setdefault(name, (expanded, where))
+
+
+def _docker_volumes(project: Project, text: str, known: dict[str, str], where: str) -> None:
+    """``VOLUME /data`` or ``VOLUME ["$HOME/data"]``, expanded from the ENV lines before it."""
+    try:
+        targets = shlex.split(_docker_text(text))
+    except ValueError:
+        return
+    for target in targets:
+        path = deploy.expand(target, known).rstrip("/")
+        if path.startswith("/") and "$" not in path:
+            project.volumes.setdefault(path, where)
 
 
 def _docker_text(text: str) -> str:

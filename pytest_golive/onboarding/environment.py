@@ -222,6 +222,36 @@ def _reads_with_nodes(tree: ast.Module, where: str) -> Iterator[tuple[ast.AST, E
                 yield node, replace(read, required=read.required and id(node) not in conditional)
 
 
+def path_fallbacks(tree: ast.Module, where: str) -> Iterator[tuple[str, str]]:
+    """(variable, absolute path) the code uses when the variable is unset: ``os.getenv("X",
+    "/app/data")``, ``os.getenv("X") or "/app/data"``, or mealie's ``DATA_DIR =
+    os.getenv("DATA_DIR")`` and later ``Path(DATA_DIR if DATA_DIR else "/app/data")``."""
+    reads = {id(node): read for node, read in _reads_with_nodes(tree, where)}
+    holders: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and id(node.value) in reads:
+            holders.update({t.id: reads[id(node.value)].name for t in node.targets if isinstance(t, ast.Name)})
+
+    def variable(node: ast.expr) -> str | None:
+        if isinstance(node, ast.Name):
+            return holders.get(node.id)
+        return reads[id(node)].name if id(node) in reads else None
+
+    for read in reads.values():
+        if read.default and read.default.startswith("/"):
+            yield read.name, read.default
+    for node in ast.walk(tree):
+        pairs: list[tuple[ast.expr, ast.expr]] = []
+        if isinstance(node, ast.IfExp):
+            pairs.append((node.body, node.orelse))
+        elif isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and len(node.values) == 2:
+            pairs.append((node.values[0], node.values[1]))
+        for value, fallback in pairs:
+            name, path = variable(value), _const(fallback)
+            if name and path and path.startswith("/"):
+                yield name, path
+
+
 def _conditional_nodes(tree: ast.Module) -> set[int]:
     """Nodes inside an ``if``, ``try`` or a loop: code that may not run, so its reads are optional."""
     found: set[int] = set()
@@ -269,6 +299,31 @@ def _call_reads(call: ast.Call, aliases: _Aliases, line: str) -> Iterator[EnvRea
         prefix = first or _const(_keyword(call, "prefix")) or "FLASK"
         for key in ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "SECRET_KEY", "DEBUG"):
             yield EnvRead(f"{prefix}_{key}", line, "app.config.from_prefixed_env", required=False)
+
+
+def passed_in(tree: ast.Module) -> Iterator[tuple[str, str]]:
+    """(class, field) for each field a call of a class gives by keyword: ``AppSettings(PRODUCTION=
+    production)``, or ``AppSettings(**secrets)`` where ``secrets = {"SECRET": ...}`` is a dict
+    literal of the module. Such a field is no variable the operator must set."""
+    dicts: dict[str, list[str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
+            keys = [
+                key.value for key in node.value.keys if isinstance(key, ast.Constant) and isinstance(key.value, str)
+            ]
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    dicts.setdefault(target.id, []).extend(keys)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _name(node.func):
+            for keyword in node.keywords:
+                if keyword.arg is not None:
+                    yield _name(node.func), keyword.arg
+                elif isinstance(keyword.value, ast.Name):
+                    yield from ((_name(node.func), key) for key in dicts.get(keyword.value.id, []))
+                elif isinstance(keyword.value, ast.Dict):
+                    literal = [k.value for k in keyword.value.keys if isinstance(k, ast.Constant)]
+                    yield from ((_name(node.func), key) for key in literal if isinstance(key, str))
 
 
 def settings_classes(tree: ast.Module, where: str) -> Iterator[SettingsClass]:

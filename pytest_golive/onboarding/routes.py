@@ -29,6 +29,9 @@ class Route:
     redirects: bool = False
     #: its router was traced to an app: the path is whole (an untraced router's prefix may be missing)
     reached: bool = True
+    #: its handler needs a query parameter the path does not give (``def check(name: str)``):
+    #: requested bare, it answers 422 before it does anything
+    asks: bool = False
 
 
 @dataclass
@@ -40,8 +43,9 @@ class _Module:
     apps: set[str] = field(default_factory=set)
     #: router variable -> (its own prefix expression, protected by router-level dependencies, class)
     routers: dict[str, tuple[ast.expr | None, bool, str]] = field(default_factory=dict)
-    #: (router variable, path, protected, redirects)
-    routes: list[tuple[str, str, bool, bool]] = field(default_factory=list)
+    #: (router variable, path, protected, redirects, asks for a query parameter, the class the
+    #: handler is a method of, or "")
+    routes: list[tuple[str, str, bool, bool, bool, str]] = field(default_factory=list)
     #: (parent variable, child expression, prefix expression or None)
     mounts: list[tuple[str, ast.expr, ast.expr | None]] = field(default_factory=list)
     #: (app variable, its openapi_url expression or None for the default); apps that switch it off are left out
@@ -50,6 +54,9 @@ class _Module:
     app_classes: set[str] = field(default_factory=set)
     #: function -> the mounts it makes on its router parameter (``def include_routers(router)``)
     param_mounts: dict[str, list[tuple[ast.expr, ast.expr | None]]] = field(default_factory=dict)
+    #: ``name = SomeClass(...)`` at any level, of a class that is not a known router: it may be a
+    #: router subclass of the repository's, known once every module is read
+    others: list[tuple[list[str], ast.Call]] = field(default_factory=list)
 
 
 class RouteMap:
@@ -59,6 +66,12 @@ class RouteMap:
         self.modules: dict[str, _Module] = {}
         #: attribute name -> literal string defaults of class fields and module constants
         self.fields: dict[str, set[str]] = {}
+        #: the repository's router classes (``class UserAPIRouter(APIRouter)``) -> whether they
+        #: guard every route with a login dependency (``dependencies=[Depends(get_current_user)]``)
+        self.router_classes: dict[str, bool] = {}
+        #: every class -> (its bases, a class attribute is a login dependency): a class-based
+        #: view (``user = Depends(get_current_user)``) guards the routes of its methods
+        self.classes: dict[str, tuple[list[str], bool]] = {}
 
     def add(self, module: str, tree: ast.Module, is_package: bool) -> None:
         found = _Module(module)
@@ -69,6 +82,17 @@ class RouteMap:
             if isinstance(node, ast.ClassDef) and any(_call_name(base) in _APPS for base in node.bases)
         }
         _param_mounts(found, tree)
+        methods = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                body = node.body
+                attributes = [
+                    ast.unparse(n.value) for n in body if isinstance(n, (ast.Assign, ast.AnnAssign)) and n.value
+                ]
+                guarded = any("Depends(" in text and _AUTH.search(text) for text in attributes)
+                self.classes[node.name] = ([_call_name(base) for base in node.bases], guarded)
+                functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+                methods.update({id(n): node.name for n in body if isinstance(n, functions)})
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
                 base = _absolute(node, package)
@@ -78,11 +102,13 @@ class RouteMap:
                 for alias in node.names:
                     found.imports[alias.asname or alias.name.split(".")[0]] = (alias.name, None)
             elif isinstance(node, ast.ClassDef):
+                if any(_call_name(base) in _ROUTERS for base in node.bases):
+                    self.router_classes[node.name] = _AUTH.search(_dependencies_text(node)) is not None
                 for statement in node.body:
                     if isinstance(statement, (ast.Assign, ast.AnnAssign)):
                         self._field(statement)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                _routes_of(found, node)
+                _routes_of(found, node, methods.get(id(node), ""))
             elif isinstance(node, ast.Call):
                 _mount(found, node)
         for statement in tree.body:
@@ -171,6 +197,7 @@ class RouteMap:
     def _bases(self) -> dict[tuple[str, str], set[str]]:
         """(module, variable) of every app and router traced from a root app -> the paths it is
         mounted at. A root app is one that no other app mounts (``app.mount("/admin", sub)``)."""
+        self._router_subclasses()
         bases: dict[tuple[str, str], set[str]] = {}
         edges: list[tuple[tuple[str, str], tuple[str, str], str | None]] = []
         for module in self.modules.values():
@@ -195,19 +222,38 @@ class RouteMap:
                 break
         return bases
 
+    def _router_subclasses(self) -> None:
+        """Routers made from the repository's own router classes, once every module is read."""
+        for module in self.modules.values():
+            for names, call in module.others:
+                kind = _call_name(call.func)
+                if kind in self.router_classes:
+                    dependencies = ast.unparse(_keyword(call, "dependencies") or ast.Constant(""))
+                    guarded = self.router_classes[kind] or _AUTH.search(dependencies) is not None
+                    for name in names:
+                        module.routers.setdefault(name, (_keyword(call, "prefix"), guarded, "APIRouter"))
+
+    def _guarded_view(self, name: str, depth: int = 0) -> bool:
+        """A class (or a base of it, in the repository) has a login dependency as an attribute."""
+        if not name or name not in self.classes or depth > 8:
+            return False
+        bases, guarded = self.classes[name]
+        return guarded or any(self._guarded_view(base, depth + 1) for base in bases)
+
     def routes(self) -> list[Route]:
         """Every GET route with its full path. A router's base is where it is mounted plus its
         own prefix (a Flask blueprint registered with ``url_prefix`` uses that one instead)."""
         bases = self._bases()
         found: list[Route] = []
         for module in self.modules.values():
-            for router, path, protected, redirects in module.routes:
+            for router, path, guarded_route, redirects, asks, cls in module.routes:
+                protected = guarded_route or self._guarded_view(cls)
                 key = self._resolve(module, ast.Name(router)) or (module.name, router)
                 owner = self.modules.get(key[0])
                 guarded = owner is not None and owner.routers.get(key[1], (None, False, ""))[1]
                 reached = bool(bases.get(key))
                 for base in sorted(bases.get(key) or {self._base(key, "", replaced=False)}):
-                    route = Route(_join(base, path), protected or guarded, redirects, reached)
+                    route = Route(_join(base, path), protected or guarded, redirects, reached, asks)
                     if route not in found:
                         found.append(route)
         return found
@@ -281,6 +327,20 @@ def _instance(module: _Module, node: ast.Assign) -> None:
         guarded = _AUTH.search(ast.unparse(_keyword(node.value, "dependencies") or ast.Constant(""))) is not None
         for name in names:
             module.routers[name] = (prefix, guarded, kind)
+    elif kind:
+        module.others.append((names, node.value))
+
+
+def _dependencies_text(node: ast.ClassDef) -> str:
+    """The ``dependencies=`` a router class passes to its base (``super().__init__(...,
+    dependencies=[Depends(get_admin_user)])``), as text."""
+    found = []
+    for call in ast.walk(node):
+        if isinstance(call, ast.Call):
+            dependencies = _keyword(call, "dependencies")
+            if dependencies is not None:
+                found.append(ast.unparse(dependencies))
+    return " ".join(found)
 
 
 def _mount(module: _Module, call: ast.Call) -> None:
@@ -323,7 +383,7 @@ def _param_mounts(module: _Module, tree: ast.Module) -> None:
             module.param_mounts[function.name] = mounts
 
 
-def _routes_of(module: _Module, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+def _routes_of(module: _Module, node: ast.FunctionDef | ast.AsyncFunctionDef, cls: str) -> None:
     decorators = [ast.unparse(d) for d in node.decorator_list]
     parameters = ast.unparse(node.args)
     for decorator in node.decorator_list:
@@ -345,7 +405,38 @@ def _routes_of(module: _Module, node: ast.FunctionDef | ast.AsyncFunctionDef) ->
             or _AUTH.search(ast.unparse(_keyword(decorator, "dependencies") or ast.Constant("")))
             or _AUTH.search(parameters)
         )
-        module.routes.append((owner, first.value, protected, _redirects(node)))
+        module.routes.append((owner, first.value, protected, _redirects(node), _asks(node, decorator), cls))
+
+
+#: what a framework gives a handler itself, not the request's query string
+_INJECTED = re.compile(r"\b(Depends|Security|Request|Response|WebSocket|BackgroundTasks|HTTPConnection)\b")
+
+
+def _asks(node: ast.FunctionDef | ast.AsyncFunctionDef, decorator: ast.Call) -> bool:
+    """The handler has a parameter without default that neither the path, the route's
+    ``defaults=`` (Flask's catch-all ``route("/", defaults={"path": ""})``) nor the framework
+    fills in: FastAPI reads it from the query string and answers 422 without it (mealie's
+    ``def validate_user(name: str, session: Session = Depends(...))``)."""
+    first = decorator.args[0]
+    path = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else ""
+    defaults = _keyword(decorator, "defaults")
+    given = {_const_str(key) for key in defaults.keys} if isinstance(defaults, ast.Dict) else set()
+    args = node.args
+    positional = [*args.posonlyargs, *args.args]
+    without_default = positional[: len(positional) - len(args.defaults)]
+    without_default += [arg for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True) if default is None]
+    in_path = set(re.findall(r"[{<](?:\w+:)?(\w+)", path))
+    for arg in without_default:
+        if arg.arg in ("self", "cls", "request", "req") or arg.arg in in_path or arg.arg in given:
+            continue
+        if arg.annotation is not None and _INJECTED.search(ast.unparse(arg.annotation)):
+            continue
+        return True
+    return False
+
+
+def _const_str(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
 def _redirects(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:

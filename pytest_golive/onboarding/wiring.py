@@ -165,14 +165,18 @@ def wire(
     deployed: dict[str, tuple[str, str]] | None = None,
     postgres_scheme: set[str] | frozenset[str] = frozenset(),
     postgres_switches: dict[str, str] | None = None,
+    data_volumes: dict[str, str] | None = None,
 ) -> tuple[list[Wire], list[str]]:
     """``app.env`` for the reads (and the names the dotenv files set), and the required
     names golive cannot give a value: those go in an ``env`` check. ``deployed`` are values
     the deployment sets (Dockerfile ENV), passed on for the names the app reads;
     ``postgres_scheme`` the names whose URL the code tests for Heroku's ``postgres://``;
     ``postgres_switches`` what it compares with a name of Postgres, and that name (``DB``
-    read with ``"postgres"``, or a settings field ``DB_ENGINE``, which a prefix may precede)."""
+    read with ``"postgres"``, or a settings field ``DB_ENGINE``, which a prefix may precede);
+    ``data_volumes`` the names that hold the folder the deployment keeps on a volume (served by
+    ``{{ app.data_dir }}``, a folder of the run's own)."""
     deployed = deployed or {}
+    data_volumes = data_volumes or {}
     wires: dict[str, Wire] = {}
     unresolved: list[str] = []
     for name in [*reads, *[n for n in examples if n not in reads]]:
@@ -211,6 +215,8 @@ def wire(
         elif read is not None and _HTTPS_ONLY.match(name.upper()):
             value = "False" if (read.default or "").lower() == "true" else "0"
             wires[name] = Wire(name, value, f"golive serves plain HTTP on 127.0.0.1 ({where})")
+        elif read is not None and name in data_volumes:
+            wires[name] = Wire(name, "{{ app.data_dir }}", f"{data_volumes[name]}: a folder of the run's own ({where})")
         elif read is not None and name in deployed and not is_secret(name) and deployed[name][0]:
             wires[name] = Wire(name, deployed[name][0], f"as deployed ({deployed[name][1]}), read in {where}")
         elif read is not None and read.required:

@@ -209,6 +209,7 @@ class ChecklistFile(pytest.File):
             server_logs=services.server_logs(self.checklist),
             app_python=self._app_python(base),
             evidence_dir=services.logs_dir,
+            app_data_dir=str(services.app_data_dir(self.checklist)) if self.checklist.app is not None else None,
         )
         context = {"env": dict(os.environ), "vars": base.variables, "services": view}
         if not (needs.app and self._starts_app()):

@@ -85,6 +85,8 @@ class SessionServices:
         #: apps starting in a thread (start_app_ahead), until a check needs them
         self._starting: dict[Path, tuple[AppProcess, Future[AppProcess | ProvisionError]]] = {}
         self._urls: dict[Path, str] = {}
+        #: {{ app.data_dir }} of each checklist's app (app_data_dir)
+        self._data_dirs: dict[Path, Path] = {}
         #: every app process made here, started or not (its SQLite baseline outlives a failed start)
         self._app_processes: list[AppProcess] = []
         #: SQLite databases the app wrote that were already reported as a test's error
@@ -227,6 +229,7 @@ class SessionServices:
         process = AppProcess(
             self.state, checklist.app, name, python=python, keep_log=self._keeper(name), learn_env=self.learn_env
         )
+        process.data_dir = self.app_data_dir(checklist)
         self._app_processes.append(process)
         return process
 
@@ -238,6 +241,15 @@ class SessionServices:
         except ProvisionError as exc:
             return exc
         return process
+
+    def app_data_dir(self, checklist: Checklist) -> Path:
+        """``{{ app.data_dir }}``: one empty folder of this run's per checklist (and xdist
+        worker), shared by its app and the checks that render ``app.env`` without it (a
+        migrations walk), as a volume is by a deployment's migrate step and its app."""
+        folder = self._data_dirs.get(checklist.path)
+        if folder is None:
+            folder = self._data_dirs[checklist.path] = self.state.private_dir("app-data")
+        return folder
 
     def app_log_name(self, checklist: Checklist) -> str:
         """``<folder>-<file>[-<worker>].log``: one per app process, so xdist workers keep theirs apart."""

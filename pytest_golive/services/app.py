@@ -215,6 +215,9 @@ class AppProcess:
         #: the environment golive gave the app (on top of its own), as rendered
         self.env: dict[str, str] = {}
         self._set_up = False
+        #: ``{{ app.data_dir }}``: an empty folder of this run's, removed with it, for what the
+        #: deployment keeps on a volume (``VOLUME /app/data``) rather than in a folder of the host's
+        self.data_dir: Path | None = None
         #: the SQLite databases in the app's folder before its setup first ran (services/sqlite_files.py)
         self.sqlite: Baseline | None = None
         #: set when the run ends while the app is still starting (in a thread: SessionServices)
@@ -231,7 +234,10 @@ class AppProcess:
         port = port or self.app.port or free_port()
         self.port = port
         base_url = f"http://127.0.0.1:{port}"
-        full_context = {**context, "app": {"port": port, "base_url": base_url, "python": self.python}}
+        if self.data_dir is None:  # once: a restart keeps what the app wrote, as a volume would
+            self.data_dir = self.state.private_dir("app-data")
+        own = {"port": port, "base_url": base_url, "python": self.python, "data_dir": str(self.data_dir)}
+        full_context = {**context, "app": own}
         try:
             argv = render_argv(self.app.command, full_context, ("app", "command"))
             setup = [render_argv(argv, full_context, ("app", "setup", i)) for i, argv in enumerate(self.app.setup)]
