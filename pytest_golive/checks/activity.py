@@ -18,6 +18,7 @@ is None: no verdict rather than a guess.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -32,6 +33,10 @@ from ..services.redis import client as redis_connection
 WATCHER_NAME = "golive-activity"
 #: commands a Redis client sends while it connects, not use of the service
 _HANDSHAKE = frozenset({"SELECT", "HELLO", "AUTH", "CLIENT", "QUIT"})
+#: how long a "not used" waits for what may still be on its way: a MONITOR line, a container's
+#: log line (on a busy machine both lag the command that made them; seen in CI's full suite)
+SETTLE_S = 2.0
+_POLL_S = 0.05
 
 
 class ActivityWatch(Protocol):
@@ -75,6 +80,12 @@ class _PostgresActivity:
         return sum(1 for name in serverlog.sessions(log, None) if not name.startswith(WATCHER_NAME))
 
     def used(self) -> bool | None:
+        deadline = time.monotonic() + SETTLE_S
+        while (found := self._used_now()) is False and time.monotonic() < deadline:
+            time.sleep(_POLL_S)
+        return found
+
+    def _used_now(self) -> bool | None:
         self.conn.execute("SELECT pg_stat_clear_snapshot()")
         row = self.conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
@@ -105,13 +116,13 @@ class _RedisActivity:
     def used(self) -> bool | None:
         if self.monitor is None:
             return None
-        found = False
+        deadline = time.monotonic() + SETTLE_S
         with contextlib.suppress(redis_client.RedisError, OSError):
-            while self.monitor.connection.can_read(timeout=0):
+            while self.monitor.connection.can_read(timeout=max(0.0, deadline - time.monotonic())):
                 command = self.monitor.next_command()
                 if str(command.get("command", "")).split(" ", 1)[0].upper() not in _HANDSHAKE:
-                    found = True
-        return found
+                    return True
+        return False
 
     def close(self) -> None:
         if self.monitor is not None:
