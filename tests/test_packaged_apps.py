@@ -139,7 +139,7 @@ def test_both_checklists_validate(tmp_path: Path) -> None:
         shutil.copytree(PROJECTS / name, repo)
         init = subprocess.run([*GOLIVE, "init", str(repo)], capture_output=True, text=True, check=False)
         assert init.returncode == 0, init.stderr
-        assert f"then golive run {repo / 'golive.yaml'}" in init.stdout
+        assert f"then golive run {repo / 'golive.yaml'} --golive-gate (the verdict)" in init.stdout
 
 
 def test_a_flask_factory_is_served_by_gunicorn_when_the_app_depends_on_it(tmp_path: Path) -> None:

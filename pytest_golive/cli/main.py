@@ -277,7 +277,7 @@ def _init(args: argparse.Namespace) -> int:
         print(f"golive: the written checklist does not validate: {exc}", file=sys.stderr)
         return EXIT_FAIL
     print(f"wrote {checklist_path} ({len(checklist.checks)} checks) and {workflow_path}")
-    print(f"next: golive doctor {checklist_path}; then golive run {checklist_path}")
+    print(f"next: golive doctor {checklist_path}; then golive run {checklist_path} --golive-gate (the verdict)")
     return EXIT_OK
 
 
