@@ -21,7 +21,8 @@ def test_dockerfile_env_values_are_expanded_as_docker_does_or_left_out(tmp_path:
     them from the earlier ENV lines and the default; a name whose value golive cannot know
     (an ARG without default, the image's own PATH) is not the deployment's to pass on."""
     env = written("fastapi-server-monorepo", tmp_path)[0]["app"]["env"]
-    assert env["LEDGER_UPLOAD_DIR"] == "/srv/ledger/uploads"
+    # expanded as Docker does; a folder of the image's, so under the run's own folder here
+    assert env["LEDGER_UPLOAD_DIR"] == "{{ app.data_dir }}/srv/ledger/uploads"
     assert env["LEDGER_STATIC_PREFIX"] == "/assets/"
     assert "LEDGER_RELEASE" not in env
     assert "PATH" not in env
@@ -196,3 +197,28 @@ def test_doctor_fails_a_django_walk_without_a_settings_module(tmp_path: Path) ->
         "checks:\n  - {id: walk, migrations: {django: manage.py, settings: tracker.settings.base}}\n"
     )
     assert "Django settings" not in doctor(str(repo / "golive.yaml"), "--provider", "local", env=env).stdout
+
+
+def test_a_dockerfile_that_compose_builds_is_read_and_its_image_paths_stay_in_the_run(tmp_path: Path) -> None:
+    """mealie has no Dockerfile at its root: ``docker/docker-compose.yml`` builds
+    ``docker/Dockerfile`` (context ``..``), whose ``ENV PRODUCTION=true`` the app cannot start
+    without; init asked the operator for it. An image folder the deployment sets
+    (``ENV PANTRY_CACHE_DIR=/srv/pantry/cache``) would have the app write to the host's /srv:
+    it is given a folder under the run's own. A RUN step that needs the image's variables
+    (``python $PANTRY_HOME/scripts/warm.py``) cannot run here and is left out."""
+
+    def dockerfile_in_docker_folder(repo: Path) -> None:
+        (repo / "Dockerfile").rename(repo / "docker" / "Dockerfile")
+        with (repo / "docker" / "Dockerfile").open("a") as dockerfile:
+            dockerfile.write(
+                "ENV PRODUCTION=true\nENV PANTRY_CACHE_DIR=/srv/pantry/cache\nRUN python $PANTRY_HOME/scripts/warm.py\n"
+            )
+        with (repo / "pantry" / "core" / "config.py").open("a") as config:
+            config.write('CACHE_DIR = os.getenv("PANTRY_CACHE_DIR")\n')
+
+    checklist, _ = written("fastapi-class-views", tmp_path, dockerfile_in_docker_folder)
+    env = checklist["app"]["env"]
+    assert env["PRODUCTION"] == "true"
+    assert env["PANTRY_CACHE_DIR"] == "{{ app.data_dir }}/srv/pantry/cache"
+    assert "environment-configured" not in checks_of(checklist)
+    assert "warm.py" not in str(checklist["app"].get("setup"))

@@ -30,8 +30,15 @@ def test_uwsgi_daemons_running_python_are_workers(tmp_path: Path) -> None:
 
 def test_the_uwsgi_pre_app_hook_is_a_deploy_step(tmp_path: Path) -> None:
     checklist, facts = written("django-site-root", tmp_path)
-    assert checklist["app"]["setup"][0][:3] == [PY, "manage.py", "migrate"]
-    assert "deploy steps python manage.py migrate docker/uwsgi.ini:10" in facts
+    # the image's build step first (docker/Dockerfile, which the compose file builds), then uWSGI's hook
+    assert [step[:3] for step in checklist["app"]["setup"]] == [
+        [PY, "manage.py", "collectstatic"],
+        [PY, "manage.py", "migrate"],
+    ]
+    assert (
+        "deploy steps python manage.py collectstatic --noinput; python manage.py migrate docker/Dockerfile:5, docker/uwsgi.ini:10"
+        in facts
+    )
 
 
 def test_a_uwsgi_wsgi_file_gives_the_start_command(tmp_path: Path) -> None:

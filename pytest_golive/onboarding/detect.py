@@ -127,6 +127,9 @@ class Project:
     #: where the deployment keeps the app's state: volume path -> where it is declared
     #: (Dockerfile ``VOLUME``, the volumes of the compose service that builds the app)
     volumes: dict[str, str] = field(default_factory=dict)
+    #: the Dockerfiles compose services build the app from (``build: {context: .., dockerfile:
+    #: docker/Dockerfile}``): read when the root and the app folder hold none
+    built_dockerfiles: list[Path] = field(default_factory=list)
     #: variable -> the absolute path the code uses when it is unset (``DATA_DIR or "/app/data"``)
     path_fallbacks: dict[str, str] = field(default_factory=dict)
     #: (class, field) that some call of the class gives by keyword (``AppSettings(**secrets)``)
@@ -571,6 +574,9 @@ def _compose(project: Project, path: Path) -> None:
         # tests/e2e/docker/docker-compose.yml points OIDC at a mock server beside it)
         in_tests = bool(_TEST_PARTS & set(path.relative_to(project.root).parts[:-1]))
         if isinstance(spec, dict) and "build" in spec and not in_tests:
+            built = _built_dockerfile(path.parent, spec["build"])
+            if built is not None and built not in project.built_dockerfiles:
+                project.built_dockerfiles.append(built)
             for variable, value in _compose_environment(spec.get("environment")):
                 project.examples.setdefault(variable, (value, f"{where} service {name}"))
             for target in _compose_volume_targets(spec.get("volumes")):
@@ -589,6 +595,30 @@ def _compose_volume_targets(volumes: object) -> Iterator[str]:
         target = target[0] if isinstance(target, list) and target else target
         if isinstance(target, str) and target.startswith("/") and target.rstrip("/"):
             yield target.rstrip("/")
+
+
+def _built_dockerfile(folder: Path, build: object) -> Path | None:
+    """The Dockerfile a compose ``build:`` names (a context folder, or a mapping with
+    ``context`` and ``dockerfile``), when it is a file of the repository."""
+    context, name = (build, "Dockerfile") if isinstance(build, str) else (None, None)
+    if isinstance(build, dict):
+        context, name = build.get("context", "."), build.get("dockerfile", "Dockerfile")
+    if not isinstance(context, str) or not isinstance(name, str) or "://" in context:
+        return None
+    path = Path(os.path.normpath(folder / context / name))
+    return path if path.is_file() else None
+
+
+def _dockerfiles(project: Project, folder: Path) -> list[Path]:
+    """The Dockerfile of ``folder``; for the repository's root, when neither it nor the app
+    folder has one, those its compose services build the app from (healthchecks' and mealie's
+    ``docker/Dockerfile``, where their ENV, CMD and VOLUME are)."""
+    own = folder / "Dockerfile"
+    if own.is_file():
+        return [own]
+    if folder == project.root and not (project.app_root / "Dockerfile").is_file():
+        return [path for path in project.built_dockerfiles if project.root.absolute() in path.absolute().parents]
+    return []
 
 
 def _compose_environment(environment: object) -> Iterator[tuple[str, str]]:
@@ -868,15 +898,15 @@ def _declared_starts(project: Project) -> Iterator[tuple[str, str]]:
         for number, line in enumerate(read_text(procfile).splitlines(), 1):
             if line.startswith("web:"):
                 yield line[4:], f"{_rel(project.root, procfile)}:{number}"
-        dockerfile = folder / "Dockerfile"
-        entrypoint, command, where = "", "", ""
-        for instruction, text, number in dockerfile_instructions(read_text(dockerfile)):
-            if instruction in ("CMD", "ENTRYPOINT"):
-                shell = _docker_text(text)
-                entrypoint, command = (shell, command) if instruction == "ENTRYPOINT" else (entrypoint, shell)
-                where = f"{_rel(project.root, dockerfile)}:{number}"
-        if entrypoint or command:
-            yield f"{entrypoint} {command}".strip(), where
+        for dockerfile in _dockerfiles(project, folder):
+            entrypoint, command, where = "", "", ""
+            for instruction, text, number in dockerfile_instructions(read_text(dockerfile)):
+                if instruction in ("CMD", "ENTRYPOINT"):
+                    shell = _docker_text(text)
+                    entrypoint, command = (shell, command) if instruction == "ENTRYPOINT" else (entrypoint, shell)
+                    where = f"{_rel(project.root, dockerfile)}:{number}"
+            if entrypoint or command:
+                yield f"{entrypoint} {command}".strip(), where
 
 
 def _workers(project: Project, files: list[Path], scripts: dict[str, str]) -> None:
@@ -939,18 +969,21 @@ def _release_hooks(project: Project, files: list[Path], scripts: dict[str, str])
     that migrate or run a prestart script, and scripts named for it (prestart.sh, boot.sh)."""
     hooks = []
     for folder in dict.fromkeys([project.app_root, project.root]):
-        dockerfile = folder / "Dockerfile"
-        known: dict[str, str] = {}  # what the Dockerfile's ARG defaults and ENV lines set so far
-        for instruction, text, number in dockerfile_instructions(read_text(dockerfile)):
-            if instruction in ("ENV", "ARG"):
-                _docker_variables(project, instruction, text, f"{_rel(project.root, dockerfile)}:{number}", known)
-            if instruction == "VOLUME":
-                _docker_volumes(project, text, known, f"{_rel(project.root, dockerfile)}:{number}")
-            if instruction == "RUN":
-                found = deploy.read_deploy(text, serves=False)
-                found.skipped = []  # package installs and the like: building the image is not golive's
-                if found.setup:
-                    hooks.append((found, f"{_rel(project.root, dockerfile)}:{number}"))
+        for dockerfile in _dockerfiles(project, folder):
+            known: dict[str, str] = {}  # what the Dockerfile's ARG defaults and ENV lines set so far
+            for instruction, text, number in dockerfile_instructions(read_text(dockerfile)):
+                where = f"{_rel(project.root, dockerfile)}:{number}"
+                if instruction in ("ENV", "ARG"):
+                    _docker_variables(project, instruction, text, where, known)
+                if instruction == "VOLUME":
+                    _docker_volumes(project, text, known, where)
+                if instruction == "RUN":
+                    found = deploy.read_deploy(text, serves=False)
+                    found.skipped = []  # package installs and the like: building the image is not golive's
+                    # a step on the image's own paths ($MEALIE_HOME/...) has no meaning outside it
+                    found.setup = [step for step in found.setup if not any("$" in part for part in step)]
+                    if found.setup:
+                        hooks.append((found, where))
         procfile = folder / "Procfile"
         for number, line in enumerate(read_text(procfile).splitlines(), 1):
             if line.startswith("release:"):

@@ -218,7 +218,7 @@ def wire(
         elif read is not None and name in data_volumes:
             wires[name] = Wire(name, "{{ app.data_dir }}", f"{data_volumes[name]}: a folder of the run's own ({where})")
         elif read is not None and name in deployed and not is_secret(name) and deployed[name][0]:
-            wires[name] = Wire(name, deployed[name][0], f"as deployed ({deployed[name][1]}), read in {where}")
+            wires[name] = _deployed(name, *deployed[name], where)
         elif read is not None and read.required:
             wires[name] = _required(name, read, example)
             if wires[name].value == f"{{{{ env.{name} }}}}":
@@ -228,6 +228,20 @@ def wire(
     if framework == "Flask" and "FLASK_DEBUG" not in wires:
         wires["FLASK_DEBUG"] = Wire("FLASK_DEBUG", "0", "debug and reloader off (flask reads it)")
     return list(wires.values()), unresolved
+
+
+#: a folder or file of the image's filesystem (``/srv/app/uploads``), not a URL path: the host's
+#: is not the app's to write to (mealie: its code made /app/data on the host, as root)
+_IMAGE_PATH = re.compile(r"^/[^:\s]*$")
+_LOCATION_NAME = re.compile(r"(DIR|PATH|ROOT|HOME|FILE|FILES|FOLDER|LOCATION|STORAGE|MEDIA|UPLOADS?|DATA|LOGS?)$")
+
+
+def _deployed(name: str, value: str, origin: str, where: str) -> Wire:
+    """The deployment's value; a folder of the image's filesystem under the run's own folder."""
+    if _IMAGE_PATH.match(value) and _LOCATION_NAME.search(name.upper()):
+        why = f"{value} in the image ({origin}): here, under a folder of the run's own, read in {where}"
+        return Wire(name, "{{ app.data_dir }}" + value, why)
+    return Wire(name, value, f"as deployed ({origin}), read in {where}")
 
 
 def _required(name: str, read: EnvRead, example: tuple[str, str] | None) -> Wire:
