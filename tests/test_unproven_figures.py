@@ -213,3 +213,22 @@ checks:
             "golive.yaml:7:5: stdout: expected containing 200, got 'got 404\\n'",
         ]
     )
+
+
+def test_redis_ttl_of_a_pattern_that_matches_no_key_fails(pytester: pytest.Pytester) -> None:
+    """`without_ttl: 0` ("every catalogue key expires") passed on a misspelt pattern: no key
+    matched, so none lacked a TTL. A real Redis of the run (the local provider)."""
+    pytester.makefile(
+        ".yaml",
+        golive="""\
+golive: 1
+services:
+  cache: {kind: redis}
+checks:
+  - {id: bad-misspelt-pattern, redis: {ttl: "catalgo:*"}, expect: {without_ttl: 0}}
+  - {id: ok-none-expected, redis: {ttl: "catalgo:*"}, expect: {keys: 0}}
+""",
+    )
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider", "--golive-provider", "local")
+    assert outcomes(result) == {"bad-misspelt-pattern": "FAILED", "ok-none-expected": "PASSED"}
+    result.stdout.fnmatch_lines(["golive.yaml:5:5: keys: expected >= 1, got 0"])
