@@ -232,3 +232,27 @@ checks:
     result = pytester.runpytest("-rA", "-p", "no:cacheprovider", "--golive-provider", "local")
     assert outcomes(result) == {"bad-misspelt-pattern": "FAILED", "ok-none-expected": "PASSED"}
     result.stdout.fnmatch_lines(["golive.yaml:5:5: keys: expected >= 1, got 0"])
+
+
+def test_html_selectors_on_a_body_that_is_no_page_fail(
+    pytester: pytest.Pytester, checklist: Callable[..., Path]
+) -> None:
+    """`{.alert: {count: 0}}` ("no error shown") passed on a JSON answer and on an empty one:
+    no element matched because there was no element at all."""
+    checklist(
+        """\
+        golive: 1
+        app: {base_url: "{url}"}
+        checks:
+          - {id: bad-json-body, http: {get: /health}, expect: {html: {.alert: {count: 0}}}}
+          - {id: bad-empty-body, http: {get: /status/204}, expect: {html: {.alert: {count: 0}}}}
+          - {id: ok-a-page-without-alerts, http: {get: /form}, expect: {html: {.alert: {count: 0}}}}
+        """
+    )
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
+    found = outcomes(result)
+    assert found == {name: "PASSED" if name.startswith("ok-") else "FAILED" for name in found}
+    assert len(found) == 3
+    result.stdout.fnmatch_lines(
+        ["golive.yaml:4:5: html: expected an HTML body (at least one element) for the selectors, got '{*status*"]
+    )
