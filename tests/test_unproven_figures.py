@@ -132,7 +132,13 @@ def test_a_failures_property_that_is_no_count_fails_the_gate(written: str) -> No
         "golive::a",
         "a",
         "passed",
-        properties={"golive.failures": written, "golive.step1.failures": "3", "golive.severity": "P0"},
+        properties={
+            "golive.failures": written,
+            "golive.consecutive_successes": "1",
+            "golive.step1.failures": "3",
+            "golive.step1.consecutive_successes": "1",
+            "golive.severity": "P0",
+        },
     )
     verdict = decide([case], GatePolicy(failure_limit=1))
     assert not verdict.passed
@@ -143,9 +149,19 @@ def test_a_failures_property_that_is_no_count_fails_the_gate(written: str) -> No
 
 
 def test_failure_counts_are_still_added_up() -> None:
-    case = CaseResult("golive::a", "a", "passed", properties={"golive.failures": "1", "golive.step2.failures": "1.0"})
+    window = {"golive.failures": "1", "golive.consecutive_successes": "2"}
+    step = {"golive.step2.failures": "1.0", "golive.step2.consecutive_successes": "1"}
+    case = CaseResult("golive::a", "a", "passed", properties={**window, **step})
     assert decide([case], GatePolicy(failure_limit=2)).passed
     assert not decide([case], GatePolicy(failure_limit=1)).passed
+
+
+def test_a_junit_checks_failed_tests_are_no_failed_attempts() -> None:
+    """A junit check that allowed the other job 2 failures (`failures: "<= 2"`) measures
+    `golive.failures`; gates.failure_limit read it as 2 failed attempts and failed the gate."""
+    junit = {"golive.kind": "junit", "golive.failures": "2", "golive.step1.failures": "2"}
+    case = CaseResult("golive::unit-tests", "unit-tests", "passed", properties={**junit, "golive.severity": "P0"})
+    assert decide([case], GatePolicy(failure_limit=1)).passed
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from ..formats.properties import (
     CHECKLIST_PATH_PROPERTY,
     CHECKLIST_SHA_PROPERTY,
     COMMIT_PROPERTY,
+    CONSECUTIVE_SUCCESSES_PROPERTY,
     FAILURES_PROPERTY,
     FLAKY_PROPERTY,
     FOREIGN_DATABASE_PROPERTY,
@@ -220,10 +221,14 @@ def _judge_case(case: CaseResult, policy: GatePolicy) -> list[Finding]:
 def failures_in_window(case: CaseResult) -> int:
     """Failed rounds or attempts the result reports (golive.failures, and each step's
     golive.stepN.failures): 0 for a check run once. ValueError naming the property for a
-    value that is no count (NaN, a negative number that would hide another step's failures)."""
+    value that is no count (NaN, a negative number that would hide another step's failures).
+    A window reports its failures beside its consecutive successes; a ``failures`` alone is
+    what a kind measured (a junit check: the other job's failed tests, which its expect judged)."""
     found = 0
     for key, value in case.properties.items():
         if key == FAILURES_PROPERTY or (key.startswith("golive.step") and key.endswith(_STEP_FAILURES)):
+            if key.removesuffix(_STEP_FAILURES) + _STEP_SUCCESSES not in case.properties:
+                continue
             try:
                 count = float(value)
             except ValueError:
@@ -235,6 +240,7 @@ def failures_in_window(case: CaseResult) -> int:
 
 
 _STEP_FAILURES = "." + FAILURES_PROPERTY.removeprefix("golive.")
+_STEP_SUCCESSES = "." + CONSECUTIVE_SUCCESSES_PROPERTY.removeprefix("golive.")
 
 
 def _failure_limit(case: CaseResult, limit: int, policy: GatePolicy) -> list[Finding]:
