@@ -72,3 +72,14 @@ def test_node_ids_are_not_widened_by_golive_paths(pytester: pytest.Pytester, che
     pytester.runpytest("test_x.py").assert_outcomes(passed=2)
     pytester.runpytest().assert_outcomes(passed=3)  # no paths given: golive_paths applies, as testpaths does
     pytester.runpytest("test_x.py::test_one", "--golive", "ops/ready.yaml").assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize("url", ["notaurl", "ftp://shop.example.com/", "http://", "https:// shop"])
+def test_a_base_url_that_is_no_http_url_is_a_usage_error(pytester: pytest.Pytester, url: str) -> None:
+    """It was taken as given, and every check failed on its own line (MissingSchema,
+    InvalidSchema) instead of the one line that names the option."""
+    pytester.makefile(".yaml", golive="golive: 1\nchecks:\n  - {id: h, http: {get: /health}}\n")
+    result = pytester.runpytest_subprocess("--golive-base-url", url)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--golive-base-url (or ini golive_base_url) *: expected an http:// or https:// URL*"])
+    assert "Traceback" not in result.stderr.str()

@@ -57,6 +57,8 @@ def _serve(connection: ServerConnection) -> None:
             with _LOCK:
                 ROOMS.pop(user, None)
             _broadcast({"type": "presence", "users": sorted(ROOMS)})
+    elif path == "/hangup":  # a server that drops the connection: nothing can come on it
+        connection.close(1011, "internal error")
     elif path == "/hello":
         connection.send("hello " + (request.headers.get("X-User") or "nobody"))
         connection.send(json.dumps({"subprotocol": connection.subprotocol}))
@@ -122,6 +124,10 @@ checks:
     websocket: {url: /echo, steps: [{send: one}, {receive: {text: two, count: 0, within: 300ms}}]}
   - id: bad-something-came
     websocket: {url: /echo, steps: [{send: two}, {receive: {text: two, count: 0, within: 300ms}}]}
+  - id: bad-nothing-comes-on-a-closed-connection
+    websocket: {url: /hangup, steps: [{receive: {text: error, count: 0, within: 300ms}}]}
+  - id: bad-nothing-comes-after-closing
+    websocket: {url: /echo, steps: [{close: true}, {receive: {count: 0, within: 300ms}}]}
   - id: ok-authorised
     websocket: {url: /private/echo, headers: {Authorization: "Bearer s3cret-token"}, steps: [{send: x}]}
   - {id: bad-forbidden, websocket: {url: /private/echo}}
@@ -140,9 +146,13 @@ def test_websocket_kind(pytester: pytest.Pytester, socket_url: str) -> None:
         pytester,
         CHECKS,
         socket_url,
-        12,
+        14,
         (
             "steps[1] receive as bob: expected 1 matching frame(s) within 0.3s, got 0 matching; no other frame",
+            "steps[0] receive as client: expected no matching frame within 0.3s on an open connection, got the"
+            " connection was closed by the server (1011) before the window ended, so no frame could come",
+            "steps[1] receive as client: expected no matching frame within 0.3s on an open connection, got the"
+            " connection was closed by the check before the window ended, so no frame could come",
             "steps[1] receive as client: expected 2 matching frame(s) within 0.3s, got 1 matching; no other frame",
             "steps[1] receive as client: expected no matching frame within 0.3s, got 'two'",
             "error: client: ws://127.0.0.1:*/private/echo: the server refused the handshake with HTTP 403",

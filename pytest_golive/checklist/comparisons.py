@@ -44,6 +44,8 @@ def parse_operator_string(text: str) -> tuple[str, float | str] | None:
         raise ValueError(f"expected a comparison like '<= 200' or '!= 0', got {text!r}")
     op, operand = match.group(1), match.group(2)
     number = _as_number(operand)
+    if number is not None and math.isnan(number):  # NaN compares false with everything, != true
+        raise ValueError(f"expected a number after {op!r}, got {operand!r}: NaN compares with nothing")
     if number is not None:
         return op, number
     if op in ("==", "!="):
@@ -81,6 +83,8 @@ def check_range(bounds: Any) -> None:
     if not isinstance(bounds, list) or len(bounds) != 2:
         raise ValueError(f"between: expected [LOW, HIGH], two numbers, got {_short(bounds)}")
     low, high = bounds
+    if any(_is_number(bound) and math.isnan(bound) for bound in bounds):
+        raise ValueError(f"[{_short(low)}, {_short(high)}] can never hold: NaN compares with nothing")
     if _is_number(low) and _is_number(high) and low > high:
         raise ValueError(f"[{_short(low)}, {_short(high)}] can never hold: LOW is above HIGH")
 
@@ -88,7 +92,10 @@ def check_range(bounds: Any) -> None:
 def describe(expected: Any) -> str:
     """How an expectation reads in a failure report."""
     if isinstance(expected, str):
-        parsed = parse_comparison(expected)
+        try:
+            parsed = parse_comparison(expected)
+        except ValueError as exc:  # rendered from a template when the check ran: satisfies() held it false
+            return f"{_short(expected)}, a malformed comparison ({exc})"
         if parsed is not None:
             return " and ".join(f"{op} {_short(operand)}" for op, operand in parsed)
     if isinstance(expected, dict) and len(expected) == 1:
@@ -120,9 +127,13 @@ def satisfies(actual: Any, expected: Any) -> bool:
     and ``one_of``/``equals`` naming null: no comparison, ``match`` or ``contains`` holds for it,
     so ``"!= down"`` on a misspelt key fails instead of reading the absence as the text "null".
     An empty needle or pattern (a template that rendered empty) holds for nothing: every value
-    contains "" and matches //, so it would prove nothing."""
+    contains "" and matches //, so it would prove nothing. A comparison that a template rendered
+    malformed (``"<= {{ vars.budget }}"`` with budget ``abc``) holds for nothing: describe() says why."""
     if isinstance(expected, str):
-        parsed = parse_comparison(expected)
+        try:
+            parsed = parse_comparison(expected)
+        except ValueError:
+            return False
         if parsed is not None:
             return actual is not None and all(_compare(actual, op, operand) for op, operand in parsed)
         return _equal(actual, expected)
@@ -166,7 +177,7 @@ def _compare(actual: Any, op: str, operand: float | str) -> bool:
     if isinstance(operand, str):
         return bool(_OPERATORS[op](_as_text(actual), operand))
     number = actual if _is_number(actual) else _as_number(actual) if isinstance(actual, str) else None
-    if number is None or (isinstance(number, float) and math.isnan(number)):
+    if number is None or not math.isfinite(number):  # NaN, or inf ("inf", "Infinity"): no measurement
         return False
     return bool(_OPERATORS[op](number, operand))
 
@@ -181,12 +192,12 @@ def _equal(actual: Any, expected: Any) -> bool:
     return bool(actual == expected)
 
 
-def _contains(actual: Any, needle: str) -> bool:
+def _contains(actual: Any, needle: Any) -> bool:
+    """A needle that a template rendered as a number (``"{{ vars.count }}"``) is its text in a text."""
     if isinstance(actual, (list, tuple)):
         return any(_equal(item, needle) for item in actual)
-    if isinstance(actual, dict):
-        return needle in actual
-    return needle in _as_text(actual)
+    text = needle if isinstance(needle, str) else _as_text(needle)
+    return text in actual if isinstance(actual, dict) else text in _as_text(actual)
 
 
 def _is_number(value: Any) -> bool:

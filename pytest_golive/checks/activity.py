@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -33,8 +34,10 @@ from ..services.redis import client as redis_connection
 WATCHER_NAME = "golive-activity"
 #: commands a Redis client sends while it connects, not use of the service
 _HANDSHAKE = frozenset({"SELECT", "HELLO", "AUTH", "CLIENT", "QUIT"})
-#: how long a "not used" waits for what may still be on its way: a MONITOR line, a container's
-#: log line (on a busy machine both lag the command that made them; seen in CI's full suite)
+#: how long the stream may take to bring the watcher's own marker back (a live server: milliseconds)
+_MARKER_WAIT_S = 5.0
+#: how long a Postgres "not used" waits for a session's log line still on its way (a
+#: container's log, read through the engine, lags the connection that made it)
 SETTLE_S = 2.0
 _POLL_S = 0.05
 
@@ -108,21 +111,31 @@ class _RedisActivity:
     what = "a command on it"
 
     def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
         self.client = redis_connection(endpoint, client_name=WATCHER_NAME)
         self.monitor: Any = None
         with contextlib.suppress(redis_client.RedisError):  # MONITOR refused (ACLs): no verdict
             self.monitor = self.client.monitor().__enter__()  # type: ignore[no-untyped-call]
 
     def used(self) -> bool | None:
+        """Read the stream up to a marker command sent now: Redis feeds MONITOR in the order it
+        runs commands, so every command of the steps (answered already) comes before it. Reading
+        only what had arrived missed a PING still on its way (a docker port's forwarding)."""
         if self.monitor is None:
             return None
-        deadline = time.monotonic() + SETTLE_S
+        marker = f"golive-activity-{uuid.uuid4().hex}"
+        found = False
         with contextlib.suppress(redis_client.RedisError, OSError):
+            with redis_connection(self.endpoint, client_name=WATCHER_NAME) as sender:
+                sender.echo(marker)
+            deadline = time.monotonic() + _MARKER_WAIT_S
             while self.monitor.connection.can_read(timeout=max(0.0, deadline - time.monotonic())):
-                command = self.monitor.next_command()
-                if str(command.get("command", "")).split(" ", 1)[0].upper() not in _HANDSHAKE:
-                    return True
-        return False
+                command = str(self.monitor.next_command().get("command", ""))
+                if marker in command:
+                    return found
+                if command.split(" ", 1)[0].upper() not in _HANDSHAKE:
+                    found = True
+        return found
 
     def close(self) -> None:
         if self.monitor is not None:

@@ -7,6 +7,7 @@ import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..checklist.comparisons import describe_observed
 from ..checklist.regexes import compile_regex
 from .base import Mismatch, PathError, compare, search_path
 
@@ -38,7 +39,11 @@ def saved(how: str | Mapping[str, Any], result: Mapping[str, Any]) -> tuple[Any,
 
 def html_mismatches(expected: Mapping[str, Mapping[str, Any]], body: str) -> list[Mismatch]:
     """``{SELECTOR: {text, count, attr: {NAME: comparison}}}`` over an HTML body: text and
-    attributes of the first element that matches, count of all that do."""
+    attributes of the first element that matches, count of all that do. A body with no
+    element at all (JSON, plain text, an empty answer) is no page: ``{.alert: {count: 0}}``
+    ("no error shown") held on it, whatever it said."""
+    if expected and _soup(body).find(True) is None:
+        return [Mismatch("html", "an HTML body (at least one element) for the selectors", describe_observed(body))]
     mismatches = []
     for selector, wanted in expected.items():
         elements = _soup(body).select(selector)

@@ -80,7 +80,10 @@ class LoadKind(Kind):
             return [_measured_elsewhere(result)]
         if ctx.run.load_share is not None:
             return _judge_share(expect, observation, ctx.run.load_share[1])
-        return [Mismatch(*shortfall) for shortfall in load_shortfalls(expect, result, result["min_samples"])]
+        found = [Mismatch(*shortfall) for shortfall in load_shortfalls(expect, result, result["min_samples"])]
+        if "no_knee" in result and "capacity" not in expect:
+            found.insert(0, Mismatch("capacity", *result["no_knee"]))
+        return found
 
 
 def _measured_elsewhere(result: Mapping[str, Any]) -> Mismatch:
@@ -207,6 +210,12 @@ def _capacity_search(spec: Mapping[str, Any], ctx: StepContext, duration: float)
         raise StepError(f"the check's timeout ({ctx.timeout_s:g}s) left no time for a step of the capacity search")
     observation = _observation(spec, line, knee, phases=done.phases)
     observation.result.update(found)
+    if done.knee_step is None:  # the first step broke the SLO: no rate kept it
+        observation.result["no_knee"] = (
+            f"a rate that keeps the SLO (until: {capacity['until']})",
+            f"none: the first step, at {knee['target_rps']:g}/s, broke it ({', '.join(done.broken_by)}); "
+            "start lower (capacity.from), or state expect.capacity",
+        )
     observation.measurements.update({**found, **step_measurements(done)})
     return observation
 

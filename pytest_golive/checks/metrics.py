@@ -259,17 +259,34 @@ def _buckets(samples: list[tuple[dict[str, str], float]]) -> dict[float, float]:
     return buckets
 
 
-def histogram_quantile(quantile: float, buckets: dict[float, float]) -> float | None:
-    """Prometheus' histogram_quantile: linear interpolation inside the bucket holding the rank."""
+def histogram_quantile(quantile: float, buckets: dict[float, float]) -> float | NoData | None:
+    """Prometheus' histogram_quantile: linear interpolation inside the bucket holding the rank.
+
+    Where the rank lies past the largest finite bucket, Prometheus answers that bucket's
+    bound; but the quantile is then only known to be above it (every slower observation is
+    in +Inf), so ``<= 0.5`` would pass on requests that took a minute. That is no data here."""
     if not buckets or math.inf not in buckets or buckets[math.inf] == 0:
         return None
-    rank = quantile * buckets[math.inf]
+    total = buckets[math.inf]
+    rank = quantile * total
     lower_bound, lower_count = 0.0, 0.0
     for bound in sorted(buckets):
         count = buckets[bound]
         if count >= rank:
             if bound == math.inf:
-                return lower_bound  # the rank is past the last finite bucket: its upper bound is the answer
+                finite = [b for b in buckets if b != math.inf]
+                return _above_buckets(quantile, max(finite) if finite else None, total - lower_count)
             return lower_bound + (bound - lower_bound) * (rank - lower_count) / max(count - lower_count, 1e-12)
         lower_bound, lower_count = bound, count
     return None
+
+
+def _above_buckets(quantile: float, largest: float | None, slower: float) -> NoData:
+    """The quantile of a histogram whose rank is in the +Inf bucket: above ``largest``, by how much unknown."""
+    name = f"p{quantile * 100:g}"
+    if largest is None:
+        return NoData(f'the histogram has no finite bucket (only le="+Inf"): it cannot tell its {name}')
+    return NoData(
+        f'the {name} is above the largest finite bucket, le="{largest:g}" ({slower:g} observations are only '
+        f"known to be slower): the histogram cannot tell how far above; add a larger bucket"
+    )

@@ -12,7 +12,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from ..checklist import builtin_kind_schema
-from .base import Kind, Observation, StepContext, StepError, elapsed_ms_since
+from .base import Kind, Mismatch, Observation, StepContext, StepError, elapsed_ms_since
 
 _SCHEMA = builtin_kind_schema("redis")
 _SCAN_LIMIT = 100_000
@@ -27,6 +27,13 @@ class RedisKind(Kind):
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
     default_expect: ClassVar[Mapping[str, Any]] = {}
+
+    def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
+        """``ttl`` needs a key to judge unless ``expect`` says how many: ``without_ttl: 0`` ("every
+        cache key expires") held for a pattern that matches nothing, a misspelt one included."""
+        if "keys" in observation.result and "keys" not in expect:
+            expect = {"keys": ">= 1", **expect}
+        return super().judge(expect, observation, ctx)
 
     def run(self, spec: Any, ctx: StepContext) -> Observation:
         service = ctx.service(spec.get("service"), "redis")

@@ -195,9 +195,18 @@ def _receive(client: _Client, wanted: Mapping[str, Any], index: int, ctx: StepCo
         if not client.wait(until):
             break
     if count == 0:
-        if not matched:
-            return []
-        return [Mismatch(what, f"no matching frame within {within:g}s", _shown([client.frames[i] for i in matched]))]
+        if matched:
+            came = _shown([client.frames[i] for i in matched])
+            return [Mismatch(what, f"no matching frame within {within:g}s", came)]
+        if client.closed:  # nothing could come: "none came" proves nothing
+            return [
+                Mismatch(
+                    what,
+                    f"no matching frame within {within:g}s on an open connection",
+                    f"the connection was {client.closed} before the window ended, so no frame could come",
+                )
+            ]
+        return []
     others = [frame for position, frame in enumerate(client.frames) if position not in {*client.taken, *matched}]
     got = f"{len(matched)} matching" + (f"; other frames: {_shown(others)}" if others else "; no other frame")
     if client.closed:

@@ -18,6 +18,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from ..checklist.comparisons import parse_comparison
 from ..checklist.load_rules import Shortfall, load_shortfalls
 from ..formats.errors import UnusableInput
 from ..formats.junit import OUTCOME_RANK, CaseResult
@@ -132,6 +133,9 @@ def _thresholds(shares: Sequence[CaseResult]) -> dict[str, Any]:
             raise ValueError("expected {expect: {...}, min_samples: n}")
         if "steps" in thresholds["expect"]:
             raise ValueError("thresholds per journey step, which a load split into shares never has")
+        for key, expected in thresholds["expect"].items():  # a comparison no checklist would have loaded
+            if isinstance(expected, str) and key != "capacity":
+                parse_comparison(expected)
     except (ValueError, AttributeError) as exc:
         raise UnusableInput(f"{LOAD_THRESHOLDS_PROPERTY} {text[:80]!r}: not the thresholds of a load ({exc})") from None
     return dict(thresholds)

@@ -17,6 +17,7 @@ from ..formats.properties import (
     CHECKLIST_PATH_PROPERTY,
     CHECKLIST_SHA_PROPERTY,
     COMMIT_PROPERTY,
+    CONSECUTIVE_SUCCESSES_PROPERTY,
     FAILURES_PROPERTY,
     FLAKY_PROPERTY,
     FOREIGN_DATABASE_PROPERTY,
@@ -219,30 +220,44 @@ def _judge_case(case: CaseResult, policy: GatePolicy) -> list[Finding]:
 
 def failures_in_window(case: CaseResult) -> int:
     """Failed rounds or attempts the result reports (golive.failures, and each step's
-    golive.stepN.failures): 0 for a check run once."""
-    found = 0.0
+    golive.stepN.failures): 0 for a check run once. ValueError naming the property for a
+    value that is no count (NaN, a negative number that would hide another step's failures).
+    A window reports its failures beside its consecutive successes; a ``failures`` alone is
+    what a kind measured (a junit check: the other job's failed tests, which its expect judged)."""
+    found = 0
     for key, value in case.properties.items():
         if key == FAILURES_PROPERTY or (key.startswith("golive.step") and key.endswith(_STEP_FAILURES)):
-            try:
-                found += float(value)
-            except ValueError:
+            if key.removesuffix(_STEP_FAILURES) + _STEP_SUCCESSES not in case.properties:
                 continue
-    return int(found)
+            try:
+                count = float(value)
+            except ValueError:
+                count = math.nan
+            if not (math.isfinite(count) and count >= 0 and count.is_integer()):
+                raise ValueError(f"{key}={value[:40]!r} is not a count of failed attempts")
+            found += int(count)
+    return found
 
 
 _STEP_FAILURES = "." + FAILURES_PROPERTY.removeprefix("golive.")
+_STEP_SUCCESSES = "." + CONSECUTIVE_SUCCESSES_PROPERTY.removeprefix("golive.")
 
 
 def _failure_limit(case: CaseResult, limit: int, policy: GatePolicy) -> list[Finding]:
-    """``gates.failure_limit``: a passing result whose window held more failures than allowed."""
-    failures = failures_in_window(case)
+    """``gates.failure_limit``: a passing result whose window held more failures than allowed.
+    A count that is not one (a corrupt or forged file) fails whatever the severity or waiver."""
+    label = f"check {case.name!r}" if case.check else f"test {case.id!r}"
+    try:
+        failures = failures_in_window(case)
+    except ValueError as exc:
+        message = f"{_origin(case)}{label}: {exc}: gates.failure_limit cannot judge it"
+        return [Finding("fail", message, case.properties.get("golive.location"))]
     if failures <= limit:
         return []
     severity = severity_of(case)
     waiver = policy.waive.get(case.check or case.name)
     level = "fail" if severity in policy.block and not waiver else "warn"
     note = f"; waived: {waiver}" if waiver else ""
-    label = f"check {case.name!r}" if case.check else f"test {case.id!r}"
     counted = f"{failures} failed rounds or attempts, more than gates.failure_limit {limit}"
     message = f"{label} passed with {counted} ({severity}){note}"
     return [Finding(level, message, case.properties.get("golive.location"))]

@@ -6,6 +6,7 @@ collected or a golive feature is used, so the plugin costs nothing to runs witho
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -65,6 +66,15 @@ def apply_ini_twins(config: pytest.Config) -> None:
     provider = config.getoption(PROVIDER_OPTION)
     if provider is not None and provider not in PROVIDERS:
         raise pytest.UsageError(f"ini option {PROVIDER_OPTION} = {provider!r}: expected one of {', '.join(PROVIDERS)}")
+    base_url = config.getoption(BASE_URL_OPTION)
+    if base_url and not _HTTP_URL.match(str(base_url)):  # else every check failed on its own, far from the cause
+        raise pytest.UsageError(
+            f"--golive-base-url (or ini {BASE_URL_OPTION}) {str(base_url)[:200]!r}: expected an http:// or https://"
+            " URL with a host, e.g. https://staging.example.com"
+        )
+
+
+_HTTP_URL = re.compile(r"^https?://[^\s/?#]+(?:[/?#]\S*)?$", re.IGNORECASE)
 
 
 SERVICES_KEY = pytest.StashKey[Any]()
