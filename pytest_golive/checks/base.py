@@ -244,6 +244,9 @@ class Kind(ABC):
 
 #: ``ctx.shared`` key: the document paths of the steps this attempt has run (the runner adds each)
 STEPS_RUN = "golive.steps_run"
+#: ``ctx.shared`` key, set while nested steps run only to make the app work (connected's probe):
+#: a page answered by the sign-in form reached the app, which is all they are for
+REACHING_ONLY = "golive.reaching_only"
 
 
 def steps_before(ctx: StepContext) -> bool:

@@ -29,7 +29,7 @@ from ..checklist.durations import parse_duration
 from ..services import postgres, serverlog
 from ..services.endpoint import Endpoint
 from ..services.redis import client as redis_connection
-from .base import Kind, Mismatch, Observation, StepContext, StepError
+from .base import REACHING_ONLY, Kind, Mismatch, Observation, StepContext, StepError
 from .redaction import Redactor, is_secret_name
 
 _SCHEMA = builtin_kind_schema("connected")
@@ -75,7 +75,11 @@ class ConnectedKind(Kind):
             probe_problems: list[Mismatch] = []
             if spec.get("probe") and len(seen) < len(names):
                 assert ctx.run_steps is not None
-                probe_problems = ctx.run_steps(spec["probe"], ("probe",))
+                ctx.shared[REACHING_ONLY] = True  # a route that answers with the sign-in form still reaches the app
+                try:
+                    probe_problems = ctx.run_steps(spec["probe"], ("probe",))
+                finally:
+                    ctx.shared.pop(REACHING_ONLY, None)
             deadline = min(time.monotonic() + within_s, ctx.deadline)
             while len(seen) < len(names) and time.monotonic() < deadline:
                 seen |= {name for name, watcher in watchers.items() if name not in seen and watcher.connected()}

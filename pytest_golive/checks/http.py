@@ -5,16 +5,19 @@ from __future__ import annotations
 import difflib
 import json
 import mimetypes
+import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import jsonschema
 import requests
 
 from ..checklist import builtin_kind_schema
 from .base import (
+    REACHING_ONLY,
     Kind,
     Mismatch,
     Observation,
@@ -89,6 +92,9 @@ class HttpKind(Kind):
                 "body": body,
                 "elapsed_ms": elapsed,
                 "url": response.url,
+                "sign_in": None
+                if "follow_redirects" in spec or ctx.shared.get(REACHING_ONLY)
+                else _sign_in_detour(url, response.url),
             },
             measurements={"latency_ms": round(elapsed, 3), "status": response.status_code},
             evidence=body[:_EVIDENCE_CHARS] + ("..." if len(body) > _EVIDENCE_CHARS else ""),
@@ -97,6 +103,16 @@ class HttpKind(Kind):
     def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
         result = observation.result
         mismatches: list[Mismatch] = []
+        if result.get("sign_in"):
+            mismatches.append(
+                Mismatch(
+                    "page",
+                    f"{urlsplit(result['sign_in']).path or '/'} served",
+                    f"redirected to the sign-in page {urlsplit(result['url']).path}: an anonymous user does not get "
+                    "it; log in first (a step that posts the login form), or check the redirect itself "
+                    "(follow_redirects: false, status: 302)",
+                )
+            )
         for key, expected in expect.items():
             if key == "max_ms":
                 found = compare_max_ms(result["elapsed_ms"], expected)
@@ -121,6 +137,21 @@ class HttpKind(Kind):
                 found = compare(key, result.get(key), expected)
                 mismatches += [found] if found else []
         return mismatches
+
+
+#: a page where a redirect sends an anonymous user: /login/, /accounts/login, /users/sign_in, /auth/signin
+_SIGN_IN_PAGE = re.compile(r"(^|/)(log[-_]?in|sign[-_]?in)(/|$)", re.I)
+#: asking for these ends on the sign-in page by design (a logout sends one back to it)
+_SIGN_IN_OR_OUT = re.compile(r"(^|/)(log[-_]?(in|out|off)|sign[-_]?(in|out|off))(/|$)", re.I)
+
+
+def _sign_in_detour(asked: str, served: str) -> str | None:
+    """The page asked for, when redirects ended on a sign-in page it is not itself: ``status:
+    200`` of /dashboard held on the login form that answered instead."""
+    asked_path, served_path = urlsplit(asked).path, urlsplit(served).path
+    if asked_path == served_path or _SIGN_IN_OR_OUT.search(asked_path) or not _SIGN_IN_PAGE.search(served_path):
+        return None
+    return asked
 
 
 def absolute_url(url: str, base_url: str | None) -> str:

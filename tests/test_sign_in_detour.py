@@ -1,0 +1,79 @@
+"""An ``http`` check of a page that wants a login, whose redirect ends on the login form:
+``status: 200`` (and the default ``< 400``) held on the form that answered instead, so
+"the dashboard loads" was green for a page nobody anonymous can see. Against a real HTTP
+server whose pages redirect as Django's ``login_required`` does."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from outcomes import outcomes
+
+REDIRECTS = {"/dashboard/": "/accounts/login/?next=/dashboard/", "/logout/": "/accounts/login/", "/old/": "/new/"}
+
+
+class _Site(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        body = b"<html><body><form id=login></form></body></html>"
+        if path in REDIRECTS:
+            self.send_response(302)
+            self.send_header("Location", REDIRECTS[path])
+            body = b""
+        else:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def site() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_a_page_answered_by_the_login_form_is_not_served(pytester: pytest.Pytester, site: str) -> None:
+    pytester.makefile(
+        ".yaml",
+        golive=f"""\
+golive: 1
+app: {{base_url: "{site}"}}
+checks:
+  - {{id: dashboard-loads, http: {{get: /dashboard/}}, expect: {{status: 200}}}}
+  - {{id: dashboard-default, http: {{get: /dashboard/}}}}
+  - id: redirect-checked
+    http: {{get: /dashboard/, follow_redirects: false}}
+    expect: {{status: 302, headers: {{location: {{contains: /accounts/login/}}}}}}
+  - {{id: redirect-followed-on-purpose, http: {{get: /dashboard/, follow_redirects: true}}}}
+  - {{id: logout-lands-on-login, http: {{get: /logout/}}}}
+  - {{id: login-page, http: {{get: /accounts/login/}}, expect: {{status: 200}}}}
+  - {{id: moved-page, http: {{get: /old/}}, expect: {{status: 200}}}}
+""",
+    )
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
+    assert outcomes(result) == {
+        "dashboard-loads": "FAILED",
+        "dashboard-default": "FAILED",
+        "redirect-checked": "PASSED",
+        "redirect-followed-on-purpose": "PASSED",
+        "logout-lands-on-login": "PASSED",
+        "login-page": "PASSED",
+        "moved-page": "PASSED",
+    }
+    result.stdout.fnmatch_lines(
+        [
+            "golive.yaml:4:5: page: expected /dashboard/ served, got redirected to the sign-in page /accounts/login/: "
+            "an anonymous user does not get it; log in first (a step that posts the login form), or check the "
+            "redirect itself (follow_redirects: false, status: 302)"
+        ]
+    )
