@@ -1183,10 +1183,9 @@ def _django(project: Project) -> None:
         project.note("TLS proxy", f"{name}: {value}: {why}", HIGH, where)
     if found.routes:
         project.routes = found.routes
-    shipped = django_project.shipped_manifest(found.folder)
-    if shipped is not None:
+    if found.shipped_manifest is not None:
         why = "the repository ships the collected files: collectstatic is not run"
-        project.note("static files", why, MEDIUM, _rel(project.root, shipped))
+        project.note("static files", why, MEDIUM, _rel(project.root, found.shipped_manifest))
     steps = [[deploy.PYTHON, "manage.py", "migrate", "--noinput"]]
     if found.collectstatic:
         steps.append([deploy.PYTHON, "manage.py", "collectstatic", "--noinput"])

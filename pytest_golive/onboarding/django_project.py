@@ -40,6 +40,8 @@ class DjangoProject:
     proxy_header: tuple[str, str, str] | None = None
     #: pages need ``collectstatic`` first (a manifest static files storage)
     collectstatic: bool = False
+    #: the collected files' manifest the repository already holds, when it does
+    shipped_manifest: Path | None = None
     #: the URLconf's GET routes, joined through include(), "/" first; parameters left out
     routes: list[Route] = field(default_factory=list)
 
@@ -91,14 +93,15 @@ def read_project(
         project.proxy_header = _proxy_header(project.folder, project.settings, root)
     settings_files = list(_module_files(project.folder, project.settings)) if project.settings else []
     text = "\n".join(read_text(path) for path in settings_files)
-    project.collectstatic = bool(_MANIFEST.search(text)) and shipped_manifest(project.folder) is None
+    project.shipped_manifest = _shipped_manifest(project.folder)
+    project.collectstatic = bool(_MANIFEST.search(text)) and project.shipped_manifest is None
     urlconf = _ROOT_URLCONF.search(text)
     if urlconf:
         project.routes = _ordered(_routes(project.folder, urlconf.group(1), "/", set(), 0))
     return project
 
 
-def shipped_manifest(folder: Path) -> Path | None:
+def _shipped_manifest(folder: Path) -> Path | None:
     """A ``staticfiles.json`` the repository already holds (babybuddy commits its collected
     ``static/``): the deploy ships it, and a ``collectstatic`` run without the sources its
     front-end build makes would overwrite it with a manifest that lacks them."""
