@@ -6,12 +6,12 @@ skipped, a metric name the endpoint does not have, a load whose every request fa
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from local_http import served
 from outcomes import outcomes
 
 from pytest_golive.checklist.comparisons import satisfies
@@ -132,11 +132,8 @@ class _Answers(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def answers() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with served(_Answers) as url:
+        yield url
 
 
 def test_an_openapi_document_without_operations_proves_nothing(pytester: pytest.Pytester, answers: str) -> None:

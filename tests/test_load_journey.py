@@ -15,12 +15,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from local_http import served
 
 from pytest_golive.checklist import ChecklistError, load_checklist
 from pytest_golive.checklist.template_values import choice
@@ -117,14 +118,9 @@ def _handler(shop: Shop) -> type[BaseHTTPRequestHandler]:
 def shop() -> Iterator[Shop]:
     """A real HTTP server on 127.0.0.1 of this test's own, which records every request."""
     found = Shop()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(found))
-    server.daemon_threads = True
-    found.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield found
-    server.shutdown()
-    server.server_close()
+    with served(_handler(found)) as url:
+        found.url = url
+        yield found
 
 
 def _write(pytester: pytest.Pytester, shop: Shop, checks: str) -> None:

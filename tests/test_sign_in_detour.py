@@ -5,11 +5,11 @@ server whose pages redirect as Django's ``login_required`` does."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+from local_http import served
 from outcomes import outcomes
 
 REDIRECTS = {"/dashboard/": "/accounts/login/?next=/dashboard/", "/logout/": "/accounts/login/", "/old/": "/new/"}
@@ -36,10 +36,8 @@ class _Site(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with served(_Site) as url:
+        yield url
 
 
 def test_a_page_answered_by_the_login_form_is_not_served(pytester: pytest.Pytester, site: str) -> None:

@@ -8,12 +8,12 @@ comparison a template rendered malformed. Each against a real HTTP server or a r
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from local_http import served
 from outcomes import outcomes
 
 from pytest_golive.checklist import GatePolicy
@@ -54,11 +54,8 @@ class _Metrics(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def slow_metrics() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Metrics)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/metrics"
-    server.shutdown()
-    server.server_close()
+    with served(_Metrics) as url:
+        yield f"{url}/metrics"
 
 
 def test_a_quantile_past_the_last_finite_bucket_is_no_data() -> None:
