@@ -305,6 +305,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.section("golive: databases golive did not make were written", red=True)
         for path in services.unreported_writes:
             terminalreporter.write_line(wrote_message(path), red=True, bold=True)
+    if services.changed_tracked:
+        from ..services.tracked_files import changed_message  # noqa: PLC0415  (loaded with the services)
+
+        terminalreporter.section("golive: files under version control changed", yellow=True)
+        terminalreporter.write_line(changed_message(services.changed_tracked), yellow=True, bold=True)
     if services.removed_sqlite:
         terminalreporter.section("golive sqlite")
         names = ", ".join(str(path) for path in services.removed_sqlite)

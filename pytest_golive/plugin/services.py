@@ -41,6 +41,7 @@ from ..services.running import Running
 from ..services.runstate import RunState
 from ..services.serverlog import server_log
 from ..services.sqlite_files import run_baselines
+from ..services.tracked_files import run_baselines as tracked_baselines
 from .options import APP_COVERAGE_OPTION, DEFAULT_LOGS_DIR, LOGS_OPTION, PROVIDER_OPTION, RUN_ID_INPUT, SERVICES_KEY
 from .timing import TimeLedger
 
@@ -95,6 +96,8 @@ class SessionServices:
         self.unreported_writes: list[Path] = []
         #: SQLite databases the run's apps created in their folders, removed at its end
         self.removed_sqlite: list[Path] = []
+        #: files under version control the run changed (services/tracked_files.py), said at its end
+        self.changed_tracked: list[Path] = []
         self._handles: dict[Path, dict[str, dict[str, Any]]] = {}
         self._proxies: dict[Path, dict[str, TcpProxy]] = {}
         #: http-stub and mail services, served by this process for its own app and checks
@@ -371,6 +374,8 @@ class SessionServices:
             if self.owner and self._state is not None:  # under xdist, after every worker's app stopped
                 for baseline in run_baselines(self._state.directory):
                     self.removed_sqlite += baseline.remove_created()
+                for tracked in tracked_baselines(self._state.directory):
+                    self.changed_tracked += tracked.changed()
             for proxies in self._proxies.values():
                 for proxy in proxies.values():
                     proxy.close()

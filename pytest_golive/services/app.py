@@ -26,6 +26,8 @@ from .errors import ProvisionError
 from .processes import free_port, port_in_use, stop_child
 from .runstate import RunState, process_start_time
 from .sqlite_files import Baseline, shared_baseline
+from .tracked_files import TrackedBaseline
+from .tracked_files import shared_baseline as shared_tracked_baseline
 
 _POLL_S = 0.05
 #: how many of the app log's last lines a failure report shows
@@ -220,6 +222,8 @@ class AppProcess:
         self.data_dir: Path | None = None
         #: the SQLite databases in the app's folder before its setup first ran (services/sqlite_files.py)
         self.sqlite: Baseline | None = None
+        #: the tracked files of the app's git checkout that differed from the index then (tracked_files.py)
+        self.tracked: TrackedBaseline | None = None
         #: set when the run ends while the app is still starting (in a thread: SessionServices)
         self._cancelled = threading.Event()
 
@@ -249,8 +253,7 @@ class AppProcess:
             raise AppStartError(problem.message, doc_path=problem.doc_path) from None
         self.learn_env(self.env)
         self._refuse_dotenv_databases()
-        if self.sqlite is None:  # before anything of the app runs: what a write there would change
-            self.sqlite = shared_baseline(self.state.directory, self.app.cwd or Path.cwd())
+        self._take_baselines()
         # a database the user's shell names is not one golive made: app.env names the app's
         environ = {**without_databases(os.environ), **self.env, "PORT": str(port)}
         if self.app.coverage:
@@ -292,6 +295,14 @@ class AppProcess:
             self.stop()
             raise
         return base_url
+
+    def _take_baselines(self) -> None:
+        """Before anything of the app runs, once: what a write in its folder would change."""
+        folder = self.app.cwd or Path.cwd()
+        if self.sqlite is None:
+            self.sqlite = shared_baseline(self.state.directory, folder)
+        if self.tracked is None:
+            self.tracked = shared_tracked_baseline(self.state.directory, folder)
 
     def _start_workers(self, commands: list[list[str]], environ: Mapping[str, str]) -> None:
         """The app's background processes, once it is ready (its setup has migrated), their

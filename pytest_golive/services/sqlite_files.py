@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .shared_files import first_written
+
 HEADER = b"SQLite format 3\x00"
 #: how deep below the app's folder the walk looks (its folder is depth 0)
 MAX_DEPTH = 4
@@ -225,21 +227,10 @@ def shared_baseline(directory: Path, root: Path) -> Baseline:
     folder; later ones (other workers, whose apps share the folder) read it, so that a
     database one worker's app created is not taken for the developer's by another."""
     name = "sqlite-" + hashlib.sha256(str(root.absolute()).encode()).hexdigest()[:16] + ".json"
-    target = directory / name
-    with contextlib.suppress(OSError, ValueError, KeyError, AssertionError):
-        return Baseline.from_json(json.loads(target.read_text(encoding="utf-8")))
-    baseline = take_baseline(root)
-    directory.mkdir(parents=True, exist_ok=True)
-    draft = directory / f"{name}.{os.getpid()}"
-    draft.write_text(json.dumps(baseline.to_json()), encoding="utf-8")
-    try:
-        os.link(draft, target)  # atomic, and fails when another process was first
-    except FileExistsError:
-        with contextlib.suppress(OSError, ValueError, KeyError, AssertionError):
-            baseline = Baseline.from_json(json.loads(target.read_text(encoding="utf-8")))
-    finally:
-        draft.unlink(missing_ok=True)
-    return baseline
+    data = first_written(directory / name, lambda: take_baseline(root).to_json())
+    with contextlib.suppress(KeyError, ValueError, TypeError, AssertionError):
+        return Baseline.from_json(data)
+    return take_baseline(root)
 
 
 def run_baselines(directory: Path) -> list[Baseline]:
