@@ -36,3 +36,14 @@ def first_written(target: Path, take: Callable[[], dict[str, Any]]) -> dict[str,
     finally:
         draft.unlink(missing_ok=True)
     return data
+
+
+def all_written(directory: Path, pattern: str) -> list[dict[str, Any]]:
+    """Every JSON object the run's processes wrote in ``directory`` under names matching ``pattern``."""
+    found = []
+    for path in sorted(directory.glob(pattern)):
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict):
+                found.append(data)
+    return found

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .shared_files import first_written
+from .shared_files import all_written, first_written
 
 HEADER = b"SQLite format 3\x00"
 #: how deep below the app's folder the walk looks (its folder is depth 0)
@@ -236,9 +235,9 @@ def shared_baseline(directory: Path, root: Path) -> Baseline:
 def run_baselines(directory: Path) -> list[Baseline]:
     """Every baseline the run's processes took (the owner removes what the run created)."""
     found = []
-    for path in sorted(directory.glob("sqlite-*.json")):
-        with contextlib.suppress(OSError, ValueError, KeyError, AssertionError):
-            found.append(Baseline.from_json(json.loads(path.read_text(encoding="utf-8"))))
+    for data in all_written(directory, "sqlite-*.json"):
+        with contextlib.suppress(KeyError, ValueError, TypeError, AssertionError):
+            found.append(Baseline.from_json(data))
     return found
 
 

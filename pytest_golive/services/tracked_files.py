@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .shared_files import first_written
+from .shared_files import all_written, first_written
 
 _GIT_TIMEOUT_S = 30
 
@@ -79,9 +78,9 @@ def shared_baseline(directory: Path, root: Path) -> TrackedBaseline:
 def run_baselines(directory: Path) -> list[TrackedBaseline]:
     """Every checkout's baseline the run's processes took."""
     found = []
-    for path in sorted(directory.glob("tracked-*.json")):
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError, AssertionError):
-            found.append(TrackedBaseline.from_json(json.loads(path.read_text(encoding="utf-8"))))
+    for data in all_written(directory, "tracked-*.json"):
+        with contextlib.suppress(KeyError, ValueError, TypeError, AssertionError):
+            found.append(TrackedBaseline.from_json(data))
     return found
 
 
