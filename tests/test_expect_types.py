@@ -16,7 +16,8 @@ KINDS = kind_schemas(load_kinds())
 def problems(tmp_path: Path, check: str) -> list[str]:
     """The problems of a checklist holding the one check ``check`` (YAML flow mapping)."""
     path = tmp_path / "golive.yaml"
-    path.write_text(f"golive: 1\nchecks:\n  - {check}\n", encoding="utf-8")
+    declared = "vars: {code: 200, ms: 100, top: 299, n: 1, rows: [], p95: 100}"  # what the checks below read
+    path.write_text(f"golive: 1\n{declared}\nchecks:\n  - {check}\n", encoding="utf-8")
     try:
         load_checklist(path, KINDS)
     except ChecklistError as exc:

@@ -136,22 +136,62 @@ def test_undefined_value_at_run_time_is_located(
         app: {base_url: "{url}"}
         vars: {limit: 3}
         checks:
-          - id: uses-missing
-            http: {get: "/products?size={{ vars.size }}"}
           - id: uses-env
             command: "echo {{ env.GOLIVE_T_MISSING }}"
           - id: fine
             command: "echo {{ vars.limit }}"
+          - id: reads-by-a-computed-key
+            command: "echo {{ vars[env.get('GOLIVE_T_MISSING', 'size')] }}"
         """
     )
     result = pytester.runpytest()
     result.assert_outcomes(failed=2, passed=1)
     result.stdout.fnmatch_lines(
         [
-            "golive.yaml:6:17: checks[0].http.get: template error in '/products?size={{ vars.size }}': "
-            "no variable 'size' in the checklist's vars:",
-            "golive.yaml:8:14: checks[1].command: template error in 'echo {{ env.GOLIVE_T_MISSING }}': "
+            "golive.yaml:6:14: checks[0].command: template error in 'echo {{ env.GOLIVE_T_MISSING }}': "
             "$GOLIVE_T_MISSING is not set (export it, or write env.get('GOLIVE_T_MISSING', DEFAULT) where it may be missing)",
+            "golive.yaml:10:14: checks*.command: template error in *has no attribute 'size'",
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_a_var_no_checklist_declares_is_refused_when_the_checklist_loads(
+    pytester: pytest.Pytester, checklist: Callable[..., Path]
+) -> None:
+    """A misspelt var, or one an included suite needs and its includer did not set, is said
+    at collection with its place, before anything starts."""
+    checklist(
+        """\
+        golive: 1
+        app: {base_url: "{url}"}
+        vars: {limit: 3, health_path: /health}
+        include: ["golive:rollback"]
+        checks:
+          - id: uses-misspelt
+            http: {get: "/products?size={{ vars.limt }}"}
+        """
+    )
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED, result.stdout.str()
+    output = result.stdout.str()
+    assert "rollback.yaml:22:27: checks[0].migrations.alembic: vars.alembic is declared by no vars: of this run" in output
+    assert "included at golive.yaml:4:" in output or "rollback.yaml" in output
+    checklist(
+        """\
+        golive: 1
+        app: {base_url: "{url}"}
+        vars: {limit: 3}
+        checks:
+          - id: uses-misspelt
+            http: {get: "/products?size={{ vars.limt }}"}
+        """
+    )
+    result = pytester.runpytest()
+    result.stdout.fnmatch_lines(
+        [
+            "golive.yaml:6:17: checks[0].http.get: vars.limt is declared by no vars: of this run "
+            "(declared: limit); did you mean vars.limit?"
         ]
     )
     assert "Traceback" not in result.stdout.str()

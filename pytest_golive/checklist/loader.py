@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -35,7 +36,16 @@ from .ordering import needs_problems, not_in_stages
 from .parse_cache import ParseCache, content_digest
 from .schema import FLOW_KEY, KindSchema, compile_schema, range_problems, validate
 from .suites import resolve_include
-from .templating import GLOBAL_NAMES, LOAD_NAMES, RUN_NAMES, TemplateProblem, check_templates
+from .templating import (
+    GLOBAL_NAMES,
+    LOAD_NAMES,
+    RUN_NAMES,
+    TemplateProblem,
+    check_templates,
+    is_template,
+    iter_strings,
+    members_used,
+)
 from .yamlsource import DocPath, SourceMap, parse_yaml, read_source, real_path
 
 _NOT_TEMPLATED = frozenset(
@@ -137,6 +147,8 @@ class _ChecklistLoader:
         app = _app(document["app"], source) if "app" in document else None
         if not including and (app is None or app.command is None):  # an include's app is the includer's
             _refuse_without_app_process(checks)
+        if not including:  # an included suite's vars may be the includer's to set
+            _refuse_undeclared_vars(checks, document.get("app", {}), variables, source)
         return Checklist(
             path=path,
             name=document.get("name", path.stem),
@@ -541,6 +553,31 @@ def _check_templates_or_raise(
         check_templates(value, doc_path, known)
     except TemplateProblem as problem:
         raise ChecklistError([source.problem(problem.doc_path, problem.message)]) from None
+
+
+def _refuse_undeclared_vars(
+    checks: list[Check], app: dict[str, Any], variables: dict[str, Any], source: SourceMap
+) -> None:
+    """``vars.X`` where no checklist of the run declares X: a misspelt name, or a suite's
+    required var its includer did not set. Said when the checklist loads, not when the
+    check runs."""
+    places: list[tuple[SourceMap, DocPath, dict[str, Any]]] = [(source, ("app",), app)]
+    places += [
+        (check.source, step.doc_path, {step.kind: step.spec, "expect": step.expect, "save": step.save})
+        for check in checks
+        for step in check.steps
+    ]
+    for where, doc_path, value in places:
+        for path, text in iter_strings(value, doc_path):
+            if "vars" not in text or not is_template(text):
+                continue
+            missing = [name for name in members_used(text, "vars") if name not in variables]
+            if missing:
+                declared = ", ".join(sorted(variables)) or "none"
+                close = difflib.get_close_matches(missing[0], list(variables), n=1)
+                hint = f"; did you mean vars.{close[0]}?" if close else ""
+                message = f"vars.{missing[0]} is declared by no vars: of this run (declared: {declared}){hint}"
+                raise ChecklistError([where.problem(path, message)])
 
 
 def _limit_items(checks: list[Check]) -> None:

@@ -118,6 +118,21 @@ def check_templates(value: Any, doc_path: DocPath, known_names: Iterable[str]) -
             raise TemplateProblem(path, f"undefined name {unknown[0]!r} in template {text!r} (known here: {names})")
 
 
+#: what ``vars.get('x')`` and the like call: the mapping's own methods, not names of vars
+_MAPPING_METHODS = frozenset({"get", "items", "keys", "values"})
+
+
+def members_used(text: str, name: str) -> list[str]:
+    """The members of ``name`` the template reads by a fixed key: ``vars.rto`` and
+    ``vars['rto']`` give ``rto``; ``vars[key]`` and the mapping's methods give nothing."""
+    try:
+        tree = _ENVIRONMENT.parse(text)
+    except (jinja2.TemplateSyntaxError, RecursionError):
+        return []  # reported where templates are parsed (check_templates)
+    reads = (_read(node, name) for node in tree.find_all((nodes.Getattr, nodes.Getitem)))
+    return [read for read in reads if read and read not in _MAPPING_METHODS]
+
+
 def render(value: Any, context: Mapping[str, Any], doc_path: DocPath = ()) -> Any:
     """Render every template inside ``value``.
 
