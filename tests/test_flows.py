@@ -175,8 +175,10 @@ def test_a_var_no_checklist_declares_is_refused_when_the_checklist_loads(
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.INTERRUPTED, result.stdout.str()
     output = result.stdout.str()
-    assert "rollback.yaml:22:27: checks[0].migrations.alembic: vars.alembic is declared by no vars: of this run" in output
-    assert "included at golive.yaml:4:" in output or "rollback.yaml" in output
+    assert (
+        "rollback.yaml:22:27: checks[0].migrations.alembic: vars.alembic is declared by no vars: of this run" in output
+    )
+    assert "(declared: health_path, limit, rto); included at golive.yaml:4:" in output
     checklist(
         """\
         golive: 1

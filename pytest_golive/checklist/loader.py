@@ -561,13 +561,18 @@ def _refuse_undeclared_vars(
     """``vars.X`` where no checklist of the run declares X: a misspelt name, or a suite's
     required var its includer did not set. Said when the checklist loads, not when the
     check runs."""
-    places: list[tuple[SourceMap, DocPath, dict[str, Any]]] = [(source, ("app",), app)]
+    places: list[tuple[SourceMap, DocPath, dict[str, Any], str]] = [(source, ("app",), app, "")]
     places += [
-        (check.source, step.doc_path, {step.kind: step.spec, "expect": step.expect, "save": step.save})
+        (
+            check.source,
+            step.doc_path,
+            {step.kind: step.spec, "expect": step.expect, "save": step.save},
+            f"; included at {check.included_from[-1]}" if check.included_from else "",
+        )
         for check in checks
         for step in check.steps
     ]
-    for where, doc_path, value in places:
+    for where, doc_path, value, included in places:
         for path, text in iter_strings(value, doc_path):
             if "vars" not in text or not is_template(text):
                 continue
@@ -576,7 +581,9 @@ def _refuse_undeclared_vars(
                 declared = ", ".join(sorted(variables)) or "none"
                 close = difflib.get_close_matches(missing[0], list(variables), n=1)
                 hint = f"; did you mean vars.{close[0]}?" if close else ""
-                message = f"vars.{missing[0]} is declared by no vars: of this run (declared: {declared}){hint}"
+                message = (
+                    f"vars.{missing[0]} is declared by no vars: of this run (declared: {declared}){hint}{included}"
+                )
                 raise ChecklistError([where.problem(path, message)])
 
 
