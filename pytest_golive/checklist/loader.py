@@ -42,9 +42,6 @@ from .templating import (
     RUN_NAMES,
     TemplateProblem,
     check_templates,
-    is_template,
-    iter_strings,
-    members_used,
 )
 from .yamlsource import DocPath, SourceMap, parse_yaml, read_source, real_path
 
@@ -148,7 +145,7 @@ class _ChecklistLoader:
         if not including and (app is None or app.command is None):  # an include's app is the includer's
             _refuse_without_app_process(checks)
         if not including:  # an included suite's vars may be the includer's to set
-            _refuse_undeclared_vars(checks, document.get("app", {}), variables, source)
+            _refuse_undeclared_vars(checks, app, variables, source)
         return Checklist(
             path=path,
             name=document.get("name", path.stem),
@@ -250,10 +247,12 @@ class _ChecklistLoader:
         known = known | nested_saves(raw[kind])
         if kind == "load":  # its requests see the per-request names too; its setup does not
             requests = {key: value for key, value in templated.pop(kind).items() if key != "setup"}
-            _check_templates_or_raise(requests, (*doc_path, kind), known | LOAD_NAMES, source)
+            vars_read = _check_templates_or_raise(requests, (*doc_path, kind), known | LOAD_NAMES, source)
             templated[kind] = {"setup": raw[kind].get("setup", [])}
             _check_load(raw, doc_path, source)
-        _check_templates_or_raise(templated, doc_path, known, source)
+        else:
+            vars_read = []
+        vars_read += _check_templates_or_raise(templated, doc_path, known, source)
         return Step(
             kind=kind,
             spec=raw[kind],
@@ -263,6 +262,7 @@ class _ChecklistLoader:
             doc_path=doc_path,
             # a plain check's retry is the check's
             retry=_retry(raw.get("retry"), doc_path, source) if in_flow else None,
+            vars_read=tuple(vars_read),
         )
 
 
@@ -528,7 +528,7 @@ def _rank(baseline: dict[str, Any]) -> RankPolicy:
 
 def _app(raw: dict[str, Any], source: SourceMap) -> App:
     templated = {key: raw[key] for key in ("command", "env", "python", "setup", "workers") if key in raw}
-    _check_templates_or_raise(templated, ("app",), GLOBAL_NAMES, source)
+    vars_read = _check_templates_or_raise(templated, ("app",), GLOBAL_NAMES, source)
     ready = raw.get("ready", {})
     return App(
         base_url=raw.get("base_url"),
@@ -543,47 +543,37 @@ def _app(raw: dict[str, Any], source: SourceMap) -> App:
         setup=tuple(tuple(command) for command in raw.get("setup", ())),
         workers=tuple(tuple(command) for command in raw.get("workers", ())),
         headers=dict(raw.get("headers", {})),
+        vars_read=tuple(vars_read),
     )
 
 
 def _check_templates_or_raise(
     value: Any, doc_path: tuple[str | int, ...], known: Iterable[str], source: SourceMap
-) -> None:
+) -> list[tuple[DocPath, str]]:
     try:
-        check_templates(value, doc_path, known)
+        return check_templates(value, doc_path, known)
     except TemplateProblem as problem:
         raise ChecklistError([source.problem(problem.doc_path, problem.message)]) from None
 
 
-def _refuse_undeclared_vars(
-    checks: list[Check], app: dict[str, Any], variables: dict[str, Any], source: SourceMap
-) -> None:
+def _refuse_undeclared_vars(checks: list[Check], app: App | None, variables: dict[str, Any], source: SourceMap) -> None:
     """``vars.X`` where no checklist of the run declares X: a misspelt name, or a suite's
     required var its includer did not set. Said when the checklist loads, not when the
     check runs."""
-    places: list[tuple[SourceMap, DocPath, dict[str, Any], str]] = [(source, ("app",), app, "")]
+    places = [(source, app.vars_read, "")] if app is not None else []
     places += [
-        (
-            check.source,
-            step.doc_path,
-            {step.kind: step.spec, "expect": step.expect, "save": step.save},
-            f"; included at {check.included_from[-1]}" if check.included_from else "",
-        )
+        (check.source, step.vars_read, f"; included at {check.included_from[-1]}" if check.included_from else "")
         for check in checks
         for step in check.steps
+        if step.vars_read
     ]
-    for where, doc_path, value, included in places:
-        for path, text in iter_strings(value, doc_path):
-            if "vars" not in text or not is_template(text):
-                continue
-            missing = [name for name in members_used(text, "vars") if name not in variables]
-            if missing:
+    for where, reads, included in places:
+        for path, name in reads:
+            if name not in variables:
                 declared = ", ".join(sorted(variables)) or "none"
-                close = difflib.get_close_matches(missing[0], list(variables), n=1)
+                close = difflib.get_close_matches(name, list(variables), n=1)
                 hint = f"; did you mean vars.{close[0]}?" if close else ""
-                message = (
-                    f"vars.{missing[0]} is declared by no vars: of this run (declared: {declared}){hint}{included}"
-                )
+                message = f"vars.{name} is declared by no vars: of this run (declared: {declared}){hint}{included}"
                 raise ChecklistError([where.problem(path, message)])
 
 

@@ -55,6 +55,8 @@ class Step:
     doc_path: DocPath
     #: run this step again until it passes (a job polled until done), keeping earlier saves
     retry: Retry | None = None
+    #: the vars its templates read by name, with their places (checked once includes are merged)
+    vars_read: tuple[tuple[DocPath, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,8 @@ class App:
     workers: tuple[tuple[Any, ...], ...] = ()
     #: sent with every request to the app's own URL, as its proxy adds them (X-Forwarded-Proto)
     headers: dict[str, str] = field(default_factory=dict)
+    #: the vars its templates read by name, with their places (checked once includes are merged)
+    vars_read: tuple[tuple[DocPath, str], ...] = ()
 
 
 @dataclass(frozen=True)

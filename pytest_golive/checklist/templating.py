@@ -100,14 +100,18 @@ def iter_strings(value: Any, doc_path: DocPath = ()) -> Iterator[tuple[DocPath, 
             yield from iter_strings(item, (*doc_path, index))
 
 
-def check_templates(value: Any, doc_path: DocPath, known_names: Iterable[str]) -> None:
-    """Parse every template in ``value``; raise TemplateProblem for the first bad one."""
+def check_templates(value: Any, doc_path: DocPath, known_names: Iterable[str]) -> list[tuple[DocPath, str]]:
+    """Parse every template in ``value``; raise TemplateProblem for the first bad one.
+    Returns the vars the templates read by a fixed key (``vars.rto``), each with its place,
+    for the loader to hold against the run's ``vars:`` once includes are merged."""
     known = set(known_names)
+    vars_read: list[tuple[DocPath, str]] = []
     for path, text in iter_strings(value, doc_path):
         if not is_template(text):
             continue
         try:
-            undeclared = meta.find_undeclared_variables(_ENVIRONMENT.parse(text))
+            tree = _ENVIRONMENT.parse(text)
+            undeclared = meta.find_undeclared_variables(tree)
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateProblem(path, f"template syntax error in {text!r}: {exc.message}") from None
         except RecursionError:
@@ -116,19 +120,18 @@ def check_templates(value: Any, doc_path: DocPath, known_names: Iterable[str]) -
         if unknown:
             names = ", ".join(sorted(known))
             raise TemplateProblem(path, f"undefined name {unknown[0]!r} in template {text!r} (known here: {names})")
+        if "vars" in undeclared:
+            vars_read += [(path, member) for member in _members_read(tree, "vars")]
+    return vars_read
 
 
 #: what ``vars.get('x')`` and the like call: the mapping's own methods, not names of vars
 _MAPPING_METHODS = frozenset({"get", "items", "keys", "values"})
 
 
-def members_used(text: str, name: str) -> list[str]:
-    """The members of ``name`` the template reads by a fixed key: ``vars.rto`` and
-    ``vars['rto']`` give ``rto``; ``vars[key]`` and the mapping's methods give nothing."""
-    try:
-        tree = _ENVIRONMENT.parse(text)
-    except (jinja2.TemplateSyntaxError, RecursionError):
-        return []  # reported where templates are parsed (check_templates)
+def _members_read(tree: nodes.Template, name: str) -> list[str]:
+    """The members of ``name`` read by a fixed key: ``vars.rto`` and ``vars['rto']`` give
+    ``rto``; ``vars[key]`` and the mapping's methods give nothing."""
     reads = (_read(node, name) for node in tree.find_all((nodes.Getattr, nodes.Getitem)))
     return [read for read in reads if read and read not in _MAPPING_METHODS]
 
