@@ -108,6 +108,8 @@ checks:
       load_ms: ">= 0"
   - {id: bad-title, browser: {open: /}, expect: {title: Basket}}
   - {id: bad-visible, browser: {open: /}, expect: {selectors: {"#hidden": {visible: true}}}}
+  - {id: bad-hidden-text, browser: {open: /}, expect: {selectors: {"#hidden": {text: secret}}}}
+  - {id: ok-hidden-text-said, browser: {open: /}, expect: {selectors: {"#hidden": {visible: false, text: secret}}}}
   - {id: bad-missing-element, browser: {open: /}, expect: {selectors: {.cart: {visible: true}}}}
   - {id: bad-console-error, browser: {open: /console-error}}
   - {id: ok-console-error-allowed, browser: {open: /console-error}, expect: {console_errors: 1}}
@@ -149,9 +151,10 @@ def test_browser_kind(pytester: pytest.Pytester, pages_url: str) -> None:
         pytester,
         CHECKS,
         pages_url,
-        20,
+        22,
         (
             "title: expected 'Basket', got 'Shop'",
+            "selectors[#hidden].text: expected 'secret' (visible), got a hidden element ('secret')",
             "selectors[#hidden].visible: expected true, got false",
             "selectors[.cart].visible: expected true, got false",
             "console_errors: expected 0, got 1 (checkout widget failed)",

@@ -19,12 +19,23 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..checklist import builtin_kind_schema
+from ..checklist.comparisons import describe, describe_observed
 from .base import Kind, Mismatch, Observation, StepContext, StepError, compare, compare_max_ms, compare_paths
 from .extract import html_mismatches
 from .http import absolute_url
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Error, Page, Playwright, Request, Response
+    from playwright.sync_api import (
+        Browser,
+        BrowserContext,
+        ConsoleMessage,
+        Error,
+        Locator,
+        Page,
+        Playwright,
+        Request,
+        Response,
+    )
 
 _SCHEMA = builtin_kind_schema("browser")
 #: where golive looks for a browser, after $GOLIVE_BROWSER: Debian/Ubuntu's chromium, then Chrome
@@ -337,9 +348,27 @@ def _selector_mismatches(page: Page, expected: Mapping[str, Mapping[str, Any]], 
             visible = first.is_visible() if matches.count() else False
             mismatches += _found(compare(f"selectors[{selector}].visible", visible, wanted["visible"]))
         if "text" in wanted:
-            text = " ".join(first.inner_text(timeout=_ms_left(ctx)).split()) if matches.count() else None
-            mismatches += _found(compare(f"selectors[{selector}].text", text, wanted["text"]))
+            mismatches += _found(_text_mismatch(selector, first if matches.count() else None, wanted, ctx))
     return mismatches
+
+
+def _text_mismatch(
+    selector: str, first: Locator | None, wanted: Mapping[str, Any], ctx: StepContext
+) -> Mismatch | None:
+    """The first match's text compared. Text is what a user reads, so a hidden element's text
+    (``display: none``, ``hidden``: a template's error message, a collapsed panel) meets no
+    ``text`` expectation, unless the same selector says ``visible: false``: ``{text: Order
+    placed}`` passed on a page whose success message was still hidden."""
+    if first is None:
+        return compare(f"selectors[{selector}].text", None, wanted["text"])
+    text = " ".join(first.inner_text(timeout=_ms_left(ctx)).split())
+    mismatch = compare(f"selectors[{selector}].text", text, wanted["text"])
+    if wanted.get("visible") is False or first.is_visible():
+        return mismatch
+    expected = mismatch.expected if mismatch else describe(wanted["text"])
+    return Mismatch(
+        f"selectors[{selector}].text", f"{expected} (visible)", f"a hidden element ({describe_observed(text)})"
+    )
 
 
 def _compare_listed(key: str, found: list[str], expected: Any) -> Mismatch | None:
