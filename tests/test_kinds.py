@@ -141,6 +141,10 @@ checks:
   - {id: ok-options, command: {run: "cat; echo $GOLIVE_X; pwd", cwd: sub, env: {GOLIVE_X: "x1"}, stdin: "in\\n"},
      expect: {stdout: {match: "^in\\nx1\\n.*/sub\\n$"}}}
   - {id: bad-not-found, command: [no-such-program-golive]}
+  # "the scanner fails on the vulnerable fixture": a scanner that is not there fails nothing
+  - {id: bad-shell-not-found, command: "no-such-program-golive --scan", expect: {exit: "!= 0"}}
+  - {id: bad-not-executable, command: "./sub", expect: {exit: {one_of: [1, 126, 127]}}}
+  - {id: ok-not-found-said, command: "no-such-program-golive", expect: {exit: 127}}
   - {id: bad-timeout, timeout: 300ms, command: "sleep 30"}
   - {id: bad-slow, command: "sleep 0.2", expect: {max_ms: 10}}
   - {id: ok-bytes-out, command: "printf 'ok \\\\377\\\\376 latin1: caf\\\\351'", expect: {stdout: {contains: "ok "}}}
@@ -152,7 +156,7 @@ def test_command_kind(pytester: pytest.Pytester, checklist: Callable[..., Path])
     checklist(COMMAND)
     (pytester.path / "sub").mkdir()
     found, output = outcomes(pytester, "-v")
-    assert len(found) == 13  # output that is not UTF-8 (binary, Latin-1) is shown, not a crash
+    assert len(found) == 16  # output that is not UTF-8 (binary, Latin-1) is shown, not a crash
     assert_ids_match_outcomes(found)
     assert "UnicodeDecodeError" not in output
     assert measured_ms(output, "max_ms: expected <= 10 ms, got ") >= 200  # the command slept 0.2 s
@@ -161,6 +165,9 @@ def test_command_kind(pytester: pytest.Pytester, checklist: Callable[..., Path])
         "      boom",
         "stdout: expected containing '0 high', got '0 critical\\n2 high\\n'",
         "error: command not found: no-such-program-golive",
+        "exit: expected != 0 from the command, got 127: it did not run (",
+        "no-such-program-golive: not found')",
+        "exit: expected one of 1, 126, 127 from the command, got 126: it did not run (",
         "error: 'sleep 30' still running after 0.3s; stopped it",
     ):
         assert expected in output, expected
