@@ -255,10 +255,13 @@ def test_tcp_kind(pytester: pytest.Pytester, checklist: Callable[..., Path], sho
           - {{id: bad-closed, tcp: "127.0.0.1:{closed}"}}
           - {{id: ok-closed, tcp: "127.0.0.1:{closed}", expect: {{open: false}}}}
           - {{id: bad-port-range, tcp: "127.0.0.1:70000"}}
+          # "the database is not reachable from outside", its name misspelt: no port was tried
+          - {{id: bad-unresolvable, tcp: "db.golive-test.invalid:5432", expect: {{open: false}}}}
         """
     )
     found, output = outcomes(pytester, "-v")
-    assert len(found) == 5
+    assert len(found) == 6
+    assert "error: cannot resolve 'db.golive-test.invalid': " in output
     assert_ids_match_outcomes(found)
     assert "open: expected true, got false" in output
     assert "error: port 70000 is out of range 1-65535" in output
