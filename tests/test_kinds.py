@@ -197,6 +197,8 @@ checks:
   - {id: ok-content, file: docs/runbook.md, expect: {content: {contains: [Rollback, On-call]}}}
   - {id: bad-content, file: docs/runbook.md, expect: {content: {match: "RTO: \\\\d+ min"}}}
   - {id: bad-content-missing, file: docs/missing.md, expect: {content: {contains: x}}}
+  - {id: bad-placeholder, file: docs/oncall.md}                   # made with touch, or blank lines only
+  - {id: ok-empty-said, file: docs/oncall.md, expect: {empty: true}}
 """
 
 
@@ -204,8 +206,10 @@ def test_file_kind(pytester: pytest.Pytester, checklist: Callable[..., Path]) ->
     checklist(FILES)
     (pytester.path / "docs").mkdir()
     (pytester.path / "docs" / "runbook.md").write_text("# Rollback\nOn-call: team-a\n")
+    (pytester.path / "docs" / "oncall.md").write_text("\n  \n")
     found, output = outcomes(pytester, "-v")
-    assert len(found) == 6
+    assert len(found) == 8
+    assert "empty: expected false, got true" in output
     assert_ids_match_outcomes(found)
     assert "exists: expected true, got false" in output
     assert "content: expected a readable file, got no such file" in output
