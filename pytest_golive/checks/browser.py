@@ -348,27 +348,35 @@ def _selector_mismatches(page: Page, expected: Mapping[str, Mapping[str, Any]], 
             visible = first.is_visible() if matches.count() else False
             mismatches += _found(compare(f"selectors[{selector}].visible", visible, wanted["visible"]))
         if "text" in wanted:
-            mismatches += _found(_text_mismatch(selector, first if matches.count() else None, wanted, ctx))
+            mismatches += _found(_text_mismatch(selector, matches, wanted, ctx))
     return mismatches
 
 
-def _text_mismatch(
-    selector: str, first: Locator | None, wanted: Mapping[str, Any], ctx: StepContext
-) -> Mismatch | None:
-    """The first match's text compared. Text is what a user reads, so a hidden element's text
-    (``display: none``, ``hidden``: a template's error message, a collapsed panel) meets no
-    ``text`` expectation, unless the same selector says ``visible: false``: ``{text: Order
-    placed}`` passed on a page whose success message was still hidden."""
-    if first is None:
-        return compare(f"selectors[{selector}].text", None, wanted["text"])
-    text = " ".join(first.inner_text(timeout=_ms_left(ctx)).split())
-    mismatch = compare(f"selectors[{selector}].text", text, wanted["text"])
-    if wanted.get("visible") is False or first.is_visible():
-        return mismatch
-    expected = mismatch.expected if mismatch else describe(wanted["text"])
-    return Mismatch(
-        f"selectors[{selector}].text", f"{expected} (visible)", f"a hidden element ({describe_observed(text)})"
+#: how many matches of a selector are looked through for a visible one
+_VISIBLE_SEARCH = 50
+
+
+def _text_mismatch(selector: str, matches: Locator, wanted: Mapping[str, Any], ctx: StepContext) -> Mismatch | None:
+    """The text of the first visible match compared (of the first match under ``visible:
+    false``). Text is what a user reads, so a hidden element's text (``display: none``,
+    ``hidden``: a template's message, a collapsed panel) meets no ``text`` expectation:
+    ``{text: Order placed}`` passed on a page whose success message was still hidden. A hidden
+    copy before a shown one (a responsive page's mobile menu) is passed over."""
+    what = f"selectors[{selector}].text"
+    count = matches.count()
+    if not count:
+        return compare(what, None, wanted["text"])
+    shown = next(
+        (index for index in range(min(count, _VISIBLE_SEARCH)) if matches.nth(index).is_visible()),
+        None,
     )
+    if wanted.get("visible") is False or shown is not None:
+        element = matches.nth(0 if wanted.get("visible") is False else shown or 0)
+        return compare(what, " ".join(element.inner_text(timeout=_ms_left(ctx)).split()), wanted["text"])
+    text = " ".join(matches.first.inner_text(timeout=_ms_left(ctx)).split())
+    mismatch = compare(what, text, wanted["text"])
+    expected = mismatch.expected if mismatch else describe(wanted["text"])
+    return Mismatch(what, f"{expected} (visible)", f"a hidden element ({describe_observed(text)})")
 
 
 def _compare_listed(key: str, found: list[str], expected: Any) -> Mismatch | None:
