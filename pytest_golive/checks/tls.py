@@ -104,8 +104,9 @@ def _older_protocols(
         if context is None:
             untried.append(name)
             continue
+        timeout = ctx.remaining()  # out of time: the check fails, no refusal is assumed
         try:
-            _handshake(context, host, port, server_name, ctx.remaining())
+            _handshake(context, host, port, server_name, timeout)
         except StepError as exc:
             if any(reason in str(exc) for reason in _CANNOT_OFFER):
                 untried.append(name)
