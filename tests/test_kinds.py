@@ -145,6 +145,7 @@ checks:
   - {id: bad-shell-not-found, command: "no-such-program-golive --scan", expect: {exit: "!= 0"}}
   - {id: bad-not-executable, command: "./sub", expect: {exit: {one_of: [1, 126, 127]}}}
   - {id: ok-not-found-said, command: "no-such-program-golive", expect: {exit: 127}}
+  - {id: bad-killed, command: "kill -9 $$", expect: {exit: "!= 0"}}    # the OOM killer's way
   - {id: bad-timeout, timeout: 300ms, command: "sleep 30"}
   - {id: bad-slow, command: "sleep 0.2", expect: {max_ms: 10}}
   - {id: ok-bytes-out, command: "printf 'ok \\\\377\\\\376 latin1: caf\\\\351'", expect: {stdout: {contains: "ok "}}}
@@ -156,7 +157,7 @@ def test_command_kind(pytester: pytest.Pytester, checklist: Callable[..., Path])
     checklist(COMMAND)
     (pytester.path / "sub").mkdir()
     found, output = outcomes(pytester, "-v")
-    assert len(found) == 16  # output that is not UTF-8 (binary, Latin-1) is shown, not a crash
+    assert len(found) == 17  # output that is not UTF-8 (binary, Latin-1) is shown, not a crash
     assert_ids_match_outcomes(found)
     assert "UnicodeDecodeError" not in output
     assert measured_ms(output, "max_ms: expected <= 10 ms, got ") >= 200  # the command slept 0.2 s
@@ -168,6 +169,7 @@ def test_command_kind(pytester: pytest.Pytester, checklist: Callable[..., Path])
         "exit: expected != 0 from the command, got 127: it did not run (",
         "no-such-program-golive: not found')",
         "exit: expected one of 1, 126, 127 from the command, got 126: it did not run (",
+        "exit: expected != 0 from the command, got -9: killed by SIGKILL before it finished",
         "error: 'sleep 30' still running after 0.3s; stopped it",
     ):
         assert expected in output, expected

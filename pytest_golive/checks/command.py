@@ -82,23 +82,33 @@ class CommandKind(Kind):
         )
 
     def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
-        """A command the shell could not find or run is no result of it, whatever ``exit`` says:
-        ``exit: "!= 0"`` ("the scanner fails on the vulnerable fixture") passed on ``sh: 1:
-        trivy: not found``. Only an expectation of that very status (``exit: 127``) holds."""
+        """A command the shell could not find or run, or one a signal killed (the OOM killer's
+        SIGKILL, a segfault), gave no result of its own, whatever ``exit`` says: ``exit: "!=
+        0"`` ("the scanner fails on the vulnerable fixture") passed on ``sh: 1: trivy: not
+        found``. Only an expectation of that very status (``exit: 127``) holds."""
         found = super().judge(expect, observation, ctx)
         status, written = observation.result["exit"], expect.get("exit")
+        if written is not None and str(written).strip() == str(status):
+            return found
         said = _CANNOT_RUN.get(status)
         shell_said = said.search(observation.result["stderr"]) if said else None
-        if shell_said is None or (written is not None and str(written).strip() == str(status)):
+        if shell_said is not None:
+            why = f"it did not run ({shell_said.group(0)[:200]!r})"
+        elif status < 0:
+            why = f"killed by {_signal_name(-status)} before it finished"
+        else:
             return found
         return [
-            Mismatch(
-                "exit",
-                f"{describe(written)} from the command",
-                f"{status}: it did not run ({shell_said.group(0)[:200]!r})",
-            ),
+            Mismatch("exit", f"{describe(written)} from the command", f"{status}: {why}"),
             *(mismatch for mismatch in found if mismatch.what != "exit"),
         ]
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _stop_group(process: subprocess.Popen[str]) -> None:
