@@ -223,6 +223,7 @@ checks:
   - {id: ok-set, env: [GOLIVE_T_URL, GOLIVE_T_API_TOKEN]}
   - {id: bad-missing, env: [GOLIVE_T_URL, GOLIVE_T_UNSET]}
   - {id: bad-placeholder, env: [GOLIVE_T_PLACEHOLDER]}
+  - {id: bad-dev-key, env: [GOLIVE_T_SECRET_KEY]}               # Django's startproject key
   - {id: bad-empty, env: [GOLIVE_T_EMPTY]}
   - {id: ok-rule, env: {GOLIVE_T_URL: {match: "^postgres://"}}}
   - {id: bad-rule, env: {GOLIVE_T_API_TOKEN: {match: "^ghp_"}}}
@@ -236,10 +237,11 @@ def test_env_kind_never_shows_values(
     monkeypatch.setenv("GOLIVE_T_API_TOKEN", "tok-9f8e7d6c5b4a")
     monkeypatch.setenv("GOLIVE_T_PLACEHOLDER", "changeme")
     monkeypatch.setenv("GOLIVE_T_EMPTY", "")
+    monkeypatch.setenv("GOLIVE_T_SECRET_KEY", "django-insecure-k3#9x!q0v^p2m$7w@r5t&z8b1n4c6j")
     monkeypatch.delenv("GOLIVE_T_UNSET", raising=False)
     checklist(ENV)
     found, output = outcomes(pytester, "-v", "--junitxml=out.xml")
-    assert len(found) == 6
+    assert len(found) == 7
     assert_ids_match_outcomes(found)
     assert "GOLIVE_T_UNSET: expected set, got not set" in output
     assert "GOLIVE_T_PLACEHOLDER: expected a real value, got a placeholder or empty value (not shown)" in output
