@@ -13,7 +13,7 @@ import psycopg
 
 from ..checklist import builtin_kind_schema
 from ..services import postgres
-from .base import Kind, Observation, StepContext, StepError, elapsed_ms_since
+from .base import Kind, Mismatch, Observation, StepContext, StepError, elapsed_ms_since
 
 _SCHEMA = builtin_kind_schema("sql")
 _EVIDENCE_ROWS = 5
@@ -72,6 +72,19 @@ class SqlKind(Kind):
             measurements={"row_count": row_count, "duration_ms": round(elapsed, 3)},
             evidence=shown or None,
         )
+
+    def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
+        """``rows`` of a query with two columns of one name (``count(*), count(*) filter (...)``)
+        hold one value under that name, the last: an expectation of it reads an arbitrary one."""
+        found = super().judge(expect, observation, ctx)
+        columns: list[str] = observation.result["columns"]
+        twice = sorted({name for name in columns if columns.count(name) > 1})
+        if "rows" in expect and twice:
+            named = ", ".join(repr(name) for name in twice)
+            found.append(
+                Mismatch("rows", "columns of distinct names (name them: count(*) AS failed)", f"{named} twice")
+            )
+        return found
 
 
 def _result(cursor: psycopg.Cursor[tuple[Any, ...]]) -> tuple[list[tuple[Any, ...]], list[str], int]:
