@@ -19,7 +19,8 @@ from test_kinds import checked_run
 from pytest_golive.checks.browser import find_browser
 
 PAGES = {
-    "/": "<title>Shop</title><h1>Shop</h1><p class=lead>Fresh <b>coffee</b> daily</p><p id=hidden hidden>secret</p>",
+    "/": "<title>Shop</title><h1>Shop</h1><p class=lead>Fresh <b>coffee</b> daily</p><p id=hidden hidden>secret</p>"
+    "<a class=basket hidden>Basket (0)</a><a class=basket>Basket (2)</a>",
     "/console-error": "<title>Broken</title><h1>Shop</h1><script>console.error('checkout widget failed')</script>",
     "/throws": "<title>Throws</title><script>undefinedFunction()</script>",
     "/broken-image": "<title>Image</title><img src='/missing.png' alt=x>",
@@ -108,6 +109,9 @@ checks:
       load_ms: ">= 0"
   - {id: bad-title, browser: {open: /}, expect: {title: Basket}}
   - {id: bad-visible, browser: {open: /}, expect: {selectors: {"#hidden": {visible: true}}}}
+  - {id: bad-hidden-text, browser: {open: /}, expect: {selectors: {"#hidden": {text: secret}}}}
+  - {id: ok-hidden-text-said, browser: {open: /}, expect: {selectors: {"#hidden": {visible: false, text: secret}}}}
+  - {id: ok-shown-copy, browser: {open: /}, expect: {selectors: {a.basket: {text: Basket (2), count: 2}}}}
   - {id: bad-missing-element, browser: {open: /}, expect: {selectors: {.cart: {visible: true}}}}
   - {id: bad-console-error, browser: {open: /console-error}}
   - {id: ok-console-error-allowed, browser: {open: /console-error}, expect: {console_errors: 1}}
@@ -149,9 +153,10 @@ def test_browser_kind(pytester: pytest.Pytester, pages_url: str) -> None:
         pytester,
         CHECKS,
         pages_url,
-        20,
+        23,
         (
             "title: expected 'Basket', got 'Shop'",
+            "selectors[#hidden].text: expected 'secret' (visible), got a hidden element ('secret')",
             "selectors[#hidden].visible: expected true, got false",
             "selectors[.cart].visible: expected true, got false",
             "console_errors: expected 0, got 1 (checkout widget failed)",

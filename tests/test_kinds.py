@@ -141,6 +141,11 @@ checks:
   - {id: ok-options, command: {run: "cat; echo $GOLIVE_X; pwd", cwd: sub, env: {GOLIVE_X: "x1"}, stdin: "in\\n"},
      expect: {stdout: {match: "^in\\nx1\\n.*/sub\\n$"}}}
   - {id: bad-not-found, command: [no-such-program-golive]}
+  # "the scanner fails on the vulnerable fixture": a scanner that is not there fails nothing
+  - {id: bad-shell-not-found, command: "no-such-program-golive --scan", expect: {exit: "!= 0"}}
+  - {id: bad-not-executable, command: "./sub", expect: {exit: {one_of: [1, 126, 127]}}}
+  - {id: ok-not-found-said, command: "no-such-program-golive", expect: {exit: 127}}
+  - {id: bad-killed, command: "kill -9 $$", expect: {exit: "!= 0"}}    # the OOM killer's way
   - {id: bad-timeout, timeout: 300ms, command: "sleep 30"}
   - {id: bad-slow, command: "sleep 0.2", expect: {max_ms: 10}}
   - {id: ok-bytes-out, command: "printf 'ok \\\\377\\\\376 latin1: caf\\\\351'", expect: {stdout: {contains: "ok "}}}
@@ -152,7 +157,7 @@ def test_command_kind(pytester: pytest.Pytester, checklist: Callable[..., Path])
     checklist(COMMAND)
     (pytester.path / "sub").mkdir()
     found, output = outcomes(pytester, "-v")
-    assert len(found) == 13  # output that is not UTF-8 (binary, Latin-1) is shown, not a crash
+    assert len(found) == 17  # output that is not UTF-8 (binary, Latin-1) is shown, not a crash
     assert_ids_match_outcomes(found)
     assert "UnicodeDecodeError" not in output
     assert measured_ms(output, "max_ms: expected <= 10 ms, got ") >= 200  # the command slept 0.2 s
@@ -161,6 +166,10 @@ def test_command_kind(pytester: pytest.Pytester, checklist: Callable[..., Path])
         "      boom",
         "stdout: expected containing '0 high', got '0 critical\\n2 high\\n'",
         "error: command not found: no-such-program-golive",
+        "exit: expected != 0 from the command, got 127: it did not run (",
+        "no-such-program-golive: not found')",
+        "exit: expected one of 1, 126, 127 from the command, got 126: it did not run (",
+        "exit: expected != 0 from the command, got -9: killed by SIGKILL before it finished",
         "error: 'sleep 30' still running after 0.3s; stopped it",
     ):
         assert expected in output, expected
@@ -190,6 +199,8 @@ checks:
   - {id: ok-content, file: docs/runbook.md, expect: {content: {contains: [Rollback, On-call]}}}
   - {id: bad-content, file: docs/runbook.md, expect: {content: {match: "RTO: \\\\d+ min"}}}
   - {id: bad-content-missing, file: docs/missing.md, expect: {content: {contains: x}}}
+  - {id: bad-placeholder, file: docs/oncall.md}                   # made with touch, or blank lines only
+  - {id: ok-empty-said, file: docs/oncall.md, expect: {empty: true}}
 """
 
 
@@ -197,8 +208,10 @@ def test_file_kind(pytester: pytest.Pytester, checklist: Callable[..., Path]) ->
     checklist(FILES)
     (pytester.path / "docs").mkdir()
     (pytester.path / "docs" / "runbook.md").write_text("# Rollback\nOn-call: team-a\n")
+    (pytester.path / "docs" / "oncall.md").write_text("\n  \n")
     found, output = outcomes(pytester, "-v")
-    assert len(found) == 6
+    assert len(found) == 8
+    assert "empty: expected false, got true" in output
     assert_ids_match_outcomes(found)
     assert "exists: expected true, got false" in output
     assert "content: expected a readable file, got no such file" in output
@@ -210,6 +223,7 @@ checks:
   - {id: ok-set, env: [GOLIVE_T_URL, GOLIVE_T_API_TOKEN]}
   - {id: bad-missing, env: [GOLIVE_T_URL, GOLIVE_T_UNSET]}
   - {id: bad-placeholder, env: [GOLIVE_T_PLACEHOLDER]}
+  - {id: bad-dev-key, env: [GOLIVE_T_SECRET_KEY]}               # Django's startproject key
   - {id: bad-empty, env: [GOLIVE_T_EMPTY]}
   - {id: ok-rule, env: {GOLIVE_T_URL: {match: "^postgres://"}}}
   - {id: bad-rule, env: {GOLIVE_T_API_TOKEN: {match: "^ghp_"}}}
@@ -223,10 +237,11 @@ def test_env_kind_never_shows_values(
     monkeypatch.setenv("GOLIVE_T_API_TOKEN", "tok-9f8e7d6c5b4a")
     monkeypatch.setenv("GOLIVE_T_PLACEHOLDER", "changeme")
     monkeypatch.setenv("GOLIVE_T_EMPTY", "")
+    monkeypatch.setenv("GOLIVE_T_SECRET_KEY", "django-insecure-k3#9x!q0v^p2m$7w@r5t&z8b1n4c6j")
     monkeypatch.delenv("GOLIVE_T_UNSET", raising=False)
     checklist(ENV)
     found, output = outcomes(pytester, "-v", "--junitxml=out.xml")
-    assert len(found) == 6
+    assert len(found) == 7
     assert_ids_match_outcomes(found)
     assert "GOLIVE_T_UNSET: expected set, got not set" in output
     assert "GOLIVE_T_PLACEHOLDER: expected a real value, got a placeholder or empty value (not shown)" in output
@@ -248,10 +263,13 @@ def test_tcp_kind(pytester: pytest.Pytester, checklist: Callable[..., Path], sho
           - {{id: bad-closed, tcp: "127.0.0.1:{closed}"}}
           - {{id: ok-closed, tcp: "127.0.0.1:{closed}", expect: {{open: false}}}}
           - {{id: bad-port-range, tcp: "127.0.0.1:70000"}}
+          # "the database is not reachable from outside", its name misspelt: no port was tried
+          - {{id: bad-unresolvable, tcp: "db.golive-test.invalid:5432", expect: {{open: false}}}}
         """
     )
     found, output = outcomes(pytester, "-v")
-    assert len(found) == 5
+    assert len(found) == 6
+    assert "error: cannot resolve 'db.golive-test.invalid': " in output
     assert_ids_match_outcomes(found)
     assert "open: expected true, got false" in output
     assert "error: port 70000 is out of range 1-65535" in output

@@ -85,6 +85,33 @@ def test_a_log_step_with_no_step_before_it_reads_since_the_app_started(
     assert "PASSED golive.yaml::written-since-check" in result.stdout
 
 
+def test_an_app_that_wrote_nothing_proves_no_count(tmp_path: Path, runs_dir: dict[str, str]) -> None:
+    """An app whose output goes elsewhere (its own log file) left an empty log, and "no errors
+    in the logs" passed over it; ``lines: 0`` says the app writes nothing."""
+    (tmp_path / "golive.yaml").write_text(
+        textwrap.dedent(
+            """\
+            golive: 1
+            app:
+              command: [sh, -c, 'exec python3 -m http.server $PORT >/dev/null 2>&1']
+              ready: {timeout: 20s}
+            checks:
+              - id: no-errors
+                log: {since: start}
+                expect: {levels: {ERROR: 0}}
+              - id: silent-app
+                log: {since: start}
+                expect: {lines: 0, levels: {ERROR: 0}}
+            """
+        )
+    )
+    result = run(tmp_path, env=runs_dir)
+    assert "FAILED golive.yaml::no-errors" in result.stdout, result.stdout[-3000:]
+    assert "lines: expected at least one line since the app started" in result.stdout
+    assert "got none: the app has written nothing to its output" in result.stdout
+    assert "PASSED golive.yaml::silent-app" in result.stdout
+
+
 def test_a_line_written_before_the_check_is_not_after_its_step(tmp_path: Path, runs_dir: dict[str, str]) -> None:
     """Since the check started: the first check's request is in the log, not in the second's read."""
     (tmp_path / "golive.yaml").write_text(

@@ -6,6 +6,7 @@ import datetime
 import json
 import ssl
 import threading
+import warnings
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -250,11 +251,18 @@ def ca() -> trustme.CA:
     return trustme.CA()
 
 
-def tls_server(ca: trustme.CA, *names: str, expired: bool = False) -> tuple[ThreadingHTTPServer, int]:
+def tls_server(
+    ca: trustme.CA, *names: str, expired: bool = False, old_protocols: bool = False
+) -> tuple[ThreadingHTTPServer, int]:
     now = datetime.datetime.now(datetime.timezone.utc)
     not_after = now - datetime.timedelta(days=1) if expired else now + datetime.timedelta(days=90)
     cert = ca.issue_cert(*names, not_before=now - datetime.timedelta(days=30), not_after=not_after)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    if old_protocols:  # a server still configured for TLSv1 clients
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
     cert.configure_cert(context)
     return serve(context)
 
@@ -262,11 +270,12 @@ def tls_server(ca: trustme.CA, *names: str, expired: bool = False) -> tuple[Thre
 def test_tls_kind(pytester: pytest.Pytester, ca: trustme.CA) -> None:
     ca.cert_pem.write_to_path(str(pytester.path / "ca.pem"))
     servers = {
-        name: tls_server(ca, *names, expired=expired)
+        name: tls_server(ca, *names, expired=expired, old_protocols=name == "old-protocols")
         for name, names, expired in [
             ("valid", ("localhost",), False),
             ("expired", ("localhost",), True),
             ("wrong-host", ("other.example",), False),
+            ("old-protocols", ("localhost",), False),
         ]
     }
     port = {name: server[1] for name, server in servers.items()}
@@ -282,6 +291,10 @@ checks:
   - {{id: bad-untrusted, tls: {{host: 127.0.0.1, port: {port["valid"]}, server_name: localhost}}}}
   - {{id: bad-too-short, tls: {{host: 127.0.0.1, port: {port["valid"]}, server_name: localhost, ca: ca.pem}},
      expect: {{valid_days: ">= 5000"}}}}
+  - {{id: bad-accepts-tlsv1, tls: {{host: 127.0.0.1, port: {port["old-protocols"]}, server_name: localhost, ca: ca.pem}},
+     expect: {{min_protocol: TLSv1.2}}}}
+  - {{id: ok-old-protocols-allowed, tls: {{host: 127.0.0.1, port: {port["old-protocols"]}, server_name: localhost,
+     ca: ca.pem}}, expect: {{min_protocol: TLSv1}}}}
 """,
     )
     try:
@@ -295,8 +308,9 @@ checks:
         if line.startswith(("PASSED ", "FAILED "))
     }
     assert outcome == {name: ("PASSED" if name.startswith("ok-") else "FAILED") for name in outcome}
-    assert len(outcome) == 5
+    assert len(outcome) == 7
     output = result.stdout.str()
+    assert "min_protocol: expected TLSv1.2 or newer only, got TLSv1, TLSv1.1 accepted too" in output
     assert "valid: expected true, got invalid (certificate has expired)" in output
     assert "Hostname mismatch" in output
     assert "unable to get local issuer certificate" in output or "self-signed" in output

@@ -37,6 +37,11 @@ checks:
   - {id: ok-empty, sql: "select 1 from orders where phone = '+1'", expect: {empty: true}}
   - {id: bad-missing-index, sql: "select 1 from pg_indexes where indexname = 'orders_created'", expect: {empty: false}}
   - {id: bad-query, sql: "select * from no_such_table"}
+  # scalar is the first column, though the second has its name (count)
+  - {id: bad-first-column, sql: "select count(*), count(*) filter (where phone = '+1') from orders", expect: {scalar: 0}}
+  # the second statement's rows were never read
+  - {id: bad-same-names, sql: "select count(*), count(*) filter (where phone = '+1') from orders", expect: {rows: [{count: 0}]}}
+  - {id: bad-two-results, sql: "select count(*) from orders where total < 0; select count(*) from orders", expect: {scalar: 0}}
   - id: ok-cache-ttl
     steps:
       - {redis: {command: [SET, "catalog:1", "a", EX, 300]}}
@@ -57,6 +62,9 @@ EXPECTED = {
     "ok-empty": "passed",
     "bad-missing-index": "failed",
     "bad-query": "failed",
+    "bad-first-column": "failed",
+    "bad-two-results": "failed",
+    "bad-same-names": "failed",
     "ok-cache-ttl": "passed",
     "bad-cache-no-ttl": "failed",
     "ok-dlq-empty": "passed",
@@ -116,6 +124,9 @@ def test_same_checklist_same_results_on_every_provider(
     output = result.stdout.str()
     assert "empty: expected false, got true" in output
     assert 'error: query failed: relation "no_such_table" does not exist' in output
+    assert "scalar: expected 0, got 2" in output
+    assert "rows: expected columns of distinct names (name them: count(*) AS failed), got 'count' twice" in output
+    assert "error: the query has 2 statements that return rows, and a check judges one result" in output
     assert "without_ttl: expected 0, got 1" in output
     result.stdout.fnmatch_lines(
         [f"db: postgres via {provider} * at 127.0.0.1:*", f"cache: redis via {provider} * at 127.0.0.1:*"]
@@ -168,7 +179,7 @@ def test_xdist_workers_never_see_each_others_data(
     result = pytester.runpytest_subprocess(
         "-n", "2", "-p", "xdist", "-p", "no:cacheprovider", "--golive-provider", backend
     )
-    result.assert_outcomes(passed=6 + 7, failed=3)
+    result.assert_outcomes(passed=6 + 7, failed=6)
     rows = [line.split() for line in seen.read_text().splitlines()]
     by_worker = {row[0]: tuple(row[1:]) for row in rows}
     assert set(by_worker) == {"gw0", "gw1"}

@@ -86,7 +86,8 @@ vars: {fresh_table: events, fresh_column: created_at, unique_table: events, uniq
 
 def test_production_readiness_suite(pytester: pytest.Pytester, checklist: Callable[..., Path]) -> None:
     (pytester.path / "reports").mkdir()
-    shutil.copy(CORPUS / "pytest-xunit2.xml", pytester.path / "reports" / "junit-unit.xml")
+    # the unit job's report, written minutes ago (xunit1 has no timestamp of its own: its mtime is now)
+    shutil.copy(CORPUS / "pytest-xunit1.xml", pytester.path / "reports" / "junit-unit.xml")
     (pytester.path / "RUNBOOK.md").write_text("# Runbook\n\n## Rollback\nRedeploy the previous tag.\n")
     (pytester.path / "golive-signoffs.yaml").write_text(
         "golive-signoffs: 1\nsignoffs:\n  - {checklist: golive.yaml, check: ready-team-notified, release: v1,"

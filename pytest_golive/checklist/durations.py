@@ -27,6 +27,19 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
+AGE_PATTERN = r"^[0-9]+(\.[0-9]+)?(m|h|d)$"
+_AGE = re.compile(AGE_PATTERN)
+_AGE_UNIT_SECONDS = {"m": 60.0, "h": 3600.0, "d": 86_400.0}
+
+
+def parse_age(text: str) -> float:
+    """Seconds in an age (``30m``, ``24h``, ``7d``): how old a report may be, not a wait, so
+    it may exceed 24h; ValueError for another form."""
+    if _AGE.match(text) is None:
+        raise ValueError(f"expected an age like 30m, 24h or 7d, got {text!r}")
+    return float(text[:-1]) * _AGE_UNIT_SECONDS[text[-1]]
+
+
 def parse_rate(text: str) -> float:
     """Requests per second in ``50/s``; ValueError for another form, 0, or above MAX_RATE."""
     if _RATE.match(text) is None:

@@ -19,12 +19,23 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..checklist import builtin_kind_schema
+from ..checklist.comparisons import describe, describe_observed
 from .base import Kind, Mismatch, Observation, StepContext, StepError, compare, compare_max_ms, compare_paths
 from .extract import html_mismatches
 from .http import absolute_url
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Error, Page, Playwright, Request, Response
+    from playwright.sync_api import (
+        Browser,
+        BrowserContext,
+        ConsoleMessage,
+        Error,
+        Locator,
+        Page,
+        Playwright,
+        Request,
+        Response,
+    )
 
 _SCHEMA = builtin_kind_schema("browser")
 #: where golive looks for a browser, after $GOLIVE_BROWSER: Debian/Ubuntu's chromium, then Chrome
@@ -337,9 +348,35 @@ def _selector_mismatches(page: Page, expected: Mapping[str, Mapping[str, Any]], 
             visible = first.is_visible() if matches.count() else False
             mismatches += _found(compare(f"selectors[{selector}].visible", visible, wanted["visible"]))
         if "text" in wanted:
-            text = " ".join(first.inner_text(timeout=_ms_left(ctx)).split()) if matches.count() else None
-            mismatches += _found(compare(f"selectors[{selector}].text", text, wanted["text"]))
+            mismatches += _found(_text_mismatch(selector, matches, wanted, ctx))
     return mismatches
+
+
+#: how many matches of a selector are looked through for a visible one
+_VISIBLE_SEARCH = 50
+
+
+def _text_mismatch(selector: str, matches: Locator, wanted: Mapping[str, Any], ctx: StepContext) -> Mismatch | None:
+    """The text of the first visible match compared (of the first match under ``visible:
+    false``). Text is what a user reads, so a hidden element's text (``display: none``,
+    ``hidden``: a template's message, a collapsed panel) meets no ``text`` expectation:
+    ``{text: Order placed}`` passed on a page whose success message was still hidden. A hidden
+    copy before a shown one (a responsive page's mobile menu) is passed over."""
+    what = f"selectors[{selector}].text"
+    count = matches.count()
+    if not count:
+        return compare(what, None, wanted["text"])
+    shown = next(
+        (index for index in range(min(count, _VISIBLE_SEARCH)) if matches.nth(index).is_visible()),
+        None,
+    )
+    if wanted.get("visible") is False or shown is not None:
+        element = matches.nth(0 if wanted.get("visible") is False else shown or 0)
+        return compare(what, " ".join(element.inner_text(timeout=_ms_left(ctx)).split()), wanted["text"])
+    text = " ".join(matches.first.inner_text(timeout=_ms_left(ctx)).split())
+    mismatch = compare(what, text, wanted["text"])
+    expected = mismatch.expected if mismatch else describe(wanted["text"])
+    return Mismatch(what, f"{expected} (visible)", f"a hidden element ({describe_observed(text)})")
 
 
 def _compare_listed(key: str, found: list[str], expected: Any) -> Mismatch | None:

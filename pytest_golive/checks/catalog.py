@@ -17,7 +17,7 @@ from psycopg import sql
 #: is a name, never an OID, so two databases built the same way give equal snapshots.
 _SNAPSHOT = """
 WITH rels AS (
-    SELECT c.oid, c.relname, c.relkind, n.nspname
+    SELECT c.oid, c.relname, c.relkind, n.nspname, c.relrowsecurity, c.relforcerowsecurity
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%%'
       AND NOT (c.relname = ANY(%(ignore)s))
@@ -25,7 +25,14 @@ WITH rels AS (
 SELECT 'table ' || nspname || '.' || relname,
        CASE relkind WHEN 'v' THEN 'view ' || pg_get_viewdef(oid) WHEN 'm' THEN 'materialized view '
             || pg_get_viewdef(oid) WHEN 'p' THEN 'partitioned table' ELSE 'table' END
+       || CASE WHEN relrowsecurity THEN ' row level security' ELSE '' END
+       || CASE WHEN relforcerowsecurity THEN ' forced' ELSE '' END
 FROM rels WHERE relkind IN ('r', 'p', 'v', 'm')
+UNION ALL
+SELECT 'policy ' || r.nspname || '.' || r.relname || '.' || p.policyname,
+       p.permissive || ' for ' || p.cmd || ' to ' || array_to_string(p.roles, ', ')
+       || COALESCE(' using (' || p.qual || ')', '') || COALESCE(' with check (' || p.with_check || ')', '')
+FROM rels r JOIN pg_policies p ON p.schemaname = r.nspname AND p.tablename = r.relname
 UNION ALL
 SELECT 'column ' || r.nspname || '.' || r.relname || '.' || a.attname,
        format_type(a.atttypid, a.atttypmod)
@@ -63,6 +70,14 @@ SELECT 'type ' || n.nspname || '.' || t.typname,
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
 WHERE t.typtype = 'e' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 UNION ALL
+SELECT 'domain ' || n.nspname || '.' || t.typname,
+       format_type(t.typbasetype, t.typtypmod) || CASE WHEN t.typnotnull THEN ' not null' ELSE '' END
+       || COALESCE(' default ' || t.typdefault, '')
+       || COALESCE((SELECT ' ' || string_agg(pg_get_constraintdef(c.oid), ' ' ORDER BY c.conname)
+                    FROM pg_constraint c WHERE c.contypid = t.oid), '')
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE t.typtype = 'd' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%%'
+UNION ALL
 SELECT 'function ' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
        pg_get_functiondef(p.oid)
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -77,9 +92,10 @@ Snapshot = dict[str, str]
 
 
 def schema_snapshot(conn: psycopg.Connection, ignore_tables: Iterable[str] = ()) -> Snapshot:
-    """Every table, column (type, nullability, default), constraint, index, sequence (not
-    those the serial or identity columns of an ignored table own), trigger, enum type,
-    function and schema, by name."""
+    """Every table (and whether row level security is on), column (type, nullability,
+    default), constraint, index, sequence (not those the serial or identity columns of an
+    ignored table own), trigger, row security policy, enum and domain type, function and
+    schema, by name: a downgrade that left a table without its policy restored "the schema"."""
     rows = conn.execute(_SNAPSHOT, {"ignore": list(ignore_tables)}).fetchall()
     return {str(name): str(definition) for name, definition in rows}
 

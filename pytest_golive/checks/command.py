@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -12,10 +13,17 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ..checklist import builtin_kind_schema
-from .base import Kind, Observation, StepContext, StepError, StepTimeout, elapsed_ms_since
+from ..checklist.comparisons import describe
+from .base import Kind, Mismatch, Observation, StepContext, StepError, StepTimeout, elapsed_ms_since
 
 _SCHEMA = builtin_kind_schema("command")
 _EVIDENCE_CHARS = 800
+#: what a shell (sh, dash, bash, busybox) says on stderr when it exits 127 (no such command) or
+#: 126 (not executable): ``sh: 1: trivy: not found``, ``./ci.sh: line 3: jq: command not found``
+_CANNOT_RUN = {
+    127: re.compile(r"^.*: (?:command )?not found$", re.MULTILINE),
+    126: re.compile(r"^.*: (?:Permission denied|cannot execute.*|Is a directory)$", re.MULTILINE),
+}
 
 
 class CommandKind(Kind):
@@ -72,6 +80,35 @@ class CommandKind(Kind):
             measurements={"exit": process.returncode, "duration_ms": round(elapsed, 3)},
             evidence=_tail("stdout", stdout) + _tail("stderr", stderr),
         )
+
+    def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
+        """A command the shell could not find or run, or one a signal killed (the OOM killer's
+        SIGKILL, a segfault), gave no result of its own, whatever ``exit`` says: ``exit: "!=
+        0"`` ("the scanner fails on the vulnerable fixture") passed on ``sh: 1: trivy: not
+        found``. Only an expectation of that very status (``exit: 127``) holds."""
+        found = super().judge(expect, observation, ctx)
+        status, written = observation.result["exit"], expect.get("exit")
+        if written is not None and str(written).strip() == str(status):
+            return found
+        said = _CANNOT_RUN.get(status)
+        shell_said = said.search(observation.result["stderr"]) if said else None
+        if shell_said is not None:
+            why = f"it did not run ({shell_said.group(0)[:200]!r})"
+        elif status < 0:
+            why = f"killed by {_signal_name(-status)} before it finished"
+        else:
+            return found
+        return [
+            Mismatch("exit", f"{describe(written)} from the command", f"{status}: {why}"),
+            *(mismatch for mismatch in found if mismatch.what != "exit"),
+        ]
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _stop_group(process: subprocess.Popen[str]) -> None:

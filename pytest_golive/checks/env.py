@@ -31,9 +31,19 @@ _PLACEHOLDERS = frozenset(
         "undefined",
         "secret",
         "password",
+        "default",
+        "sample",
+        "insecure",
+        "foobar",
+        "123456",
     }
 )
-_PLACEHOLDER_SHAPES = re.compile(r"^(<.*>|\$\{.*\}|\{\{.*\}\}|x+|your[-_ ].*|.*[-_]here)$", re.IGNORECASE)
+#: ``<...>``, ``${...}``, ``{{...}}``, ``xxx``, ``your-...``, ``...-here``, and the key a
+#: framework's project template writes for development: Django's ``django-insecure-...``
+#: (startproject), Phoenix's and Rails' are random per project and not recognisable
+_PLACEHOLDER_SHAPES = re.compile(
+    r"^(<.*>|\$\{.*\}|\{\{.*\}\}|x+|your[-_ ].*|.*[-_]here|django-insecure-.*|.*[-_]insecure[-_].*)$", re.IGNORECASE
+)
 
 
 def is_placeholder(value: str) -> bool:

@@ -19,7 +19,8 @@ class FileKind(Kind):
     service_kinds = frozenset()
     spec_schema = _SCHEMA.spec
     expect_schema = _SCHEMA.expect
-    default_expect: ClassVar[Mapping[str, Any]] = {"exists": True}
+    #: ``empty: false``: a runbook made with ``touch`` is no runbook
+    default_expect: ClassVar[Mapping[str, Any]] = {"exists": True, "empty": False}
 
     def run(self, spec: Any, ctx: StepContext) -> Observation:
         path = ctx.run.base_dir / spec
@@ -32,12 +33,14 @@ class FileKind(Kind):
                 raise StepError(f"cannot read {spec}: {exc.strerror}") from None
         return Observation(
             summary=f"file {spec}: {'present' if exists else 'absent'}",
-            result={"exists": exists, "content": content},
+            result={"exists": exists, "content": content, "empty": None if content is None else not content.strip()},
             measurements={"size": len(content) if content is not None else -1},
         )
 
     def judge(self, expect: Any, observation: Observation, ctx: StepContext) -> list[Mismatch]:
         if "content" in expect and not observation.result["exists"]:
             return [Mismatch("content", "a readable file", "no such file")]
-        found = [compare(key, observation.result[key], value) for key, value in expect.items()]
+        # an absent file is neither empty nor not: ``exists`` says what is wrong with it
+        keys = [key for key in expect if observation.result["exists"] or key != "empty"]
+        found = [compare(key, observation.result[key], expect[key]) for key in keys]
         return [mismatch for mismatch in found if mismatch]

@@ -21,6 +21,10 @@ _SCHEMA = builtin_kind_schema("log")
 #: the most of a log one step reads (its end): a soak's log can outgrow memory
 MAX_READ_BYTES = 64 * 1024 * 1024
 _EVIDENCE_LINES = 20
+_SOME_LINE = (
+    "at least one line since the app started (does it log to a file, or buffer its output?"
+    " write lines: 0 for an app that never writes)"
+)
 
 
 class LogKind(Kind):
@@ -41,7 +45,7 @@ class LogKind(Kind):
         cut_note = f" (its last {MAX_READ_BYTES // 1_048_576} MiB)" if cut else ""
         return Observation(
             summary=f"app log {what}: {len(lines)} lines{cut_note}",
-            result={"lines": len(lines), "text": "\n".join(lines), "read": lines},
+            result={"lines": len(lines), "text": "\n".join(lines), "read": lines, "since": since},
             measurements={"log_lines": len(lines)},
             evidence="\n".join(lines[-_EVIDENCE_LINES:]) or "(no lines)",
         )
@@ -49,6 +53,10 @@ class LogKind(Kind):
     def judge(self, expect: Mapping[str, Any], observation: Observation, ctx: StepContext) -> list[Mismatch]:
         read: list[str] = observation.result["read"]
         found: list[Mismatch | None] = []
+        if not read and observation.result["since"] == "start" and "lines" not in expect:
+            # "no errors in the logs" over a log the app never wrote to (it logs to a file,
+            # or buffers its output) proves nothing about its errors
+            found.append(Mismatch("lines", _SOME_LINE, "none: the app has written nothing to its output"))
         for key, expected in expect.items():
             if key == "count":
                 found += [_count(f"count[{p!r}]", compile_regex(p).search, read, e) for p, e in expected.items()]

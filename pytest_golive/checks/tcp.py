@@ -29,6 +29,8 @@ class TcpKind(Kind):
         try:
             with socket.create_connection((host, port), timeout=ctx.remaining()):
                 is_open, reason = True, "open"
+        except socket.gaierror as exc:  # no address to try: "the port is closed" would be unproven
+            raise StepError(f"cannot resolve {host!r}: {exc.strerror or exc}") from None
         except TimeoutError:
             is_open, reason = False, f"no answer within {ctx.timeout_s:g}s"
         except OSError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import ssl
 import time
+import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -43,9 +44,13 @@ class TlsKind(Kind):
             unverified.check_hostname = False
             unverified.verify_mode = ssl.CERT_NONE
             _, result["protocol"] = _handshake(unverified, host, port, server_name, ctx.remaining())
+        result["older_accepted"], result["older_untried"] = _older_protocols(
+            host, port, server_name, result["protocol"], ctx
+        )
         days = "" if result["days_left"] is None else f", {result['days_left']} days left"
+        older = f" (also accepts {', '.join(result['older_accepted'])})" if result["older_accepted"] else ""
         return Observation(
-            summary=f"tls {host}:{port} ({server_name}): {result['reason']}, {result['protocol']}{days}",
+            summary=f"tls {host}:{port} ({server_name}): {result['reason']}, {result['protocol']}{older}{days}",
             result=result,
             measurements={k: v for k, v in result.items() if k in ("days_left", "protocol") and v is not None},
         )
@@ -60,13 +65,76 @@ class TlsKind(Kind):
             elif key == "valid_days":
                 found.append(compare("valid_days", result["days_left"], expected))
             elif key == "min_protocol":
-                ok = result["protocol"] in PROTOCOLS and PROTOCOLS.index(result["protocol"]) >= PROTOCOLS.index(
-                    expected
-                )
-                found.append(None if ok else Mismatch("min_protocol", f"{expected} or newer", str(result["protocol"])))
+                found.append(_min_protocol(result, expected))
             else:
                 found.append(compare(key, result.get(key), expected))
         return [mismatch for mismatch in found if mismatch]
+
+
+def _min_protocol(result: Mapping[str, Any], expected: str) -> Mismatch | None:
+    """The server speaks ``expected`` or newer, and nothing older: a server that still accepts
+    TLSv1 negotiated TLSv1.3 with golive's client, and ``min_protocol: TLSv1.2`` passed."""
+    if result["protocol"] not in PROTOCOLS or PROTOCOLS.index(result["protocol"]) < PROTOCOLS.index(expected):
+        return Mismatch("min_protocol", f"{expected} or newer", str(result["protocol"]))
+    below = PROTOCOLS[: PROTOCOLS.index(expected)]
+    accepted = [name for name in result["older_accepted"] if name in below]
+    if accepted:
+        return Mismatch("min_protocol", f"{expected} or newer only", f"{', '.join(accepted)} accepted too")
+    untried = [name for name in result["older_untried"] if name in below]
+    if untried:
+        return Mismatch(
+            "min_protocol",
+            f"{expected} or newer only",
+            f"{', '.join(untried)} not tried: this machine's OpenSSL cannot offer it, so its refusal is unproven",
+        )
+    return None
+
+
+def _older_protocols(
+    host: str, port: int, server_name: str, negotiated: str | None, ctx: StepContext
+) -> tuple[list[str], list[str]]:
+    """Of the protocols older than the one negotiated: those the server accepts in a handshake
+    that offers only that one, and those this machine's OpenSSL cannot offer at all."""
+    accepted: list[str] = []
+    untried: list[str] = []
+    if negotiated not in PROTOCOLS:
+        return accepted, untried
+    for name in PROTOCOLS[: PROTOCOLS.index(negotiated)]:
+        context = _only(name)
+        if context is None:
+            untried.append(name)
+            continue
+        timeout = ctx.remaining()  # out of time: the check fails, no refusal is assumed
+        try:
+            _handshake(context, host, port, server_name, timeout)
+        except StepError as exc:
+            if any(reason in str(exc) for reason in _CANNOT_OFFER):
+                untried.append(name)
+            continue  # refused (an alert, or the connection dropped): what is wanted
+        accepted.append(name)
+    return accepted, untried
+
+
+#: what OpenSSL says when the client itself has no protocol or cipher to offer
+_CANNOT_OFFER = ("NO_PROTOCOLS_AVAILABLE", "NO_CIPHERS_AVAILABLE", "no protocols available", "no ciphers available")
+
+
+def _only(name: str) -> ssl.SSLContext | None:
+    """A context that offers only protocol ``name``, verifying nothing (it asks only whether the
+    server speaks it), at OpenSSL's security level 0 (TLSv1 and TLSv1.1 need SHA-1); None when
+    this OpenSSL cannot offer it."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with warnings.catch_warnings():  # ssl.TLSVersion.TLSv1 is deprecated: golive asks whether it is refused
+            warnings.simplefilter("ignore", DeprecationWarning)
+            version = getattr(ssl.TLSVersion, name.replace(".", "_"))
+            context.minimum_version = context.maximum_version = version
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    except (ValueError, ssl.SSLError):
+        return None
+    return context
 
 
 def _handshake(

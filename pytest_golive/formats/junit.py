@@ -13,6 +13,7 @@ this reader to junitparser on every corpus file: it is never more lenient."""
 from __future__ import annotations
 
 import contextlib
+import datetime
 import gc
 import math
 from collections.abc import Iterable, Iterator
@@ -128,6 +129,9 @@ class JUnitResults:
     #: the shares of load checks split over CI jobs (golive.load_share), each as read: the
     #: gate merges them (gate/load_shares.py), where merging by id would keep only the worst
     shares: list[CaseResult] = field(default_factory=list)
+    #: file -> when its newest suite says it ran (its ``timestamp``), in seconds since the epoch;
+    #: files whose suites say none (or nothing readable) are not here
+    ran_at: dict[str, float] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         found = dict.fromkeys(OUTCOME_RANK, 0)
@@ -283,6 +287,9 @@ class _FileReader:
 
     def _suite_starts(self, suite: Any) -> None:
         self.suites.append((suite, _Tally(**vars(self.tally))))
+        ran_at = suite_time(suite.get("timestamp"))
+        if ran_at is not None and ran_at > self.results.ran_at.get(self.source, ran_at - 1):
+            self.results.ran_at[self.source] = ran_at
         self.suite_name = suite.get("name") or self.suite_name
 
     def _suite_ends(self) -> None:
@@ -382,6 +389,25 @@ class _FileReader:
                 f"{_describe(suite)} declares {said} but holds {cases} testcases "
                 f"({failing} failing, {not_passed - failing} skipped): results are missing"
             )
+
+
+#: a suite timestamp before this (googletest's 1970 for tests it did not run) says nothing
+_EARLIEST_RUN = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc).timestamp()
+
+
+def suite_time(raw: str | None) -> float | None:
+    """A testsuite's ``timestamp`` (ISO 8601: pytest, Surefire, Jest, go-junit-report,
+    googletest) in seconds since the epoch; one without a zone is this machine's local time.
+    None for none, or one that is not a date after 2000."""
+    if not raw:
+        return None
+    text = raw.strip()
+    text = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    try:
+        found = datetime.datetime.fromisoformat(text).timestamp()
+    except (ValueError, OverflowError, OSError):
+        return None
+    return found if found >= _EARLIEST_RUN else None
 
 
 def _status_outcome(value: str | None) -> str | None:
