@@ -2,7 +2,7 @@
 by ``REDIS_URL``, ``CACHE_REDIS_HOST`` or a Celery broker URL is as much another server's data
 as a ``DATABASE_URL`` (CTFd reads ``REDIS_URL``, else ``REDIS_HOST``, by a computed name, so a
 checklist that wires one leaves the other to whatever the shell holds). The app is
-fixtures/projects/shell-datastores/envdump.py, which notes the names it was given."""
+tests/apps/envdump.py, which notes the names it was given."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = ROOT / "fixtures" / "projects" / "shell-datastores" / "envdump.py"
+APP = ROOT / "tests" / "apps" / "envdump.py"
 
 
 def test_datastore_variables_of_the_users_shell_never_reach_the_app(tmp_path: Path) -> None:
