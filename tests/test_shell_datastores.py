@@ -35,6 +35,7 @@ def test_datastore_variables_of_the_users_shell_never_reach_the_app(tmp_path: Pa
         "CELERY_BROKER_URL": "rediss://prod-broker.internal:6380/0",
         "SESSION_STORE": "redis://prod-cache.internal:6379/2",
         "APP_GREETING": "hello",
+        "SHOP_FAULT_REDIS_500": "1",  # a switch that names Redis but locates none
     }
     result = subprocess.run(
         [sys.executable, "-m", "pytest_golive", "run", "golive.yaml", "-p", "no:cacheprovider"],
@@ -47,5 +48,6 @@ def test_datastore_variables_of_the_users_shell_never_reach_the_app(tmp_path: Pa
     )
     assert result.returncode == 0, result.stdout[-3000:]
     given = set(json.loads(out.read_text()))
-    assert given.isdisjoint(set(shell) - {"APP_GREETING"}), given & set(shell)
-    assert {"APP_GREETING", "CACHE_URL", "ENV_OUT"} <= given  # the rest of the shell, and app.env, do
+    kept = {"APP_GREETING", "SHOP_FAULT_REDIS_500"}
+    assert given.isdisjoint(set(shell) - kept), given & set(shell)
+    assert {*kept, "CACHE_URL", "ENV_OUT"} <= given  # the rest of the shell, and app.env, do

@@ -21,8 +21,10 @@ from pathlib import Path
 #: a word of a variable's name (split at ``_``) that says it names a database
 _DATABASE_WORDS = frozenset(
     {"DATABASE", "DATABASES", "DB", "DBNAME", "POSTGRES", "POSTGRESQL", "PSQL", "SQLALCHEMY", "MYSQL", "MARIADB"}
-    | {"REDIS", "VALKEY"}
 )
+#: a word that names Redis: such a variable locates one when its last word says where
+#: (``REDIS_URL``, ``CACHE_REDIS_HOST``), not when it is a switch (``SHOP_FAULT_REDIS_500``)
+_REDIS_WORDS = frozenset({"REDIS", "VALKEY"})
 #: a value that is the URL of a datastore, whatever its name says (``CELERY_BROKER_URL=redis://...``)
 _DATASTORE_URL = re.compile(r"^(postgres(ql)?|redis|rediss|valkey|valkeys|mysql|mariadb)(\+\w+)?://", re.IGNORECASE)
 #: libpq's own variables (PGHOST, PGHOSTADDR, PGSERVICE, PGPASSFILE, ...)
@@ -50,7 +52,10 @@ def dotenv_values(text: str) -> Iterator[tuple[str, str, int]]:
 
 def names_a_database(name: str) -> bool:
     upper = name.upper()
-    return bool(_LIBPQ.match(upper)) or not _DATABASE_WORDS.isdisjoint(upper.split("_"))
+    words = upper.split("_")
+    if not _REDIS_WORDS.isdisjoint(words) and words[-1] in _LOCATION_WORDS | {"SOCKET", "PATH"}:
+        return True
+    return bool(_LIBPQ.match(upper)) or not _DATABASE_WORDS.isdisjoint(words)
 
 
 def without_databases(environ: Mapping[str, str]) -> dict[str, str]:
