@@ -1,9 +1,13 @@
-"""The connected check counts what the app's own processes did on Postgres since golive
-provisioned it, not only what they do during its probe, and never golive's own sessions.
+"""The connected check counts what the app's own processes did on Postgres since the app
+started, not only what they do during its probe, and never golive's own sessions nor its
+setup's.
 
-Both directions, on real servers (local binaries and Docker): an app whose setup command
-migrated its database and whose routes touch no table passes; an app on SQLite fails, even
-after golive's own drills (a query, a backup's pg_dump and pg_restore) used the database."""
+On real servers (local binaries and Docker): an app that used its database once, as it
+started, and whose routes touch no table passes; an app whose setup command migrated the
+database but which itself reads other variables and uses nothing fails (the setup proves
+where the deploy step ran, not where the app runs: an alembic env.py that reads DATABASE_URL
+beside an app that falls back to SQLite); an app on SQLite fails, even after golive's own
+drills (a query, a backup's pg_dump and pg_restore) used the database."""
 
 from __future__ import annotations
 
@@ -33,11 +37,18 @@ checks:
 """
 
 
-def test_setup_use_counts_and_golive_sessions_never_do(tmp_path: Path, runs_dir: dict[str, str], provider: str) -> None:
-    cases = {"migrated-by-setup": "{{ services.db.url }}", "on-sqlite": str(tmp_path / "app.sqlite3")}
-    for folder, database in cases.items():
+def test_the_apps_own_use_counts_and_its_setups_and_golives_never_do(
+    tmp_path: Path, runs_dir: dict[str, str], provider: str
+) -> None:
+    cases = {
+        "used-at-start": ("{{ services.db.url }}", "at-start"),
+        "migrated-by-setup": ("{{ services.db.url }}", "hollow"),
+        "on-sqlite": (str(tmp_path / "app.sqlite3"), "hollow"),
+    }
+    for folder, (database, mode) in cases.items():
         (tmp_path / folder).mkdir()
-        (tmp_path / folder / "golive.yaml").write_text(CHECKLIST.format(app=SERVICES_APP, database=database))
+        checklist = CHECKLIST.format(app=SERVICES_APP, database=database).replace(", hollow]", f", {mode}]")
+        (tmp_path / folder / "golive.yaml").write_text(checklist)
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", "--golive-provider", provider],
         cwd=tmp_path,
@@ -50,10 +61,11 @@ def test_setup_use_counts_and_golive_sessions_never_do(tmp_path: Path, runs_dir:
     output = result.stdout
     for folder in cases:  # golive's drills ran on both databases before the check
         assert f"PASSED {folder}/golive.yaml::golive-backs-up" in output, output[-4000:]
-    assert "PASSED migrated-by-setup/golive.yaml::used" in output, output[-4000:]
+    assert "PASSED used-at-start/golive.yaml::used" in output, output[-4000:]
+    assert "FAILED migrated-by-setup/golive.yaml::used" in output, output[-4000:]
     assert "FAILED on-sqlite/golive.yaml::used" in output, output[-4000:]
     assert "the app never connected to service db: expected a client of its database golive_" in output
-    assert "other than golive since golive provisioned it (the server's connection log)" in output
+    assert "other than golive since the app started (the server's connection log; its setup's do not count)" in output
     assert (tmp_path / "app.sqlite3").is_file()  # the SQLite app did migrate, elsewhere
 
 

@@ -134,7 +134,8 @@ def test_settings_that_load_their_own_env_file_over_the_environment_are_refused(
 def test_a_variable_of_the_users_shell_that_golive_cannot_know_is_refused(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, victim: Endpoint
 ) -> None:
-    """NOTES_STORE_URL says nothing about a database, so it reaches the walk: the guard stops it."""
+    """NOTES_STORE_URL says nothing about a database, nor does its value (no scheme: the
+    project's own parser needs none), so it reaches the walk: the guard stops it."""
     manage = project_with(
         pytester.path / "project",
         {
@@ -147,7 +148,7 @@ def test_a_variable_of_the_users_shell_that_golive_cannot_know_is_refused(
                 """
         },
     )
-    monkeypatch.setenv("NOTES_STORE_URL", victim.url)
+    monkeypatch.setenv("NOTES_STORE_URL", "//" + victim.url.split("://", 1)[1])
     result = run(pytester, f"{{django: {manage}, settings: notesite.store}}")
     result.assert_outcomes(failed=1)
     assert refused_settings(failure_line(result), "notesite.store", victim), failure_line(result)

@@ -90,3 +90,21 @@ def test_the_compose_app_services_variables_point_at_the_services(tmp_path: Path
     assert "WORKERS" not in env  # not a variable the app reads, nor one of a service
     assert set(checklist["services"]) == {"db", "cache"}
     assert not any(fact.startswith("not wired") for fact in facts), facts
+
+
+def test_folders_the_compose_service_keeps_on_volumes_are_the_runs_own(tmp_path: Path) -> None:
+    checklist, _ = written(tmp_path)
+    env = checklist["app"]["env"]
+    # the code reads them by a computed name (the ini's fallback), so only the compose service
+    # names them; left unset, the app writes its uploads and logs into its own source folder
+    assert env["UPLOAD_FOLDER"] == "{{ app.data_dir }}"
+    assert env["LOG_FOLDER"] == "{{ app.data_dir }}"
+
+
+def test_a_signing_secret_the_entry_point_passes_on_is_generated(tmp_path: Path) -> None:
+    checklist, _ = written(tmp_path)
+    env = checklist["app"]["env"]
+    # without one, the app makes its own key and keeps it in a file of its folder
+    assert str(env["SECRET_KEY"]).startswith("golive-"), env
+    # any value signs; a key of another service would make the app call it with a made-up one
+    assert "STRIPE_API_KEY" not in env

@@ -739,3 +739,31 @@ def test_django_checklist_from_init_runs_green_unedited(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout[-4000:]
     for check in ("migrations-reversible", "migrations-applied", "perf-route-under-load", "app-used-services"):
         assert f"PASSED golive.yaml::{check}" in run.stdout
+
+
+def postgres_app_checklist(folder: Path, python: str, url: str = "{{ services.db.url }}") -> Path:
+    """app_checklist's app, given the run's Postgres by its URL."""
+    path = app_checklist(folder, python)
+    text = path.read_text().replace(
+        "app:\n", f"services:\n  db: {{kind: postgres}}\napp:\n  env: {{DATABASE_URL: {json.dumps(url)}}}\n"
+    )
+    path.write_text(text)
+    return path
+
+
+def test_doctor_is_not_ready_when_the_app_has_no_driver_for_the_postgres_it_is_given(tmp_path: Path) -> None:
+    """CTFd's requirements have no Postgres driver (it ships MariaDB): doctor said "ready to run",
+    then the app's setup and the walk failed on `No module named 'psycopg2'`."""
+    make_virtualenv(tmp_path / ".venv")
+    python = tmp_path / ".venv/bin/python"
+    result = doctor(str(postgres_app_checklist(tmp_path, ".venv/bin/python")), env={})
+    assert result.returncode == 1, result.stdout
+    assert f"FAIL postgres driver: {python} cannot import psycopg2, psycopg, asyncpg or pg8000" in result.stdout
+    assert f"fix: {python} -m pip install psycopg2-binary" in result.stdout
+    # a URL that names its driver needs that one
+    url = "postgresql+pg8000://{{ services.db.host }}/x"
+    named = doctor(str(postgres_app_checklist(tmp_path, sys.executable, url)), env={})
+    assert f"FAIL postgres driver: {sys.executable} cannot import pg8000:" in named.stdout, named.stdout
+    # golive's own interpreter has psycopg
+    fine = doctor(str(postgres_app_checklist(tmp_path, sys.executable)), env={})
+    assert f"OK   postgres driver: {sys.executable} loads psycopg" in fine.stdout, fine.stdout

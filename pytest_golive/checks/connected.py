@@ -4,9 +4,12 @@ SQLite, or to a Redis of its own). This kind proves that it did.
 
 Postgres: a session on the app's database by a client that is not golive (golive names
 its connections ``golive``, its pg_dump and pg_restore too). On a server golive started,
-the server's own connection log (``log_connections``) shows every session since it
-started, so an app whose setup command migrated the database counts even when its routes
-touch no table and no session is open now. On an external server: a client in
+the server's own connection log (``log_connections``) shows every session since the app
+started, so an app that used the database as it started counts even when its routes touch
+no table and no session is open now. Its setup commands ran before and do not count: a
+migration step that reads ``DATABASE_URL`` beside an app that reads another variable and
+falls back to SQLite proves where the deploy step ran, not where the app runs. On an
+external server: a client in
 ``pg_stat_activity`` now (apps that keep a pool), or more sessions in
 ``pg_stat_database.sessions`` after the probe than before it (a connection per request,
 as Django makes them). Redis keeps no record of clients that left: a client on the
@@ -134,7 +137,7 @@ class _PostgresWatcher:
         self.server_log = server_log if server_log is not None and server_log() is not None else None
         self._next_read = 0.0
         if self.server_log is not None:
-            self.what += " since golive provisioned it (the server's connection log)"
+            self.what += " since the app started (the server's connection log; its setup's do not count)"
         try:  # the maintenance database, so that golive's own session is not one of the app's
             self.conn = postgres.connect(endpoint.with_database(postgres.MAINTENANCE_DB))
             apart = True

@@ -47,6 +47,9 @@ class Deploy:
     setup: list[list[str]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     migrates: bool = False
+    #: the variables a script takes from the environment it is given (``SECRET_KEY=${SECRET_KEY:-}``):
+    #: the deployment's settings, which the server it execs inherits
+    taken: list[str] = field(default_factory=list)
 
 
 #: commands that only feed the next one's input (``yes | manage.py migrate``): not steps of their own
@@ -241,13 +244,14 @@ def _attached(argv: list[str]) -> list[str]:
 def read_deploy(text: str, scripts: dict[str, str] | None = None, *, serves: bool = True) -> Deploy:
     """The server (the last command that serves, when ``serves``) and the steps before it, in
     shell text; a script it runs is read in turn (``scripts``: its path as written -> text)."""
-    commands = _commands(text, scripts or {}, 0, {})
+    taken: list[str] = []
+    commands = _commands(text, scripts or {}, 0, {}, taken=taken)
     server_at = None
     if serves:
         for index, words in enumerate(commands):
             if server_command(words) is not None and not is_migration(words):
                 server_at = index
-    found = Deploy()
+    found = Deploy(taken=taken)
     if server_at is not None:
         found.server, found.server_text = server_command(commands[server_at]), " ".join(commands[server_at])
         commands = commands[:server_at]
@@ -257,18 +261,28 @@ def read_deploy(text: str, scripts: dict[str, str] | None = None, *, serves: boo
 
 
 def _commands(
-    text: str, scripts: dict[str, str], depth: int, variables: dict[str, str], arguments: list[str] | None = None
+    text: str,
+    scripts: dict[str, str],
+    depth: int,
+    variables: dict[str, str],
+    arguments: list[str] | None = None,
+    *,
+    taken: list[str] | None = None,
 ) -> list[list[str]]:
     """The commands of shell text, with the variables it assigns (``WORKERS=${WORKERS:-1}``)
     expanded as the script would when the deployment sets none: golive runs no shell. A
     script's ``"$@"`` is the command it was given (an entry point's ``exec "$@"`` runs the
     Dockerfile's CMD)."""
     found: list[list[str]] = []
+    taken = [] if taken is None else taken
     for command in split_commands(text):
         written = [part for word in command for part in (arguments or [] if word in _ALL_ARGUMENTS else [word])]
         if all(_ASSIGNMENT.match(word) for word in written):
             for word in written:
                 name, _, value = word.partition("=")
+                reference = _SELF_REFERENCE.match(value)
+                if reference and name in reference.group("name", "bare") and name not in taken:
+                    taken.append(name)
                 variables[name] = expand(value, variables)
             continue
         words = _without_unset(normalise([expand(word, variables) for word in written]))
@@ -278,12 +292,12 @@ def _commands(
         package_script = _package_script(words)
         if package_script is not None and PACKAGE_SCRIPT + package_script in scripts and depth < 3:
             for name in (f"pre{package_script}", package_script, f"post{package_script}"):  # as npm runs them
-                found += _commands(scripts.get(PACKAGE_SCRIPT + name, ""), scripts, depth + 1, variables)
+                found += _commands(scripts.get(PACKAGE_SCRIPT + name, ""), scripts, depth + 1, variables, taken=taken)
         elif words[0] in ("sh", "bash") and words[1:2] == ["-c"] and len(words) > 2 and depth < 3:
-            found += _commands(words[2], scripts, depth + 1, variables)
+            found += _commands(words[2], scripts, depth + 1, variables, taken=taken)
         elif script and _script_text(script, scripts) is not None and depth < 3:
             given = words[words.index(script) + 1 :]
-            found += _commands(_script_text(script, scripts) or "", scripts, depth + 1, variables, given)
+            found += _commands(_script_text(script, scripts) or "", scripts, depth + 1, variables, given, taken=taken)
         else:
             found.append(words)
     return found
@@ -293,6 +307,10 @@ def _commands(
 _ALL_ARGUMENTS = frozenset({"$@", "${@}", "$*", "${*}"})
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _REFERENCE = re.compile(r"\$\{(?P<braced>[A-Za-z_]\w*)(?::?-(?P<default>[^}]*))?\}|\$(?P<bare>[A-Za-z_]\w*)")
+
+
+#: ``${NAME:-default}``, ``${NAME}`` or ``$NAME`` alone: a value taken from the environment
+_SELF_REFERENCE = re.compile(r"^\$(\{(?P<name>[A-Za-z_]\w*)(:?-[^}]*)?\}|(?P<bare>[A-Za-z_]\w*))$")
 
 
 def expand(word: str, variables: dict[str, str]) -> str:

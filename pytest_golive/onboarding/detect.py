@@ -141,6 +141,8 @@ class Project:
     examples: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: values the deployment sets (Dockerfile ENV): name -> (value, where)
     deployed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: what the start command's entry point takes from the environment (``X=${X:-default}``): name -> where
+    taken: dict[str, str] = field(default_factory=dict)
     coverage: bool = False
     workflows: list[str] = field(default_factory=list)
     #: ``NAME = FastAPI(...)`` (or Flask, Starlette) anywhere in a module: (module:NAME, class, where)
@@ -192,8 +194,11 @@ class Project:
         state on a volume: run on this machine, the app would write that folder of the host's
         (mealie's ``/app/data``), and the next run would find the last one's secrets and files."""
         found = {}
-        for name in self.reads:
+        # also the names only the deployment sets (a compose service's ``environment:``), for
+        # code that reads them by a computed name (CTFd's ini falls back to ``os.getenv(option)``)
+        for name in [*self.reads, *(name for name in self.examples if name not in self.reads)]:
             path = self.deployed[name][0] if name in self.deployed else self.path_fallbacks.get(name)
+            path = path or (self.examples[name][0] if name in self.examples else None)
             path = path.rstrip("/") if path else None
             if path and path in self.volumes:
                 found[name] = f"the deployment keeps {path} on a volume ({self.volumes[path]})"
@@ -795,6 +800,7 @@ def _start_command(
                 project.note("start command", shown, LOW, evidence)
             continue
         project.command = found.server
+        project.taken = dict.fromkeys(found.taken, evidence)
         project.note("start command", found.server_text, HIGH, evidence)
         _adopt_setup(project, [*hooks, (found, evidence)])
         return

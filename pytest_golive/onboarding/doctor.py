@@ -359,7 +359,50 @@ def _app_interpreter(checklist: Checklist) -> list[Diagnosis]:
         found.append(_cannot_import("app imports", python, answer.missing, fix))
     else:
         found.append(Diagnosis(OK, "app imports", f"{len(modules)} modules the app and its tools import are found"))
-    return found
+    return found + _postgres_driver(checklist, python, cwd)
+
+
+#: the Python drivers of Postgres; a ``postgresql://`` URL without one names none in particular
+_POSTGRES_DRIVERS = ("psycopg2", "psycopg", "asyncpg", "pg8000")
+_NAMED_DRIVER = re.compile(r"postgres(?:ql)?\+(\w+)")
+
+
+def _postgres_driver(checklist: Checklist, python: str, cwd: Path) -> list[Diagnosis]:
+    """The app's interpreter can load a driver for the Postgres ``app.env`` gives it: the
+    app's own dependencies may name another database's (CTFd's, MariaDB's PyMySQL), and
+    neither its entry point's imports nor the walk's tools show it."""
+    postgres = {name for name, spec in checklist.services.items() if spec.kind == "postgres"}
+    app = checklist.app
+    values = [str(value) for value in (app.env.values() if app is not None else ())]
+    given = [value for value in values if _gives_postgres(value, postgres)]
+    if not given:
+        return []
+    named = sorted({match.group(1) for value in given for match in _NAMED_DRIVER.finditer(value)})
+    wanted = [name for name in named if name in _POSTGRES_DRIVERS] or list(_POSTGRES_DRIVERS)
+    answer = probe(python, wanted, cwd)
+    if not isinstance(answer, Probe):
+        return []  # the interpreter's own problem is reported above
+    loaded = [name for name in wanted if name not in answer.missing]
+    if loaded:
+        return [Diagnosis(OK, "postgres driver", f"{python} loads {', '.join(loaded)}")]
+    listed = (
+        ", ".join(answer.missing[:-1]) + f" or {answer.missing[-1]}" if len(answer.missing) > 1 else answer.missing[0]
+    )
+    package = {"psycopg2": "psycopg2-binary", "psycopg": "'psycopg[binary]'"}.get(wanted[0], wanted[0])
+    fix = f"{python} -m pip install {package} (or add it to the app's dependencies)"
+    return [
+        Diagnosis(
+            FAIL,
+            "postgres driver",
+            f"{python} cannot import {listed}: the app cannot reach the Postgres of the run",
+            fix,
+        )
+    ]
+
+
+def _gives_postgres(value: str, postgres: set[str]) -> bool:
+    """A value of ``app.env`` that is (or embeds) the URL, host or port ... of a postgres service of the run."""
+    return any(f"services.{name}." in value for name in postgres)
 
 
 def app_modules(argvs: Iterable[Sequence[str]], env: Mapping[str, object], cwd: Path) -> list[str]:

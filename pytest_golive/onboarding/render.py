@@ -82,6 +82,7 @@ class _Plan:
             postgres_scheme=project.postgres_scheme,
             postgres_switches=project.postgres_switches,
             data_volumes=project.data_volumes(),
+            taken=project.taken,
         )
         self.env = wires + [w for w in _django_settings_env(project) if w.name not in {known.name for known in wires}]
         if unresolved:

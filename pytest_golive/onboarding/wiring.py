@@ -60,6 +60,8 @@ _DEBUG = re.compile(r"^(?:\w+_)?(DEBUG|RELOAD|AUTORELOAD|USE_RELOADER)$")
 _HTTPS_ONLY = re.compile(r"^(?:\w+_)?(SSL_REDIRECT|FORCE_HTTPS|HTTPS_ONLY|SECURE_SSL_REDIRECT)$")
 _FALSY = {"0", "false", "False", "FALSE", "off", "no", "n", "f"}
 _SECRET = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|PRIVATE_KEY|CREDENTIAL|SALT|_KEY$")
+#: a key that only signs what the app itself checks (sessions, cookies, tokens): any value will do
+_SIGNING_SECRET = re.compile(r"^((FLASK|DJANGO|APP|SESSION|COOKIE|JWT|AUTH)_)?(SECRET(_KEY)?(_BASE)?|SIGNING_KEY)$")
 _PLACEHOLDER = re.compile(r"^(changeme|changethis|change[-_ ]?me|secret|password|xxx+|todo|<.*>|\$\{.*\})$", re.I)
 
 
@@ -166,6 +168,7 @@ def wire(
     postgres_scheme: set[str] | frozenset[str] = frozenset(),
     postgres_switches: dict[str, str] | None = None,
     data_volumes: dict[str, str] | None = None,
+    taken: dict[str, str] | None = None,
 ) -> tuple[list[Wire], list[str]]:
     """``app.env`` for the reads (and the names the dotenv files set), and the required
     names golive cannot give a value: those go in an ``env`` check. ``deployed`` are values
@@ -174,12 +177,15 @@ def wire(
     ``postgres_switches`` what it compares with a name of Postgres, and that name (``DB``
     read with ``"postgres"``, or a settings field ``DB_ENGINE``, which a prefix may precede);
     ``data_volumes`` the names that hold the folder the deployment keeps on a volume (served by
-    ``{{ app.data_dir }}``, a folder of the run's own)."""
+    ``{{ app.data_dir }}``, a folder of the run's own); ``taken`` the names the deployment's
+    entry point takes from the environment (``SECRET_KEY=${SECRET_KEY:-}``), and where: the
+    server it execs reads them, also when its code names them by a computed name."""
     deployed = deployed or {}
     data_volumes = data_volumes or {}
+    taken = taken or {}
     wires: dict[str, Wire] = {}
     unresolved: list[str] = []
-    for name in [*reads, *[n for n in examples if n not in reads]]:
+    for name in dict.fromkeys([*reads, *examples, *(n for n in taken if _SIGNING_SECRET.match(n.upper()))]):
         read = reads.get(name)
         example = examples.get(name)
         where = read.where if read else example[1] if example else ""
@@ -188,12 +194,7 @@ def wire(
         if target is None and by_value:
             target = (by_value, "url")
         if target is not None and target[0] in services:
-            service, attribute = target
-            value, why = template(service, attribute), f"{_how(read, example)} {where}"
-            if (service, attribute) == (DB, "url") and name in postgres_scheme:
-                value = _HEROKU_SCHEME.format(service=service)
-                why += "; in Heroku's postgres:// form, which the code tests for"
-            wires[name] = Wire(name, value, why)
+            wires[name] = _service_wire(name, target, f"{_how(read, example)} {where}", name in postgres_scheme)
         elif read is not None and DB in services and (spelling := _switch(name, read, postgres_switches)):
             how = f"Postgres, which golive provisions: the code compares it with {spelling!r} ({where})"
             wires[name] = Wire(name, spelling, how)
@@ -215,10 +216,15 @@ def wire(
         elif read is not None and _HTTPS_ONLY.match(name.upper()):
             value = "False" if (read.default or "").lower() == "true" else "0"
             wires[name] = Wire(name, value, f"golive serves plain HTTP on 127.0.0.1 ({where})")
-        elif read is not None and name in data_volumes:
-            wires[name] = Wire(name, "{{ app.data_dir }}", f"{data_volumes[name]}: a folder of the run's own ({where})")
+        elif name in data_volumes:
+            wires[name] = _data_dir(name, data_volumes[name], where)
         elif read is not None and name in deployed and not is_secret(name) and deployed[name][0]:
             wires[name] = _deployed(name, *deployed[name], where)
+        elif name in taken and _SIGNING_SECRET.match(name.upper()) and not (example and example[0]):
+            # any value signs; without one the app may make its own and keep it in a file of its
+            # folder (CTFd's .ctfd_secret_key), which outlives the run and is read by the next
+            how = f"a signing key the deployment's entry point takes from the environment ({taken[name]}); generated"
+            wires[name] = Wire(name, test_value(name, ""), how)
         elif read is not None and read.required:
             wires[name] = _required(name, read, example)
             if wires[name].value == f"{{{{ env.{name} }}}}":
@@ -228,6 +234,24 @@ def wire(
     if framework == "Flask" and "FLASK_DEBUG" not in wires:
         wires["FLASK_DEBUG"] = Wire("FLASK_DEBUG", "0", "debug and reloader off (flask reads it)")
     return list(wires.values()), unresolved
+
+
+def _service_wire(name: str, target: tuple[str, str], why: str, heroku_scheme: bool) -> Wire:
+    """The variable points at a part of a provisioned service (its URL, host, port ...)."""
+    service, attribute = target
+    if (service, attribute) == (DB, "url") and heroku_scheme:
+        return Wire(
+            name,
+            _HEROKU_SCHEME.format(service=service),
+            why + "; in Heroku's postgres:// form, which the code tests for",
+        )
+    return Wire(name, template(service, attribute), why)
+
+
+def _data_dir(name: str, volume: str, where: str) -> Wire:
+    """A folder the deployment keeps on a volume: here, the run's own."""
+    read_in = f" ({where})" if where not in volume else ""
+    return Wire(name, "{{ app.data_dir }}", f"{volume}: a folder of the run's own{read_in}")
 
 
 #: a folder or file of the image's filesystem (``/srv/app/uploads``), not a URL path: the host's

@@ -88,6 +88,8 @@ class SessionServices:
         self._urls: dict[Path, str] = {}
         #: {{ app.data_dir }} of each checklist's app (app_data_dir)
         self._data_dirs: dict[Path, Path] = {}
+        #: per checklist, how much each of its servers had logged when its app first started serving
+        self._log_marks: dict[Path, dict[str, int]] = {}
         #: every app process made here, started or not (its SQLite baseline outlives a failed start)
         self._app_processes: list[AppProcess] = []
         #: SQLite databases the app wrote that were already reported as a test's error
@@ -233,8 +235,15 @@ class SessionServices:
             self.state, checklist.app, name, python=python, keep_log=self._keeper(name), learn_env=self.learn_env
         )
         process.data_dir = self.app_data_dir(checklist)
+        process.before_serving = functools.partial(self._mark_server_logs, checklist)
         self._app_processes.append(process)
         return process
+
+    def _mark_server_logs(self, checklist: Checklist) -> None:
+        """Where each server's log stood when the app first started (its setup done)."""
+        if checklist.path not in self._log_marks:
+            handles = self._handles.get(checklist.path, {})
+            self._log_marks[checklist.path] = {name: len(server_log(handle) or "") for name, handle in handles.items()}
 
     def _start_app(
         self, checklist: Checklist, process: AppProcess, context: Mapping[str, Any]
@@ -295,9 +304,19 @@ class SessionServices:
         return targets
 
     def server_logs(self, checklist: Checklist) -> dict[str, Callable[[], str | None]]:
-        """Per service golive started for this checklist: how to read its server's log so far."""
+        """Per service golive started for this checklist: how to read what its server has
+        logged since the app started (all of it until then, or without an app golive started).
+        The app's setup commands ran before: a setup that migrated the database proves where
+        the deploy step ran, not that the app uses that database."""
         handles = self._handles.get(checklist.path, {})
-        return {name: functools.partial(server_log, handle) for name, handle in handles.items()}
+        return {
+            name: functools.partial(self._server_log, checklist.path, name, handle) for name, handle in handles.items()
+        }
+
+    def _server_log(self, path: Path, name: str, handle: Mapping[str, Any]) -> str | None:
+        log = server_log(handle)
+        mark = self._log_marks.get(path, {}).get(name, 0)
+        return None if log is None else log[mark:]
 
     def app_log(self, checklist: Checklist) -> list[str]:
         """The last lines of the checklist's app log, colour codes stripped (not yet redacted)."""

@@ -226,6 +226,8 @@ class AppProcess:
         self.tracked: TrackedBaseline | None = None
         #: set when the run ends while the app is still starting (in a thread: SessionServices)
         self._cancelled = threading.Event()
+        #: called once its setup is done, just before the app's own process starts
+        self.before_serving: Callable[[], None] = lambda: None
 
     def cancel(self) -> None:
         """Make a start under way give up at its next poll (its setup command is killed)."""
@@ -271,6 +273,7 @@ class AppProcess:
         if self._cancelled.is_set():
             raise AppStartError("the run ended before the app started")
         self._refuse_taken(port)
+        self.before_serving()
         try:
             with self.log.open("ab") as out:
                 self.process = subprocess.Popen(

@@ -3,7 +3,9 @@
 A run must never reach a database it did not provision. The tools a drill runs, the app and
 its setup commands get the user's environment without any variable whose name says it holds a
 database (``DATABASE_URL``, ``*_DATABASE_URL``, ``DB_*``, ``POSTGRES_*``, libpq's ``PG*``,
-``DATABASE__HOSTNAME`` ...): the checklist's ``app.env`` names the databases they use. An app
+``DATABASE__HOSTNAME``, ``REDIS_URL``, ``CACHE_REDIS_HOST`` ...) or whose value is a
+datastore's URL (``CELERY_BROKER_URL=redis://...``): the checklist's ``app.env`` names the
+databases they use. An app
 also reads its own ``.env`` (pydantic-settings, python-dotenv, django-environ), which golive
 cannot filter, in the folder it runs in or above it (``env_file="../.env"`` of a backend in a
 repository's subfolder; python-dotenv's ``find_dotenv()`` walks up): a database location there
@@ -20,6 +22,11 @@ from pathlib import Path
 _DATABASE_WORDS = frozenset(
     {"DATABASE", "DATABASES", "DB", "DBNAME", "POSTGRES", "POSTGRESQL", "PSQL", "SQLALCHEMY", "MYSQL", "MARIADB"}
 )
+#: a word that names Redis: such a variable locates one when its last word says where
+#: (``REDIS_URL``, ``CACHE_REDIS_HOST``), not when it is a switch (``SHOP_FAULT_REDIS_500``)
+_REDIS_WORDS = frozenset({"REDIS", "VALKEY"})
+#: a value that is the URL of a datastore, whatever its name says (``CELERY_BROKER_URL=redis://...``)
+_DATASTORE_URL = re.compile(r"^(postgres(ql)?|redis|rediss|valkey|valkeys|mysql|mariadb)(\+\w+)?://", re.IGNORECASE)
 #: libpq's own variables (PGHOST, PGHOSTADDR, PGSERVICE, PGPASSFILE, ...)
 _LIBPQ = re.compile(r"^PG[A-Z]+$")
 #: the last word of a name that says where a database is (not a pool size or a timeout)
@@ -45,11 +52,19 @@ def dotenv_values(text: str) -> Iterator[tuple[str, str, int]]:
 
 def names_a_database(name: str) -> bool:
     upper = name.upper()
-    return bool(_LIBPQ.match(upper)) or not _DATABASE_WORDS.isdisjoint(upper.split("_"))
+    words = upper.split("_")
+    if not _REDIS_WORDS.isdisjoint(words) and words[-1] in _LOCATION_WORDS | {"SOCKET", "PATH"}:
+        return True
+    return bool(_LIBPQ.match(upper)) or not _DATABASE_WORDS.isdisjoint(words)
 
 
 def without_databases(environ: Mapping[str, str]) -> dict[str, str]:
-    return {name: value for name, value in environ.items() if not names_a_database(name)}
+    """The environment less what names a database or Redis, or holds a datastore's URL."""
+    return {
+        name: value
+        for name, value in environ.items()
+        if not names_a_database(name) and not _DATASTORE_URL.match(value.strip())
+    }
 
 
 def locates_a_database(name: str, value: str) -> bool:

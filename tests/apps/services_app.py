@@ -7,6 +7,7 @@ the app's public address in ``APP_PUBLIC_URL``, where nothing listens (as apps b
 
 - ``pool``: connections opened at start and kept (SQLAlchemy's pool, redis-py, an RQ worker);
 - ``per-request``: a connection per request, closed after it (Django with CONN_MAX_AGE=0);
+- ``at-start``: once, as it starts (a check of its database at boot), then never again;
 - ``hollow``: never; it reads other variables than golive sets and uses nothing.
 
 ``python services_app.py migrate`` is a setup command: it creates a table in
@@ -90,6 +91,9 @@ def main() -> None:
     print(f"token is {os.environ.get('APP_SECRET_TOKEN', 'unset')}", flush=True)
     if MODE == "pool":
         use_services()
+    if MODE == "at-start" and os.environ.get("DATABASE_URL", "").startswith("postgresql://"):
+        with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+            conn.execute("SELECT 1")
     server = ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler)
     print(f"listening on {server.server_address[1]}", flush=True)
     server.serve_forever()
