@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from test_onboarding import PROJECTS, checks_of, doctor, written
 
@@ -145,7 +146,38 @@ def test_a_django_app_deployed_by_a_platform_manifest_starts_as_deployed(tmp_pat
     assert "static files the repository ships the collected files: collectstatic is not run" in facts
     assert app["ready"]["http"] == "/login/"
     assert checklist["vars"]["perf_path"] == "/login/"
-    assert checks_of(checklist)["app-used-services"]["connected"]["probe"] == [{"http": {"get": "/login/"}}]
+    # a session cookie of no session: the login page reads no table, Django's session lookup does
+    probe = {"get": "/login/", "headers": {"Cookie": "sessionid=golive0connected0probe0nosession"}}
+    assert checks_of(checklist)["app-used-services"]["connected"]["probe"] == [{"http": probe}]
+
+
+def test_the_connected_probe_carries_a_session_cookie_only_where_django_keeps_sessions(tmp_path: Path) -> None:
+    """Only what the app logs after its own process started counts for ``connected``: babybuddy's
+    probe, its login page, reads no table, and its setup's migrate no longer counts, so init's
+    checklist failed on an app that uses its database. A session cookie makes Django look the
+    session up there (seen passing on babybuddy fa8bf4cd). Signed-cookie sessions, or none,
+    get no cookie; a project that renames the cookie gets its own name."""
+
+    def settings_plus(line: str, *, without: str = "") -> Any:
+        def prepare(repo: Path) -> None:
+            settings = repo / "tracker" / "settings" / "base.py"
+            settings.write_text(
+                settings.read_text().replace(without, "") + line if without else settings.read_text() + line
+            )
+
+        return prepare
+
+    def probe(folder: str, prepare: Any) -> dict[str, Any]:
+        checklist, _ = written("django-platform", tmp_path / folder, prepare)
+        http: dict[str, Any] = checks_of(checklist)["app-used-services"]["connected"]["probe"][0]["http"]
+        return http
+
+    renamed = probe("renamed", settings_plus('SESSION_COOKIE_NAME = "tracker_session"\n'))
+    assert renamed["headers"] == {"Cookie": "tracker_session=golive0connected0probe0nosession"}
+    signed = probe("signed", settings_plus('SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"\n'))
+    assert "headers" not in signed
+    without = settings_plus("", without='"django.contrib.sessions.middleware.SessionMiddleware",')
+    assert "headers" not in probe("none", without)
 
 
 def test_platform_manifests_give_their_literal_values(tmp_path: Path) -> None:

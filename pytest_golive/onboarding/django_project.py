@@ -44,6 +44,9 @@ class DjangoProject:
     shipped_manifest: Path | None = None
     #: the URLconf's GET routes, joined through include(), "/" first; parameters left out
     routes: list[Route] = field(default_factory=list)
+    #: the session cookie's name when Django keeps sessions on the server (its default: the
+    #: database); None without SessionMiddleware or with signed-cookie sessions
+    session_cookie: str | None = None
 
     @property
     def folder(self) -> Path:
@@ -91,6 +94,7 @@ def read_project(
             break
     if project.settings:
         project.proxy_header = _proxy_header(project.folder, project.settings, root)
+        project.session_cookie = _session_cookie(project.folder, project.settings)
     settings_files = list(_module_files(project.folder, project.settings)) if project.settings else []
     text = "\n".join(read_text(path) for path in settings_files)
     project.shipped_manifest = _shipped_manifest(project.folder)
@@ -134,6 +138,26 @@ def _proxy_header(folder: Path, module: str, root: Path) -> tuple[str, str, str]
                     client_name = "-".join(word.capitalize() for word in meta.removeprefix("HTTP_").split("_"))
                     header = (client_name, wanted, f"{path.relative_to(root).as_posix()}:{node.lineno}")
     return header if redirects else None
+
+
+def _session_cookie(folder: Path, module: str) -> str | None:
+    """The session cookie's name, when the settings keep sessions on the server. A request that
+    carries one makes Django look the session up in its store as soon as anything reads the
+    user or the session (the auth middleware, a template's ``user``, DRF's authentication):
+    with the default store, a query of the database. A ``connected`` probe of a page that reads
+    no data of its own (a login form) still shows whether the app reaches its database."""
+    engine, name, middleware = "django.contrib.sessions.backends.db", "sessionid", False
+    for path in _settings_chain(folder, module, set()):
+        middleware = middleware or "SessionMiddleware" in read_text(path)
+        tree = parse_python(path)
+        for node in tree.body if tree is not None else []:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                value = node.value.value if isinstance(node.value, ast.Constant) else None
+                if node.targets[0].id == "SESSION_ENGINE" and isinstance(value, str):
+                    engine = value
+                elif node.targets[0].id == "SESSION_COOKIE_NAME" and isinstance(value, str):
+                    name = value
+    return name if middleware and not engine.endswith("signed_cookies") else None
 
 
 def _settings_chain(folder: Path, module: str, seen: set[str]) -> Iterator[Path]:

@@ -22,6 +22,9 @@ REUSABLE_WORKFLOW = f"{GOLIVE_WORKFLOW}@{RELEASE_TAG}"
 GOLIVE_REQUIREMENT = f"pytest-golive @ git+https://github.com/pytest-golive/pytest-golive@{RELEASE_TAG}"
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
+#: a session key no session has: a Django app that reads the user looks it up in its store
+_NO_SESSION = "golive0connected0probe0nosession"
+
 
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
@@ -238,7 +241,10 @@ class _Plan:
             paths = list(dict.fromkeys(p for p in [project.health, project.key_route, *project.public_routes()] if p))[
                 :5
             ]
-            probe = ", ".join(f"{{http: {{get: {json.dumps(path)}}}}}" for path in paths)
+            cookie = project.django.session_cookie if project.django else None
+            # a session cookie of no session: Django looks it up in its store (the database)
+            headers = f", headers: {{Cookie: {json.dumps(f'{cookie}={_NO_SESSION}')}}}" if cookie else ""
+            probe = ", ".join(f"{{http: {{get: {json.dumps(path)}{headers}}}}}" for path in paths)
             spec = f"services: {json.dumps(services)}" + (f", probe: [{probe}]" if probe else "")
             self.add("app-used-services", title, "postdeploy", "P0", f"connected: {{{spec}}}")
         if not self.checks and not self.suites:
