@@ -9,11 +9,10 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from local_http import served
+from local_http import QuietHandler, served
 from test_kinds import checked_run
 
 from pytest_golive.checks.browser import find_browser
@@ -46,36 +45,25 @@ self.addEventListener('fetch', event => event.respondWith(
 MANIFEST = '{"name": "Demo Shop", "short_name": "Shop", "icons": [{"src": "/icon.png", "sizes": "192x192"}]}'
 
 
-class _Pages(BaseHTTPRequestHandler):
+class _Pages(QuietHandler):
     def do_GET(self) -> None:
         path = self.path.split("?")[0]
         if path in PAGES:
-            self._send(200, "text/html", "<!doctype html><html><body>" + PAGES[path] + "</body></html>")
+            self.reply(200, "<!doctype html><html><body>" + PAGES[path] + "</body></html>", "text/html")
         elif path == "/stall":
             time.sleep(3)
-            self._send(200, "image/svg+xml", "<svg xmlns='http://www.w3.org/2000/svg'/>")
+            self.reply(200, "<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml")
         elif path == "/sw.js":
-            self._send(200, "text/javascript", SERVICE_WORKER)
+            self.reply(200, SERVICE_WORKER, "text/javascript")
         elif path == "/manifest.json":
-            self._send(200, "application/manifest+json", MANIFEST)
+            self.reply(200, MANIFEST, "application/manifest+json")
         else:
-            self._send(404, "text/plain", "not found")
+            self.reply(404, "not found", "text/plain")
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
         email = self.rfile.read(length).decode().partition("=")[2].replace("%40", "@")
-        self._send(200, "text/html", f"<!doctype html><title>Welcome</title><h1 id=hello>Hello {email}</h1>")
-
-    def _send(self, status: int, content_type: str, body: str) -> None:
-        data = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        self.reply(200, f"<!doctype html><title>Welcome</title><h1 id=hello>Hello {email}</h1>", "text/html")
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from local_http import served
+from local_http import QuietHandler, served
 from outcomes import outcomes
 
 from pytest_golive.checklist.comparisons import satisfies
@@ -117,17 +116,10 @@ ANSWERS = {
 }
 
 
-class _Answers(BaseHTTPRequestHandler):
+class _Answers(QuietHandler):
     def do_GET(self) -> None:
-        body = ANSWERS[self.path].encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json" if body else "text/plain; version=0.0.4")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        body = ANSWERS[self.path]
+        self.reply(200, body, "application/json" if body else "text/plain; version=0.0.4")
 
 
 @pytest.fixture

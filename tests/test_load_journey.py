@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from local_http import served
+from local_http import QuietHandler, served
 
 from pytest_golive.checklist import ChecklistError, load_checklist
 from pytest_golive.checklist.template_values import choice
@@ -48,11 +48,8 @@ class Shop:
 
 
 def _handler(shop: Shop) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
 
         def do_GET(self) -> None:
             url = urlsplit(self.path)
@@ -102,14 +99,7 @@ def _handler(shop: Shop) -> type[BaseHTTPRequestHandler]:
                 shop.seen.append((method, self.path, dict(self.headers), body))
 
         def _answer(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.reply(status, json.dumps(payload), "application/json", headers)
 
     return Handler
 

@@ -6,32 +6,21 @@ server whose pages redirect as Django's ``login_required`` does."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 
 import pytest
-from local_http import served
+from local_http import QuietHandler, served
 from outcomes import outcomes
 
 REDIRECTS = {"/dashboard/": "/accounts/login/?next=/dashboard/", "/logout/": "/accounts/login/", "/old/": "/new/"}
 
 
-class _Site(BaseHTTPRequestHandler):
+class _Site(QuietHandler):
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
-        body = b"<html><body><form id=login></form></body></html>"
         if path in REDIRECTS:
-            self.send_response(302)
-            self.send_header("Location", REDIRECTS[path])
-            body = b""
+            self.reply(302, b"", headers={"Location": REDIRECTS[path]})
         else:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+            self.reply(200, b"<html><body><form id=login></form></body></html>", "text/html")
 
 
 @pytest.fixture

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from local_http import served
+from local_http import QuietHandler, served
 from outcomes import outcomes
 
 from pytest_golive.checklist import GatePolicy
@@ -40,16 +39,9 @@ app_job_seconds_sum 50.0
 """
 
 
-class _Metrics(BaseHTTPRequestHandler):
+class _Metrics(QuietHandler):
     def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4")
-        self.send_header("Content-Length", str(len(SLOW)))
-        self.end_headers()
-        self.wfile.write(SLOW)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        self.reply(200, SLOW, "text/plain; version=0.0.4")
 
 
 @pytest.fixture
