@@ -11,9 +11,10 @@ from typing import Any, ClassVar
 
 from ..checklist import builtin_kind_schema
 from ..checklist.durations import parse_age
-from ..formats.coverage import report_time, total_percent
+from ..formats.coverage import total_percent
+from ..formats.coverage_provenance import stated_time
 from ..formats.errors import UnusableInput
-from ..formats.junit import read_junit
+from ..formats.junit import EARLIEST_REPORT_TIME, read_junit
 from .base import Kind, Mismatch, Observation, StepContext, StepError
 
 _JUNIT = builtin_kind_schema("junit")
@@ -84,7 +85,8 @@ class CoverageKind(Kind):
         path = ctx.run.base_dir / spec
         try:
             percent = total_percent(path)
-            age = _age(path, report_time(path), "its timestamp")
+            said = stated_time(path)
+            age = _age(path, said if said is not None and said >= EARLIEST_REPORT_TIME else None, "its timestamp")
         except UnusableInput as exc:
             raise StepError(str(exc)) from None
         return Observation(

@@ -28,23 +28,6 @@ def total_percent(path: Path) -> float:
     return round(percent, 2)
 
 
-def report_time(path: Path) -> float | None:
-    """When a Cobertura report says it was made (its root's ``timestamp``, milliseconds since
-    the epoch, as coverage.py and Cobertura write it), in seconds; None for a data file, or a
-    report that says nothing readable."""
-    if path.suffix != ".xml":
-        return None
-    try:
-        made = float(_cobertura_root(path).get("timestamp", "")) / 1000
-    except ValueError:
-        return None
-    return made if math.isfinite(made) and made >= _EARLIEST_REPORT else None
-
-
-#: a report timestamp before 2000 (0, or seconds written where milliseconds are meant) says nothing
-_EARLIEST_REPORT = 946_684_800.0
-
-
 def line_hits(path: Path) -> dict[Path, dict[int, int]]:
     """Per-line hit counts of every measured file in a Cobertura coverage.xml, by absolute path."""
     if path.suffix != ".xml":

@@ -69,10 +69,20 @@ def _root_tag(head: bytes, path: Path) -> re.Match[bytes] | None:
 
 def measured_at(path: Path) -> datetime.datetime:
     """When the report was written: coverage.py's ``timestamp`` (ms), else the file's mtime."""
+    said = stated_time(path)
+    seconds = said if said is not None else path.stat().st_mtime
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+
+
+def stated_time(path: Path) -> float | None:
+    """When the report says it was written (its root's ``timestamp``, milliseconds since the
+    epoch, as coverage.py and Cobertura write it), in seconds; None for a data file, or a
+    report that says none. Read from the report's first bytes, as its stamp is."""
+    if path.suffix != ".xml":
+        return None
     tag = _root_tag(_head(path), path)
     written = _TIMESTAMP.search(tag.group(0)) if tag is not None else None
-    seconds = int(written.group(1)) / 1000 if written is not None else path.stat().st_mtime
-    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+    return int(written.group(1)) / 1000 if written is not None else None
 
 
 @dataclass(frozen=True)

@@ -391,8 +391,9 @@ class _FileReader:
             )
 
 
-#: a suite timestamp before this (googletest's 1970 for tests it did not run) says nothing
-_EARLIEST_RUN = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc).timestamp()
+#: a report's time before this says nothing: googletest's 1970 for tests it did not run, a
+#: Cobertura timestamp of 0, or seconds written where milliseconds are meant
+EARLIEST_REPORT_TIME = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc).timestamp()
 
 
 def suite_time(raw: str | None) -> float | None:
@@ -407,7 +408,7 @@ def suite_time(raw: str | None) -> float | None:
         found = datetime.datetime.fromisoformat(text).timestamp()
     except (ValueError, OverflowError, OSError):
         return None
-    return found if found >= _EARLIEST_RUN else None
+    return found if found >= EARLIEST_REPORT_TIME else None
 
 
 def _status_outcome(value: str | None) -> str | None:
