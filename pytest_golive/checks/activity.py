@@ -111,7 +111,6 @@ class _RedisActivity:
     what = "a command on it"
 
     def __init__(self, endpoint: Endpoint) -> None:
-        self.endpoint = endpoint
         self.client = redis_connection(endpoint, client_name=WATCHER_NAME)
         self.monitor: Any = None
         with contextlib.suppress(redis_client.RedisError):  # MONITOR refused (ACLs): no verdict
@@ -126,8 +125,7 @@ class _RedisActivity:
         marker = f"golive-activity-{uuid.uuid4().hex}"
         found = False
         with contextlib.suppress(redis_client.RedisError, OSError):
-            with redis_connection(self.endpoint, client_name=WATCHER_NAME) as sender:
-                sender.echo(marker)
+            self.client.echo(marker)  # on another connection of its pool: the monitor holds one
             deadline = time.monotonic() + _MARKER_WAIT_S
             while self.monitor.connection.can_read(timeout=max(0.0, deadline - time.monotonic())):
                 command = str(self.monitor.next_command().get("command", ""))
