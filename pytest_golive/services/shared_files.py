@@ -9,6 +9,7 @@ the run's folder atomically (a hard link fails when another was first); the othe
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -16,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 
-def first_written(target: Path, take: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """The JSON object at ``target``, written now from ``take()`` when no process wrote it yet."""
+def first_written(directory: Path, kind: str, root: Path, take: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The run's ``kind`` of baseline of the folder ``root``, kept in ``directory``: written now
+    from ``take()`` when no process wrote it yet."""
+    target = directory / f"{kind}-{hashlib.sha256(str(root.absolute()).encode()).hexdigest()[:16]}.json"
     with contextlib.suppress(OSError, ValueError):
         found = json.loads(target.read_text(encoding="utf-8"))
         if isinstance(found, dict):
@@ -38,10 +41,10 @@ def first_written(target: Path, take: Callable[[], dict[str, Any]]) -> dict[str,
     return data
 
 
-def all_written(directory: Path, pattern: str) -> list[dict[str, Any]]:
-    """Every JSON object the run's processes wrote in ``directory`` under names matching ``pattern``."""
+def all_written(directory: Path, kind: str) -> list[dict[str, Any]]:
+    """Every ``kind`` of baseline the run's processes wrote in ``directory``, one per folder."""
     found = []
-    for path in sorted(directory.glob(pattern)):
+    for path in sorted(directory.glob(f"{kind}-*.json")):
         with contextlib.suppress(OSError, ValueError):
             data = json.loads(path.read_text(encoding="utf-8"))
             if isinstance(data, dict):

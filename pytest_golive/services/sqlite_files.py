@@ -225,8 +225,7 @@ def shared_baseline(directory: Path, root: Path) -> Baseline:
     owner, or the first xdist worker whose app starts) takes it and keeps it in the run's
     folder; later ones (other workers, whose apps share the folder) read it, so that a
     database one worker's app created is not taken for the developer's by another."""
-    name = "sqlite-" + hashlib.sha256(str(root.absolute()).encode()).hexdigest()[:16] + ".json"
-    data = first_written(directory / name, lambda: take_baseline(root).to_json())
+    data = first_written(directory, "sqlite", root, lambda: take_baseline(root).to_json())
     with contextlib.suppress(KeyError, ValueError, TypeError, AssertionError):
         return Baseline.from_json(data)
     return take_baseline(root)
@@ -235,7 +234,7 @@ def shared_baseline(directory: Path, root: Path) -> Baseline:
 def run_baselines(directory: Path) -> list[Baseline]:
     """Every baseline the run's processes took (the owner removes what the run created)."""
     found = []
-    for data in all_written(directory, "sqlite-*.json"):
+    for data in all_written(directory, "sqlite"):
         with contextlib.suppress(KeyError, ValueError, TypeError, AssertionError):
             found.append(Baseline.from_json(data))
     return found

@@ -15,7 +15,6 @@ checkout, or a machine without git, has nothing to report.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -68,8 +67,7 @@ def shared_baseline(directory: Path, root: Path) -> TrackedBaseline:
     """The baseline of ``root``'s checkout for the whole run: taken by the first process whose
     app starts, read by the others (under xdist a worker's app may start after another's
     setup already wrote)."""
-    target = directory / ("tracked-" + _key(root) + ".json")
-    data = first_written(target, lambda: take_baseline(root).to_json())
+    data = first_written(directory, "tracked", root, lambda: take_baseline(root).to_json())
     with contextlib.suppress(KeyError, ValueError, TypeError, AssertionError):
         return TrackedBaseline.from_json(data)
     return TrackedBaseline(None)
@@ -78,7 +76,7 @@ def shared_baseline(directory: Path, root: Path) -> TrackedBaseline:
 def run_baselines(directory: Path) -> list[TrackedBaseline]:
     """Every checkout's baseline the run's processes took."""
     found = []
-    for data in all_written(directory, "tracked-*.json"):
+    for data in all_written(directory, "tracked"):
         with contextlib.suppress(KeyError, ValueError, TypeError, AssertionError):
             found.append(TrackedBaseline.from_json(data))
     return found
@@ -90,10 +88,6 @@ def changed_message(paths: list[Path]) -> str:
         f"the run changed {len(paths)} file(s) under version control: {shown} "
         "(the app's setup or the app wrote them; `git diff` shows how, `git checkout -- FILE` restores one)"
     )
-
-
-def _key(root: Path) -> str:
-    return hashlib.sha256(str(root.absolute()).encode()).hexdigest()[:16]
 
 
 def _modified(top: Path) -> dict[str, tuple[int, int]] | None:
