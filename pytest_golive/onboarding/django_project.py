@@ -93,8 +93,10 @@ def read_project(
             project.settings, project.settings_where = source["DJANGO_SETTINGS_MODULE"]
             break
     if project.settings:
-        project.proxy_header = _proxy_header(project.folder, project.settings, root)
-        project.session_cookie = _session_cookie(project.folder, project.settings)
+        chain = list(_settings_chain(project.folder, project.settings, set()))
+        settings = _settings(chain)
+        project.proxy_header = _proxy_header(settings, root)
+        project.session_cookie = _session_cookie(settings, [path for path, _ in chain])
     settings_files = list(_module_files(project.folder, project.settings)) if project.settings else []
     text = "\n".join(read_text(path) for path in settings_files)
     project.shipped_manifest = _shipped_manifest(project.folder)
@@ -118,50 +120,57 @@ def _shipped_manifest(folder: Path) -> Path | None:
     return None
 
 
-def _proxy_header(folder: Path, module: str, root: Path) -> tuple[str, str, str] | None:
+#: ``NAME = value`` at a settings module's top level: its file, the statement, the name, the value
+_Setting = tuple[Path, ast.Assign, str, ast.expr]
+
+
+def _proxy_header(settings: list[_Setting], root: Path) -> tuple[str, str, str] | None:
     """``SECURE_SSL_REDIRECT = True`` and ``SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO",
     "https")`` in the settings module or the modules it star-imports (``from .base import *``):
     the header as a client sends it (X-Forwarded-Proto), its value, and where it was read."""
     redirects, header = False, None
-    for path in _settings_chain(folder, module, set()):
-        tree = parse_python(path)
-        for node in tree.body if tree is not None else []:
-            if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
-                continue
-            name, value = node.targets[0].id, node.value
-            if name == "SECURE_SSL_REDIRECT":
-                redirects = isinstance(value, ast.Constant) and value.value is True
-            elif name == "SECURE_PROXY_SSL_HEADER" and isinstance(value, (ast.Tuple, ast.List)):
-                parts = [part.value if isinstance(part, ast.Constant) else None for part in value.elts]
-                meta, wanted = parts if len(parts) == 2 else (None, None)
-                if isinstance(meta, str) and isinstance(wanted, str) and meta.startswith("HTTP_"):
-                    client_name = "-".join(word.capitalize() for word in meta.removeprefix("HTTP_").split("_"))
-                    header = (client_name, wanted, f"{path.relative_to(root).as_posix()}:{node.lineno}")
+    for path, node, name, value in settings:
+        if name == "SECURE_SSL_REDIRECT":
+            redirects = isinstance(value, ast.Constant) and value.value is True
+        elif name == "SECURE_PROXY_SSL_HEADER" and isinstance(value, (ast.Tuple, ast.List)):
+            parts = [part.value if isinstance(part, ast.Constant) else None for part in value.elts]
+            meta, wanted = parts if len(parts) == 2 else (None, None)
+            if isinstance(meta, str) and isinstance(wanted, str) and meta.startswith("HTTP_"):
+                client_name = "-".join(word.capitalize() for word in meta.removeprefix("HTTP_").split("_"))
+                header = (client_name, wanted, f"{path.relative_to(root).as_posix()}:{node.lineno}")
     return header if redirects else None
 
 
-def _session_cookie(folder: Path, module: str) -> str | None:
+def _session_cookie(settings: list[_Setting], chain: list[Path]) -> str | None:
     """The session cookie's name, when the settings keep sessions on the server. A request that
     carries one makes Django look the session up in its store as soon as anything reads the
     user or the session (the auth middleware, a template's ``user``, DRF's authentication):
     with the default store, a query of the database. A ``connected`` probe of a page that reads
     no data of its own (a login form) still shows whether the app reaches its database."""
-    engine, name, middleware = "django.contrib.sessions.backends.db", "sessionid", False
-    for path in _settings_chain(folder, module, set()):
-        middleware = middleware or "SessionMiddleware" in read_text(path)
-        tree = parse_python(path)
-        for node in tree.body if tree is not None else []:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                value = node.value.value if isinstance(node.value, ast.Constant) else None
-                if node.targets[0].id == "SESSION_ENGINE" and isinstance(value, str):
-                    engine = value
-                elif node.targets[0].id == "SESSION_COOKIE_NAME" and isinstance(value, str):
-                    name = value
+    engine, name = "django.contrib.sessions.backends.db", "sessionid"
+    for _, _, setting, value in settings:
+        literal = value.value if isinstance(value, ast.Constant) else None
+        if setting == "SESSION_ENGINE" and isinstance(literal, str):
+            engine = literal
+        elif setting == "SESSION_COOKIE_NAME" and isinstance(literal, str):
+            name = literal
+    middleware = any("SessionMiddleware" in read_text(path) for path in chain)
     return name if middleware and not engine.endswith("signed_cookies") else None
 
 
-def _settings_chain(folder: Path, module: str, seen: set[str]) -> Iterator[Path]:
-    """A settings module's file after the modules it star-imports, in the order Python runs them."""
+def _settings(chain: list[tuple[Path, ast.Module]]) -> list[_Setting]:
+    """Every top-level ``NAME = value`` of the settings chain, in the order Python runs them."""
+    return [
+        (path, node, node.targets[0].id, node.value)
+        for path, tree in chain
+        for node in tree.body
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+    ]
+
+
+def _settings_chain(folder: Path, module: str, seen: set[str]) -> Iterator[tuple[Path, ast.Module]]:
+    """A settings module's file and syntax tree after the modules it star-imports, in the order
+    Python runs them."""
     if module in seen or len(seen) > _MAX_DEPTH:
         return
     seen.add(module)
@@ -173,7 +182,7 @@ def _settings_chain(folder: Path, module: str, seen: set[str]) -> Iterator[Path]
         if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
             package = module.split(".")[: -node.level] if node.level else []
             yield from _settings_chain(folder, ".".join([*package, *(node.module or "").split(".")]).strip("."), seen)
-    yield path
+    yield path, tree
 
 
 def _module_files(folder: Path, module: str) -> Iterator[Path]:
